@@ -1,0 +1,62 @@
+# Everything runs inside a local virtualenv (.venv): nothing needs installing by hand.
+# Needs only Python >= 3.10, pip, make and git.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PYTEST_ARGS ?=
+
+.PHONY: help install dev test lint build demo bench docker clean
+
+help:
+	@echo "make install  - create .venv and install ihe-test-utility"
+	@echo "make dev      - install with development extras (tests, lint, build)"
+	@echo "make test     - run the test suite"
+	@echo "make lint     - ruff + mypy --strict"
+	@echo "make build    - build wheel and sdist into dist/"
+	@echo "make demo     - the main job end to end on the embedded simulator"
+	@echo "make bench    - run the benchmarks (figures as ratios to in-run baselines)"
+	@echo "make docker   - build the Docker image from the wheel"
+	@echo "make clean    - remove build outputs and the virtualenv"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet .
+	@touch $@
+
+$(VENV)/.installed-dev: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.installed-dev
+
+test: dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict src
+
+build: dev
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+demo: install
+	@echo "ihe demo is not built yet: showing the CLI frame (see README)"
+	$(BIN)/ihe --version
+	$(BIN)/ihe --help
+
+bench: dev
+	$(PY) -m benchmarks
+
+docker: build
+	docker build -t ihe-test-utility:0.1.0 -t ihe-test-utility:latest .
+
+clean:
+	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov src/*.egg-info $(VENV)

@@ -1,0 +1,1 @@
+"""One module per ``ihe`` sub-command; each exposes ``command`` (a click command)."""

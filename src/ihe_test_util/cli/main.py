@@ -1,0 +1,99 @@
+"""The ``ihe`` click group: global options, command registry, error -> exit-code mapping."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import rich_click as click
+
+from ihe_test_util import __version__
+from ihe_test_util.cli.context import CliContext
+from ihe_test_util.errors import IheTestError
+
+click.rich_click.TEXT_MARKUP = "rich"
+click.rich_click.SHOW_ARGUMENTS = True
+click.rich_click.MAX_WIDTH = 100
+
+#: Registered sub-commands: name -> module under ihe_test_util.cli.commands.
+#: A command is listed here only once it works end to end.
+COMMANDS: dict[str, str] = {
+    "config": "config_cmd",
+}
+
+
+class IheGroup(click.RichGroup):
+    """Loads command modules on demand and turns tool errors into clean exits."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"ihe_test_util.cli.commands.{module_name}")
+        command: click.Command = module.command
+        return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except IheTestError as exc:
+            _print_error(ctx, exc)
+            ctx.exit(exc.exit_code)
+
+
+def _print_error(ctx: click.Context, exc: IheTestError) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    obj = ctx.find_object(CliContext)
+    color = obj.color if obj is not None else True
+    console = Console(stderr=True, no_color=not color, highlight=False)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        console.print(f"  [dim]hint:[/] {escape(exc.hint)}")
+
+
+@click.group(cls=IheGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ihe-test-utility",
+                      message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", count=True, help="More output (repeat for more).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
+@click.option("--no-color", is_flag=True, envvar="NO_COLOR",
+              help="Plain output without colours (NO_COLOR is honoured too).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Configuration file: ihe.toml, or a pyproject.toml with \\[tool.ihe]. "
+                   "Default: ./ihe.toml, then ./pyproject.toml.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, no_color: bool,
+        config_path: Path | None) -> None:
+    """Record, replay and diff IHE exchanges to catch regressions after an upgrade.
+
+    Record what your registry, repository or MPI answers today into cassettes, upgrade it,
+    replay the cassettes, and see which answers regressed.
+
+    [b]Examples[/]
+
+    \b
+      ihe sim --port 8080                      # a reference IHE endpoint on localhost
+      ihe diff recorded.xml replayed.xml       # IHE-aware comparison of two responses
+      ihe config                               # show the effective configuration
+    """
+    no_color = no_color or bool(os.environ.get("NO_COLOR"))
+    ctx.obj = CliContext(
+        verbosity=-1 if quiet else verbose, color=not no_color, config_path=config_path,
+    )
+
+
+def main() -> None:
+    """Console-script entry point (``ihe`` and ``ihe-test-util``)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows consoles default to cp1252
+        for stream in (sys.stdout, sys.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(encoding="utf-8", errors="replace")
+    cli(prog_name="ihe")

@@ -1,0 +1,209 @@
+"""What the engine produces and every reporter consumes: outcomes, differences, exchange results.
+
+These are values, not exceptions (a regression is a finding, not a failure of the tool). The
+``to_dict`` methods produce exactly the shapes of ``run-report.schema.json`` version 1.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_SCHEMA_ID = "ihe-test-utility/run-report@1"
+
+
+class Outcome(str, enum.Enum):
+    """One per replayed exchange. ``rank`` orders them for ``--fail-on``."""
+
+    PASS = "pass"
+    SKIPPED = "skipped"
+    CHANGED = "changed"
+    REGRESSION = "regression"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_RANK = {
+    Outcome.PASS: 0,
+    Outcome.SKIPPED: 0,
+    Outcome.CHANGED: 1,
+    Outcome.REGRESSION: 2,
+    Outcome.ERROR: 3,
+}
+
+
+class Severity(str, enum.Enum):
+    CHANGED = "changed"
+    REGRESSION = "regression"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DifferenceKind(str, enum.Enum):
+    VALUE = "value"
+    ATTRIBUTE = "attribute"
+    ADDED = "added"
+    REMOVED = "removed"
+    MOVED = "moved"
+    RENAMED = "renamed"
+    STATUS = "status"
+    PART = "part"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FailOn(str, enum.Enum):
+    """The lowest outcome that fails a run (``--fail-on``)."""
+
+    REGRESSION = "regression"
+    CHANGED = "changed"
+    NEVER = "never"
+
+    def fails(self, outcome: Outcome) -> bool:
+        if self is FailOn.NEVER:
+            return False
+        if self is FailOn.REGRESSION:
+            return outcome is Outcome.REGRESSION
+        return outcome in (Outcome.CHANGED, Outcome.REGRESSION)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One real difference between a recorded and a replayed response.
+
+    ``path`` locates it in the *recorded* response (namespace-free local names, 1-based
+    positions), or ``http:status`` / ``part:<ref>`` outside the XML. ``description`` is the same
+    finding in IHE terms for people ("DocumentEntry 1.2.3 slot creationTime: a -> b").
+    """
+
+    path: str
+    kind: DifferenceKind
+    severity: Severity
+    recorded: str | None = None
+    replayed: str | None = None
+    rule: str | None = None
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind.value,
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+            "severity": self.severity.value,
+            "rule": self.rule,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the comparer returns for one pair of responses."""
+
+    outcome: Outcome
+    transaction: str | None
+    verdict_recorded: Mapping[str, Any] | None
+    verdict_replayed: Mapping[str, Any] | None
+    differences: tuple[Difference, ...] = ()
+    noise_suppressed: int = 0
+    rules_applied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExchangeError:
+    type: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    """One replayed (or skipped / failed) exchange: an item of ``exchanges`` in the report."""
+
+    id: str
+    cassette: str
+    index: int
+    outcome: Outcome
+    transaction: str | None = None
+    name: str | None = None
+    method: str | None = None
+    recorded_uri: str | None = None
+    replayed_uri: str | None = None
+    verdict_recorded: Mapping[str, Any] | None = None
+    verdict_replayed: Mapping[str, Any] | None = None
+    differences: tuple[Difference, ...] = ()
+    noise_suppressed: int = 0
+    duration_recorded_ms: float | None = None
+    duration_replayed_ms: float | None = None
+    error: ExchangeError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "cassette": self.cassette,
+            "index": self.index,
+            "name": self.name,
+            "transaction": self.transaction,
+            "request": {
+                "method": self.method or "",
+                "recorded_uri": self.recorded_uri or "",
+                "replayed_uri": self.replayed_uri,
+            },
+            "outcome": self.outcome.value,
+            "verdict": {
+                "recorded": dict(self.verdict_recorded) if self.verdict_recorded is not None
+                else None,
+                "replayed": dict(self.verdict_replayed) if self.verdict_replayed is not None
+                else None,
+            },
+            "differences": [d.to_dict() for d in self.differences],
+            "noise_suppressed": self.noise_suppressed,
+            "duration_ms": {
+                "recorded": self.duration_recorded_ms,
+                "replayed": self.duration_replayed_ms,
+            },
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+@dataclass
+class RunSummary:
+    """Counts per outcome; ``exit_code`` implements the CLI contract's exit-code table."""
+
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> RunSummary:
+        summary = cls()
+        for outcome in outcomes:
+            summary.add(outcome)
+        return summary
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def exit_code(self, fail_on: FailOn) -> int:
+        if any(fail_on.fails(o) and n for o, n in self.counts.items()):
+            return 1
+        if self.counts[Outcome.ERROR]:
+            return 3
+        return 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"total": self.total, **{o.value: self.counts[o] for o in Outcome}}

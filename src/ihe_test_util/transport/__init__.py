@@ -1,0 +1,1 @@
+"""Getting bytes to and from IHE endpoints: HTTP/SOAP sessions and MTOM/XOP packaging."""

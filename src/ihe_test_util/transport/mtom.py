@@ -1,0 +1,196 @@
+"""MTOM/XOP (multipart/related) packaging: pure functions, no I/O.
+
+Parsing uses requests-toolbelt's ``MultipartDecoder`` and building uses urllib3's multipart
+encoder with explicit part headers; both keep every octet of binary parts exactly (the
+standard library's ``email`` package rewrites line endings inside binary payloads).
+Header parameters are parsed with ``email.message`` so quoting rules are the standard ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+
+from requests_toolbelt.multipart.decoder import (
+    ImproperBodyPartContentException,
+    MultipartDecoder,
+    NonMultipartContentTypeException,
+)
+from urllib3.fields import RequestField
+from urllib3.filepost import encode_multipart_formdata
+
+from ihe_test_util.errors import XmlInputError
+from ihe_test_util.model import Headers
+
+XOP_NS = "http://www.w3.org/2004/08/xop/include"
+
+
+@dataclass(frozen=True)
+class MimePart:
+    headers: Headers
+    content: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type") or "application/octet-stream"
+
+    @property
+    def content_id(self) -> str | None:
+        """Content-ID without angle brackets (the form ``cid:`` URLs use)."""
+        raw = self.headers.get("Content-ID")
+        return raw.strip().strip("<>") if raw else None
+
+
+@dataclass(frozen=True)
+class MultipartMessage:
+    """A parsed multipart/related body: the root (SOAP) part first, then the attachments."""
+
+    boundary: str
+    root: MimePart
+    attachments: tuple[MimePart, ...] = field(default_factory=tuple)
+
+    def attachment(self, cid: str) -> MimePart | None:
+        """The attachment a ``cid:`` reference points at (``cid:`` prefix and URL escapes ok)."""
+        wanted = _normalise_cid(cid)
+        for part in self.attachments:
+            if part.content_id is not None and _normalise_cid(part.content_id) == wanted:
+                return part
+        return None
+
+
+def content_type_params(content_type: str) -> tuple[str, dict[str, str]]:
+    """Split ``type/subtype; a=b`` into the lower-cased media type and its parameters."""
+    message = Message()
+    message["Content-Type"] = content_type
+    media = message.get_content_type()
+    params: dict[str, str] = {}
+    for key, value in (message.get_params() or [])[1:]:
+        params[key.lower()] = str(value)
+    return media, params
+
+
+def is_multipart(content_type: str | None) -> bool:
+    return bool(content_type) and content_type_params(content_type or "")[0].startswith(
+        "multipart/"
+    )
+
+
+def parse_multipart(body: bytes, content_type: str, *, source: str | None = None) -> (
+    MultipartMessage
+):
+    """Split an MTOM body into root part and attachments, exactly as the octets came.
+
+    The root is the part named by the ``start`` parameter, else the first part (RFC 2387).
+    Raises :class:`XmlInputError` for a truncated body or a missing boundary.
+    """
+    media, params = content_type_params(content_type)
+    boundary = params.get("boundary")
+    if not media.startswith("multipart/") or not boundary:
+        raise XmlInputError(
+            f"expected a multipart body with a boundary, got Content-Type {content_type!r}",
+            source=source,
+        )
+    closing = b"--" + boundary.encode("latin-1") + b"--"
+    if closing not in body:
+        raise XmlInputError(
+            f"truncated multipart body: closing boundary --{boundary}-- not found",
+            source=source, hint="the message was cut off; re-capture it",
+        )
+    try:
+        decoder = MultipartDecoder(body, content_type)
+    except (ImproperBodyPartContentException, NonMultipartContentTypeException) as exc:
+        raise XmlInputError(f"malformed multipart body: {exc}", source=source) from None
+    parts = [
+        MimePart(
+            Headers(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in part.headers.items()
+            ),
+            part.content,
+        )
+        for part in decoder.parts
+    ]
+    if not parts:
+        raise XmlInputError("multipart body has no parts", source=source)
+    start = params.get("start")
+    root_index = 0
+    if start:
+        wanted = _normalise_cid(start)
+        for index, part in enumerate(parts):
+            if part.content_id is not None and _normalise_cid(part.content_id) == wanted:
+                root_index = index
+                break
+    root = parts[root_index]
+    attachments = tuple(p for i, p in enumerate(parts) if i != root_index)
+    return MultipartMessage(boundary=boundary, root=root, attachments=attachments)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment to package: its Content-ID (without brackets), media type and bytes."""
+
+    content_id: str
+    content_type: str
+    content: bytes
+
+
+def new_content_id(domain: str = "ihe-test-util") -> str:
+    return f"{uuid.uuid4()}@{domain}"
+
+
+def build_mtom(
+    soap_xml: bytes,
+    attachments: Sequence[Attachment] = (),
+    *,
+    soap_action: str | None = None,
+    boundary: str | None = None,
+    root_content_id: str | None = None,
+) -> tuple[bytes, str]:
+    """Package a SOAP 1.2 envelope and attachments as MTOM; returns ``(body, content_type)``.
+
+    Boundaries and Content-IDs are fresh unless given: they are noise by design.
+    """
+    boundary = boundary or f"MIMEBoundary_{uuid.uuid4().hex}"
+    root_cid = root_content_id or f"root.message@{new_content_id().split('@', 1)[1]}"
+    root_type = 'application/xop+xml; charset=UTF-8; type="application/soap+xml"'
+    if soap_action:
+        root_type += f'; action="{soap_action}"'
+    fields = [
+        RequestField(
+            name="root", data=soap_xml,
+            headers={
+                "Content-Type": root_type,
+                "Content-Transfer-Encoding": "binary",
+                "Content-ID": f"<{root_cid}>",
+            },
+        )
+    ]
+    fields.extend(
+        RequestField(
+            name=att.content_id, data=att.content,
+            headers={
+                "Content-Type": att.content_type,
+                "Content-Transfer-Encoding": "binary",
+                "Content-ID": f"<{att.content_id}>",
+            },
+        )
+        for att in attachments
+    )
+    body, _ = encode_multipart_formdata(fields, boundary=boundary)
+    content_type = (
+        f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
+        f'start="<{root_cid}>"; start-info="application/soap+xml"'
+    )
+    if soap_action:
+        content_type += f'; action="{soap_action}"'
+    return body, content_type
+
+
+def _normalise_cid(value: str) -> str:
+    from urllib.parse import unquote
+
+    value = value.strip().strip("<>")
+    if value.lower().startswith("cid:"):
+        value = value[4:]
+    return unquote(value).strip("<>").lower()

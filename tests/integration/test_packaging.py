@@ -1,0 +1,72 @@
+"""The delivery frame: wheel + sdist build, the wheel installs and runs in a clean virtualenv."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import venv
+from pathlib import Path
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _scripts_dir(env_dir: Path) -> Path:
+    return env_dir / ("Scripts" if sys.platform == "win32" else "bin")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)],
+        check=True, capture_output=True, timeout=600,
+    )
+    return out
+
+
+def test_build_produces_exactly_wheel_and_sdist(dist: Path) -> None:
+    assert sorted(p.name for p in dist.iterdir()) == [
+        "ihe_test_utility-0.1.0-py3-none-any.whl",
+        "ihe_test_utility-0.1.0.tar.gz",
+    ]
+
+
+def test_sdist_contains_tests_and_docs(dist: Path) -> None:
+    with tarfile.open(dist / "ihe_test_utility-0.1.0.tar.gz") as archive:
+        names = archive.getnames()
+    assert any("/tests/" in n for n in names)
+    assert any("/docs/" in n for n in names)
+    assert any(n.endswith("src/ihe_test_util/py.typed") for n in names)
+
+
+def test_wheel_installs_and_runs_in_clean_virtualenv(dist: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = _scripts_dir(env_dir) / ("python.exe" if sys.platform == "win32" else "python")
+    wheel = dist / "ihe_test_utility-0.1.0-py3-none-any.whl"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(wheel)],
+        check=True, capture_output=True, timeout=600,
+    )
+    ihe = _scripts_dir(env_dir) / "ihe"
+    version = subprocess.run([str(ihe), "--version"], check=True, capture_output=True, text=True)
+    assert version.stdout.strip() == "ihe-test-utility 0.1.0"
+    helped = subprocess.run([str(ihe), "--help"], check=True, capture_output=True, text=True)
+    assert "Usage: ihe" in helped.stdout
+    alias = subprocess.run(
+        [str(_scripts_dir(env_dir) / "ihe-test-util"), "--version"],
+        check=True, capture_output=True, text=True,
+    )
+    assert "0.1.0" in alias.stdout
+    typed = subprocess.run(
+        [str(python), "-c", "import importlib.resources as r;"
+         "print(r.files('ihe_test_util').joinpath('py.typed').is_file())"],
+        check=True, capture_output=True, text=True,
+    )
+    assert typed.stdout.strip() == "True"

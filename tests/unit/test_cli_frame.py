@@ -1,0 +1,84 @@
+"""The ``ihe`` group itself: version, help with examples, global options, config errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ihe_test_util import __version__
+from ihe_test_util.cli.main import COMMANDS, cli
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_version() -> None:
+    code, out = run("--version")
+    assert code == 0
+    assert out.strip() == f"ihe-test-utility {__version__}"
+
+
+def test_help_lists_every_registered_command() -> None:
+    code, out = run("--help")
+    assert code == 0
+    assert "Examples" in out
+    for name in COMMANDS:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_an_example(name: str) -> None:
+    code, out = run(name, "--help")
+    assert code == 0
+    assert "Examples" in out
+    assert f"ihe {name}" in out or "ihe --" in out
+
+
+def test_unknown_command_is_usage_error() -> None:
+    code, out = run("frobnicate")
+    assert code == 2
+    assert "No such command" in out
+
+
+def test_config_json_and_environment_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> (
+    None
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ihe.toml").write_text("timeout = 7\n[secrets]\nk = { env = 'K' }\n")
+    code, out = run("config", "--json", env={"IHE_JOBS": "4", "K": "do-not-print"})
+    assert code == 0
+    data = json.loads(out)
+    assert data["timeout"] == 7
+    assert data["jobs"] == 4
+    assert data["secrets"] == {"k": "$K"}
+    assert "do-not-print" not in out
+
+
+def test_config_error_exits_2_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[env.prod]\nverify = false\n")
+    code, out = run("--config", str(bad), "config")
+    assert code == 2
+    assert "env.prod.verify" in out
+    assert "Traceback" not in out
+
+
+def test_insecure_environment_is_announced(tmp_path: Path) -> None:
+    conf = tmp_path / "ihe.toml"
+    conf.write_text("[env.lab]\nurl = 'https://x'\ntls = { verify = false }\n")
+    code, out = run("--no-color", "--config", str(conf), "config")
+    assert code == 0
+    assert "WARNING" in out and "TLS verification OFF" in out
+
+
+def test_no_color_environment_is_honoured(tmp_path: Path) -> None:
+    conf = tmp_path / "ihe.toml"
+    conf.write_text("jobs = 2\n")
+    code, out = run("--config", str(conf), "config", env={"NO_COLOR": "1"})
+    assert code == 0
+    assert "\x1b[" not in out

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ihe_test_util.config import load_settings
+from ihe_test_util.errors import ConfigError
+from ihe_test_util.results import FailOn
+
+
+def write(tmp_path: Path, text: str, name: str = "ihe.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_file(tmp_path: Path) -> None:
+    settings = load_settings(cwd=tmp_path, environ={})
+    assert settings.source is None
+    assert settings.timeout == 30.0
+    assert settings.fail_on is FailOn.CHANGED
+    assert settings.jobs == 1
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    write(tmp_path, 'timeout = 12\nfail_on = "regression"\njobs = 3\n')
+    settings = load_settings(cwd=tmp_path, environ={"IHE_TIMEOUT": "4.5", "IHE_JOBS": "2"})
+    assert settings.timeout == 4.5
+    assert settings.jobs == 2
+    assert settings.fail_on is FailOn.REGRESSION
+    assert settings.source is not None and settings.source.endswith("ihe.toml")
+
+
+def test_pyproject_tool_table(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "x"\n[tool.ihe]\njobs = 5\n', "pyproject.toml")
+    assert load_settings(cwd=tmp_path, environ={}).jobs == 5
+
+
+def test_pyproject_without_tool_table_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path, '[project]\nname = "x"\n', "pyproject.toml")
+    assert load_settings(cwd=tmp_path, environ={}).source is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("timout = 3\n", "timout"),
+        ("[env.prod]\nurll = 'http://x'\n", "env.prod.urll"),
+        ("[env.prod.tls]\nverfy = false\n", "env.prod.tls.verfy"),
+        ("[redact]\nheader = ['X']\n", "redact.header"),
+    ],
+)
+def test_unknown_keys_are_errors_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert key in str(info.value)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("timeout = 'soon'\n", "timeout"),
+        ("timeout = -1\n", "timeout"),
+        ("jobs = true\n", "jobs"),
+        ("fail_on = 'sometimes'\n", "fail_on"),
+        ("[secrets]\nkey = 'literal-secret'\n", "secrets.key"),
+        ("[env.a]\nactors = { registry = 3 }\n", "env.a.actors.registry"),
+    ],
+)
+def test_wrong_types_are_errors(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    assert key in str(info.value)
+
+
+def test_invalid_toml_names_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "timeout = \n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(path, environ={})
+
+
+def test_environment_value_that_is_not_a_number(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="IHE_JOBS"):
+        load_settings(cwd=tmp_path, environ={"IHE_JOBS": "many"})
+
+
+def test_secrets_resolve_from_environment_only(tmp_path: Path) -> None:
+    path = write(tmp_path, "[secrets]\nsaml_key = { env = 'MY_KEY' }\n")
+    settings = load_settings(path, environ={})
+    assert settings.secret("saml_key", {"MY_KEY": "s3cr3t"}) == "s3cr3t"
+    with pytest.raises(ConfigError, match="MY_KEY"):
+        settings.secret("saml_key", {})
+    with pytest.raises(ConfigError, match="not configured"):
+        settings.secret("other", {})
+
+
+def test_environment_tables(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[env.baseline]\nurl = 'https://reg.example'\n"
+        "actors = { registry = 'https://reg.example/xds' }\n"
+        "tls = { verify = 'ca.pem', cert = 'c.pem', key = 'k.pem' }\n",
+    )
+    env = load_settings(path, environ={}).environment("baseline")
+    assert env.url == "https://reg.example"
+    assert env.actors["registry"].endswith("/xds")
+    assert env.tls.verify == "ca.pem"
+    with pytest.raises(ConfigError, match="unknown environment 'candidate'"):
+        load_settings(path, environ={}).environment("candidate")
