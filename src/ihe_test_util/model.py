@@ -150,3 +150,24 @@ class Interaction:
     request: Request
     response: Response
     meta: InteractionMeta = field(default_factory=InteractionMeta)
+
+
+CASSETTE_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CassetteMeta:
+    """Per-cassette facts stored at the top level, where vcrpy ignores them."""
+
+    tool_version: str | None = None
+    format_version: int = CASSETTE_FORMAT_VERSION
+    recorded_at: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Cassette:
+    """An ordered list of interactions plus metadata (vcrpy cassette format version 1)."""
+
+    interactions: tuple[Interaction, ...] = ()
+    meta: CassetteMeta = field(default_factory=CassetteMeta)

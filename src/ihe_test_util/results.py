@@ -207,3 +207,14 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, int]:
         return {"total": self.total, **{o.value: self.counts[o] for o in Outcome}}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run is, known before the first exchange: the header of every report."""
+
+    tool_version: str
+    started_at: str
+    fail_on: FailOn = FailOn.CHANGED
+    targets: Mapping[str, str] = field(default_factory=dict)
+    root: str = "."

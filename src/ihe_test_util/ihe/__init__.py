@@ -1,0 +1,1 @@
+"""IHE knowledge as data: namespaces, the transaction catalogue, message builders."""
