@@ -165,7 +165,7 @@ def _read_table(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("ihe")
-        if table is None:
+        if not isinstance(table, dict):
             raise ConfigError("no [tool.ihe] table", source=str(path))
         return dict(table)
     return data
