@@ -1,0 +1,231 @@
+"""Values a server assigned in one response that later requests reuse (chaining).
+
+During recording, a registry hands out entryUUIDs, a PIX manager answers patient ids, an XCPD
+gateway returns remote ids; later requests in the same cassette send those values back. On
+replay the server assigns *new* values, so later requests must carry the new ones.
+
+Detection is automatic: a token-like value in recorded response *i* that the client did not
+send in request *i*, and that reappears verbatim in a later recorded request *j*, is a
+:class:`Capture`. Its :class:`ValueLocation` is an anchored path: registry objects are
+anchored by their uniqueId and HL7 ``id`` elements by their ``@root`` (both survive
+reordering), everything else by position. On replay the new value is read at the same
+location in the new response and substituted into the consumers; when it cannot be found,
+the consumers are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ihe_test_util.ihe.namespaces import RIM
+
+#: Identification schemes whose ExternalIdentifier value is an object's stable key.
+UNIQUE_ID_SCHEMES = frozenset({
+    "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab",  # DocumentEntry.uniqueId
+    "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8",  # SubmissionSet.uniqueId
+    "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a",  # Folder.uniqueId
+})
+_REGISTRY_OBJECTS = frozenset(
+    f"{{{RIM}}}{name}" for name in ("ExtrinsicObject", "RegistryPackage")
+)
+_EXTERNAL_IDENTIFIER = f"{{{RIM}}}ExternalIdentifier"
+
+#: Shortest value considered a correlatable identifier (shorter ones collide by chance).
+MIN_VALUE_LENGTH = 6
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._\-@/+=]*")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One element step: its tag and how to find it among siblings."""
+
+    tag: str
+    anchor: str  # "pos" | "uniqueId" | "root"
+    key: str
+
+    def render(self) -> str:
+        local = etree.QName(self.tag).localname
+        if self.anchor == "pos":
+            return f"{local}[{self.key}]"
+        return f"{local}[{self.anchor}={self.key}]"
+
+
+@dataclass(frozen=True)
+class ValueLocation:
+    steps: tuple[Step, ...]
+    attribute: str | None  # Clark name of the attribute, or None for element text
+
+    def render(self) -> str:
+        path = "/" + "/".join(step.render() for step in self.steps)
+        if self.attribute is not None:
+            path += "/@" + etree.QName(self.attribute).localname
+        return path
+
+
+@dataclass(frozen=True)
+class Capture:
+    value: str
+    source: int
+    location: ValueLocation
+    consumers: tuple[int, ...]
+
+
+def tokens_of(root: etree._Element | None) -> set[str]:
+    """Every token in text and attribute values (``('urn:uuid:x')`` yields ``urn:uuid:x``)."""
+    found: set[str] = set()
+    if root is None:
+        return found
+    for element in root.iter(etree.Element):
+        for text in (element.text, *element.attrib.values()):
+            if text:
+                found.update(_TOKEN.findall(str(text)))
+    return found
+
+
+def _unique_id_of(element: etree._Element) -> str | None:
+    for child in element:
+        if child.tag == _EXTERNAL_IDENTIFIER and child.get("identificationScheme") in (
+            UNIQUE_ID_SCHEMES
+        ):
+            value = child.get("value")
+            if value:
+                return value
+    return None
+
+
+def _step_for(element: etree._Element) -> Step:
+    tag = str(element.tag)
+    if tag in _REGISTRY_OBJECTS:
+        unique_id = _unique_id_of(element)
+        if unique_id:
+            return Step(tag, "uniqueId", unique_id)
+    if etree.QName(tag).localname == "id" and element.get("root"):
+        return Step(tag, "root", element.get("root") or "")
+    parent = element.getparent()
+    position = 1
+    if parent is not None:
+        for sibling in parent:
+            if sibling is element:
+                break
+            if sibling.tag == tag:
+                position += 1
+    return Step(tag, "pos", str(position))
+
+
+def location_of(element: etree._Element, attribute: str | None) -> ValueLocation:
+    steps: list[Step] = []
+    node: etree._Element | None = element
+    while node is not None:
+        steps.append(_step_for(node))
+        node = node.getparent()
+    return ValueLocation(tuple(reversed(steps)), attribute)
+
+
+def _candidates(root: etree._Element) -> Iterable[tuple[str, etree._Element, str | None]]:
+    for element in root.iter(etree.Element):
+        for name, value in element.attrib.items():
+            yield str(value), element, str(name)
+        if element.text and len(element) == 0:
+            yield element.text.strip(), element, None
+
+
+def find_captures(
+    requests: Sequence[etree._Element | None], responses: Sequence[etree._Element | None],
+) -> list[Capture]:
+    """Find server-assigned values reused by later requests (inputs are parsed XML or None)."""
+    request_tokens = [tokens_of(root) for root in requests]
+    used_in: dict[str, list[int]] = defaultdict(list)
+    for index, tokens in enumerate(request_tokens):
+        for token in tokens:
+            used_in[token].append(index)
+    captures: list[Capture] = []
+    claimed: set[str] = set()
+    for index, response in enumerate(responses):
+        if response is None:
+            continue
+        for value, element, attribute in _candidates(response):
+            if (len(value) < MIN_VALUE_LENGTH or value in claimed
+                    or value in request_tokens[index] or not _TOKEN.fullmatch(value)):
+                continue
+            consumers = tuple(j for j in used_in.get(value, ()) if j > index)
+            if consumers:
+                claimed.add(value)
+                captures.append(Capture(value, index, location_of(element, attribute), consumers))
+    return captures
+
+
+def resolve(
+    root: etree._Element, location: ValueLocation, value_map: Mapping[str, str],
+) -> str | None:
+    """The value at ``location`` in a (new) response, or None when it is not there.
+
+    Anchor keys are recorded values; they are translated through ``value_map`` first
+    (a uniqueId regenerated on replay anchors the object under its new value).
+    """
+    steps = location.steps
+    if not steps or root.tag != steps[0].tag:
+        return None
+    node = root
+    for step in steps[1:]:
+        found: etree._Element | None = None
+        if step.anchor == "pos":
+            wanted = int(step.key)
+            seen = 0
+            for child in node:
+                if child.tag == step.tag:
+                    seen += 1
+                    if seen == wanted:
+                        found = child
+                        break
+        else:
+            key = value_map.get(step.key, step.key)
+            for child in node:
+                if child.tag != step.tag:
+                    continue
+                actual = _unique_id_of(child) if step.anchor == "uniqueId" else child.get("root")
+                if actual == key:
+                    found = child
+                    break
+        if found is None:
+            return None
+        node = found
+    if location.attribute is not None:
+        return node.get(location.attribute)
+    return (node.text or "").strip() or None
+
+
+def substitute(root: etree._Element, value_map: Mapping[str, str]) -> int:
+    """Replace every mapped token in text and attribute values, in place; returns the count."""
+    if not value_map:
+        return 0
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(value_map, key=len, reverse=True)))
+    replaced = 0
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal replaced
+        replaced += 1
+        return value_map[match.group(0)]
+
+    for element in root.iter(etree.Element):
+        if element.text:
+            element.text = pattern.sub(swap, element.text)
+        for name, value in element.attrib.items():
+            new = pattern.sub(swap, str(value))
+            if new != value:
+                element.set(name, new)
+    return replaced
+
+
+def consumers_by_index(captures: Iterable[Capture]) -> dict[int, list[Capture]]:
+    """For each exchange, the captures it needs."""
+    needed: dict[int, list[Capture]] = defaultdict(list)
+    for capture in captures:
+        for consumer in capture.consumers:
+            needed[consumer].append(capture)
+    return needed
+
