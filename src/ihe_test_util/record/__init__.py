@@ -1,0 +1,1 @@
+"""Record: scenario files and a recording proxy -> cassettes. Yields results, prints nothing."""
