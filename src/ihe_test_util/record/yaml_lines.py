@@ -62,7 +62,7 @@ def load_located_file(path: Path) -> Located:
     return load_located(text, source=str(path))
 
 
-_PLAIN_COLLECTIONS = {
+_PLAIN_COLLECTIONS: dict[type[yaml.Node], str] = {
     yaml.MappingNode: "tag:yaml.org,2002:map",
     yaml.SequenceNode: "tag:yaml.org,2002:seq",
 }
@@ -99,8 +99,9 @@ def _construct(
             if key in result:
                 raise ConfigError(f"duplicate key {key!r}",
                                   source=f"{source}:{key_node.start_mark.line + 1}")
-            located.lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _construct(value_node, (*path, key), located, aliases, source, visited)
+            key_path = (*path, key)
+            located.lines[key_path] = key_node.start_mark.line + 1
+            result[key] = _construct(value_node, key_path, located, aliases, source, visited)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [

@@ -8,7 +8,7 @@ with the reason; transport failures are ``error`` results, never exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -33,6 +33,11 @@ class Comparer(Protocol):
     ) -> Comparison: ...
 
 
+#: Called with each replayed exchange's result and the request/response actually exchanged
+#: (``ihe approve`` needs the replayed responses; results carry no bodies).
+ExchangeSink = Callable[[ExchangeResult, Request, Response], None]
+
+
 class Regenerator(Protocol):
     """Per cassette: makes requests fresh, remembering recorded -> fresh values."""
 
@@ -52,6 +57,7 @@ class CassetteReplay:
     sender: Sender
     comparer: Comparer
     regenerator: Regenerator
+    keep: ExchangeSink | None = None
     correlated: dict[str, str] = field(default_factory=dict)
     unresolved: dict[str, str] = field(default_factory=dict)  # value -> reason
 
@@ -111,6 +117,8 @@ class CassetteReplay:
             verdict_replayed=comparison.verdict_replayed, differences=comparison.differences,
             noise_suppressed=comparison.noise_suppressed, duration_replayed_ms=elapsed_ms,
         )
+        if self.keep is not None:
+            self.keep(result, request, response)
         return result, response
 
     def _capture(self, capture: Capture, response: Response | None) -> None:
