@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -18,24 +18,12 @@ from typing import IO, Any
 from ihe_test_util.errors import UsageError
 from ihe_test_util.report.json_report import EXCHANGES_OPEN
 from ihe_test_util.report.schema import exchange_problem, header_problem
+from ihe_test_util.report.timestamps import parse_timestamp
 from ihe_test_util.results import REPORT_SCHEMA_ID, ExchangeResult, RunInfo, RunSummary
 
 _EMPTY_EXCHANGES = '  "exchanges": []'
 _OPENINGS = (EXCHANGES_OPEN.encode(), _EMPTY_EXCHANGES.encode())
 _CLOSINGS = (b"\n  ]\n}\n", b"[]\n}\n")
-
-
-def parse_timestamp(value: str, *, source: str) -> datetime:
-    """An RFC 3339 date-time as an aware datetime (a missing offset is read as UTC)."""
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{source}: {value!r} is not an RFC 3339 date-time",
-                         hint="write times like 2025-01-15T10:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class ReportReader:

@@ -9,7 +9,8 @@ import pytest
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.report.json_report import JsonReporter
-from ihe_test_util.report.reader import ReportReader, parse_timestamp
+from ihe_test_util.report.reader import ReportReader
+from ihe_test_util.report.timestamps import parse_timestamp
 from ihe_test_util.results import ExchangeResult, FailOn
 
 from .conftest import Run
