@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from ihe_test_util.errors import UsageError
 from ihe_test_util.report.atomic import atomic_text_file
 from ihe_test_util.report.labels import difference_line, one_line, transaction_label
 from ihe_test_util.report.spool import ExchangeSpool
-from ihe_test_util.report.timestamps import parse_timestamp
+from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 
 #: Characters XML 1.0 cannot carry at all, even escaped.
@@ -149,7 +148,8 @@ class JunitReporter:
             totals.failures += counts.failures
             totals.errors += counts.errors
             totals.skipped += counts.skipped
-        totals.time = self._wall_time(finished_at)
+        took = duration_seconds(self._info.started_at, finished_at)
+        totals.time = sum(c.time for c in self._suites.values()) if took is None else took
         timestamp = xml_attr(self._info.started_at)
         try:
             with atomic_text_file(self.path) as out:
@@ -167,16 +167,6 @@ class JunitReporter:
                 out.write("</testsuites>\n")
         finally:
             self.close()
-
-    def _wall_time(self, finished_at: str) -> float:
-        """The run's duration; the sum of the test cases if the timestamps cannot be read."""
-        assert self._info is not None
-        try:
-            started = parse_timestamp(self._info.started_at, source="started_at")
-            finished = parse_timestamp(finished_at, source="finished_at")
-        except UsageError:  # unreadable timestamps: still write the report, with summed times
-            return sum(c.time for c in self._suites.values())
-        return max((finished - started).total_seconds(), 0.0)
 
     def close(self) -> None:
         if self._spool is not None:

@@ -18,3 +18,13 @@ def parse_timestamp(value: str, *, source: str) -> datetime:
         raise UsageError(f"{source}: {value!r} is not an RFC 3339 date-time",
                          hint="write times like 2025-01-15T10:00:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def duration_seconds(started_at: str, finished_at: str) -> float | None:
+    """Seconds between two report timestamps, or ``None`` when either cannot be read."""
+    try:
+        started = parse_timestamp(started_at, source="started_at")
+        finished = parse_timestamp(finished_at, source="finished_at")
+    except UsageError:
+        return None
+    return max((finished - started).total_seconds(), 0.0)
