@@ -48,6 +48,8 @@ class AttentionList:
         if result.outcome is Outcome.PASS:
             return
         self.total += 1
+        if not self.limit:
+            return
         self._items.append(AttentionItem(
             attention_rank(result.outcome), result.cassette, result.index, result.id,
             result.outcome, result.transaction, result.name, attention_detail(result),
