@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ihe_test_util.report.atomic import atomic_text_file
+from ihe_test_util.report.labels import TABLE_ORDER
 from ihe_test_util.report.spool import ExchangeSpool
 from ihe_test_util.results import REPORT_SCHEMA_ID, ExchangeResult, RunInfo, RunSummary
 
@@ -33,7 +34,7 @@ def report_header(info: RunInfo, summary: RunSummary, finished_at: str) -> dict[
         "finished_at": finished_at,
         "targets": dict(info.targets),
         "fail_on": info.fail_on.value,
-        "summary": summary.to_dict(),
+        "summary": {"total": summary.total, **{o.value: summary.counts[o] for o in TABLE_ORDER}},
     }
 
 
