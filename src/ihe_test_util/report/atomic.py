@@ -24,8 +24,15 @@ def temp_path_beside(path: Path, suffix: str) -> Path:
 def atomic_text_file(path: Path) -> Iterator[TextIO]:
     """Yield a text file that replaces ``path`` (fsync, then ``os.replace``) on success.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. A symlink is
+    followed (its target is replaced, the link stays). A path that exists but is not a regular
+    file -- ``/dev/stdout``, a named pipe -- cannot be replaced and is written directly.
     """
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8", newline="\n") as direct:
+            yield direct
+        return
+    path = path.resolve()
     temp = temp_path_beside(path, ".tmp")
     try:
         mode = path.stat().st_mode & 0o777 if path.exists() else NEW_FILE_MODE

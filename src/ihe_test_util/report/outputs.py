@@ -40,6 +40,10 @@ class ReportOutputs:
             if path.is_dir():
                 raise UsageError(f"{name} report {path} is a directory",
                                  hint=f"name a file, e.g. {path / ('report.' + _SUFFIX[name])}")
+            if path.exists() and not path.is_file():  # /dev/stdout, a pipe: written directly
+                if not os.access(path, os.W_OK):
+                    raise UsageError(f"cannot write the {name} report to {path}")
+                continue
             folder = resolved.parent
             if not folder.is_dir():
                 raise UsageError(f"cannot write the {name} report {path}: folder {folder} does "

@@ -112,3 +112,9 @@ def test_outputs_check(tmp_path: Path) -> None:
         ReportOutputs(markdown=tmp_path / "x" / "s.md").check()
     assert [name for name, _ in ReportOutputs(junit=tmp_path / "j", html=tmp_path / "h")
             .named()] == ["junit", "html"]
+
+
+def test_outputs_check_accepts_special_files(tmp_path: Path) -> None:
+    if not Path("/dev/null").exists():
+        pytest.skip("no /dev/null")
+    ReportOutputs(markdown=Path("/dev/null")).check()
