@@ -9,6 +9,7 @@ with bounded cache) keeps it flat.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +37,9 @@ class ExchangeSpool:
     """
 
     def __init__(self, near: Path, *, unique_ids: bool = False) -> None:
-        self._path = temp_path_beside(near, ".spool")
+        if near.exists() and not near.is_file():  # /dev/stdout, a pipe: no folder to share
+            near = Path(tempfile.gettempdir()) / near.name
+        self._path = temp_path_beside(near.resolve(), ".spool")
         self._db: sqlite3.Connection | None = sqlite3.connect(self._path, isolation_level=None)
         self._unique = unique_ids
         self._seq = 0

@@ -145,3 +145,20 @@ def test_empty_run(out_dir: Path) -> None:
     feed(JunitReporter(path), run_info(), [], FINISHED_AT)
     root = parse_xml(path.read_bytes())
     assert root.tag == "testsuites" and root.get("tests") == "0" and len(root) == 0
+
+
+def test_written_to_a_pipe(tmp_path: Path, run_realistic: Run) -> None:
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("named pipes are POSIX")
+    fifo = tmp_path / "junit.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    run_realistic(JunitReporter(fifo))
+    reader.join(timeout=10)
+    assert parse_xml(received[0]).get("tests") == "18"
+    assert sorted(os.listdir(tmp_path)) == ["junit.pipe"]
