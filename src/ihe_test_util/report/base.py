@@ -8,8 +8,7 @@ flat however many exchanges a run has: reporters spool to disk, never to lists.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ihe_test_util.results import ExchangeResult, RunInfo, RunSummary
 
@@ -31,7 +30,23 @@ class Closeable(Protocol):
     def close(self) -> None: ...
 
 
-class ReporterSet:
+_Self = TypeVar("_Self", bound="Closing")
+
+
+class Closing:
+    """``with`` support for objects whose ``close`` releases temporary files or handles."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ReporterSet(Closing):
     """A reporter that forwards to several; as a context manager it releases their temp files.
 
     ``with ReporterSet(reporters) as report: ...`` guarantees that an interrupted run leaves no
@@ -57,15 +72,6 @@ class ReporterSet:
         for reporter in self.reporters:
             if isinstance(reporter, Closeable):
                 reporter.close()
-
-    def __enter__(self) -> ReporterSet:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def feed(

@@ -18,12 +18,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ihe_test_util.report.atomic import atomic_text_file
 from ihe_test_util.report.digest import RunDigest
 from ihe_test_util.report.labels import (
     ABSENT,
@@ -33,7 +32,7 @@ from ihe_test_util.report.labels import (
     transaction_label,
     verdict_word,
 )
-from ihe_test_util.report.spool import ExchangeSpool
+from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 
@@ -102,37 +101,32 @@ def _environment() -> Environment:
     return env
 
 
-class HtmlReporter:
+class HtmlReporter(SpooledFileReporter):
     """Writes the HTML review page to ``path`` when the run finishes."""
 
     def __init__(self, path: Path, *, title: str = "ihe replay", max_findings: int = 500) -> None:
-        self.path = path
+        super().__init__(path)
         self.title = title
         self.max_findings = max_findings
         self._env = _environment()
         self._section = self._env.get_template("exchange.html.j2")
-        self._info: RunInfo | None = None
-        self._spool: ExchangeSpool | None = None
         self._digest = RunDigest(attention_limit=0)
 
     def start(self, info: RunInfo) -> None:
-        self._info = info
-        self._spool = ExchangeSpool(self.path)
+        super().start(info)
         self._digest = RunDigest(attention_limit=0)
 
-    def exchange(self, result: ExchangeResult) -> None:
-        spool = self._require_spool()
+    def observe(self, result: ExchangeResult) -> None:
         self._digest.add(result)
-        html = self._section.render(
+
+    def render(self, result: ExchangeResult) -> str:
+        return self._section.render(
             x=result, verdict=verdict_rows(result.verdict_recorded, result.verdict_replayed),
             is_open=result.outcome in (Outcome.REGRESSION, Outcome.ERROR),
         )
-        spool.add(result.cassette, result.index, html)
 
-    def finish(self, summary: RunSummary, finished_at: str) -> None:
-        spool = self._require_spool()
-        info = self._info
-        assert info is not None
+    def write(self, out: TextIO, info: RunInfo, summary: RunSummary, finished_at: str,
+              exchanges: Iterator[str], count: int) -> None:
         findings = self._digest.findings.findings()
         page = self._env.get_template("report.html.j2")
         context = {
@@ -146,26 +140,8 @@ class HtmlReporter:
             "totals": self._digest.matrix.totals(),
             "findings": findings[: self.max_findings], "findings_total": len(findings),
             "error_groups": self._digest.findings.error_groups(),
-            "exchanges": self._sections(spool),
+            # Rendered (and escaped) by our own autoescaping template at exchange time.
+            "exchanges": (Markup(section) for section in exchanges),
         }
-        try:
-            with atomic_text_file(self.path) as out:
-                for chunk in page.generate(**context):
-                    out.write(chunk)
-        finally:
-            self.close()
-
-    @staticmethod
-    def _sections(spool: ExchangeSpool) -> Iterator[Markup]:
-        for html in spool.ordered():
-            yield Markup(html)  # rendered (and escaped) by our own autoescaping template
-
-    def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-
-    def _require_spool(self) -> ExchangeSpool:
-        if self._spool is None:
-            raise RuntimeError("HtmlReporter used outside start() ... finish()")
-        return self._spool
+        for chunk in page.generate(**context):
+            out.write(chunk)

@@ -12,12 +12,11 @@ through a temporary file that replaces the target atomically.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
-from ihe_test_util.report.atomic import atomic_text_file
 from ihe_test_util.report.labels import TABLE_ORDER
-from ihe_test_util.report.spool import ExchangeSpool
+from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.results import REPORT_SCHEMA_ID, ExchangeResult, RunInfo, RunSummary
 
 #: The line that opens the exchanges array; the reader looks for exactly this line.
@@ -42,47 +41,25 @@ def exchange_line(result: ExchangeResult) -> str:
     return json.dumps(result.to_dict(), ensure_ascii=False, separators=(", ", ": "))
 
 
-class JsonReporter:
+class JsonReporter(SpooledFileReporter):
     """Writes the JSON run report to ``path`` when the run finishes (also when it failed)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._info: RunInfo | None = None
-        self._spool: ExchangeSpool | None = None
+    def observe(self, result: ExchangeResult) -> None:
+        """The header needs only the summary, which ``finish`` is given."""
 
-    def start(self, info: RunInfo) -> None:
-        self._info = info
-        self._spool = ExchangeSpool(self.path)
+    def render(self, result: ExchangeResult) -> str:
+        return exchange_line(result)
 
-    def exchange(self, result: ExchangeResult) -> None:
-        self._require_spool().add(result.cassette, result.index, exchange_line(result))
-
-    def finish(self, summary: RunSummary, finished_at: str) -> None:
-        spool = self._require_spool()
-        assert self._info is not None
-        header = report_header(self._info, summary, finished_at)
-        try:
-            with atomic_text_file(self.path) as out:
-                out.write("{\n")
-                for key, value in header.items():
-                    out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
-                out.write(EXCHANGES_OPEN)
-                separator = "\n"
-                for line in spool.ordered():
-                    out.write(separator)
-                    out.write(EXCHANGE_INDENT)
-                    out.write(line)
-                    separator = ",\n"
-                out.write("\n  ]\n}\n" if len(spool) else "]\n}\n")
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-
-    def _require_spool(self) -> ExchangeSpool:
-        if self._spool is None:
-            raise RuntimeError("JsonReporter used outside start() ... finish()")
-        return self._spool
+    def write(self, out: TextIO, info: RunInfo, summary: RunSummary, finished_at: str,
+              exchanges: Iterator[str], count: int) -> None:
+        out.write("{\n")
+        for key, value in report_header(info, summary, finished_at).items():
+            out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+        out.write(EXCHANGES_OPEN)
+        separator = "\n"
+        for line in exchanges:
+            out.write(separator)
+            out.write(EXCHANGE_INDENT)
+            out.write(line)
+            separator = ",\n"
+        out.write("\n  ]\n}\n" if count else "]\n}\n")

@@ -11,13 +11,14 @@ stays in memory.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from ihe_test_util.report.atomic import atomic_text_file
 from ihe_test_util.report.labels import difference_line, one_line, transaction_label
-from ihe_test_util.report.spool import ExchangeSpool
+from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 
@@ -118,62 +119,44 @@ def _failure_text(result: ExchangeResult) -> str:
     return "\n".join(lines)
 
 
-class JunitReporter:
+class JunitReporter(SpooledFileReporter):
     """Writes the JUnit XML file to ``path`` when the run finishes."""
 
     def __init__(self, path: Path, *, suite_name: str = "ihe replay") -> None:
-        self.path = path
+        super().__init__(path)
         self.suite_name = suite_name
-        self._info: RunInfo | None = None
-        self._spool: ExchangeSpool | None = None
         self._suites: dict[str, _SuiteCounts] = {}
 
     def start(self, info: RunInfo) -> None:
-        self._info = info
-        self._spool = ExchangeSpool(self.path)
+        super().start(info)
         self._suites = {}
 
-    def exchange(self, result: ExchangeResult) -> None:
-        spool = self._require_spool()
+    def observe(self, result: ExchangeResult) -> None:
         counts = self._suites.setdefault(result.cassette, _SuiteCounts())
         counts.add(result.outcome, _seconds(result.duration_replayed_ms))
-        spool.add(result.cassette, result.index, case_element(result))
 
-    def finish(self, summary: RunSummary, finished_at: str) -> None:
-        spool = self._require_spool()
-        assert self._info is not None
+    def render(self, result: ExchangeResult) -> str:
+        return case_element(result)
+
+    def write(self, out: TextIO, info: RunInfo, summary: RunSummary, finished_at: str,
+              exchanges: Iterator[str], count: int) -> None:
         totals = _SuiteCounts()
         for counts in self._suites.values():
             totals.tests += counts.tests
             totals.failures += counts.failures
             totals.errors += counts.errors
             totals.skipped += counts.skipped
-        took = duration_seconds(self._info.started_at, finished_at)
+        took = duration_seconds(info.started_at, finished_at)
         totals.time = sum(c.time for c in self._suites.values()) if took is None else took
-        timestamp = xml_attr(self._info.started_at)
-        try:
-            with atomic_text_file(self.path) as out:
-                out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-                out.write(f"<testsuites name={xml_attr(self.suite_name)} {totals.attributes()} "
-                          f"timestamp={timestamp}>\n")
-                testcases = spool.ordered()  # sorted by cassette, like the suites
-                for cassette in sorted(self._suites):
-                    counts = self._suites[cassette]
-                    out.write(f"  <testsuite name={xml_attr(cassette)} {counts.attributes()} "
-                              f"timestamp={timestamp}>\n")
-                    for _ in range(counts.tests):
-                        out.write(next(testcases))
-                    out.write("  </testsuite>\n")
-                out.write("</testsuites>\n")
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
-
-    def _require_spool(self) -> ExchangeSpool:
-        if self._spool is None:
-            raise RuntimeError("JunitReporter used outside start() ... finish()")
-        return self._spool
+        timestamp = xml_attr(info.started_at)
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(f"<testsuites name={xml_attr(self.suite_name)} {totals.attributes()} "
+                  f"timestamp={timestamp}>\n")
+        for cassette in sorted(self._suites):  # the spool is sorted by cassette too
+            counts = self._suites[cassette]
+            out.write(f"  <testsuite name={xml_attr(cassette)} {counts.attributes()} "
+                      f"timestamp={timestamp}>\n")
+            for _ in range(counts.tests):
+                out.write(next(exchanges))
+            out.write("  </testsuite>\n")
+        out.write("</testsuites>\n")

@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 from ihe_test_util.errors import UsageError
+from ihe_test_util.report.base import Closing
 from ihe_test_util.report.json_report import EXCHANGES_OPEN
 from ihe_test_util.report.schema import exchange_problem, header_problem
 from ihe_test_util.report.timestamps import parse_timestamp
@@ -26,7 +26,7 @@ _OPENINGS = (EXCHANGES_OPEN.encode(), _EMPTY_EXCHANGES.encode())
 _CLOSINGS = (b"\n  ]\n}\n", b"[]\n}\n")
 
 
-class ReportReader:
+class ReportReader(Closing):
     """An open JSON run report. Use as a context manager; read ``header``, then ``exchanges()``.
 
     The header is parsed on opening but validated only by :meth:`validate_header`, so a caller
@@ -158,16 +158,5 @@ class ReportReader:
             raise UsageError(f"{self.path}: not a run report: the top level is not an object")
         return value
 
-    # -- context manager -------------------------------------------------------------------
-
     def close(self) -> None:
         self._handle.close()
-
-    def __enter__(self) -> ReportReader:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
