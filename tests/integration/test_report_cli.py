@@ -203,3 +203,9 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert completed.returncode == 1, completed.stderr
     assert "FAILED (exit 1)" in completed.stdout
     assert (tmp_path / "s.md").read_text("utf-8").startswith("## ❌")
+
+
+def test_merge_may_replace_one_of_its_inputs(shards: list[Path]) -> None:
+    code, _, _ = ihe("report", "merge", *shards, "-o", shards[0])
+    assert code == 1
+    assert _load(shards[0])["summary"]["total"] == 18

@@ -43,17 +43,19 @@ def merge_reports(
     """Read, check and merge ``paths``, streaming the merged run through ``reporter``."""
     if not paths:
         raise UsageError("no run reports to merge")
-    with contextlib.ExitStack() as stack:
-        readers = [stack.enter_context(ReportReader(path)) for path in paths]
-        merged = _merged_header(readers, fail_on)
-        near = (spool_dir or Path(tempfile.gettempdir())) / "ihe-report-merge"
-        spool = stack.enter_context(contextlib.closing(ExchangeSpool(near, unique_ids=True)))
-        for reader in readers:
-            _spool_exchanges(reader, spool)
-            if reader.counted != reader.summary:
-                merged.warnings.append(
-                    f"{reader.path}: its summary {reader.summary.to_dict()} does not match "
-                    f"its exchanges {reader.counted.to_dict()}; the exchanges are used")
+    near = (spool_dir or Path(tempfile.gettempdir())) / "ihe-report-merge"
+    with contextlib.closing(ExchangeSpool(near, unique_ids=True)) as spool:
+        # Every input is read, checked and spooled -- and closed -- before any output is
+        # written, so a merged report may replace one of its inputs (also on Windows).
+        with contextlib.ExitStack() as stack:
+            readers = [stack.enter_context(ReportReader(path)) for path in paths]
+            merged = _merged_header(readers, fail_on)
+            for reader in readers:
+                _spool_exchanges(reader, spool)
+                if reader.counted != reader.summary:
+                    merged.warnings.append(
+                        f"{reader.path}: its summary {reader.summary.to_dict()} does not "
+                        f"match its exchanges {reader.counted.to_dict()}; the exchanges are used")
         reporter.start(merged.info)
         for line in spool.ordered():
             result = ExchangeResult.from_dict(json.loads(line))
