@@ -105,6 +105,19 @@ class Difference:
             "rule": self.rule,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Difference:
+        """Read back an item of ``differences`` (the inverse of :meth:`to_dict`)."""
+        return cls(
+            path=data["path"],
+            kind=DifferenceKind(data["kind"]),
+            severity=Severity(data["severity"]),
+            recorded=data.get("recorded"),
+            replayed=data.get("replayed"),
+            rule=data.get("rule"),
+            description=data.get("description"),
+        )
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -126,6 +139,10 @@ class ExchangeError:
 
     def to_dict(self) -> dict[str, str]:
         return {"type": self.type, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExchangeError:
+        return cls(type=data.get("type", ""), message=data.get("message", ""))
 
 
 @dataclass(frozen=True)
@@ -177,6 +194,36 @@ class ExchangeResult:
             "error": self.error.to_dict() if self.error else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExchangeResult:
+        """Read back an item of ``exchanges`` from a JSON run report (inverse of ``to_dict``).
+
+        Absent optional members read as their defaults, so reports written by other tools
+        that keep to the schema's required members load too.
+        """
+        request = data.get("request") or {}
+        verdict = data.get("verdict") or {}
+        duration = data.get("duration_ms") or {}
+        error = data.get("error")
+        return cls(
+            id=data["id"],
+            cassette=data["cassette"],
+            index=data["index"],
+            outcome=Outcome(data["outcome"]),
+            transaction=data.get("transaction"),
+            name=data.get("name"),
+            method=request.get("method") or None,
+            recorded_uri=request.get("recorded_uri") or None,
+            replayed_uri=request.get("replayed_uri"),
+            verdict_recorded=verdict.get("recorded"),
+            verdict_replayed=verdict.get("replayed"),
+            differences=tuple(Difference.from_dict(d) for d in data["differences"]),
+            noise_suppressed=data.get("noise_suppressed", 0),
+            duration_recorded_ms=duration.get("recorded"),
+            duration_replayed_ms=duration.get("replayed"),
+            error=ExchangeError.from_dict(error) if error is not None else None,
+        )
+
 
 @dataclass
 class RunSummary:
@@ -208,6 +255,11 @@ class RunSummary:
     def to_dict(self) -> dict[str, int]:
         return {"total": self.total, **{o.value: self.counts[o] for o in Outcome}}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
+        """Read back a report's ``summary`` (``total`` is derived, so it is not read)."""
+        return cls(counts={o: int(data.get(o.value, 0)) for o in Outcome})
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -218,3 +270,13 @@ class RunInfo:
     fail_on: FailOn = FailOn.CHANGED
     targets: Mapping[str, str] = field(default_factory=dict)
     root: str = "."
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunInfo:
+        """Read the header of a JSON run report (``root`` is not recorded there)."""
+        return cls(
+            tool_version=data["tool_version"],
+            started_at=data["started_at"],
+            fail_on=FailOn(data.get("fail_on", FailOn.CHANGED.value)),
+            targets=dict(data.get("targets") or {}),
+        )
