@@ -151,6 +151,27 @@ class SoapMessage:
                 f"<{etree.QName(element).localname}> holds neither xop:Include nor valid base64"
             ) from None
 
+    def replace_security(self, security: SecurityHeader | None) -> None:
+        """Drop every ``wsse:Security`` block; insert a freshly issued one if ``security``.
+
+        The new block takes the place of the first old one (header order is kept).
+        """
+        existing = list(security_headers(self.envelope))
+        fresh = security.element(self.namespace) if security is not None else None
+        if fresh is not None:
+            if existing:
+                existing[0].addprevious(fresh)
+            else:
+                header = self.header
+                if header is None:
+                    header = etree.Element(qname(self.namespace, "Header"))
+                    self.envelope.insert(0, header)
+                header.append(fresh)
+        for old in existing:
+            parent = old.getparent()
+            if parent is not None:
+                parent.remove(old)
+
     def to_bytes(self) -> bytes:
         return etree.tostring(self.envelope, xml_declaration=True, encoding="UTF-8")
 
@@ -177,7 +198,7 @@ def build_envelope(
             etree.QName(payload).localname == "Envelope":
         message = SoapMessage(payload)
         if security is not None:
-            _set_security(message, security)
+            message.replace_security(security)
         return message
     envelope = etree.Element(qname(SOAP12, "Envelope"), nsmap={"soap": SOAP12, "wsa": WSA})
     header = etree.SubElement(envelope, qname(SOAP12, "Header"))
@@ -196,7 +217,7 @@ def build_envelope(
     etree.SubElement(envelope, qname(SOAP12, "Body")).append(payload)
     message = SoapMessage(envelope)
     if security is not None:
-        _set_security(message, security)
+        message.replace_security(security)
     return message
 
 
@@ -257,22 +278,6 @@ def _as_element(body: etree._Element | bytes) -> etree._Element:
     if isinstance(body, bytes):
         return parse_xml(body, source="SOAP body")
     return body
-
-
-def _set_security(message: SoapMessage, security: SecurityHeader) -> None:
-    """Replace any ``wsse:Security`` block by a freshly issued one (same position)."""
-    header = message.header
-    if header is None:
-        header = etree.Element(qname(message.namespace, "Header"))
-        message.envelope.insert(0, header)
-    fresh = security.element(message.namespace)
-    existing = list(security_headers(message.envelope))
-    if existing:
-        existing[0].addprevious(fresh)
-        for old in existing:
-            header.remove(old)
-    else:
-        header.append(fresh)
 
 
 def _text(element: etree._Element | None) -> str:
