@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,6 +113,8 @@ def make_pki(directory: Path) -> Pki:
 
 # -- servers --------------------------------------------------------------------------------
 
+Route = Callable[[bytes, dict[str, str]], tuple[int, list[tuple[str, str]], bytes]]
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -133,7 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         route = url.path.strip("/") or "echo"
-        if route == "sleep":
+        custom = self.server.routes.get(route)
+        if custom is not None:
+            status, headers, reply = custom(body, dict(self.headers.items()))
+            self._reply(status, reply, headers)
+        elif route == "sleep":
             self.server.stop.wait(float(query.get("s", "5")))
             self._reply(200, b"late")
         elif route == "trickle":
@@ -183,9 +189,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, context: ssl.SSLContext | None) -> None:
+    def __init__(self, context: ssl.SSLContext | None, routes: dict[str, Route]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.context = context
+        self.routes = routes
         self.stop = threading.Event()
         self.seen: list[dict[str, Any]] = []
 
@@ -203,8 +210,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(context: ssl.SSLContext | None = None) -> Iterator[_Server]:
-    server = _Server(context)
+def serve(context: ssl.SSLContext | None = None, routes: dict[str, Route] | None = None,
+          ) -> Iterator[_Server]:
+    """A threaded server on 127.0.0.1: built-in routes (echo, sleep, ...) plus ``routes``
+    (path -> function of body and headers returning status, headers and body)."""
+    server = _Server(context, routes or {})
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
