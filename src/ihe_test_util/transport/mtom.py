@@ -53,9 +53,9 @@ class MultipartMessage:
 
     def attachment(self, cid: str) -> MimePart | None:
         """The attachment a ``cid:`` reference points at (``cid:`` prefix and URL escapes ok)."""
-        wanted = _normalise_cid(cid)
+        wanted = normalise_cid(cid)
         for part in self.attachments:
-            if part.content_id is not None and _normalise_cid(part.content_id) == wanted:
+            if part.content_id is not None and normalise_cid(part.content_id) == wanted:
                 return part
         return None
 
@@ -116,9 +116,9 @@ def parse_multipart(body: bytes, content_type: str, *, source: str | None = None
     start = params.get("start")
     root_index = 0
     if start:
-        wanted = _normalise_cid(start)
+        wanted = normalise_cid(start)
         for index, part in enumerate(parts):
-            if part.content_id is not None and _normalise_cid(part.content_id) == wanted:
+            if part.content_id is not None and normalise_cid(part.content_id) == wanted:
                 root_index = index
                 break
     root = parts[root_index]
@@ -187,7 +187,8 @@ def build_mtom(
     return body, content_type
 
 
-def _normalise_cid(value: str) -> str:
+def normalise_cid(value: str) -> str:
+    """A Content-ID or ``cid:`` URL in one comparable form (no brackets, unescaped, lower)."""
     from urllib.parse import unquote
 
     value = value.strip().strip("<>")

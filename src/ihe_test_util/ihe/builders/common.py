@@ -1,0 +1,57 @@
+"""What every builder returns, and the SOAP actions of the transactions they build."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from ihe_test_util.model import Request
+from ihe_test_util.transport.mtom import Attachment
+from ihe_test_util.transport.soap import soap_request
+from ihe_test_util.transport.wssecurity import SecurityHeader
+
+#: wsa:Action of each request the builders produce (ITI TF-2, see ihe-domain.md §2).
+ACTIONS: Mapping[str, str] = {
+    "ITI-18": "urn:ihe:iti:2007:RegistryStoredQuery",
+    "ITI-41": "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
+    "ITI-43": "urn:ihe:iti:2007:RetrieveDocumentSet",
+    "ITI-44:add": "urn:hl7-org:v3:PRPA_IN201301UV02",
+    "ITI-44:revise": "urn:hl7-org:v3:PRPA_IN201302UV02",
+    "ITI-44:merge": "urn:hl7-org:v3:PRPA_IN201304UV02",
+    "ITI-45": "urn:hl7-org:v3:PRPA_IN201309UV02",
+    "ITI-47": "urn:hl7-org:v3:PRPA_IN201305UV02",
+    "ITI-55": "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltMessage:
+    """A request body ready to send: the payload element, its action and any attachments.
+
+    ``values`` names the identifiers the builder generated (``messageId``, ``queryId``,
+    ``submissionSetUniqueId``, ``documentUniqueId:Document01``, ...) so scenarios can refer to
+    them in later steps without parsing the message again.
+    """
+
+    transaction: str
+    action: str
+    body: etree._Element
+    attachments: tuple[Attachment, ...] = ()
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def to_request(
+        self, url: str, *, security: SecurityHeader | None = None, to: str | None = None,
+        mtom: bool | None = None,
+    ) -> Request:
+        """The SOAP 1.2 request (MTOM when there are attachments) with a fresh MessageID."""
+        return soap_request(
+            url, copy.deepcopy(self.body), self.action, mtom_attachments=self.attachments,
+            security=security, to=to, mtom=mtom,
+        )
+
+    def to_bytes(self) -> bytes:
+        """The body element alone (no envelope), for files and for tests."""
+        return etree.tostring(self.body, xml_declaration=True, encoding="UTF-8")
