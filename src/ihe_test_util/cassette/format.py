@@ -173,10 +173,10 @@ class _Reader:
         if "interactions" not in fields:
             raise self.error(root, "not a cassette: no 'interactions' key")
         if "version" not in fields:
-            last = root.value[-1][1] if root.value else root
+            end = root.end_mark
             raise CassetteError(
                 "no 'version: 1' key: the file is truncated or not a vcrpy cassette",
-                path=self.path, line=int(last.end_mark.line) + 1,
+                path=self.path, line=int(end.line) + (0 if end.column == 0 else 1),
                 hint="cassettes end with 'version: 1'; restore the file from version control",
             )
         version = self.integer(fields["version"], "version")
@@ -199,9 +199,9 @@ class _Reader:
             format_version = self.integer(fields["format"], "ihe.format")
             if format_version > CASSETTE_FORMAT_VERSION:
                 raise self.error(fields["format"],
-                          f"cassette format {format_version} is newer than this tool "
-                          f"understands ({CASSETTE_FORMAT_VERSION})",
-                          hint="upgrade ihe-test-utility")
+                                 f"ihe.format: cassette format {format_version} is newer than "
+                                 f"this tool understands ({CASSETTE_FORMAT_VERSION})",
+                                 hint="upgrade ihe-test-utility")
         return CassetteMeta(
             tool_version=self.optional_text(fields, "tool_version", "ihe."),
             format_version=format_version,

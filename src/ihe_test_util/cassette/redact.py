@@ -82,7 +82,7 @@ _PRIVATE_KEY = re.compile(
 )
 # Fallback for XML that does not parse: by local name only, greedy for assertions.
 _FALLBACK_ELEMENT = re.compile(
-    rb"<([\w.-]+:)?(Assertion|EncryptedAssertion)\b.*(?:</\1?\2\s*>|\Z)", re.S,
+    rb"<([\w.-]+:)?(Assertion|EncryptedAssertion)\b(?:.*</\1?\2\s*>|.*\Z)", re.S,
 )
 _FALLBACK_CONTENT = re.compile(
     rb"(<([\w.-]+:)?(BinarySecurityToken|Password)\b[^>]*(?<!/)>)(.*?)(?=</\2?\3\s*>|\Z)", re.S,

@@ -293,12 +293,13 @@ def check_plain_tree(root: Node, path: Path) -> None:
                 path=path, line=line_of(node),
                 hint="never load this file with an unsafe YAML loader; re-record it",
             )
+        # Children pushed in reverse: the first problem in document order is reported.
         if isinstance(node, MappingNode):
-            for key, value in node.value:
+            for key, value in reversed(node.value):
                 stack.append(value)
                 stack.append(key)
         elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
+            stack.extend(reversed(node.value))
 
 
 def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> CassetteError:
