@@ -65,4 +65,4 @@ def check(cli_ctx: CliContext, paths: tuple[Path, ...]) -> None:
                   f"{len(cassette.interactions)} interactions{escape(needs)}", soft_wrap=True)
     out.print(f"{len(files)} cassettes checked, {invalid} invalid")
     if invalid:
-        click.get_current_context().exit(2)
+        raise SystemExit(2)
