@@ -54,6 +54,24 @@ def declared_charset(data: bytes, content_type: str | None) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
+def readable_text(data: bytes, encoding: str) -> tuple[str, int] | None:
+    """Text to show for ``data``: decoded strictly, else with U+FFFD for the (rare) invalid
+    sequences, and the number replaced; None for binary data."""
+    try:
+        text, replaced = data.decode(encoding), 0
+    except LookupError:
+        return readable_text(data, "utf-8") if encoding != "utf-8" else None
+    except UnicodeDecodeError:
+        text = data.decode(encoding, errors="replace")
+        replaced = text.count("\ufffd")
+    if "\x00" in text:
+        return None
+    unusual = replaced + len(_BINARY_CONTROL.findall(text))
+    if text and unusual > len(text) * MAX_CONTROL_SHARE:
+        return None
+    return text, replaced
+
+
 def body_view(body: bytes, content_type: str | None) -> dict[str, Any] | None:
     """The readable view of a body stored as ``!!binary``, or None when there is none to give."""
     if content_type and is_multipart(content_type):
@@ -62,27 +80,31 @@ def body_view(body: bytes, content_type: str | None) -> dict[str, Any] | None:
         except XmlInputError:
             return None
         return {"parts": [_part_view(part) for part in (message.root, *message.attachments)]}
-    charset = declared_charset(body, content_type)
-    if charset is None or charset in _UTF8_NAMES:
+    return _text_view(body, declared_charset(body, content_type))
+
+
+def _text_view(data: bytes, charset: str | None) -> dict[str, Any] | None:
+    decoded = readable_text(data, charset or "utf-8")
+    if decoded is None:
         return None
-    text = as_text(body, charset)
-    if text is None:
-        return None
-    return {"charset": charset, "text": text}
+    text, replaced = decoded
+    view: dict[str, Any] = {}
+    if charset and charset not in _UTF8_NAMES:
+        view["charset"] = charset
+    if replaced:
+        view["replaced"] = replaced  # invalid byte sequences shown as U+FFFD
+    view["text"] = text
+    return view
 
 
 def _part_view(part: MimePart) -> dict[str, Any]:
     view: dict[str, Any] = {"headers": part.headers.as_multidict()}
-    charset = declared_charset(part.content, part.content_type) or "utf-8"
-    text = as_text(part.content, charset)
-    if text is not None:
-        if charset not in _UTF8_NAMES:
-            view["charset"] = charset
-        view["text"] = text
+    text_view = _text_view(part.content, declared_charset(part.content, part.content_type))
+    if text_view is not None:
+        view.update(text_view)
     else:
         view["binary"] = {
             "size": len(part.content),
             "sha256": hashlib.sha256(part.content).hexdigest(),
         }
     return view
-
