@@ -29,11 +29,12 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from xml.parsers import expat
 
+from ihe_test_util.cassette.views import mime_spans
 from ihe_test_util.errors import ConfigError, XmlInputError
 from ihe_test_util.ihe.namespaces import SAML2, WSSE
 from ihe_test_util.model import Headers, Interaction, Request, Response
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.transport.mtom import is_multipart, parse_multipart
+from ihe_test_util.transport.mtom import is_multipart
 
 SAML1 = "urn:oasis:names:tc:SAML:1.0:assertion"
 
@@ -136,18 +137,24 @@ def redact_body(body: bytes, content_type: str | None) -> bytes:
 def _redact_xml_parts(body: bytes, content_type: str | None) -> bytes:
     if not (content_type and is_multipart(content_type)):
         return redact_xml(body)
-    try:
-        message = parse_multipart(body, content_type)
-    except XmlInputError:
+    spans = mime_spans(body, content_type)
+    if spans is None:
         return _redact_fallback(body)
-    for part in (message.root, *message.attachments):
-        if not any(marker in part.content for marker in _MARKERS):
+    pieces: list[bytes | memoryview] = []
+    view = memoryview(body)
+    position = 0
+    for span in spans:  # only parts that mention a secret namespace are copied and parsed
+        if not any(body.find(marker, span.start, span.end) >= 0 for marker in _MARKERS):
             continue
-        redacted = redact_xml(part.content)
-        start = body.find(part.content)
-        if redacted is not part.content and start >= 0:
-            body = body[:start] + redacted + body[start + len(part.content):]
-    return body
+        content = body[span.start:span.end]
+        redacted = redact_xml(content)
+        if redacted is not content:
+            pieces += [view[position:span.start], redacted]
+            position = span.end
+    if not pieces:
+        return body
+    pieces.append(view[position:])
+    return b"".join(pieces)
 
 
 def redact_xml(document: bytes) -> bytes:
