@@ -16,6 +16,7 @@ from ihe_test_util.cassette.redact import (
     find_placeholders,
     placeholder,
     placeholders_in_request,
+    secret_values,
 )
 from ihe_test_util.cassette.store import (
     CassetteWriter,
@@ -38,4 +39,5 @@ __all__ = [
     "placeholder",
     "placeholders_in_request",
     "save_cassette",
+    "secret_values",
 ]

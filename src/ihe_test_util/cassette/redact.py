@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 from xml.parsers import expat
 
 from ihe_test_util.cassette.views import mime_spans
@@ -35,6 +36,9 @@ from ihe_test_util.ihe.namespaces import SAML2, WSSE
 from ihe_test_util.model import Headers, Interaction, Request, Response
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.transport.mtom import is_multipart
+
+if TYPE_CHECKING:
+    from ihe_test_util.config import Settings
 
 SAML1 = "urn:oasis:names:tc:SAML:1.0:assertion"
 
@@ -100,6 +104,11 @@ class Redactor:
     def __init__(self, extra_headers: Iterable[str] = ()) -> None:
         names = [*DEFAULT_SECRET_HEADERS, *extra_headers]
         self.headers = tuple(dict.fromkeys(name.lower() for name in names))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Redactor:
+        """The defaults plus ``[redact] headers`` / ``IHE_REDACT_HEADERS``."""
+        return cls(extra_headers=settings.redact_headers)
 
     def request(self, request: Request) -> Request:
         body = redact_body(request.body, request.content_type)
@@ -296,6 +305,13 @@ def fill_request(request: Request, values: Mapping[str, str]) -> Request:
         uri=fill_text(request.uri, values),
         headers=_with_length(headers, request.body, body), body=body,
     )
+
+
+def secret_values(
+    settings: Settings, names: Iterable[str], environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Values for placeholders ``names`` from ``[secrets]``; ConfigError names a missing one."""
+    return {name: settings.secret(name, environ) for name in names}
 
 
 def _secret_value(name: str, values: Mapping[str, str]) -> str:

@@ -16,8 +16,10 @@ from ihe_test_util.cassette import (
     placeholder,
     placeholders_in_request,
     save_cassette,
+    secret_values,
 )
 from ihe_test_util.cassette.redact import redact_body, redact_xml
+from ihe_test_util.config import load_settings
 from ihe_test_util.errors import ConfigError
 from ihe_test_util.model import Cassette, Headers, Interaction, Request, Response
 from ihe_test_util.transport.mtom import Attachment, build_mtom, parse_multipart
@@ -177,3 +179,20 @@ def test_real_mtom_request_with_saml_in_the_root_part() -> None:
     assert b"SignatureValue" not in redacted and b"05898597468" not in redacted
     assert b"[[ihe-secret:saml_assertion]]" in parse_multipart(redacted, content_type).root.content
     assert redacted.endswith(body[body.rindex(b"</wsse:Security>"):])
+
+
+def test_settings_drive_redaction_and_replay_values(tmp_path: Path) -> None:
+    config = tmp_path / "ihe.toml"
+    config.write_text('[redact]\nheaders = ["X-Api-Key"]\n[secrets]\nsaml_assertion = '
+                      '{ env = "IHE_TEST_SAML" }\n')
+    settings = load_settings(config, environ={})
+    redacted = Redactor.from_settings(settings).request(
+        Request("GET", "http://h/", Headers([("X-Api-Key", "k"), ("Cookie", "c")])))
+    assert redacted.headers.items() == (("X-Api-Key", "[[ihe-secret:x_api_key]]"),
+                                        ("Cookie", "[[ihe-secret:cookie]]"))
+    environ = {"IHE_TEST_SAML": "<saml2:Assertion/>"}
+    assert secret_values(settings, ["saml_assertion"], environ) == {
+        "saml_assertion": "<saml2:Assertion/>"}
+    with pytest.raises(ConfigError) as caught:
+        secret_values(settings, ["x_api_key"], environ)
+    assert "secrets.x_api_key" in str(caught.value)
