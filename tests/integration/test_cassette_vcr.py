@@ -237,3 +237,18 @@ def test_cassette_check_cli_on_recorded_and_broken_cassettes(server: str, tmp_pa
     assert "2 cassettes checked, 1 invalid" in result.output
     result = runner.invoke(cli, ["cassette", "check", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "nowhere: no such cassette file" in result.output
+
+
+def test_rerecording_through_vcrpy_keeps_our_metadata(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "episodes.yaml"
+    hl7 = Interaction(Request("GET", f"{server}/hl7"), Response(200, "OK", body=HL7),
+                      InteractionMeta(transaction="ITI-9", step="pix query", duration_ms=3.0))
+    save_cassette(path, Cassette((hl7,), CassetteMeta(name="episodes")))
+    with record_with_vcr(path, record_mode="new_episodes"), requests.Session() as session:
+        assert session.get(f"{server}/hl7").content == HL7  # played back
+        assert session.get(f"{server}/latin1").content == LATIN1  # recorded
+    cassette = load_cassette(path)
+    assert [i.request.uri for i in cassette.interactions] == [f"{server}/hl7", f"{server}/latin1"]
+    assert cassette.interactions[0].meta == hl7.meta
+    assert cassette.meta.name == "episodes"
+    assert len(_Handler.received) == 1

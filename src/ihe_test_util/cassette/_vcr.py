@@ -19,6 +19,7 @@ import vcr
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
+from ihe_test_util import __version__
 from ihe_test_util.cassette.redact import Redactor
 from ihe_test_util.cassette.store import load_cassette, now_utc, save_cassette
 from ihe_test_util.model import (
@@ -35,15 +36,14 @@ from ihe_test_util.model import (
 class StorePersister:
     """A vcrpy persister reading and writing cassettes through :mod:`.store`.
 
-    Per-interaction metadata of loaded interactions is kept across vcrpy's re-saves (vcrpy
-    hands back the same request objects it was given).
+    Per-interaction metadata of loaded interactions survives vcrpy's re-saves: vcrpy hands
+    back copies of the requests it loaded, so they are recognised by method, URI and body.
     """
 
     def __init__(self, redactor: Redactor | None = None, meta: CassetteMeta | None = None) -> None:
         self.redactor = redactor if redactor is not None else Redactor()
         self.meta = meta
-        self._loaded_meta: dict[int, InteractionMeta] = {}
-        self._loaded_requests: list[Any] = []  # keeps ids above valid
+        self._loaded_meta: dict[tuple[str, str, bytes], list[InteractionMeta]] = {}
 
     def load_cassette(self, cassette_path: str | Path, serializer: object = None) -> (
         tuple[list[Any], list[dict[str, Any]]]
@@ -52,29 +52,34 @@ class StorePersister:
         if not path.is_file():
             raise CassetteNotFoundError()
         cassette = load_cassette(path)
-        requests = [to_vcr_request(i.request) for i in cassette.interactions]
-        self._loaded_requests = requests
-        self._loaded_meta = {
-            id(request): interaction.meta
-            for request, interaction in zip(requests, cassette.interactions, strict=True)
-        }
+        self._loaded_meta = {}
+        for interaction in cassette.interactions:
+            self._loaded_meta.setdefault(_identity(interaction.request), []).append(
+                interaction.meta)
         if self.meta is None:
             self.meta = cassette.meta
-        return requests, [to_vcr_response(i.response) for i in cassette.interactions]
+        return ([to_vcr_request(i.request) for i in cassette.interactions],
+                [to_vcr_response(i.response) for i in cassette.interactions])
 
     def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any],
                       serializer: object = None) -> None:
-        interactions = tuple(
-            Interaction(
-                request=from_vcr_request(request), response=from_vcr_response(response),
-                meta=self._loaded_meta.get(id(request), InteractionMeta()),
-            )
-            for request, response in zip(
-                cassette_dict["requests"], cassette_dict["responses"], strict=True,
-            )
-        )
-        meta = self.meta or CassetteMeta(recorded_at=now_utc())
-        save_cassette(Path(cassette_path), Cassette(interactions, meta), redactor=self.redactor)
+        interactions = []
+        for vcr_request, vcr_response in zip(
+            cassette_dict["requests"], cassette_dict["responses"], strict=True,
+        ):
+            request = from_vcr_request(vcr_request)
+            known = self._loaded_meta.get(_identity(request))
+            interactions.append(Interaction(
+                request=request, response=from_vcr_response(vcr_response),
+                meta=known.pop(0) if known else InteractionMeta(),
+            ))
+        meta = self.meta or CassetteMeta(tool_version=__version__, recorded_at=now_utc())
+        save_cassette(Path(cassette_path), Cassette(tuple(interactions), meta),
+                      redactor=self.redactor)
+
+
+def _identity(request: Request) -> tuple[str, str, bytes]:
+    return request.method, request.uri, request.body
 
 
 @contextmanager
@@ -85,11 +90,9 @@ def record_with_vcr(
     """Capture the HTTP calls your own (requests, urllib3, httpx, ...) code makes, into ``path``.
 
     vcrpy intercepts and matches; our store redacts and writes. ``record_mode="none"`` plays
-    a cassette back without network. Yields vcrpy's cassette object.
+    a cassette back without network. ``meta`` defaults to the loaded cassette's, else to this
+    tool's version and the time of saving. Yields vcrpy's cassette object.
     """
-    from ihe_test_util import __version__
-
-    meta = meta or CassetteMeta(tool_version=__version__, recorded_at=now_utc())
     recorder = vcr.VCR(record_mode=record_mode)
     recorder.register_persister(StorePersister(redactor=redactor, meta=meta))
     with recorder.use_cassette(str(path), **use_cassette_options) as cassette:
