@@ -142,6 +142,8 @@ def bench_memory(folder: Path) -> None:
     print(f"{size / 2**20:.0f} MB MTOM body ({path.stat().st_size / 2**20:.0f} MB file)")
     print(f"save  peak {save_peak / size:4.2f}x body size (tracemalloc), {save_seconds:.2f} s")
     print(f"load  peak {load_peak / size:4.2f}x body size (tracemalloc), {load_seconds:.2f} s")
+    if os.name != "posix":
+        return
     rss = subprocess.run(
         [sys.executable, "-c", _RSS_PROBE, str(path), str(size)],
         check=True, capture_output=True, text=True,
@@ -150,7 +152,7 @@ def bench_memory(folder: Path) -> None:
 
 
 _RSS_PROBE = """
-import re, resource, sys
+import re, sys
 from pathlib import Path
 from ihe_test_util.cassette import load_cassette
 
@@ -160,6 +162,7 @@ def peak_kib():
         status = Path("/proc/self/status").read_text()
         return int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
     except (OSError, AttributeError):
+        import resource  # POSIX only; this probe is skipped elsewhere
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 before = peak_kib()

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 _COPY_CHUNK = 1024 * 1024
+_WRITE_BUFFER = 1024 * 1024
 
 
 def load_cassette(path: Path) -> Cassette:
@@ -61,7 +62,7 @@ def atomic_write(path: Path, chunks: Iterable[str | bytes]) -> None:
         raise CassetteError(f"cannot create folder: {exc.strerror or exc}", path=path) from None
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with temporary.open("xb") as stream:
+        with temporary.open("xb", buffering=_WRITE_BUFFER) as stream:
             for chunk in chunks:
                 stream.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             stream.flush()
