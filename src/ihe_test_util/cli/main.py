@@ -20,6 +20,7 @@ click.rich_click.MAX_WIDTH = 100
 #: Registered sub-commands: name -> module under ihe_test_util.cli.commands.
 #: A command is listed here only once it works end to end.
 COMMANDS: dict[str, str] = {
+    "cassette": "cassette_cmd",
     "config": "config_cmd",
     "report": "report",
 }

@@ -1,0 +1,197 @@
+"""Reading and writing cassette files: atomic replacement and interaction-by-interaction recording.
+
+Every write goes to a temporary file in the cassette's folder, is flushed and fsynced, and is
+then renamed over the target with ``os.replace`` (atomic on POSIX and Windows). A reader,
+a crash or a kill therefore sees the previous file or the complete new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import replace
+from datetime import datetime, timezone
+from itertools import chain
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ihe_test_util import __version__
+from ihe_test_util.cassette.format import (
+    DOCUMENT_TAIL,
+    document_head,
+    document_lines,
+    interaction_lines,
+    read_cassette,
+)
+from ihe_test_util.cassette.serializer import compose_file
+from ihe_test_util.errors import CassetteError
+from ihe_test_util.model import Cassette, CassetteMeta, Interaction
+
+if TYPE_CHECKING:
+    from ihe_test_util.cassette.redact import Redactor
+
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+_COPY_CHUNK = 1024 * 1024
+_WRITE_BUFFER = 1024 * 1024
+
+
+def load_cassette(path: Path) -> Cassette:
+    """Read a cassette (ours or any vcrpy one); raises CassetteError naming file and line."""
+    path = Path(path)
+    return read_cassette(compose_file(path), path)
+
+
+def save_cassette(path: Path, cassette: Cassette, *, redactor: Redactor | None = None) -> None:
+    """Write ``cassette`` to ``path`` atomically, redacting secrets first when asked."""
+    if redactor is not None:
+        cassette = replace(
+            cassette, interactions=tuple(redactor.interaction(i) for i in cassette.interactions),
+        )
+    atomic_write(Path(path), document_lines(cassette))
+
+
+def atomic_write(path: Path, chunks: Iterable[str | bytes]) -> None:
+    """Write ``chunks`` (text is UTF-8 encoded) to a temporary file, fsync, rename over ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CassetteError(f"cannot create folder: {exc.strerror or exc}", path=path) from None
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with temporary.open("xb", buffering=_WRITE_BUFFER) as stream:
+            for chunk in chunks:
+                stream.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            stream.flush()
+            os.fsync(stream.fileno())
+        temporary.replace(path)  # os.replace: atomic on POSIX and Windows
+    except OSError as exc:
+        with suppress(OSError):
+            temporary.unlink()
+        raise CassetteError(f"cannot write cassette: {exc.strerror or exc}", path=path) from None
+    except BaseException:
+        with suppress(OSError):
+            temporary.unlink()
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
+    if os.name != "posix":  # pragma: no cover - Windows
+        return
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - unusual file systems
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class CassetteWriter:
+    """Records a cassette interaction by interaction; the file on disk is always complete.
+
+    Each :meth:`append` rewrites the file atomically with every interaction so far, copying
+    the already-written ones byte for byte (they are rendered once), so an interrupted
+    recording keeps all completed exchanges. ``append`` is thread-safe. Nothing is written
+    until the first interaction, so a recording that fails at once leaves the previous file
+    alone; leaving the ``with`` block normally with no interaction writes an empty cassette.
+    """
+
+    def __init__(
+        self, path: Path, meta: CassetteMeta | None = None, redactor: Redactor | None = None,
+    ) -> None:
+        self.path = Path(path)
+        meta = meta or CassetteMeta()
+        self.meta = replace(
+            meta, tool_version=meta.tool_version or __version__,
+            recorded_at=meta.recorded_at or now_utc(),
+        )
+        self._redactor = redactor
+        self._lock = threading.Lock()
+        self._count = 0
+        self._tail_offset = 0  # where DOCUMENT_TAIL starts in the file we last wrote
+
+    def __enter__(self) -> CassetteWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            if self._count == 0 and exc_type is None:
+                atomic_write(self.path, document_lines(Cassette(meta=self.meta)))
+
+    @property
+    def count(self) -> int:
+        """Interactions written so far."""
+        return self._count
+
+    def append(self, interaction: Interaction) -> None:
+        if self._redactor is not None:
+            interaction = self._redactor.interaction(interaction)
+        with self._lock:
+            item = _CountedBytes(interaction_lines(interaction))
+            tail = [DOCUMENT_TAIL.encode("utf-8")]
+            if self._count == 0:
+                head = document_head(self.meta, empty=False).encode("utf-8")
+                atomic_write(self.path, chain([head], item, tail))
+                self._tail_offset = len(head) + item.size
+            else:
+                atomic_write(self.path, chain(self._previous_items(), item, tail))
+                self._tail_offset += item.size
+            self._count += 1
+
+    def _previous_items(self) -> Iterator[bytes]:
+        """The file as last written, up to (without) its tail."""
+        remaining = self._tail_offset
+        with self.path.open("rb") as previous:
+            while remaining:
+                chunk = previous.read(min(_COPY_CHUNK, remaining))
+                if not chunk:
+                    raise CassetteError("cassette changed on disk while recording",
+                                        path=self.path)
+                remaining -= len(chunk)
+                yield chunk
+
+
+class _CountedBytes:
+    """UTF-8 encodes text chunks as they are written and counts the bytes."""
+
+    def __init__(self, chunks: Iterable[str]) -> None:
+        self._chunks = chunks
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            data = chunk.encode("utf-8")
+            self.size += len(data)
+            yield data
+
+
+def find_cassettes(paths: Sequence[Path]) -> list[Path]:
+    """Cassette files named, or found recursively (``*.yaml``, ``*.yml``) in folders, sorted."""
+    found: set[Path] = set()
+    for path in map(Path, paths):
+        if path.is_file():
+            found.add(path)
+        elif path.is_dir():
+            found.update(
+                candidate for candidate in path.rglob("*")
+                if candidate.suffix.lower() in CASSETTE_SUFFIXES and candidate.is_file()
+                and not candidate.name.startswith(".")
+            )
+        else:
+            raise CassetteError("no such cassette file or folder", path=path)
+    return sorted(found)
