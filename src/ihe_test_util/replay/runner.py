@@ -17,7 +17,13 @@ from pathlib import Path
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Cassette
-from ihe_test_util.replay.engine import CassetteReplay, Comparer, Regenerator, Sender
+from ihe_test_util.replay.engine import (
+    CassetteReplay,
+    Comparer,
+    ExchangeSink,
+    Regenerator,
+    Sender,
+)
 from ihe_test_util.replay.selection import Shard, cassette_id, run_root
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import ExchangeResult, RunSummary
@@ -72,6 +78,7 @@ class ReplayEngine:
     comparer: Comparer
     make_regenerator: Callable[[], Regenerator]
     targets: TargetMap
+    keep: ExchangeSink | None = None
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None) -> (
         CassetteReplay
@@ -79,7 +86,7 @@ class ReplayEngine:
         return CassetteReplay(
             cassette_id=planned.id, cassette=self.load(planned.path), targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
-            regenerator=self.make_regenerator(),
+            regenerator=self.make_regenerator(), keep=self.keep,
         )
 
 

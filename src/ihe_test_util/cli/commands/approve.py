@@ -1,0 +1,61 @@
+"""``ihe approve``: accept replayed responses from a run report as the new baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rich_click as click
+
+from ihe_test_util.cli.context import CliContext, pass_cli
+
+
+@click.command("approve")
+@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--only", "only", multiple=True, metavar="ID",
+              help="Approve only this exchange (an id from the report, e.g. "
+                   "xds/flow.yaml#3). Repeatable. Default: every changed exchange.")
+@click.option("--allow-regressions", is_flag=True,
+              help="Also approve exchanges whose outcome is regression (review them first).")
+@click.option("--dry-run", is_flag=True, help="Show what would be approved; write nothing.")
+@pass_cli
+def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regressions: bool,
+            dry_run: bool) -> None:
+    """Write replayed responses from a run as the new baseline of their cassettes.
+
+    After an upgrade, review the run (the HTML report is made for it), then approve the
+    expected changes: each approved exchange's replayed request and response replace the
+    recorded ones in its cassette, atomically and redacted like any recording. A regression is
+    approved only with [b]--allow-regressions[/]. Needs the [b]<report>.exchanges/[/] folder
+    that [b]ihe replay --report-json[/] writes beside the report.
+
+    [b]Examples[/]
+
+    \b
+      ihe approve run.json
+      ihe approve run.json --only cassettes/xds.yaml#2 --only cassettes/xds.yaml#3
+      ihe approve run.json --allow-regressions --dry-run
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    from ihe_test_util.cassette import Redactor
+    from ihe_test_util.replay.approval import apply_approvals, plan_approvals, store_dir_for
+    from ihe_test_util.report.reader import ReportReader
+
+    settings = cli_ctx.settings()
+    console = Console(no_color=not cli_ctx.color, highlight=False)
+    store = store_dir_for(report)
+    with ReportReader(report) as reader:
+        approvals = plan_approvals(reader.exchanges(), store, only=only,
+                                   allow_regressions=allow_regressions)
+    if not approvals:
+        console.print("nothing to approve: no changed exchanges in this run")
+        return
+    for approval in approvals:
+        console.print(Text(f"{'would approve' if dry_run else 'approve'} {approval.exchange_id}"
+                           f" ({approval.outcome.value})"))
+    if dry_run:
+        return
+    written = apply_approvals(approvals, store, redactor=Redactor.from_settings(settings))
+    console.print(Text(f"updated {len(written)} cassette(s): "
+                       + ", ".join(str(p) for p in written), style="green"))
