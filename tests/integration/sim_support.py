@@ -240,6 +240,8 @@ class Patient:
     given: str = "MARY"
     gender: str = "F"
     birth: str = "19771208"
+    street: str = "100 JORIE BLVD"
+    city: str = "CHICAGO"
 
     @property
     def cx(self) -> str:
@@ -275,6 +277,10 @@ def feed_message(patient: Patient, *others: tuple[str, str],
         birth = person.find(h("birthTime"))
         if birth is not None:
             birth.set("value", patient.birth)
+        address = person.find(h("addr"))
+        if address is not None:
+            address.find(h("streetAddressLine")).text = patient.street  # type: ignore[union-attr]
+            address.find(h("city")).text = patient.city  # type: ignore[union-attr]
     return message
 
 

@@ -16,10 +16,12 @@ from .sim_support import (
     PIX_REVISE,
     Patient,
     corpus_body,
+    corpus_path,
     feed_message,
     h,
     pix_query,
     post,
+    post_raw,
 )
 
 MARY = Patient("1.3.6.1.4.1.21367.2005.1.1", "PIX10515W3")
@@ -150,8 +152,10 @@ def test_invalid_feeds_are_answered_ae_or_ar(sim: Simulator) -> None:
 
 def test_epr_capture_feed_and_query(sim: Simulator) -> None:
     """The EPR projectathon capture (a full SOAP envelope) is accepted as sent."""
-    feed = corpus_body("ITI-44/ITI-44_request_raw.xml")
-    assert post(sim.url_for("pix"), PIX_ADD, feed).ack_code == "AA"
+    raw = corpus_path("ITI-44/ITI-44_request_raw.xml").read_bytes()
+    fed = post_raw(sim.url_for("pix"), raw, "application/soap+xml; charset=UTF-8")
+    assert fed.ack_code == "AA"
+    assert fed.relates_to == "urn:uuid:c12e1f14-c2c9-4a94-ba27-6511e8c90b78"
     query = pix_query(("2.16.756.5.30.1.127.3.10.3", "761337610435201235"),
                       "1.3.6.1.4.1.21367.2017.2.5.89")
     answer = post(sim.url_for("pix"), PIX_QUERY, query)

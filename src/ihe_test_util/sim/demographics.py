@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from lxml import etree
@@ -94,10 +95,20 @@ def matches(facets: dict[str, Any], criteria: Criteria, *, use_birth_time: bool 
 
 
 def _name_matches(have: dict[str, list[str]], want: dict[str, list[str]]) -> bool:
+    """Each queried part must match one of the patient's; ``*`` is a wildcard (``Jo*``)."""
     return all(
-        not want[part] or bool(set(want[part]) & set(have.get(part, [])))
+        not want[part] or any(
+            _part_matches(value, pattern) for pattern in want[part]
+            for value in have.get(part, [])
+        )
         for part in ("family", "given")
     )
+
+
+def _part_matches(value: str, pattern: str) -> bool:
+    if "*" not in pattern:
+        return value == pattern
+    return fnmatchcase(value, pattern.replace("[", "[[]").replace("?", "[?]"))
 
 
 def _address_matches(have: dict[str, list[str]], want: dict[str, list[str]]) -> bool:
