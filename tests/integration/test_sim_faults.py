@@ -219,3 +219,14 @@ def test_keep_alive_connection_serves_several_requests(sim: Simulator) -> None:
             response = session.post(sim.url_for("pix"), data=data, timeout=5,
                                     headers={"Content-Type": SOAP_CT})
             assert read_answer(response).ack_code == "AA"
+
+
+def test_missing_content_length_is_411(sim: Simulator) -> None:
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as client:
+        client.sendall(b"POST /pix HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml"
+                       b"\r\n\r\n")
+        reply = b""
+        while chunk := client.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 411")
+    assert b"Content-Length header required" in reply

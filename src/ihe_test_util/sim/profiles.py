@@ -84,8 +84,8 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
     ),
     Deviation.GET_DOCUMENTS_DROPS_LAST: DeviationInfo(
         Kind.REGRESSION, ("ITI-18",), "result count",
-        "GetDocuments leaves out the last DocumentEntry it found (an off-by-one in paging), "
-        "so a document is missing from the result.",
+        "GetDocuments (and GetDocumentsAndAssociations) leaves out the last DocumentEntry it "
+        "found (an off-by-one in paging), so a document is missing from the result.",
     ),
     Deviation.REQUIRED_SLOT_DROPPED: DeviationInfo(
         Kind.REGRESSION, ("ITI-18",), "payload: required slot creationTime missing",
@@ -103,12 +103,12 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
     ),
     Deviation.PIX_UNKNOWN_PATIENT_NF: DeviationInfo(
         Kind.REGRESSION, ("ITI-45",), "acknowledgement typeCode and queryResponseCode",
-        "A PIX query for an unknown patient id is answered AA/NF instead of AE/AE with "
-        "acknowledgementDetail 204.",
+        "A PIX query for an unknown patient id in a known domain is answered AA/NF instead of "
+        "AE/AE with acknowledgementDetail 204.",
     ),
     Deviation.PDQ_IGNORES_BIRTH_TIME: DeviationInfo(
-        Kind.REGRESSION, ("ITI-47",), "result count",
-        "PDQ matching ignores livingSubjectBirthTime, so patients with another birth date "
+        Kind.REGRESSION, ("ITI-47", "ITI-55"), "result count",
+        "PDQ and XCPD matching ignores livingSubjectBirthTime, so patients with another birth date "
         "match too.",
     ),
     Deviation.RETRIEVE_PARTIAL_AS_FAILURE: DeviationInfo(
