@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "cassette": "cassette_cmd",
     "config": "config_cmd",
     "report": "report",
+    "sim": "sim",
 }
 
 

@@ -1,0 +1,152 @@
+"""Upgrade profiles: what an "upgraded" endpoint does differently, as a table of named deviations.
+
+A profile is a set of :class:`Deviation` names; the actors ask ``profile.has(...)`` at the one
+place each deviation changes their behaviour. ``compatible`` holds only noise and benign drift
+(nothing a verdict field would show); ``breaking`` holds real regressions, each tied to the
+verdict field an IHE-aware comparer must flag. docs/simulator.md describes every entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ihe_test_util.errors import UsageError
+
+
+class Kind(str, Enum):
+    NOISE = "noise"            # spelling only: a comparer must report nothing
+    DRIFT = "drift"            # benign payload drift: at most "changed", never a regression
+    REGRESSION = "regression"  # changes a verdict field
+
+
+@dataclass(frozen=True)
+class DeviationInfo:
+    kind: Kind
+    transactions: tuple[str, ...]
+    #: the verdict field a comparer sees change (cli.md), or the payload part for drift/noise
+    affects: str
+    description: str
+
+
+class Deviation(str, Enum):
+    # compatible
+    ALTERNATE_XML_STYLE = "alternate-xml-style"
+    REORDERED_RESULTS = "reordered-results"
+    DOCUMENTS_INLINE = "documents-inline"
+    EXTRA_OPTIONAL_SLOT = "extra-optional-slot"
+    REWORDED_ERROR_CONTEXT = "reworded-error-context"
+    # breaking
+    FIND_DOCUMENTS_IGNORES_STATUS = "find-documents-ignores-status"
+    GET_DOCUMENTS_DROPS_LAST = "get-documents-drops-last"
+    REQUIRED_SLOT_DROPPED = "required-slot-dropped"
+    DUPLICATE_UNIQUE_ID_CODE_CHANGED = "duplicate-uniqueid-code-changed"
+    REVISE_FEED_REJECTED = "revise-feed-rejected"
+    PIX_UNKNOWN_PATIENT_NF = "pix-unknown-patient-nf"
+    PDQ_IGNORES_BIRTH_TIME = "pdq-ignores-birth-time"
+    RETRIEVE_PARTIAL_AS_FAILURE = "retrieve-partial-as-failure"
+
+    @property
+    def info(self) -> DeviationInfo:
+        return DEVIATIONS[self]
+
+
+DEVIATIONS: dict[Deviation, DeviationInfo] = {
+    Deviation.ALTERNATE_XML_STYLE: DeviationInfo(
+        Kind.NOISE, ("all",), "namespace prefixes, declarations, whitespace, XML declaration",
+        "Responses are written JAXB/CXF-style: numbered prefixes (S:, ns2:, ns6:, ...) "
+        "declared on the envelope, HL7v3 prefixed instead of the default namespace, indented, "
+        "no XML declaration.",
+    ),
+    Deviation.REORDERED_RESULTS: DeviationInfo(
+        Kind.NOISE, ("ITI-18", "ITI-43", "ITI-47", "ITI-55"),
+        "order of rim:RegistryObjectList children, DocumentResponse and subject elements",
+        "Lists whose order IHE does not define come back in reverse order.",
+    ),
+    Deviation.DOCUMENTS_INLINE: DeviationInfo(
+        Kind.NOISE, ("ITI-43",), "MTOM framing of document bytes",
+        "Retrieved documents travel as inline base64 inside xdsb:Document instead of "
+        "xop:Include attachments (the decoded bytes are identical).",
+    ),
+    Deviation.EXTRA_OPTIONAL_SLOT: DeviationInfo(
+        Kind.DRIFT, ("ITI-18",), "an extra rim:Slot on DocumentEntries",
+        "LeafClass DocumentEntries carry an extra optional slot documentAvailability = "
+        "urn:ihe:iti:2010:DocumentAvailability:Online.",
+    ),
+    Deviation.REWORDED_ERROR_CONTEXT: DeviationInfo(
+        Kind.NOISE, ("ITI-18", "ITI-41", "ITI-42", "ITI-43"), "RegistryError/@codeContext",
+        "Error texts are worded differently; errorCode, severity and location are unchanged.",
+    ),
+    Deviation.FIND_DOCUMENTS_IGNORES_STATUS: DeviationInfo(
+        Kind.REGRESSION, ("ITI-18",), "result count",
+        "FindDocuments ignores $XDSDocumentEntryStatus: Deprecated (replaced) entries come "
+        "back alongside Approved ones.",
+    ),
+    Deviation.GET_DOCUMENTS_DROPS_LAST: DeviationInfo(
+        Kind.REGRESSION, ("ITI-18",), "result count",
+        "GetDocuments (and GetDocumentsAndAssociations) leaves out the last DocumentEntry it "
+        "found (an off-by-one in paging), so a document is missing from the result.",
+    ),
+    Deviation.REQUIRED_SLOT_DROPPED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-18",), "payload: required slot creationTime missing",
+        "LeafClass DocumentEntries lack the required creationTime slot.",
+    ),
+    Deviation.DUPLICATE_UNIQUE_ID_CODE_CHANGED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-41", "ITI-42"), "error codes",
+        "A duplicate DocumentEntry.uniqueId is reported as XDSRegistryError instead of "
+        "XDSDuplicateUniqueIdInRegistry.",
+    ),
+    Deviation.REVISE_FEED_REJECTED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-44",), "acknowledgement typeCode",
+        "Revise feeds (PRPA_IN201302UV02) it used to accept are answered AE (code 200, "
+        "unsupported interaction) and not applied.",
+    ),
+    Deviation.PIX_UNKNOWN_PATIENT_NF: DeviationInfo(
+        Kind.REGRESSION, ("ITI-45",), "acknowledgement typeCode and queryResponseCode",
+        "A PIX query for an unknown patient id in a known domain is answered AA/NF instead of "
+        "AE/AE with acknowledgementDetail 204.",
+    ),
+    Deviation.PDQ_IGNORES_BIRTH_TIME: DeviationInfo(
+        Kind.REGRESSION, ("ITI-47", "ITI-55"), "result count",
+        "PDQ and XCPD matching ignores livingSubjectBirthTime, so patients with another birth date "
+        "match too.",
+    ),
+    Deviation.RETRIEVE_PARTIAL_AS_FAILURE: DeviationInfo(
+        Kind.REGRESSION, ("ITI-43",), "status and document count",
+        "A retrieve in which some documents are unknown answers Failure with no documents "
+        "instead of PartialSuccess with the known ones.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    deviations: frozenset[Deviation]
+
+    def has(self, deviation: Deviation) -> bool:
+        return deviation in self.deviations
+
+
+PROFILE_TABLE: dict[str, frozenset[Deviation]] = {
+    "baseline": frozenset(),
+    "compatible": frozenset(
+        d for d, info in DEVIATIONS.items() if info.kind is not Kind.REGRESSION
+    ),
+    "breaking": frozenset(d for d, info in DEVIATIONS.items() if info.kind is Kind.REGRESSION),
+}
+
+PROFILES: tuple[str, ...] = tuple(PROFILE_TABLE)
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    """The profile called ``profile`` (a :class:`Profile` is passed through, for tests)."""
+    if isinstance(profile, Profile):
+        return profile
+    deviations = PROFILE_TABLE.get(profile)
+    if deviations is None:
+        raise UsageError(
+            f"unknown simulator profile {profile!r}",
+            hint=f"choose one of: {', '.join(PROFILES)}",
+        )
+    return Profile(profile, deviations)

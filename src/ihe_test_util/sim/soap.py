@@ -1,0 +1,317 @@
+"""SOAP 1.2 + WS-Addressing as an IHE endpoint speaks it: read a request, write a reply or a fault.
+
+IHE ITI TF-2 Appendix V requires SOAP 1.2 and WS-Addressing 1.0. Everything a client can get
+wrong at this level (malformed or hostile XML, a SOAP 1.1 envelope, a header it must understand,
+a missing ``wsa:Action``) ends as a :class:`SoapFault` with the code the specs prescribe, never
+as a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from ihe_test_util.errors import XmlInputError
+from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
+from ihe_test_util.safexml import parse_xml
+from ihe_test_util.sim.volatile import Volatility
+from ihe_test_util.sim.xmlstyle import Style, is_element, serialize
+from ihe_test_util.transport.mtom import (
+    Attachment,
+    MultipartMessage,
+    build_mtom,
+    content_type_params,
+    parse_multipart,
+)
+
+SOAP_CONTENT_TYPE = "application/soap+xml"
+#: wsa:Action of faults defined by SOAP itself and of WS-Addressing faults (WS-Addr SOAP binding).
+SOAP_FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
+WSA_FAULT_ACTION = "http://www.w3.org/2005/08/addressing/fault"
+WSA_ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
+
+#: Media types a request body may have. text/xml is tolerated when the envelope is SOAP 1.2:
+#: the SOAP version is decided by the envelope, which gives the clearer fault.
+_ACCEPTED_MEDIA = {SOAP_CONTENT_TYPE, "text/xml", "application/xml", "multipart/related"}
+#: Header blocks this endpoint processes (mustUnderstand on them is fine). wsse:Security is
+#: accepted and ignored: the simulator does not authenticate.
+_UNDERSTOOD_HEADERS = {
+    qname(WSA, name) for name in
+    ("Action", "MessageID", "To", "ReplyTo", "FaultTo", "From", "RelatesTo")
+} | {qname(WSSE, "Security")}
+
+_ENV = SOAP12
+
+
+def _env(local: str) -> str:
+    return qname(_ENV, local)
+
+
+class SoapFault(Exception):
+    """A SOAP 1.2 fault to send back: ``code`` is Sender, Receiver, VersionMismatch, ...
+
+    ``subcode`` is a (namespace, local name) QName such as wsa:ActionNotSupported.
+    ``http_status`` follows the SOAP 1.2 HTTP binding (Sender 400, everything else 500)
+    unless the HTTP layer knows better (413 body too large, 415 media type, ...).
+    """
+
+    def __init__(
+        self, code: str, reason: str, *, subcode: tuple[str, str] | None = None,
+        http_status: int | None = None, problem_header: str | None = None,
+        problem_action: str | None = None, not_understood: Sequence[str] = (),
+        upgrade: bool = False, relates_to: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.subcode = subcode
+        self.http_status = http_status or (400 if code == "Sender" else 500)
+        self.problem_header = problem_header
+        self.problem_action = problem_action
+        self.not_understood = tuple(not_understood)
+        self.upgrade = upgrade
+        self.relates_to = relates_to
+
+    @property
+    def action(self) -> str:
+        return WSA_FAULT_ACTION if self.subcode and self.subcode[0] == WSA else SOAP_FAULT_ACTION
+
+
+@dataclass(frozen=True)
+class SoapRequest:
+    """A parsed SOAP 1.2 request: addressing headers, the body element, MTOM attachments."""
+
+    action: str
+    message_id: str
+    envelope: etree._Element
+    body: etree._Element
+    multipart: MultipartMessage | None = None
+    reply_to: str | None = None
+
+    def include_content(self, include: etree._Element) -> bytes:
+        """Bytes an ``xop:Include`` points at; a dangling reference is the sender's fault."""
+        href = include.get("href", "")
+        part = self.multipart.attachment(href) if self.multipart is not None else None
+        if part is None:
+            raise SoapFault("Sender", f"xop:Include href={href!r} names no MIME part of the "
+                            "request", relates_to=self.message_id)
+        return part.content
+
+    def binary_content(self, element: etree._Element) -> bytes:
+        """Content of a base64Binary element: an ``xop:Include`` or inline base64 text."""
+        include = element.find(qname(XOP, "Include"))
+        if include is not None:
+            return self.include_content(include)
+        text = "".join((element.text or "").split())
+        try:
+            return base64.b64decode(text, validate=True)
+        except ValueError:
+            raise SoapFault(
+                "Sender", f"element {etree.QName(element).localname} holds neither valid "
+                "base64 nor an xop:Include", relates_to=self.message_id,
+            ) from None
+
+
+@dataclass(frozen=True)
+class SoapReply:
+    """What an actor answers: the response action and body, MTOM packaging when asked."""
+
+    action: str
+    body: etree._Element
+    attachments: tuple[Attachment, ...] = ()
+    mtom: bool = False
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> SoapRequest:
+    """Read a SOAP 1.2 request (plain or MTOM) or raise :class:`SoapFault` saying what is wrong."""
+    media, _ = content_type_params(content_type or "")
+    if media not in _ACCEPTED_MEDIA:
+        raise SoapFault(
+            "Sender", f"unsupported Content-Type {content_type!r}; SOAP 1.2 requests use "
+            f"{SOAP_CONTENT_TYPE} or MTOM (multipart/related)", http_status=415,
+        )
+    multipart: MultipartMessage | None = None
+    xml = body
+    if media == "multipart/related":
+        try:
+            multipart = parse_multipart(body, content_type or "", source="request body")
+        except XmlInputError as exc:
+            raise SoapFault("Sender", exc.message) from None
+        xml = multipart.root.content
+    try:
+        envelope = parse_xml(xml, source="request body", max_bytes=max_bytes)
+    except XmlInputError as exc:
+        raise SoapFault("Sender", str(exc).replace("\n  hint:", ";")) from None
+    _check_envelope(envelope)
+    header = envelope.find(_env("Header"))
+    message_id = _single_header(header, "MessageID")
+    _check_must_understand(header, message_id)
+    action = _single_header(header, "Action")
+    if not action:
+        raise _missing_header("Action", message_id)
+    if not message_id:
+        raise _missing_header("MessageID", None)
+    body_el = envelope.find(_env("Body"))
+    children = [c for c in body_el if is_element(c)] if body_el is not None else []
+    if len(children) != 1:
+        raise SoapFault(
+            "Sender", f"soap:Body must hold exactly one element, found {len(children)}",
+            relates_to=message_id,
+        )
+    reply_to = None
+    if header is not None:
+        address = header.find(f"{qname(WSA, 'ReplyTo')}/{qname(WSA, 'Address')}")
+        reply_to = (address.text or "").strip() if address is not None else None
+    return SoapRequest(
+        action=action, message_id=message_id, envelope=envelope, body=children[0],
+        multipart=multipart, reply_to=reply_to,
+    )
+
+
+def _check_envelope(envelope: etree._Element) -> None:
+    tag = etree.QName(envelope)
+    if tag.localname == "Envelope" and tag.namespace == SOAP11:
+        raise SoapFault(
+            "VersionMismatch", "SOAP 1.1 envelopes are not supported: IHE requires SOAP 1.2 "
+            f"({SOAP12})", upgrade=True,
+        )
+    if tag.localname != "Envelope" or tag.namespace != SOAP12:
+        raise SoapFault(
+            "VersionMismatch", f"expected a SOAP 1.2 Envelope, found element {tag.text!r}",
+            upgrade=True,
+        )
+    body = envelope.find(_env("Body"))
+    if body is None:
+        raise SoapFault("Sender", "soap:Envelope has no soap:Body")
+
+
+def _single_header(header: etree._Element | None, local: str) -> str:
+    if header is None:
+        return ""
+    found = header.findall(qname(WSA, local))
+    if len(found) > 1:
+        raise SoapFault(
+            "Sender", f"wsa:{local} appears {len(found)} times; it must appear once",
+            subcode=(WSA, "InvalidAddressingHeader"), problem_header=f"wsa:{local}",
+        )
+    return (found[0].text or "").strip() if found else ""
+
+
+def _missing_header(local: str, message_id: str | None) -> SoapFault:
+    return SoapFault(
+        "Sender", f"required WS-Addressing header wsa:{local} is missing",
+        subcode=(WSA, "MessageAddressingHeaderRequired"), problem_header=f"wsa:{local}",
+        relates_to=message_id or None,
+    )
+
+
+def _check_must_understand(header: etree._Element | None, message_id: str) -> None:
+    if header is None:
+        return
+    not_understood = [
+        str(block.tag) for block in header if is_element(block)
+        and block.get(_env("mustUnderstand"), "").strip() in {"1", "true"}
+        and block.tag not in _UNDERSTOOD_HEADERS
+    ]
+    if not_understood:
+        names = ", ".join(etree.QName(t).localname for t in not_understood)
+        raise SoapFault(
+            "MustUnderstand", f"header block(s) marked mustUnderstand are not understood: {names}",
+            not_understood=not_understood, relates_to=message_id or None,
+        )
+
+
+def envelope_for(
+    action: str, body: etree._Element, *, relates_to: str | None, volatility: Volatility,
+    nsmap: dict[str | None, str] | None = None,
+) -> etree._Element:
+    """A SOAP 1.2 envelope with the WS-Addressing headers a response carries."""
+    envelope = etree.Element(_env("Envelope"), nsmap=nsmap)  # type: ignore[arg-type]
+    header = etree.SubElement(envelope, _env("Header"))
+    action_el = etree.SubElement(header, qname(WSA, "Action"))
+    action_el.set(_env("mustUnderstand"), "1")
+    action_el.text = action
+    etree.SubElement(header, qname(WSA, "MessageID")).text = volatility.urn_uuid()
+    if relates_to:
+        etree.SubElement(header, qname(WSA, "RelatesTo")).text = relates_to
+    etree.SubElement(header, qname(WSA, "To")).text = WSA_ANONYMOUS
+    etree.SubElement(envelope, _env("Body")).append(body)
+    return envelope
+
+
+def render_reply(
+    reply: SoapReply, request: SoapRequest, *, style: Style, volatility: Volatility,
+) -> HttpAnswer:
+    """Serialise a reply as plain SOAP or as MTOM with a fresh boundary and Content-IDs."""
+    envelope = envelope_for(
+        reply.action, reply.body, relates_to=request.message_id, volatility=volatility,
+    )
+    xml = serialize(envelope, style)
+    if not reply.mtom:
+        return HttpAnswer(200, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{reply.action}"')
+    body, content_type = build_mtom(
+        xml, reply.attachments, soap_action=reply.action,
+        boundary=f"MIMEBoundary_{volatility.new_uuid().hex}",
+        root_content_id=f"root.{volatility.new_uuid().hex}@ihe-sim",
+    )
+    return HttpAnswer(200, body, content_type)
+
+
+def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> HttpAnswer:
+    """A SOAP 1.2 fault envelope (always application/soap+xml)."""
+    # QNames in text content need their prefix declared on the envelope (lxml drops a
+    # declaration on an inner element when an outer one already binds the namespace).
+    nsmap: dict[str | None, str] = {"soap": _ENV, "wsa": WSA}
+    if fault.subcode is not None and fault.subcode[0] not in nsmap.values():
+        nsmap["sub"] = fault.subcode[0]
+    prefix_of = {uri: prefix for prefix, uri in nsmap.items()}
+    fault_el = etree.Element(_env("Fault"), nsmap=nsmap)  # type: ignore[arg-type]
+    code = etree.SubElement(fault_el, _env("Code"))
+    etree.SubElement(code, _env("Value")).text = f"soap:{fault.code}"
+    if fault.subcode is not None:
+        sub_ns, sub_local = fault.subcode
+        subcode = etree.SubElement(code, _env("Subcode"))
+        etree.SubElement(subcode, _env("Value")).text = f"{prefix_of[sub_ns]}:{sub_local}"
+    reason = etree.SubElement(fault_el, _env("Reason"))
+    text = etree.SubElement(reason, _env("Text"))
+    text.set(qname("http://www.w3.org/XML/1998/namespace", "lang"), "en")
+    text.text = fault.reason
+    if fault.problem_header or fault.problem_action:
+        detail = etree.SubElement(fault_el, _env("Detail"))
+        if fault.problem_header:
+            problem = etree.SubElement(detail, qname(WSA, "ProblemHeaderQName"))
+            problem.text = fault.problem_header
+        if fault.problem_action:
+            problem = etree.SubElement(detail, qname(WSA, "ProblemAction"))
+            etree.SubElement(problem, qname(WSA, "Action")).text = fault.problem_action
+    envelope = envelope_for(
+        fault.action, fault_el, relates_to=fault.relates_to, volatility=volatility,
+        nsmap=nsmap,
+    )
+    header = envelope.find(_env("Header"))
+    assert header is not None
+    for name in fault.not_understood:
+        namespace = etree.QName(name).namespace or ""
+        block = etree.SubElement(header, _env("NotUnderstood"), nsmap={"q": namespace})
+        block.set("qname", f"q:{etree.QName(name).localname}")
+    if fault.upgrade:
+        upgrade = etree.SubElement(header, _env("Upgrade"))
+        supported = etree.SubElement(upgrade, _env("SupportedEnvelope"))
+        supported.set("qname", "soap:Envelope")
+    # Fault bodies hold QNames in text and attribute values whose prefixes must stay as
+    # declared here, so they are written as built rather than restyled.
+    xml = etree.tostring(envelope, encoding="UTF-8", xml_declaration=style.xml_declaration)
+    return HttpAnswer(
+        fault.http_status, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{fault.action}"',
+    )
