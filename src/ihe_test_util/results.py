@@ -130,6 +130,7 @@ class Comparison:
     differences: tuple[Difference, ...] = ()
     noise_suppressed: int = 0
     rules_applied: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # caveats for people: abbreviated input, unknown transaction
 
 
 @dataclass(frozen=True)

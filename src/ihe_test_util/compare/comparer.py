@@ -1,0 +1,340 @@
+"""``compare_responses``: decide pass / changed / regression for one recorded-replayed pair.
+
+Steps: read both bodies (any wire format) -> pick the catalogue entry (given, else detected) ->
+compile its rules with the user's -> read the verdict fields of both sides -> replace documents
+by digests -> check echo fields against the requests -> walk the trees -> turn findings into
+differences: a differing verdict field makes the exchange a regression and claims the
+structural differences it explains (an added RegistryError, a removed ExtrinsicObject when the
+result count changed); everything else is drift (``changed``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ihe_test_util.compare.attachments import (
+    Documents,
+    document_findings,
+    extract_documents,
+    unreferenced_findings,
+)
+from ihe_test_util.compare.describe import element_path, to_difference
+from ihe_test_util.compare.echoes import check_echoes
+from ihe_test_util.compare.engine import TreeComparer
+from ihe_test_util.compare.findings import Finding
+from ihe_test_util.compare.identifiers import Renaming, ValueMap
+from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
+from ihe_test_util.errors import XmlInputError
+from ihe_test_util.ihe.bodies import Body, read_body
+from ihe_test_util.ihe.catalogue import (
+    GENERIC_XML,
+    detect,
+    hints_for,
+    normalise_id,
+    spec_for,
+)
+from ihe_test_util.ihe.specs import TransactionSpec
+from ihe_test_util.ihe.verdicts import Reading, read_verdict
+from ihe_test_util.model import Request, Response
+from ihe_test_util.results import Comparison, DifferenceKind, Outcome, Severity
+from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.mtom import content_type_params
+
+#: How reports name the verdict fields.
+VERDICT_LABELS = {
+    "http_status": "HTTP status",
+    "parseable": "response parses",
+    "soap_fault": "SOAP Fault",
+    "registry_status": "registry status",
+    "error_codes": "RegistryErrors",
+    "result_count": "result count",
+    "ack_code": "acknowledgement",
+    "query_response_code": "queryResponseCode",
+    "msa_code": "MSA-1",
+    "bundle_total": "Bundle.total",
+    "outcome_severity": "OperationOutcome severity",
+}
+_ABBREVIATED = re.compile(rb">\s*\.{4,}\s*<|\$[A-Za-z][A-Za-z0-9_]*\$")
+
+
+def compare_responses(
+    recorded: Response,
+    replayed: Response,
+    *,
+    transaction: str | None = None,
+    recorded_request: Request | None = None,
+    replayed_request: Request | None = None,
+    rules: RuleSet | None = None,
+    cassette: str | None = None,
+    value_map: Mapping[str, str] | None = None,
+) -> Comparison:
+    """Compare a replayed response with the recorded one under the IHE rules of its transaction.
+
+    ``transaction`` (``ITI-18``) skips detection; the requests let echo fields be checked and
+    help detection; ``rules`` and ``cassette`` select the user's rules; ``value_map`` lists
+    values the replay regenerated (recorded -> replayed), which are equal under the map.
+    """
+    notes: list[str] = []
+    rec_body = read_body(recorded.body, recorded.content_type, source="recorded response")
+    rep_body = read_body(replayed.body, replayed.content_type, source="replayed response")
+    rec_request = _request_body(recorded_request, "recorded request")
+    rep_request = _request_body(replayed_request, "replayed request")
+    spec = _choose_spec(transaction, recorded, rec_body, rep_body, recorded_request,
+                        rec_request, notes)
+    user_rules = rules.for_exchange(spec.id, cassette) if rules is not None else ()
+    compiled = compile_rules(spec, user_rules)
+    session = _Session(compiled, value_map or {})
+    verdict_rec = session.verdicts(recorded, rec_body)
+    verdict_rep = session.verdicts(replayed, rep_body)
+    session.compare_http(recorded, replayed, verdict_rec, verdict_rep)
+    if rec_body.root is not None and rep_body.root is not None:
+        session.compare_bodies(rec_body, rep_body, rec_request, rep_request)
+    else:
+        session.compare_unparsed(rec_body, rep_body, notes)
+    for label, body in (("recorded", rec_body), ("replayed", rep_body)):
+        note = _abbreviation_note(label, body)
+        if note:
+            notes.append(note)
+    return session.result(spec, verdict_rec, verdict_rep, notes)
+
+
+def _request_body(request: Request | None, source: str) -> Body | None:
+    if request is None:
+        return None
+    return read_body(request.body, request.content_type, source=source)
+
+
+def _choose_spec(transaction: str | None, recorded: Response, rec_body: Body, rep_body: Body,
+                 recorded_request: Request | None, rec_request: Body | None,
+                 notes: list[str]) -> TransactionSpec:
+    if transaction:
+        try:
+            return spec_for(transaction)
+        except KeyError:
+            notes.append(f"transaction {normalise_id(transaction)!r} is not in the catalogue; "
+                         "detected from the messages instead")
+    body = rec_body if rec_body.parsed else rep_body
+    hints = hints_for(recorded_request, recorded, rec_request, body)
+    return detect(body if body.parsed else None, rec_request, hints)
+
+
+def _abbreviation_note(label: str, body: Body) -> str | None:
+    if body.kind != "xml":
+        return None
+    match = _ABBREVIATED.search(body.raw)
+    if match is None:
+        return None
+    line = body.raw.count(b"\n", 0, match.start()) + 1
+    sample = match.group(0).decode("utf-8", "replace").strip("<> \t\r\n")
+    return (f"the {label} response looks abbreviated or templated ({sample!r} at line {line}):"
+            " values there are placeholders, not real data")
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
+def _media(response: Response) -> str | None:
+    """The effective media type: a multipart's root type counts, not the MIME packaging."""
+    content_type = response.content_type
+    if not content_type:
+        return None
+    media, params = content_type_params(content_type)
+    if media.startswith("multipart/"):
+        media = (params.get("start-info") or params.get("type") or media).lower()
+    if media == "application/xop+xml":
+        media = content_type_params(f"x/x; {content_type.split(';', 1)[-1]}")[1].get(
+            "type", media)
+    return media.lower()
+
+
+class _Session:
+    """The state of one comparison: rules, identifier renaming, findings, noise count."""
+
+    def __init__(self, rules: CompiledRules, value_map: Mapping[str, str]) -> None:
+        self.rules = rules
+        self.renaming = Renaming(value_map)
+        self.values = ValueMap(value_map)
+        self.findings: list[Finding] = []
+        self.verdict_findings: list[Finding] = []
+        self.noise = 0
+        self.applied: set[str] = set()
+        self.readings: dict[str, tuple[Reading, Reading]] = {}
+        self._pending: dict[str, Reading] = {}
+
+    # --- verdicts ------------------------------------------------------------------------------
+
+    def verdicts(self, response: Response, body: Body) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "http_status": response.status or None,
+            "parseable": body.parsed,
+        }
+        for verdict in self.rules.verdicts:
+            reading = read_verdict(body, verdict) if body.parsed else Reading(None)
+            fields[verdict.name] = reading.value
+            if verdict.name in self._pending:
+                self.readings[verdict.name] = (self._pending.pop(verdict.name), reading)
+            else:
+                self._pending[verdict.name] = reading
+        return fields
+
+    def compare_http(self, recorded: Response, replayed: Response, rec: dict[str, Any],
+                     rep: dict[str, Any]) -> None:
+        if rec["http_status"] and rep["http_status"] and rec["http_status"] != rep["http_status"]:
+            self.verdict_findings.append(Finding(
+                DifferenceKind.STATUS, None, path="http:status",
+                recorded=str(rec["http_status"]), replayed=str(rep["http_status"]),
+                severity=Severity.REGRESSION, rule="http_status",
+                description=f"HTTP status {rec['http_status']} -> {rep['http_status']}",
+            ))
+        before, after = _media(recorded), _media(replayed)
+        if before and after and before != after:
+            self.findings.append(Finding(
+                DifferenceKind.OTHER, None, path="http:content-type", recorded=before,
+                replayed=after, description=f"Content-Type {before} -> {after}",
+            ))
+        for name, (r1, r2) in self.readings.items():
+            if r1.compared == r2.compared:
+                continue
+            label = VERDICT_LABELS.get(name, name)
+            if name == "error_codes":
+                added = sorted(set(r2.value or []) - set(r1.value or []))
+                removed = sorted(set(r1.value or []) - set(r2.value or []))
+                change = "; ".join(part for part in (
+                    f"added {', '.join(added)}" if added else "",
+                    f"removed {', '.join(removed)}" if removed else "") if part)
+                description = f"{label}: {change}"
+            else:
+                description = f"{label} {_display(r1.value)} -> {_display(r2.value)}"
+            self.verdict_findings.append(Finding(
+                DifferenceKind.STATUS, r1.element, r2.element,
+                attribute=r1.attribute if r1.element is not None else r2.attribute,
+                recorded=_display(r1.value), replayed=_display(r2.value),
+                severity=Severity.REGRESSION, rule=self.rules.verdict_rules.get(name, name),
+                description=description,
+            ))
+
+    # --- bodies --------------------------------------------------------------------------------
+
+    def compare_bodies(self, rec: Body, rep: Body, rec_request: Body | None,
+                       rep_request: Body | None) -> None:
+        assert rec.root is not None and rep.root is not None
+        rec_docs = extract_documents(rec, self.rules)
+        rep_docs = extract_documents(rep, self.rules)
+        tag = self.rules.spec.id or self.rules.spec.name
+        for outcome in check_echoes(
+                self.rules.echoes, tag, rec.root, rep.root,
+                rec_request.root if rec_request is not None else None,
+                rep_request.root if rep_request is not None else None):
+            if outcome.finding is not None:
+                self.findings.append(outcome.finding)
+            elif outcome.suppressed is not None:
+                self.noise += 1
+                self.applied.add(outcome.suppressed)
+        walker = TreeComparer(self.rules, self.renaming, self.values)
+        walker.compare(rec.root, rep.root)
+        self.findings.extend(walker.findings)
+        self.noise += walker.noise
+        self.applied |= walker.applied
+        self._documents(walker.findings, rec_docs, rep_docs)
+
+    def _documents(self, findings: list[Finding], rec: Documents, rep: Documents) -> None:
+        for finding, before, after in list(document_findings(findings, rec, rep)):
+            if not (before.is_xml and after.is_xml):
+                continue
+            assert before.content is not None and after.content is not None
+            try:
+                left = parse_xml(before.content, source="recorded attachment")
+                right = parse_xml(after.content, source="replayed attachment")
+            except XmlInputError:  # a document that is not well-formed stays a part difference
+                continue
+            inner = TreeComparer(compile_rules(GENERIC_XML), Renaming(), self.values)
+            inner.compare(left, right)
+            where = finding.path or (element_path(finding.recorded_element)
+                                     if finding.recorded_element is not None else "")
+            for nested in inner.findings:
+                nested.prefix = f"{where}#"
+                self.findings.append(nested)
+            self.noise += inner.noise
+        self.findings.extend(unreferenced_findings(rec, rep))
+
+    def compare_unparsed(self, rec: Body, rep: Body, notes: list[str]) -> None:
+        if rec.parsed and not rep.parsed:
+            self.verdict_findings.append(Finding(
+                DifferenceKind.OTHER, None, path="http:body", recorded=f"parsed ({rec.kind})",
+                replayed=rep.error, severity=Severity.REGRESSION, rule="parseable",
+                description=f"the response can no longer be parsed: {rep.error}",
+            ))
+            return
+        if rep.parsed and not rec.parsed:
+            notes.append(f"the recorded response could not be parsed: {rec.error}")
+            self.findings.append(Finding(
+                DifferenceKind.OTHER, None, path="http:body", recorded=rec.error,
+                replayed=f"parsed ({rep.kind})",
+                description="the recorded response could not be parsed; the replayed one can",
+            ))
+            return
+        if rec.kind == "empty" and rep.kind == "empty":
+            return
+        notes.append(f"neither response could be parsed ({rec.error}); compared as bytes")
+        if rec.raw != rep.raw:
+            before = hashlib.sha256(rec.raw).hexdigest()[:16]
+            after = hashlib.sha256(rep.raw).hexdigest()[:16]
+            self.findings.append(Finding(
+                DifferenceKind.OTHER, None, path="http:body", recorded=f"sha256:{before}…",
+                replayed=f"sha256:{after}…", description="unparseable bodies differ",
+            ))
+
+    # --- result --------------------------------------------------------------------------------
+
+    def result(self, spec: TransactionSpec, verdict_rec: dict[str, Any],
+               verdict_rep: dict[str, Any], notes: list[str]) -> Comparison:
+        differing = [(name, r1, r2) for name, (r1, r2) in self.readings.items()
+                     if r1.compared != r2.compared]
+        kept: list[Finding] = []
+        for finding in self.findings:
+            claimed = False
+            for name, r1, r2 in differing:
+                if _covered(finding, r1, r2):
+                    if r1.exact or r2.exact:
+                        claimed = True
+                        break
+                    finding.severity = Severity.REGRESSION
+                    finding.rule = self.rules.verdict_rules.get(name, name)
+                    break
+            if not claimed:
+                kept.append(finding)
+        ordered = self.verdict_findings + kept
+        applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}
+        if any(f.severity is Severity.REGRESSION for f in ordered):
+            outcome = Outcome.REGRESSION
+        elif ordered:
+            outcome = Outcome.CHANGED
+        else:
+            outcome = Outcome.PASS
+        return Comparison(
+            outcome=outcome, transaction=spec.id, verdict_recorded=verdict_rec,
+            verdict_replayed=verdict_rep,
+            differences=tuple(to_difference(finding) for finding in ordered),
+            noise_suppressed=self.noise, rules_applied=tuple(sorted(applied)),
+            notes=tuple(notes),
+        )
+
+
+def _covered(finding: Finding, recorded: Reading, replayed: Reading) -> bool:
+    membership = finding.membership
+    if finding.kind is DifferenceKind.ADDED:
+        element = finding.replayed_element
+        return element is not None and replayed.covers(element, None, membership)
+    if finding.recorded_element is not None and recorded.covers(
+            finding.recorded_element, finding.attribute, membership):
+        return True
+    return finding.replayed_element is not None and replayed.covers(
+        finding.replayed_element, finding.attribute, membership)

@@ -1,0 +1,145 @@
+"""Turn findings into report differences: locations as paths, descriptions in IHE terms.
+
+Paths use namespace-free local names with 1-based positions among same-named siblings, in the
+recorded response (``/Envelope/Body/AdhocQueryResponse/RegistryObjectList/ExtrinsicObject[2]/
+@status``). Descriptions name things the way IHE people do, from the catalogue's labels:
+``DocumentEntry 1.2.3 slot creationTime: 20240101 -> 20240102``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lxml import etree
+
+from ihe_test_util.compare.findings import Finding
+from ihe_test_util.ihe.catalogue import LABELS
+from ihe_test_util.ihe.patterns import Pattern, compile_relative, local_name
+from ihe_test_util.ihe.vocabulary import METADATA_NAMES, short_urn
+from ihe_test_util.results import Difference, DifferenceKind
+
+#: Elements that only carry values; descriptions name their container instead.
+PLUMBING = {"ValueList", "Value", "LocalizedString", "typeCode", "Body", "Envelope"}
+#: Attributes whose name adds nothing to a description ("code": AA -> AE says it all).
+QUIET_ATTRIBUTES = {"value", "code"}
+VALUE_CHARS = 120
+
+
+def element_path(element: etree._Element) -> str:
+    parts: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        name = local_name(node.tag)
+        parent = node.getparent()
+        if parent is not None:
+            same = [sibling for sibling in parent if sibling.tag == node.tag]
+            if len(same) > 1:
+                name = f"{name}[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return "/" + "/".join(reversed(parts))
+
+
+def attribute_name(name: str) -> str:
+    """``{ns}lang`` -> ``lang`` (paths are namespace-free)."""
+    return local_name(name)
+
+
+def finding_path(finding: Finding) -> str:
+    if finding.path is not None:
+        return finding.path
+    element = finding.recorded_element
+    if element is None and finding.replayed_element is not None:
+        element = finding.replayed_element
+        path = element_path(element)
+    elif element is None:
+        return finding.prefix or "/"
+    else:
+        path = element_path(element)
+        if finding.kind is DifferenceKind.ADDED and finding.replayed_element is not None:
+            path = f"{path}/{local_name(finding.replayed_element.tag)}"
+    if finding.attribute is not None:
+        path = f"{path}/@{attribute_name(finding.attribute)}"
+    return finding.prefix + path
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, list[tuple[Pattern, str, dict[str, etree.XPath]]]]:
+    index: dict[str, list[tuple[Pattern, str, dict[str, etree.XPath]]]] = {}
+    for label in LABELS:
+        pattern = Pattern(label.pattern)
+        parts = {name: compile_relative(expression) for name, expression in label.parts.items()}
+        index.setdefault(pattern.last_local, []).append((pattern, label.template, parts))
+    return index
+
+
+def label_of(element: etree._Element) -> str | None:
+    """How people call ``element`` ("DocumentEntry 1.2.3", "slot creationTime"), if known."""
+    for pattern, template, parts in _labels().get(local_name(element.tag), []):
+        if pattern.matches(element):
+            values = {}
+            for name, xpath in parts.items():
+                raw = str(xpath(element)).strip()
+                values[name] = METADATA_NAMES.get(raw, short_urn(raw))
+            return " ".join(template.format(**values).split())
+    return None
+
+
+def context_of(element: etree._Element | None) -> str:
+    """The labels of ``element`` and its ancestors, outermost first."""
+    labels: list[str] = []
+    node = element
+    innermost = True
+    while node is not None:
+        label = label_of(node)
+        if label:
+            labels.append(label)
+        elif innermost and local_name(node.tag) not in PLUMBING:
+            labels.append(local_name(node.tag))
+        innermost = False
+        node = node.getparent()
+    named = [label for label in labels if label]
+    return " ".join(reversed(named))
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    text = short_urn(value)
+    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 1] + "…"
+
+
+def describe(finding: Finding) -> str:
+    if finding.description is not None:
+        return finding.description
+    if finding.note is not None:
+        where = context_of(finding.recorded_element)
+        return f"{where}: {finding.note}" if where else finding.note
+    kind = finding.kind
+    if kind is DifferenceKind.ADDED and finding.replayed_element is not None:
+        what = label_of(finding.replayed_element) or local_name(finding.replayed_element.tag)
+        where = context_of(finding.recorded_element)
+        return f"{where}: {what} added" if where else f"{what} added"
+    if kind is DifferenceKind.REMOVED and finding.recorded_element is not None:
+        element = finding.recorded_element
+        what = label_of(element) or local_name(element.tag)
+        where = context_of(element.getparent())
+        return f"{where}: {what} removed" if where else f"{what} removed"
+    if kind is DifferenceKind.RENAMED:
+        where = context_of(finding.recorded_element)
+        return f"{where}: element {finding.recorded} -> {finding.replayed}"
+    where = context_of(finding.recorded_element)
+    if finding.attribute is not None:
+        name = attribute_name(finding.attribute)
+        if name not in QUIET_ATTRIBUTES or not where:
+            where = f"{where} {name}" if where else name
+    values = f"{_short(finding.recorded)} -> {_short(finding.replayed)}"
+    return f"{where}: {values}" if where else values
+
+
+def to_difference(finding: Finding) -> Difference:
+    return Difference(
+        path=finding_path(finding), kind=finding.kind, severity=finding.severity,
+        recorded=finding.recorded, replayed=finding.replayed, rule=finding.rule,
+        description=describe(finding),
+    )

@@ -1,0 +1,443 @@
+"""The transaction catalogue: one declarative entry per IHE transaction, plus generic fallbacks.
+
+Each entry says how to recognise the transaction (payload root element first; wsa:Action,
+SOAPAction and HTTP path only as tie-breakers, since real systems send wrong actions), which
+fields decide regressions, which locations are noise, which lists have no defined order (and how
+their members are matched), which attributes are registry-assigned identifiers that may be
+renamed consistently, and which values echo the request. Facts and their sources:
+``shared/design/ihe-domain.md`` sections 1-3, 6 and 7; the rule language:
+:mod:`ihe_test_util.ihe.patterns`; the field semantics: docs/noise-rules.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ihe_test_util.ihe import vocabulary as v
+from ihe_test_util.ihe.bodies import Body
+from ihe_test_util.ihe.er7 import message_type
+from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
+from ihe_test_util.ihe.patterns import local_name
+from ihe_test_util.ihe.specs import Echo, Label, TransactionSpec, Unordered, Verdict
+from ihe_test_util.model import Request, Response
+
+# --- building blocks shared by several entries ------------------------------------------------
+
+SOAP_NOISE = (
+    "/Envelope/Header/MessageID",
+    "/Envelope/Header/To",
+    "/Envelope/Header/ReplyTo",
+    "/Envelope/Header/From",
+    "/Envelope/Header/FaultTo",
+    "/Envelope/Header/Security",
+    "/Envelope/Header/Timestamp",
+    "/Envelope/Header/*/@mustUnderstand",
+    # A fault is judged by its code (a verdict field); reason texts and details carry stack
+    # traces, timestamps and server paths.
+    "/Envelope/Body/Fault/Reason",
+    "/Envelope/Body/Fault/Detail",
+    "/Envelope/Body/Fault/faultstring",
+    "/Envelope/Body/Fault/detail",
+)
+SOAP_ECHOES = (Echo("/Envelope/Header/RelatesTo", "/Envelope/Header/MessageID", "RelatesTo"),)
+SOAP_VERDICTS = (Verdict("soap_fault", "soap_fault"),)
+
+XDS_STATUS_VERDICTS = (
+    Verdict("registry_status", "registry_status"),
+    Verdict("error_codes", "registry_errors"),
+)
+#: Registry-assigned entryUUIDs (and the attributes that point at them): noise as values,
+#: but every reference must keep pointing at the same object.
+XDS_IDENTIFIERS = (
+    *(f"rim:{element}/@{attribute}"
+      for element in ("ExtrinsicObject", "RegistryPackage", "Association", "Classification",
+                      "ExternalIdentifier")
+      for attribute in ("id", "lid")),
+    "rim:ObjectRef/@id",
+    "rim:Classification/@classifiedObject",
+    "rim:ExternalIdentifier/@registryObject",
+    "rim:Association/@sourceObject",
+    "rim:Association/@targetObject",
+)
+#: codeContext is free text (run-specific ids, stack traces); location too, except where a
+#: transaction defines it (ITI-43/39: DocumentUniqueId, ITI-38: homeCommunityId).
+ERROR_TEXT_NOISE = ("rs:RegistryError/@codeContext",)
+ERROR_LOCATION_NOISE = ("rs:RegistryError/@location",)
+
+_UID = (f"rim:ExternalIdentifier[@identificationScheme='{v.DOCUMENT_ENTRY_UNIQUE_ID}']"
+        "/@value")
+_PACKAGE_UID = (f"rim:ExternalIdentifier[@identificationScheme='{v.SUBMISSION_SET_UNIQUE_ID}'"
+                f" or @identificationScheme='{v.FOLDER_UNIQUE_ID}']/@value")
+XDS_METADATA_UNORDERED = (
+    Unordered("rim:RegistryObjectList", "rim:ExtrinsicObject", (_UID,)),
+    Unordered("rim:RegistryObjectList", "rim:RegistryPackage", (_PACKAGE_UID,)),
+    Unordered("rim:RegistryObjectList", "rim:Association",
+              ("@associationType", "@sourceObject", "@targetObject")),
+    Unordered("rim:RegistryObjectList", "rim:Classification",
+              ("@classificationNode", "@classifiedObject")),
+    Unordered("rim:RegistryObjectList", "rim:ObjectRef", ("@id",)),
+    Unordered("rim:RegistryObjectList", "*"),
+    Unordered("rim:*", "rim:Slot", ("@name",)),
+    Unordered("rim:*", "rim:Classification",
+              ("@classificationScheme", "@classificationNode", "@nodeRepresentation")),
+    Unordered("rim:*", "rim:ExternalIdentifier", ("@identificationScheme",)),
+    Unordered("rim:ValueList", "rim:Value", (".",)),
+)
+ERROR_LIST_UNORDERED = (Unordered("rs:RegistryErrorList", "rs:RegistryError", ("@errorCode",)),)
+#: A SubmissionSet's submissionTime is stamped by the source when it submits: fresh on every
+#: replayed submission (a DocumentEntry's creationTime, by contrast, is data).
+QUERY_NOISE = ("rim:RegistryPackage/rim:Slot[@name='submissionTime']",)
+
+RETRIEVE_UNORDERED = (
+    Unordered("xdsb:RetrieveDocumentSetResponse", "xdsb:DocumentResponse",
+              ("xdsb:HomeCommunityId", "xdsb:RepositoryUniqueId", "xdsb:DocumentUniqueId")),
+)
+RETRIEVE_BINARY = ("xdsb:DocumentResponse/xdsb:Document",)
+
+ACK_VERDICTS = (Verdict("ack_code", "ack"),)
+HL7V3_QUERY_VERDICTS = (
+    *ACK_VERDICTS,
+    Verdict("query_response_code", "query_response_code"),
+    Verdict("result_count", "count", "hl7:controlActProcess", "hl7:subject"),
+)
+HL7V3_ECHOES = (
+    Echo("hl7:acknowledgement/hl7:targetMessage/hl7:id", "hl7:*[hl7:interactionId]/hl7:id",
+         "acknowledgement targetMessage id"),
+    Echo("hl7:controlActProcess/hl7:queryAck/hl7:queryId",
+         "hl7:controlActProcess/hl7:queryByParameter/hl7:queryId", "queryAck queryId"),
+    Echo("hl7:controlActProcess/hl7:queryByParameter",
+         "hl7:controlActProcess/hl7:queryByParameter", "echoed queryByParameter"),
+)
+HL7V3_UNORDERED = (
+    Unordered("hl7:controlActProcess", "hl7:subject",
+              ("hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id/@root",
+               "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id/@extension")),
+    Unordered("hl7:patient", "hl7:id", ("@root", "@extension")),
+    Unordered("hl7:patientPerson", "hl7:asOtherIDs", ("hl7:id/@root", "hl7:id/@extension")),
+)
+
+
+def hl7v3_noise(*roots: str) -> tuple[str, ...]:
+    """Message id and creation time of the response wrapper; effective times of the event."""
+    return (
+        *(f"hl7:{root}/hl7:{child}" for root in roots for child in ("id", "creationTime")),
+        "hl7:controlActProcess/hl7:effectiveTime",
+        "hl7:registrationEvent/hl7:effectiveTime",
+    )
+
+
+def _xml(namespace: str, *locals_: str) -> tuple[str, ...]:
+    return tuple(f"{{{namespace}}}{local}" for local in locals_)
+
+
+HL7V2_NOISE = ("MSH/MSH.7", "MSH/MSH.10", "EVN/EVN.2")
+HL7V2_ECHOES = (
+    Echo("MSA/MSA.2", "MSH/MSH.10", "MSA-2 (request MSH-10)"),
+    Echo("QAK/QAK.1", "QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
+    Echo("QPD", "QPD", "echoed QPD"),
+)
+HL7V2_UNORDERED = (Unordered("PID", "PID.3", ("PID.3.1", "PID.3.4")),)
+HL7V2_QUERY_VERDICTS = (
+    Verdict("msa_code", "msa"),
+    Verdict("query_response_code", "qak"),
+    Verdict("result_count", "segment_count", "PID"),
+)
+
+FHIR_NOISE = (
+    "fhir:meta/fhir:lastUpdated",
+    "fhir:meta/fhir:versionId",
+    "/fhir:Bundle/fhir:id",
+    "/fhir:Bundle/fhir:timestamp",
+    "/fhir:Bundle/fhir:link",
+    "fhir:entry/fhir:fullUrl",
+    "fhir:entry/fhir:response/fhir:location",
+    "fhir:entry/fhir:response/fhir:etag",
+    "fhir:entry/fhir:response/fhir:lastModified",
+    "fhir:entry/fhir:resource/*/fhir:id",
+    "fhir:OperationOutcome/fhir:issue/fhir:diagnostics",
+)
+FHIR_UNORDERED = (
+    Unordered("fhir:Bundle[fhir:type/@value='searchset']", "fhir:entry",
+              ("fhir:resource/*/fhir:masterIdentifier/fhir:value/@value",
+               "fhir:resource/*/fhir:identifier/fhir:system/@value",
+               "fhir:resource/*/fhir:identifier/fhir:value/@value")),
+    Unordered("fhir:Parameters", "fhir:parameter",
+              ("fhir:name/@value", "fhir:valueIdentifier/fhir:system/@value",
+               "fhir:valueIdentifier/fhir:value/@value",
+               "fhir:valueReference/fhir:reference/@value")),
+)
+FHIR_VERDICTS = (Verdict("bundle_total", "fhir_total"),
+                 Verdict("outcome_severity", "fhir_severity"))
+
+
+def _xds(id_: str, name: str, request_roots: tuple[str, ...], response_roots: tuple[str, ...],
+         actions: tuple[str, ...], *, verdicts: tuple[Verdict, ...] = (),
+         noise: tuple[str, ...] = ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE,
+         unordered: tuple[Unordered, ...] = (), binary: tuple[str, ...] = ()) -> TransactionSpec:
+    return TransactionSpec(
+        id=id_, name=name, family="xds", request_roots=request_roots,
+        response_roots=response_roots, actions=actions,
+        verdicts=SOAP_VERDICTS + XDS_STATUS_VERDICTS + verdicts,
+        noise=SOAP_NOISE + noise, identifiers=XDS_IDENTIFIERS,
+        unordered=XDS_METADATA_UNORDERED + ERROR_LIST_UNORDERED + unordered,
+        echoes=SOAP_ECHOES, binary=binary,
+    )
+
+
+def _hl7v3(id_: str, name: str, request_roots: tuple[str, ...], response_roots: tuple[str, ...],
+           actions: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
+    return TransactionSpec(
+        id=id_, name=name, family="hl7v3", request_roots=_xml(HL7V3, *request_roots),
+        response_roots=_xml(HL7V3, *response_roots), actions=actions,
+        verdicts=SOAP_VERDICTS + verdicts, noise=SOAP_NOISE + hl7v3_noise(*response_roots),
+        unordered=HL7V3_UNORDERED, echoes=SOAP_ECHOES + HL7V3_ECHOES,
+    )
+
+
+def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
+           response_types: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
+    return TransactionSpec(
+        id=id_, name=name, family="hl7v2",
+        request_roots=tuple(f"HL7v2:{t}" for t in request_types),
+        response_roots=tuple(f"HL7v2:{t}" for t in response_types),
+        verdicts=verdicts, noise=HL7V2_NOISE, unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES,
+    )
+
+
+def _fhir(id_: str | None, name: str, path_hints: tuple[str, ...] = ()) -> TransactionSpec:
+    # FHIR resources do not say which transaction they answer: only the request path does.
+    return TransactionSpec(
+        id=id_, name=name, family="fhir", path_hints=path_hints, verdicts=FHIR_VERDICTS,
+        noise=FHIR_NOISE, unordered=FHIR_UNORDERED,
+    )
+
+
+_ITI = "urn:ihe:iti:2007:"
+
+CATALOGUE: tuple[TransactionSpec, ...] = (
+    _xds("ITI-41", "Provide and Register Document Set-b",
+         _xml(XDSB, "ProvideAndRegisterDocumentSetRequest"), _xml(RS, "RegistryResponse"),
+         (f"{_ITI}ProvideAndRegisterDocumentSet-b",
+          f"{_ITI}ProvideAndRegisterDocumentSet-bResponse")),
+    _xds("ITI-42", "Register Document Set-b",
+         _xml(LCM, "SubmitObjectsRequest"), _xml(RS, "RegistryResponse"),
+         (f"{_ITI}RegisterDocumentSet-b", f"{_ITI}RegisterDocumentSet-bResponse")),
+    _xds("ITI-18", "Registry Stored Query",
+         _xml(QUERY, "AdhocQueryRequest"), _xml(QUERY, "AdhocQueryResponse"),
+         (f"{_ITI}RegistryStoredQuery", f"{_ITI}RegistryStoredQueryResponse"),
+         verdicts=(Verdict("result_count", "count", "rim:RegistryObjectList"),),
+         noise=ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE + QUERY_NOISE),
+    _xds("ITI-38", "Cross Gateway Query",
+         _xml(QUERY, "AdhocQueryRequest"), _xml(QUERY, "AdhocQueryResponse"),
+         (f"{_ITI}CrossGatewayQuery", f"{_ITI}CrossGatewayQueryResponse"),
+         verdicts=(Verdict("result_count", "count", "rim:RegistryObjectList"),),
+         noise=ERROR_TEXT_NOISE + QUERY_NOISE),
+    _xds("ITI-43", "Retrieve Document Set",
+         _xml(XDSB, "RetrieveDocumentSetRequest"), _xml(XDSB, "RetrieveDocumentSetResponse"),
+         (f"{_ITI}RetrieveDocumentSet", f"{_ITI}RetrieveDocumentSetResponse"),
+         verdicts=(Verdict("result_count", "count", ".", "xdsb:DocumentResponse"),),
+         noise=ERROR_TEXT_NOISE, unordered=RETRIEVE_UNORDERED, binary=RETRIEVE_BINARY),
+    _xds("ITI-39", "Cross Gateway Retrieve",
+         _xml(XDSB, "RetrieveDocumentSetRequest"), _xml(XDSB, "RetrieveDocumentSetResponse"),
+         (f"{_ITI}CrossGatewayRetrieve", f"{_ITI}CrossGatewayRetrieveResponse"),
+         verdicts=(Verdict("result_count", "count", ".", "xdsb:DocumentResponse"),),
+         noise=ERROR_TEXT_NOISE, unordered=RETRIEVE_UNORDERED, binary=RETRIEVE_BINARY),
+    _hl7v3("ITI-44", "Patient Identity Feed HL7 V3",
+           ("PRPA_IN201301UV02", "PRPA_IN201302UV02", "PRPA_IN201304UV02"),
+           ("MCCI_IN000002UV01",),
+           ("urn:hl7-org:v3:PRPA_IN201301UV02", "urn:hl7-org:v3:PRPA_IN201302UV02",
+            "urn:hl7-org:v3:PRPA_IN201304UV02", "urn:hl7-org:v3:MCCI_IN000002UV01"),
+           ACK_VERDICTS),
+    _hl7v3("ITI-45", "PIXV3 Query", ("PRPA_IN201309UV02",), ("PRPA_IN201310UV02",),
+           ("urn:hl7-org:v3:PRPA_IN201309UV02", "urn:hl7-org:v3:PRPA_IN201310UV02"),
+           HL7V3_QUERY_VERDICTS),
+    _hl7v3("ITI-47", "Patient Demographics Query HL7 V3",
+           ("PRPA_IN201305UV02", "QUQI_IN000003UV01"), ("PRPA_IN201306UV02",),
+           ("urn:hl7-org:v3:PRPA_IN201305UV02", "urn:hl7-org:v3:PRPA_IN201306UV02",
+            "urn:hl7-org:v3:QUQI_IN000003UV01_Continue", "urn:hl7-org:v3:QUQI_IN000003UV01_Cancel"),
+           HL7V3_QUERY_VERDICTS),
+    _hl7v3("ITI-55", "Cross Gateway Patient Discovery",
+           ("PRPA_IN201305UV02",), ("PRPA_IN201306UV02", "MCCI_IN000002UV01"),
+           ("urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
+            "urn:hl7-org:v3:PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
+           HL7V3_QUERY_VERDICTS),
+    _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
+           ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
+           ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
+           (Verdict("msa_code", "msa"),)),
+    _hl7v2("ITI-9", "PIX Query (HL7 v2)", ("QBP^Q23",), ("RSP^K23", "ACK^Q23"),
+           HL7V2_QUERY_VERDICTS),
+    _hl7v2("ITI-21", "Patient Demographics Query (HL7 v2)", ("QBP^Q22", "QCN^J01"),
+           ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS),
+    _fhir("ITI-83", "Mobile Patient Identifier Cross-reference Query", ("$ihe-pix",)),
+    _fhir("ITI-67", "Find Document References", ("/DocumentReference",)),
+    _fhir("ITI-66", "Find Document Lists", ("/List",)),
+    _fhir("ITI-78", "Mobile Patient Demographics Query", ("/Patient",)),
+)
+
+#: Fallbacks when no entry matches: the family's generic rules, transaction id None.
+GENERIC_SOAP = TransactionSpec(None, "SOAP message", "soap", verdicts=SOAP_VERDICTS,
+                               noise=SOAP_NOISE, echoes=SOAP_ECHOES)
+GENERIC_XML = TransactionSpec(None, "XML document", "xml", verdicts=SOAP_VERDICTS)
+GENERIC_HL7V2 = TransactionSpec(None, "HL7 v2 message", "hl7v2",
+                                verdicts=(Verdict("msa_code", "msa"),), noise=HL7V2_NOISE,
+                                unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES)
+GENERIC_FHIR = _fhir(None, "FHIR resource")
+GENERIC_JSON = TransactionSpec(None, "JSON document", "json")
+GENERICS = (GENERIC_SOAP, GENERIC_XML, GENERIC_HL7V2, GENERIC_FHIR, GENERIC_JSON)
+
+#: How reports name elements, most specific first (see :class:`Label`).
+LABELS: tuple[Label, ...] = (
+    Label("rim:ExtrinsicObject", "DocumentEntry {uid}", {"uid": _UID}),
+    Label(f"rim:RegistryPackage[rim:ExternalIdentifier/@identificationScheme="
+          f"'{v.FOLDER_UNIQUE_ID}']", "Folder {uid}", {"uid": _PACKAGE_UID}),
+    Label("rim:RegistryPackage", "SubmissionSet {uid}", {"uid": _PACKAGE_UID}),
+    Label("rim:Association", "Association {type}", {"type": "@associationType"}),
+    Label("rim:ObjectRef", "ObjectRef"),
+    Label("rim:Slot", "slot {name}", {"name": "@name"}),
+    Label("rim:Classification", "{scheme} {code}",
+          {"scheme": "@classificationScheme", "code": "@nodeRepresentation"}),
+    Label("rim:ExternalIdentifier", "{scheme}", {"scheme": "@identificationScheme"}),
+    Label("rim:Name", "name"),
+    Label("rim:Description", "description"),
+    Label("rs:RegistryError", "RegistryError {code}", {"code": "@errorCode"}),
+    Label("xdsb:DocumentResponse", "document {uid}", {"uid": "xdsb:DocumentUniqueId"}),
+    Label("hl7:acknowledgement", "acknowledgement"),
+    Label("hl7:acknowledgementDetail", "acknowledgementDetail"),
+    Label("hl7:queryResponseCode", "queryResponseCode"),
+    Label("hl7:controlActProcess/hl7:subject", "patient {ext}^^^{root}",
+          {"root": "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id/@root",
+           "ext": "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id/@extension"}),
+    Label("hl7:patientPerson", "patientPerson"),
+    Label("fhir:entry", "entry {type}", {"type": "local-name(fhir:resource/*)"}),
+)
+
+
+# --- detection -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hints:
+    """What the wire says besides the payload: actions and the request path."""
+
+    actions: tuple[str, ...] = ()
+    path: str | None = None
+
+
+def root_key(body: Body | None) -> str | None:
+    """The detection key of a body (see :class:`TransactionSpec`)."""
+    if body is None or body.root is None:
+        return None
+    if body.kind == "hl7v2":
+        kind = message_type(body.root)
+        return f"HL7v2:{kind}" if kind else None
+    payload = body.payload
+    return payload.tag if payload is not None and isinstance(payload.tag, str) else None
+
+
+def detect(response: Body | None = None, request: Body | None = None,
+           hints: Hints = Hints()) -> TransactionSpec:
+    """The best catalogue entry for an exchange, else the generic entry for its format.
+
+    Payload roots decide; actions and the request path break ties and identify a transaction
+    only when no root is recognised (a SOAP Fault answers every transaction).
+    """
+    response_key = root_key(response)
+    request_key = root_key(request)
+    roots_known = response_key in _ALL_RESPONSE_ROOTS or request_key in _ALL_REQUEST_ROOTS
+    best: TransactionSpec | None = None
+    best_score = 0
+    for spec in CATALOGUE:
+        score = 0
+        if response_key is not None and response_key in spec.response_roots:
+            score += 4
+        if request_key is not None and request_key in spec.request_roots:
+            score += 4
+        if roots_known and score == 0:
+            continue
+        if any(action in spec.actions for action in hints.actions):
+            score += 2
+        if hints.path and any(hint in hints.path for hint in spec.path_hints):
+            score += 1
+        if score > best_score:
+            best, best_score = spec, score
+    if best is not None:
+        return best
+    return generic_for(response if response is not None and response.parsed else request)
+
+
+_ALL_RESPONSE_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.response_roots)
+_ALL_REQUEST_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.request_roots)
+
+
+def generic_for(body: Body | None) -> TransactionSpec:
+    if body is None or body.root is None:
+        return GENERIC_XML
+    if body.kind == "hl7v2":
+        return GENERIC_HL7V2
+    if body.kind == "json":
+        return GENERIC_FHIR if body.root.tag.startswith(f"{{{FHIR}}}") else GENERIC_JSON
+    if body.root.tag.startswith(f"{{{FHIR}}}"):
+        return GENERIC_FHIR
+    return GENERIC_SOAP if body.envelope is not None else GENERIC_XML
+
+
+def spec_for(transaction: str) -> TransactionSpec:
+    """The catalogue entry for ``ITI-18`` (case and spacing forgiving); KeyError if unknown."""
+    wanted = normalise_id(transaction)
+    for spec in CATALOGUE:
+        if spec.id == wanted:
+            return spec
+    raise KeyError(transaction)
+
+
+def normalise_id(transaction: str) -> str:
+    """``iti18`` / ``ITI 18`` / ``ITI-18`` -> ``ITI-18``."""
+    text = transaction.strip().upper().replace(" ", "").replace("_", "-")
+    if text.startswith("ITI") and not text.startswith("ITI-"):
+        text = "ITI-" + text[3:]
+    return text
+
+
+def known_ids() -> tuple[str, ...]:
+    return tuple(spec.id for spec in CATALOGUE if spec.id)
+
+
+def hints_for(request: Request | None, response: Response | None,
+              request_body: Body | None = None, response_body: Body | None = None) -> Hints:
+    """Actions from wsa:Action headers, SOAPAction and Content-Type ``action``; request path."""
+    from urllib.parse import urlsplit
+
+    from ihe_test_util.transport.mtom import content_type_params
+
+    actions: list[str] = []
+    for body in (response_body, request_body):
+        envelope = body.envelope if body is not None else None
+        header = envelope.find("{*}Header") if envelope is not None else None
+        for element in header if header is not None else ():
+            if local_name(element.tag) == "Action" and element.text:
+                actions.append(element.text.strip())
+    for message in (request, response):
+        if message is None:
+            continue
+        soap_action = message.headers.get("SOAPAction")
+        if soap_action:
+            actions.append(soap_action.strip().strip('"'))
+        content_type = message.headers.get("Content-Type")
+        if content_type:
+            params = content_type_params(content_type)[1]
+            for name in ("action", "start-info-action"):
+                if params.get(name):
+                    actions.append(params[name].strip())
+    path = urlsplit(request.uri).path if request else None
+    return Hints(tuple(actions), path)
+
+
+def detect_transaction(*, request: Request | None = None,
+                       response: Response | None = None) -> str | None:
+    """The IHE transaction id of an exchange (``ITI-18``), or None when not recognised."""
+    from ihe_test_util.ihe.bodies import read_body
+
+    request_body = read_body(request.body, request.content_type) if request else None
+    response_body = read_body(response.body, response.content_type) if response else None
+    hints = hints_for(request, response, request_body, response_body)
+    return detect(response_body, request_body, hints).id

@@ -1,0 +1,121 @@
+"""HL7 v2 ER7 (pipe-and-hat) messages as element trees, so one comparison engine serves all.
+
+``MSH|^~\\&|...|RSP^K23^RSP_K23|...`` becomes::
+
+    <HL7v2>
+      <MSH><MSH.1>|</MSH.1><MSH.2>^~\\&amp;</MSH.2>...<MSH.9><MSH.9.1>RSP</MSH.9.1>...</MSH.9></MSH>
+      <PID><PID.3><PID.3.1>78912</PID.3.1>...</PID.3><PID.3>...</PID.3></PID>
+    </HL7v2>
+
+Fields, components and subcomponents are named by their HL7 position (``PID.3.4.2``), so the
+paths in a report read like HL7 field references and rules can point at them
+(``//MSH/MSH.7``). Repetitions are repeated elements; empty fields are omitted. Escape sequences
+stay as sent. MLLP framing bytes and CR / LF / CRLF segment separators are all accepted.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from ihe_test_util.ihe.jsonxml import xml_safe
+
+ROOT_TAG = "HL7v2"
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+
+
+class Er7Error(ValueError):
+    """The bytes are not an ER7 message."""
+
+
+def looks_like_er7(data: bytes) -> bool:
+    return data.lstrip(b"\x0b \t\r\n").startswith(b"MSH")
+
+
+def parse_er7(data: bytes) -> etree._Element:
+    """Build the element view of an ER7 message (raises :class:`Er7Error`)."""
+    text = data.replace(b"\x0b", b"").replace(b"\x1c", b"").decode("utf-8", errors="replace")
+    lines = [line for line in re.split(r"\r\n|\r|\n", text.strip()) if line.strip()]
+    if not lines or not lines[0].startswith("MSH") or len(lines[0]) < 8:
+        raise Er7Error("an HL7 v2 message starts with an MSH segment")
+    field_sep = lines[0][3]
+    encoding = lines[0][4:].split(field_sep, 1)[0]
+    if len(encoding) < 2:
+        raise Er7Error(f"MSH-2 encoding characters {encoding!r} are incomplete")
+    component_sep = encoding[0]
+    repetition_sep = encoding[1]
+    subcomponent_sep = encoding[3] if len(encoding) > 3 else "&"
+    root = etree.Element(ROOT_TAG)
+    for line in lines:
+        segment_id = line[:3]
+        if not _SEGMENT_ID.fullmatch(segment_id):
+            raise Er7Error(f"invalid segment id {segment_id!r} in line {line[:20]!r}")
+        segment = etree.SubElement(root, segment_id)
+        fields = line.split(field_sep)
+        if segment_id == "MSH":
+            _text(segment, "MSH.1", field_sep)
+            _text(segment, "MSH.2", encoding)
+            numbered = list(enumerate(fields[2:], start=3))
+        else:
+            numbered = list(enumerate(fields[1:], start=1))
+        for number, value in numbered:
+            if not value:
+                continue
+            name = f"{segment_id}.{number}"
+            for repetition in value.split(repetition_sep):
+                _field(segment, name, repetition, component_sep, subcomponent_sep)
+    return root
+
+
+def _text(parent: etree._Element, tag: str, value: str) -> etree._Element:
+    child = etree.SubElement(parent, tag)
+    child.text = xml_safe(value)
+    return child
+
+
+def _field(parent: etree._Element, name: str, value: str, component_sep: str,
+           subcomponent_sep: str) -> None:
+    if component_sep not in value and subcomponent_sep not in value:
+        _text(parent, name, value)
+        return
+    field = etree.SubElement(parent, name)
+    for index, component in enumerate(value.split(component_sep), start=1):
+        if not component:
+            continue
+        component_name = f"{name}.{index}"
+        if subcomponent_sep not in component:
+            _text(field, component_name, component)
+            continue
+        holder = etree.SubElement(field, component_name)
+        for sub_index, sub in enumerate(component.split(subcomponent_sep), start=1):
+            if sub:
+                _text(holder, f"{component_name}.{sub_index}", sub)
+
+
+def message_type(root: etree._Element) -> str | None:
+    """MSH-9 as ``CODE^TRIGGER`` (``RSP^K23``), or None."""
+    msh = root.find("MSH")
+    if msh is None:
+        return None
+    field = msh.find("MSH.9")
+    if field is None:
+        return None
+    if len(field) == 0:
+        return (field.text or "").strip() or None
+    parts = [field.findtext("MSH.9.1") or "", field.findtext("MSH.9.2") or ""]
+    return "^".join(part for part in parts if part) or None
+
+
+def field_value(root: etree._Element, segment: str, field: str) -> str | None:
+    """First component of the first occurrence of ``SEG-n`` (``MSA``, ``MSA.1``)."""
+    seg = root.find(segment)
+    if seg is None:
+        return None
+    element = seg.find(field)
+    if element is None:
+        return None
+    if len(element):
+        first = element[0]
+        return (first.text or "").strip() or None
+    return (element.text or "").strip() or None

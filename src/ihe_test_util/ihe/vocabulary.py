@@ -1,0 +1,92 @@
+"""IHE code tables the comparer needs: status and severity spellings, ack classes, scheme names.
+
+Sources: ITI TF-3 4.2.3 (metadata UUIDs) and 4.2.4 (status / severity URNs); ITI TF-2 3.44-3.55
+(HL7v3 acknowledgement codes); the quirks in ``shared/design/ihe-domain.md`` section 7.
+"""
+
+from __future__ import annotations
+
+#: RegistryResponse / AdhocQueryResponse ``@status``, normalised to its short name. Both
+#: PartialSuccess spellings occur in practice (IHE URN per TF-3, ebXML URN from openxds).
+REGISTRY_STATUS: dict[str, str] = {
+    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success": "Success",
+    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure": "Failure",
+    "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess": "PartialSuccess",
+    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess": "PartialSuccess",
+}
+
+#: RegistryError ``@severity``: the URNs and the bare words some systems send (CONNECT mocks).
+ERROR_SEVERITY: dict[str, str] = {
+    "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error": "Error",
+    "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning": "Warning",
+    "Error": "Error",
+    "Warning": "Warning",
+}
+
+#: HL7v3 acknowledgement typeCode and HL7v2 MSA-1: original (A*) and enhanced (C*) mode codes
+#: fall into the same three classes; a class change is a regression, a spelling change is not.
+ACK_CLASS: dict[str, str] = {
+    "AA": "accept", "CA": "accept",
+    "AE": "error", "CE": "error",
+    "AR": "reject", "CR": "reject",
+}
+
+#: FHIR OperationOutcome.issue.severity, most severe last.
+FHIR_SEVERITY_ORDER = ("information", "warning", "error", "fatal")
+
+# ITI TF-3 4.2.3 / 4.2.5: metadata UUIDs (all written with the urn:uuid: prefix on the wire).
+DOCUMENT_ENTRY_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+DOCUMENT_ENTRY_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+SUBMISSION_SET_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
+SUBMISSION_SET_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
+SUBMISSION_SET_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
+FOLDER_UNIQUE_ID = "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a"
+FOLDER_PATIENT_ID = "urn:uuid:f64ffdf0-4b97-4e06-b79f-a52b38ec2f8a"
+SUBMISSION_SET_NODE = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
+FOLDER_NODE = "urn:uuid:d9d542f3-6cc4-48b6-8870-ea235fbc94c2"
+
+#: Metadata UUIDs -> the attribute names people use (descriptions: "classCode 34133-9").
+METADATA_NAMES: dict[str, str] = {
+    DOCUMENT_ENTRY_UNIQUE_ID: "uniqueId",
+    DOCUMENT_ENTRY_PATIENT_ID: "patientId",
+    SUBMISSION_SET_UNIQUE_ID: "uniqueId",
+    SUBMISSION_SET_SOURCE_ID: "sourceId",
+    SUBMISSION_SET_PATIENT_ID: "patientId",
+    FOLDER_UNIQUE_ID: "uniqueId",
+    FOLDER_PATIENT_ID: "patientId",
+    SUBMISSION_SET_NODE: "SubmissionSet",
+    FOLDER_NODE: "Folder",
+    "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d": "author",
+    "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a": "classCode",
+    "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f": "confidentialityCode",
+    "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4": "eventCodeList",
+    "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d": "formatCode",
+    "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1": "healthcareFacilityTypeCode",
+    "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead": "practiceSettingCode",
+    "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983": "typeCode",
+    "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d": "author",
+    "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500": "contentTypeCode",
+    "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5": "codeList",
+    "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1": "stable DocumentEntry",
+    "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248": "on-demand DocumentEntry",
+}
+
+
+def short_urn(value: str) -> str:
+    """The last segment of a URN-style code (``...:StatusType:Approved`` -> ``Approved``)."""
+    if value.startswith("urn:") and not value.startswith(("urn:uuid:", "urn:oid:")):
+        return value.rsplit(":", 1)[-1]
+    return value
+
+
+def registry_status(value: str | None) -> str | None:
+    """Short status name; unknown spellings are kept verbatim so they still compare."""
+    if value is None:
+        return None
+    return REGISTRY_STATUS.get(value.strip(), value.strip())
+
+
+def error_severity(value: str | None) -> str:
+    if value is None:
+        return ""
+    return ERROR_SEVERITY.get(value.strip(), value.strip())
