@@ -118,6 +118,7 @@ Route = Callable[[bytes, dict[str, str]], tuple[int, list[tuple[str, str]], byte
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else Nagle + delayed ACK add ~40 ms per exchange
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

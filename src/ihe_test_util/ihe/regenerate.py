@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -68,8 +69,9 @@ class ValueKind(enum.Enum):
 
 
 #: Kinds whose mapping is applied wherever the recorded value reappears in later requests.
-#: (HL7 extensions such as "345" are too short to be replaced blindly: only at rule paths.)
-GLOBAL_KINDS = frozenset({ValueKind.MESSAGE_ID, ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID})
+#: Message ids are only ever referenced from responses (RelatesTo), and HL7 extensions such
+#: as "345" are too short to be replaced blindly: those change only at their rule paths.
+GLOBAL_KINDS = frozenset({ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID})
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class IdMap:
     def __init__(self, ids: IdGenerator = DEFAULT_IDS) -> None:
         self.ids = ids
         self._fresh: dict[tuple[bool, str], str] = {}
+        self._globals = 0
         self._pattern: re.Pattern[str] | None = None
 
     def fresh(self, recorded: str, kind: ValueKind) -> str:
@@ -170,6 +173,7 @@ class IdMap:
             value = self._generate(recorded, kind)
             self._fresh[key] = value
             if key[0]:
+                self._globals += 1
                 self._pattern = None
         return value
 
@@ -185,20 +189,28 @@ class IdMap:
 
     def has_global(self) -> bool:
         """Whether any value may need substituting outside the rule paths."""
-        return any(glob for glob, _ in self._fresh)
+        return self._globals > 0
 
     def remap(self, text: str) -> str:
         """``text`` with every recorded value of a global kind replaced by its fresh value.
 
         Matches whole tokens only: ``1.2.3`` is not replaced inside ``1.2.34``.
         """
-        if not self.has_global():
-            return text
+        pattern = self.pattern()
+        return text if pattern is None else pattern.sub(self._replacement, text)
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """One regular expression matching any recorded value of a global kind (or None)."""
+        if self._globals == 0:
+            return None
         if self._pattern is None:
             keys = sorted((r for glob, r in self._fresh if glob), key=len, reverse=True)
             self._pattern = re.compile(
                 r"(?<![\w.\-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w.\-])")
-        return self._pattern.sub(lambda m: self._fresh[(True, m.group(1))], text)
+        return self._pattern
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        return self._fresh[(True, match.group(1))]
 
     def _generate(self, recorded: str, kind: ValueKind) -> str:
         value = recorded.strip()
@@ -281,7 +293,7 @@ def regenerate_request(
         SoapMessage(envelope).replace_security(security)
     if rules is not None and payload is not None:
         changes.extend(_apply(payload, rules.rules, id_map))
-    _remap_everywhere(root, id_map)
+    _remap_everywhere(root, id_map, xml)
     if multipart:
         body, content_type, renamed = _repackage(root, mime.root.content_type, mime.attachments,
                                                  content_type or "")
@@ -304,7 +316,7 @@ def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) 
     if is_multipart(content_type):
         mime = parse_multipart(request.body, content_type or "", source=source)
         root = parse_xml(mime.root.content, source=source)
-        _remap_everywhere(root, id_map)
+        _remap_everywhere(root, id_map, mime.root.content)
         body, new_type, _ = _repackage(root, mime.root.content_type, mime.attachments,
                                        content_type or "")
         return request.evolve(body=body,
@@ -312,7 +324,7 @@ def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) 
     if not request.body.lstrip().startswith(b"<"):
         return request
     root = parse_xml(request.body, source=source)
-    _remap_everywhere(root, id_map)
+    _remap_everywhere(root, id_map, request.body)
     return request.evolve(body=_serialise(root, request.body))
 
 
@@ -330,9 +342,23 @@ def _payload_of(envelope: etree._Element) -> etree._Element | None:
     return None
 
 
+_compiled = threading.local()
+
+
+def _xpath(expression: str) -> etree.XPath:
+    """A compiled XPath, cached per thread (compiled evaluators are not shared across threads)."""
+    cache: dict[str, etree.XPath] | None = getattr(_compiled, "cache", None)
+    if cache is None:
+        cache = _compiled.cache = {}
+    found = cache.get(expression)
+    if found is None:
+        found = cache[expression] = etree.XPath(expression, namespaces=_NAMESPACES)
+    return found
+
+
 def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:
     for rule in rules:
-        found = context.xpath(rule.xpath, namespaces=_NAMESPACES)
+        found = _xpath(rule.xpath)(context)
         for node in found if isinstance(found, list) else ():
             change = _regenerate_node(node, rule, id_map)
             if change is not None:
@@ -367,44 +393,36 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
 
 
 def _where(element: etree._Element) -> str:
-    """A readable path (local names with positions), for messages and reports."""
-    steps: list[str] = []
-    current: etree._Element | None = element
-    while current is not None:
-        parent = current.getparent()
-        local = etree.QName(current).localname
-        if parent is None:
-            steps.append(local)
-        else:
-            same = list(parent.iterchildren(current.tag))
-            steps.append(f"{local}[{same.index(current) + 1}]" if len(same) > 1 else local)
-        current = parent
-    return "/" + "/".join(reversed(steps))
+    """An XPath to the element in its document (prefixed as written), for reports."""
+    return str(element.getroottree().getpath(element))
 
 
 _SECURITY = qname(WSSE, "Security")
 _DOCUMENT = qname(XDSB, "Document")
 
 
-def _remap_everywhere(root: etree._Element, id_map: IdMap) -> None:
+def _remap_everywhere(root: etree._Element, id_map: IdMap, original: bytes) -> None:
     """Substitute recorded values of global kinds in every text and attribute value.
 
     Never inside ``wsse:Security`` (signed) nor in the text of ``xdsb:Document`` (the
-    document's own bytes, inline base64); its ``@id`` reference is remapped.
+    document's own bytes, inline base64); its ``@id`` reference is remapped. Skipped at once
+    when no recorded value occurs in the ``original`` bytes at all (the common case).
     """
-    if not id_map.has_global():
+    pattern = id_map.pattern()
+    if pattern is None or pattern.search(original.decode("utf-8", "replace")) is None:
         return
+    search, replace = pattern.search, id_map.remap
     stack = [root]
     while stack:
         element = stack.pop()
         if element.tag == _SECURITY:
             continue
-        if element.tag != _DOCUMENT and element.text and element.text.strip():
-            element.text = id_map.remap(element.text)
+        text = element.text
+        if text and element.tag != _DOCUMENT and search(text):
+            element.text = replace(text)
         for name, value in element.attrib.items():
-            remapped = id_map.remap(str(value))
-            if remapped != value:
-                element.set(name, remapped)
+            if search(value):  # type: ignore[arg-type]
+                element.set(name, replace(str(value)))
         stack.extend(element.iterchildren("*"))
 
 
@@ -444,9 +462,8 @@ def _repackage(
         include.set("href", f"cid:{renamed[target]}")
         changes.append(Change("MTOM Content-ID", f"{_where(include)}/@href", href,
                               f"cid:{renamed[target]}"))
-    _, params = content_type_params(content_type)
-    _, root_params = content_type_params(root_type)
-    action = params.get("action") or root_params.get("action")
+    action = content_type_params(content_type)[1].get("action") or \
+        content_type_params(root_type)[1].get("action")
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     body, new_type = build_mtom(xml, fresh, soap_action=action)
     return body, new_type, changes

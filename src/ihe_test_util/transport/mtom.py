@@ -72,9 +72,8 @@ def content_type_params(content_type: str) -> tuple[str, dict[str, str]]:
 
 
 def is_multipart(content_type: str | None) -> bool:
-    return bool(content_type) and content_type_params(content_type or "")[0].startswith(
-        "multipart/"
-    )
+    """Whether the media type is ``multipart/*`` (checked on every message: kept cheap)."""
+    return bool(content_type) and (content_type or "").lstrip().lower().startswith("multipart/")
 
 
 def parse_multipart(body: bytes, content_type: str, *, source: str | None = None) -> (

@@ -111,6 +111,9 @@ class SamlIssuer:
     xua: XuaAttributes | None = None
     key_passphrase: bytes | None = field(default=None, repr=False)
     clock: Clock = field(default=utc_now, repr=False, compare=False)
+    # loaded once: loading an RSA key checks it, which costs more than signing
+    _key: rsa.RSAPrivateKey = field(init=False, repr=False, compare=False)
+    _cert: x509.Certificate = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         key = _load_key(self.key_pem, self.key_passphrase)
@@ -123,6 +126,8 @@ class SamlIssuer:
                               key="saml.cert", hint="configure the key and certificate pair")
         if self.lifetime <= dt.timedelta(0):
             raise ConfigError("the assertion lifetime must be positive", key="saml.lifetime")
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_cert", cert)
 
     @classmethod
     def from_files(cls, key_path: str | Path, cert_path: str | Path, **settings: object) -> (
@@ -148,8 +153,8 @@ class SamlIssuer:
             c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
         )
         signed: etree._Element = signer.sign(
-            assertion, key=self.key_pem, passphrase=self.key_passphrase,
-            cert=self.cert_pem.decode("ascii"), reference_uri=assertion_id, id_attribute="ID",
+            assertion, key=self._key, cert=[self._cert], reference_uri=assertion_id,
+            id_attribute="ID",
         )
         return signed
 
