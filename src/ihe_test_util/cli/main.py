@@ -20,8 +20,10 @@ click.rich_click.MAX_WIDTH = 100
 #: Registered sub-commands: name -> module under ihe_test_util.cli.commands.
 #: A command is listed here only once it works end to end.
 COMMANDS: dict[str, str] = {
+    "approve": "approve",
     "cassette": "cassette_cmd",
     "config": "config_cmd",
+    "replay": "replay",
     "report": "report",
     "sim": "sim",
 }

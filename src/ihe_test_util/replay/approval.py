@@ -11,6 +11,7 @@ original cassettes, atomically.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,9 +48,9 @@ class ReplayedExchangeStore:
 
     def start(self, root: Path) -> None:
         self.root = root
+        if (self.directory / MANIFEST).is_file():  # only ever remove a folder we wrote
+            shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        for old in self.directory.rglob("*.yaml"):
-            old.unlink()
         manifest = {"root": str(root.resolve()), "saved_at": _now()}
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         self._started = True

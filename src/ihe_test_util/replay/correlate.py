@@ -34,6 +34,12 @@ _REGISTRY_OBJECTS = frozenset(
     f"{{{RIM}}}{name}" for name in ("ExtrinsicObject", "RegistryPackage")
 )
 _EXTERNAL_IDENTIFIER = f"{{{RIM}}}ExternalIdentifier"
+#: ebRIM children identified by an attribute rather than by position (order is not defined).
+_KEY_ATTRIBUTES = {
+    f"{{{RIM}}}Slot": "name",
+    _EXTERNAL_IDENTIFIER: "identificationScheme",
+    f"{{{RIM}}}Classification": "classificationScheme",
+}
 
 #: Shortest value considered a correlatable identifier (shorter ones collide by chance).
 MIN_VALUE_LENGTH = 6
@@ -69,10 +75,17 @@ class ValueLocation:
 
 @dataclass(frozen=True)
 class Capture:
+    """A server-assigned value: where it sits in response ``source`` (every place it
+    appears, tried in order on replay) and which later exchanges send it back."""
+
     value: str
     source: int
-    location: ValueLocation
+    locations: tuple[ValueLocation, ...]
     consumers: tuple[int, ...]
+
+    @property
+    def location(self) -> ValueLocation:
+        return self.locations[0]
 
 
 def tokens_of(root: etree._Element | None) -> set[str]:
@@ -106,6 +119,9 @@ def _step_for(element: etree._Element) -> Step:
             return Step(tag, "uniqueId", unique_id)
     if etree.QName(tag).localname == "id" and element.get("root"):
         return Step(tag, "root", element.get("root") or "")
+    attribute = _KEY_ATTRIBUTES.get(tag)
+    if attribute is not None and element.get(attribute):
+        return Step(tag, attribute, element.get(attribute) or "")
     parent = element.getparent()
     position = 1
     if parent is not None:
@@ -148,15 +164,36 @@ def find_captures(
     for index, response in enumerate(responses):
         if response is None:
             continue
+        found: dict[str, list[ValueLocation]] = {}
         for value, element, attribute in _candidates(response):
             if (len(value) < MIN_VALUE_LENGTH or value in claimed
-                    or value in request_tokens[index] or not _TOKEN.fullmatch(value)):
+                    or not _TOKEN.fullmatch(value) or _sent_by_client(used_in, value, index)
+                    or not any(j > index for j in used_in.get(value, ()))):
                 continue
+            found.setdefault(value, []).append(location_of(element, attribute))
+        for value, locations in found.items():
+            claimed.add(value)
             consumers = tuple(j for j in used_in.get(value, ()) if j > index)
-            if consumers:
-                claimed.add(value)
-                captures.append(Capture(value, index, location_of(element, attribute), consumers))
+            captures.append(Capture(value, index, tuple(locations), consumers))
     return captures
+
+
+def _sent_by_client(used_in: dict[str, list[int]], value: str, index: int) -> bool:
+    """A value some request up to ``index`` already carried came from the client, not the
+    server (it is regenerated on replay, not correlated)."""
+    first = used_in.get(value)
+    return bool(first) and first[0] <= index
+
+
+def resolve_any(
+    root: etree._Element, locations: Iterable[ValueLocation], value_map: Mapping[str, str],
+) -> str | None:
+    """The value at the first of ``locations`` that exists in the (new) response."""
+    for location in locations:
+        value = resolve(root, location, value_map)
+        if value is not None:
+            return value
+    return None
 
 
 def resolve(
@@ -187,7 +224,8 @@ def resolve(
             for child in node:
                 if child.tag != step.tag:
                     continue
-                actual = _unique_id_of(child) if step.anchor == "uniqueId" else child.get("root")
+                actual = (_unique_id_of(child) if step.anchor == "uniqueId"
+                          else child.get(step.anchor))
                 if actual == key:
                     found = child
                     break

@@ -1,0 +1,1 @@
+"""The bundled end-to-end story (``ihe demo``) and its XDS flow."""
