@@ -181,8 +181,8 @@ def find_captures(
 def _sent_by_client(used_in: dict[str, list[int]], value: str, index: int) -> bool:
     """A value some request up to ``index`` already carried came from the client, not the
     server (it is regenerated on replay, not correlated)."""
-    first = used_in.get(value)
-    return bool(first) and first[0] <= index
+    users = used_in.get(value)
+    return users is not None and users[0] <= index
 
 
 def resolve_any(
