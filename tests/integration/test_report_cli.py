@@ -181,11 +181,19 @@ def test_different_fail_on_needs_a_choice(tmp_path: Path) -> None:
     assert code == 1 and _load(tmp_path / "all.json")["fail_on"] == "regression"
 
 
-def test_missing_output_folder_is_a_usage_error_before_reading(shards: list[Path],
-                                                               tmp_path: Path) -> None:
-    code, _, stderr = ihe("report", "merge", *shards, "--html", tmp_path / "no" / "r.html")
+def test_missing_output_folder_is_created(shards: list[Path], tmp_path: Path) -> None:
+    code, _, stderr = ihe("report", "merge", *shards, "--html", tmp_path / "new" / "r.html")
+    assert code in (0, 1), stderr
+    assert (tmp_path / "new" / "r.html").is_file()
+
+
+def test_output_folder_blocked_by_a_file_is_a_usage_error_before_reading(
+    shards: list[Path], tmp_path: Path,
+) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    code, _, stderr = ihe("report", "merge", *shards, "--html", tmp_path / "taken" / "r.html")
     assert code == 2
-    assert "folder" in stderr and "does not exist" in stderr
+    assert "taken" in stderr
 
 
 def test_missing_input_is_a_usage_error(tmp_path: Path) -> None:

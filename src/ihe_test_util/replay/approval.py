@@ -1,11 +1,16 @@
 """Keeping replayed exchanges, and approving them as the new baseline (``ihe approve``).
 
 A run report carries findings, not bodies. When ``--report-json run.json`` is given, replay
-also keeps every exchange that was not a ``pass`` in ``run.exchanges/`` beside the report:
-one single-interaction cassette per exchange (``<cassette id>/<index>.yaml``), redacted like
-any cassette, plus ``manifest.json`` naming the run's root folder. ``ihe approve run.json``
-reads the report, picks exchanges, and writes their replayed request and response into the
-original cassettes, atomically.
+also keeps every exchange it obtained a response for in ``run.exchanges/`` beside the
+report: one single-interaction cassette per exchange (``<cassette id>/<index>.yaml``),
+redacted like any cassette, plus ``manifest.json`` naming the run's root folder.
+
+``ihe approve run.json`` reads the report, picks exchanges, and rewrites their cassettes
+atomically. Exchanges of a cassette chain (an entryUUID assigned in one response is sent in a
+later request), so a cassette is re-baselined as a whole: the approved exchanges *and* the
+ones that passed take their replayed request and response (a pass differs only by noise),
+keeping every chained value consistent; exchanges neither approved nor passed keep their
+recording.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from ihe_test_util.model import Cassette, Interaction, InteractionMeta, Request,
 from ihe_test_util.results import ExchangeResult, Outcome
 
 MANIFEST = "manifest.json"
-KEPT_OUTCOMES = frozenset({Outcome.CHANGED, Outcome.REGRESSION})
+APPROVABLE = frozenset({Outcome.CHANGED, Outcome.REGRESSION})
+KEPT_OUTCOMES = frozenset({Outcome.PASS, Outcome.CHANGED, Outcome.REGRESSION})
 
 
 def store_dir_for(report: Path) -> Path:
@@ -100,12 +106,18 @@ def plan_approvals(
         ) from None
     wanted = set(only)
     approvals: list[Approval] = []
+    passed: dict[str, list[Approval]] = {}
     seen: set[str] = set()
     for result in results:
         seen.add(result.id)
+        approval = Approval(result.id, root.joinpath(*result.cassette.split("/")),
+                            result.index, result.outcome)
+        if result.outcome is Outcome.PASS:
+            passed.setdefault(result.cassette, []).append(approval)
+            continue
         if wanted and result.id not in wanted:
             continue
-        if result.outcome not in KEPT_OUTCOMES:
+        if result.outcome not in APPROVABLE:
             if wanted:
                 raise UsageError(f"{result.id} is {result.outcome.value}: nothing to approve")
             continue
@@ -114,12 +126,13 @@ def plan_approvals(
                 f"{result.id} is a regression",
                 hint="review it, then pass --allow-regressions to approve regressions too",
             )
-        approvals.append(Approval(result.id, root.joinpath(*result.cassette.split("/")),
-                                  result.index, result.outcome))
+        approvals.append(approval)
     unknown = wanted - seen
     if unknown:
         raise UsageError("not in the run report: " + ", ".join(sorted(unknown)))
-    return approvals
+    touched = {a.exchange_id.rsplit("#", 1)[0] for a in approvals}
+    companions = [a for cassette in sorted(touched) for a in passed.get(cassette, [])]
+    return approvals + companions
 
 
 def apply_approvals(approvals: Sequence[Approval], store: Path,

@@ -45,9 +45,15 @@ class ReportOutputs:
                     raise UsageError(f"cannot write the {name} report to {path}")
                 continue
             folder = resolved.parent
+            if not folder.exists():  # CI scripts name report folders that do not exist yet
+                try:
+                    folder.mkdir(parents=True)
+                except OSError as exc:
+                    raise UsageError(f"cannot create folder {folder} for the {name} report: "
+                                     f"{exc.strerror}") from None
             if not folder.is_dir():
-                raise UsageError(f"cannot write the {name} report {path}: folder {folder} does "
-                                 f"not exist", hint=f"create it first: mkdir -p {folder}")
+                raise UsageError(f"cannot write the {name} report {path}: {folder} is not a "
+                                 f"folder")
             if not os.access(folder, os.W_OK):
                 raise UsageError(f"cannot write the {name} report {path}: folder {folder} is "
                                  f"not writable")

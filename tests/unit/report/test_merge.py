@@ -108,8 +108,11 @@ def test_outputs_check(tmp_path: Path) -> None:
         ReportOutputs(json=tmp_path / "a.json", junit=tmp_path / "a.json").check()
     with pytest.raises(UsageError, match="is a directory"):
         ReportOutputs(html=tmp_path).check()
-    with pytest.raises(UsageError, match="does not exist"):
-        ReportOutputs(markdown=tmp_path / "x" / "s.md").check()
+    ReportOutputs(markdown=tmp_path / "x" / "s.md").check()
+    assert (tmp_path / "x").is_dir()  # missing report folders are created
+    (tmp_path / "f").write_text("")
+    with pytest.raises(UsageError):
+        ReportOutputs(markdown=tmp_path / "f" / "s.md").check()
     assert [name for name, _ in ReportOutputs(junit=tmp_path / "j", html=tmp_path / "h")
             .named()] == ["junit", "html"]
 

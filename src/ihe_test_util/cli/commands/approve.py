@@ -24,7 +24,9 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
 
     After an upgrade, review the run (the HTML report is made for it), then approve the
     expected changes: each approved exchange's replayed request and response replace the
-    recorded ones in its cassette, atomically and redacted like any recording. A regression is
+    recorded ones in its cassette, atomically and redacted like any recording. Exchanges of
+    the same cassette that passed are refreshed too, so values chained between exchanges
+    (entryUUIDs, patient ids) stay consistent. A regression is
     approved only with [b]--allow-regressions[/]. Needs the [b]<report>.exchanges/[/] folder
     that [b]ihe replay --report-json[/] writes beside the report.
 
@@ -41,6 +43,7 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
     from ihe_test_util.cassette import Redactor
     from ihe_test_util.replay.approval import apply_approvals, plan_approvals, store_dir_for
     from ihe_test_util.report.reader import ReportReader
+    from ihe_test_util.results import Outcome
 
     settings = cli_ctx.settings()
     console = Console(no_color=not cli_ctx.color, highlight=False)
@@ -52,8 +55,10 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
         console.print("nothing to approve: no changed exchanges in this run")
         return
     for approval in approvals:
-        console.print(Text(f"{'would approve' if dry_run else 'approve'} {approval.exchange_id}"
-                           f" ({approval.outcome.value})"))
+        verb = "would approve" if dry_run else "approve"
+        if approval.outcome is Outcome.PASS:
+            verb = "would refresh" if dry_run else "refresh"
+        console.print(Text(f"{verb} {approval.exchange_id} ({approval.outcome.value})"))
     if dry_run:
         return
     written = apply_approvals(approvals, store, redactor=Redactor.from_settings(settings))
