@@ -48,9 +48,7 @@ build: dev
 	$(PY) -m build --outdir dist .
 
 demo: install
-	@echo "ihe demo is not built yet: showing the CLI frame (see README)"
-	$(BIN)/ihe --version
-	$(BIN)/ihe --help
+	$(BIN)/ihe demo
 
 bench: dev
 	$(PY) -m benchmarks

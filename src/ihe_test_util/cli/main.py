@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "approve": "approve",
     "cassette": "cassette_cmd",
     "config": "config_cmd",
+    "demo": "demo",
     "replay": "replay",
     "report": "report",
     "sim": "sim",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.text import Text
 from ihe_test_util import __version__
 from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
 from ihe_test_util.cli.context import CliContext
-from ihe_test_util.config import TlsSettings
+from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.replay.approval import ReplayedExchangeStore
 from ihe_test_util.replay.runner import ReplayEngine, plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
@@ -26,11 +27,25 @@ from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.report.base import ReporterSet
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
-from ihe_test_util.results import FailOn, RunInfo
+from ihe_test_util.results import FailOn, RunInfo, RunSummary
+from ihe_test_util.transport.http import TransportOptions
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """What to replay and how, after options and configuration are resolved."""
+
+    paths: list[Path]
+    targets: TargetMap
+    options: TransportOptions
+    fail_on: FailOn
+    outputs: ReportOutputs
+    jobs: int = 1
+    shard: Shard | None = None
 
 
 def run_replay_command(
@@ -40,8 +55,6 @@ def run_replay_command(
     insecure: bool,
 ) -> None:
     settings = cli_ctx.settings()
-    console = Console(no_color=not cli_ctx.color, highlight=False)
-    errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
     tls: TlsSettings | None = None
     headers: dict[str, str] = {}
     target_specs = list(targets)
@@ -50,40 +63,53 @@ def run_replay_command(
         tls, headers = env.tls, dict(env.headers)
         if env.url and not any("=" not in spec for spec in target_specs):
             target_specs.append(env.url)
-    target_map = TargetMap.parse(target_specs)
-    options = transport_options(settings, tls, timeout=timeout, insecure=insecure,
-                                headers=headers)
-    if options.verify is False:
+    request = ReplayRequest(
+        paths=paths, targets=TargetMap.parse(target_specs),
+        options=transport_options(settings, tls, timeout=timeout, insecure=insecure,
+                                  headers=headers),
+        fail_on=FailOn(fail_on) if fail_on else settings.fail_on,
+        outputs=ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html),
+        jobs=jobs or settings.jobs, shard=Shard.parse(shard) if shard else None,
+    )
+    summary = execute_replay(cli_ctx, settings, request)
+    raise Exit(summary.exit_code(request.fail_on))
+
+
+def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayRequest) -> (
+    RunSummary
+):
+    """Plan (nothing sent on a bad cassette), replay, stream results to every reporter."""
+    console = Console(no_color=not cli_ctx.color, highlight=False)
+    errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
+    if request.options.verify is False:
         errors.print(Text(
             "WARNING: TLS certificate verification is OFF: responses could come from anyone. "
             "Use only against test systems.", style="bold red"))
-    effective_fail_on = FailOn(fail_on) if fail_on else settings.fail_on
-    outputs = ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html)
+    outputs = request.outputs
     outputs.check()
     comparer = production_comparer(settings)
-    plan = plan_replay(paths, find=find_cassettes, load=load_cassette,
-                       shard=Shard.parse(shard) if shard else None)
+    plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
+                       shard=request.shard)
     store = None
-    if report_json is not None:
-        store = ReplayedExchangeStore.beside(report_json, redactor=Redactor.from_settings(settings))
+    if outputs.json is not None:
+        store = ReplayedExchangeStore.beside(outputs.json,
+                                             redactor=Redactor.from_settings(settings))
         store.start(plan.root)
+    options = request.options
     engine = ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings), targets=target_map,
+        make_regenerator=lambda: CassetteRegenerator(settings), targets=request.targets,
         keep=store.keep if store is not None else None,
     )
     terminal = TerminalReporter(
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
-    info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=effective_fail_on,
-                   targets=target_map.describe(), root=str(plan.root))
+    info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
+                   targets=request.targets.describe(), root=str(plan.root))
     with ReporterSet([*outputs.reporters(), terminal]) as reporters:
         reporters.start(info)
-        summary = run_replay(plan, engine, jobs=jobs or settings.jobs,
-                             on_result=reporters.exchange)
+        summary = run_replay(plan, engine, jobs=request.jobs, on_result=reporters.exchange)
         reporters.finish(summary, now_iso())
-    if store is not None:
-        store.close()
     if cli_ctx.verbosity >= 0:
         for name, path in outputs.named():
             errors.print(Text(f"wrote {name} report: {path}", style="dim"))
-    raise Exit(summary.exit_code(effective_fail_on))
+    return summary
