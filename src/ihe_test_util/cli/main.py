@@ -21,6 +21,7 @@ click.rich_click.MAX_WIDTH = 100
 #: A command is listed here only once it works end to end.
 COMMANDS: dict[str, str] = {
     "config": "config_cmd",
+    "diff": "diff",
 }
 
 

@@ -1,0 +1,1 @@
+"""Reporters: terminal (rich), JSON, JUnit, Markdown, HTML; they read results only."""
