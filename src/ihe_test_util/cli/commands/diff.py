@@ -24,8 +24,9 @@ if TYPE_CHECKING:
               help="Lowest outcome that exits 1 (default: fail_on from the configuration, "
                    "else changed).")
 @pass_cli
-def command(cli_ctx: CliContext, recorded: Path, replayed: Path, transaction: str | None,
-            as_json: bool, fail_on: str | None) -> None:
+@click.pass_context
+def command(ctx: click.Context, cli_ctx: CliContext, recorded: Path, replayed: Path,
+            transaction: str | None, as_json: bool, fail_on: str | None) -> None:
     """Compare a replayed response with a recorded one, IHE-aware.
 
     Files may hold XML (SOAP or bare), an MTOM multipart body, a raw HTTP capture with its
@@ -68,7 +69,7 @@ def command(cli_ctx: CliContext, recorded: Path, replayed: Path, transaction: st
         render_comparison(cli_ctx.console(), comparison, recorded=str(recorded),
                           replayed=str(replayed), verbose=cli_ctx.verbosity)
     threshold = FailOn(fail_on) if fail_on is not None else settings.fail_on
-    click.get_current_context().exit(RunSummary.of([comparison.outcome]).exit_code(threshold))
+    ctx.exit(RunSummary.of([comparison.outcome]).exit_code(threshold))
 
 
 def exchange_item(comparison: Comparison, recorded: Path, replayed: Path) -> dict[str, Any]:
