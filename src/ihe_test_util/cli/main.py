@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "replay": "replay",
     "report": "report",
     "sim": "sim",
+    "diff": "diff",
 }
 
 

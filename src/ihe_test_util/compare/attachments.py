@@ -84,7 +84,8 @@ def extract_documents(body: Body, rules: CompiledRules) -> Documents:
             cid = _cid(include.get("href", ""))
             part = parts.get(cid)
             used.add(cid)
-            document = Document(part.content if part else None, cid,
+            shown = part.content_id if part is not None and part.content_id else cid
+            document = Document(part.content if part else None, shown,
                                 part.content_type if part else "")
             holder.remove(include)
             holder.text = document.marker

@@ -89,7 +89,8 @@ def compare_responses(
     session = _Session(compiled, value_map or {})
     verdict_rec = session.verdicts(recorded, rec_body)
     verdict_rep = session.verdicts(replayed, rep_body)
-    session.compare_http(recorded, replayed, verdict_rec, verdict_rep)
+    session.compare_http(recorded, replayed, verdict_rec, verdict_rep,
+                         both_parsed=rec_body.parsed and rep_body.parsed)
     if rec_body.root is not None and rep_body.root is not None:
         session.compare_bodies(rec_body, rep_body, rec_request, rep_request)
     else:
@@ -186,7 +187,7 @@ class _Session:
         return fields
 
     def compare_http(self, recorded: Response, replayed: Response, rec: dict[str, Any],
-                     rep: dict[str, Any]) -> None:
+                     rep: dict[str, Any], *, both_parsed: bool) -> None:
         if rec["http_status"] and rep["http_status"] and rec["http_status"] != rep["http_status"]:
             self.verdict_findings.append(Finding(
                 DifferenceKind.STATUS, None, path="http:status",
@@ -200,6 +201,11 @@ class _Session:
                 DifferenceKind.OTHER, None, path="http:content-type", recorded=before,
                 replayed=after, description=f"Content-Type {before} -> {after}",
             ))
+        elif recorded.content_type != replayed.content_type:
+            self.noise += 1  # MIME boundary, start Content-ID, charset spelling
+            self.applied.add("noise MIME packaging")
+        if not both_parsed:  # "can no longer be parsed" says it all; fields would be noise
+            self.readings.clear()
         for name, (r1, r2) in self.readings.items():
             if r1.compared == r2.compared:
                 continue

@@ -125,6 +125,12 @@ def describe(finding: Finding) -> str:
         what = label_of(element) or local_name(element.tag)
         where = context_of(element.getparent())
         return f"{where}: {what} removed" if where else f"{what} removed"
+    if kind is DifferenceKind.MOVED and finding.recorded_element is not None:
+        element = finding.recorded_element
+        what = label_of(element) or local_name(element.tag)
+        where = context_of(element.getparent())
+        moved = f"{what} moved ({finding.recorded} -> {finding.replayed})"
+        return f"{where}: {moved}" if where else moved
     if kind is DifferenceKind.RENAMED:
         where = context_of(finding.recorded_element)
         return f"{where}: element {finding.recorded} -> {finding.replayed}"

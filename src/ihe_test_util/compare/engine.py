@@ -133,6 +133,10 @@ class TreeComparer:
         if items_a == items_b:
             for name, rule in ra.identifier_attributes.items():
                 self._identifier(a, b, name, items_a.get(name), items_b.get(name), rule)
+            if self.values:
+                for name, value in items_a.items():
+                    if name not in ra.identifier_attributes:
+                        self._stale(a, b, name, value, ra)
             return
         for name in sorted(items_a.keys() | items_b.keys()):
             va = items_a.get(name)
@@ -150,6 +154,8 @@ class TreeComparer:
                 self._identifier(a, b, name, va, vb, identifier)
                 continue
             if va == vb:
+                if va is not None and self.values:
+                    self._stale(a, b, name, va, ra)
                 continue
             if va is not None and vb is not None:
                 if name == _XSI_TYPE and _qname(a, va) == _qname(b, vb):
@@ -158,6 +164,20 @@ class TreeComparer:
                     self._suppress("value map")
                     continue
             self.findings.append(Finding(DifferenceKind.ATTRIBUTE, a, b, name, va, vb))
+
+    def _stale(self, a: etree._Element, b: etree._Element, name: str | None, value: str,
+               rules: ElementRules) -> None:
+        """The replay regenerated ``value``, yet the replayed response still carries it."""
+        if name is not None and (name in rules.noise_attributes or name in rules.echo_attributes):
+            return
+        fresh = self.values.stale(value)
+        if fresh is None:
+            return
+        kind = DifferenceKind.VALUE if name is None else DifferenceKind.ATTRIBUTE
+        self.findings.append(Finding(
+            kind, a, b, name, value, value,
+            note=f"the replay sent {fresh} instead of {value}, but the response still says "
+                 f"{value}"))
 
     def _identifier(self, a: etree._Element, b: etree._Element, name: str | None,
                     va: str | None, vb: str | None, rule: str) -> None:
@@ -179,6 +199,9 @@ class TreeComparer:
         if ta == tb:
             if identifier is not None:
                 self._identifier(a, b, None, ta, tb, identifier)
+            elif ta is not None and self.values and not (
+                    ra.text_noise or ra.text_echo or rb.text_noise or rb.text_echo):
+                self._stale(a, b, None, ta, ra)
             return
         noise = ra.text_noise or rb.text_noise
         if noise is not None:
@@ -281,23 +304,34 @@ class TreeComparer:
             pairs.extend(_Pair(x, y, _identical(x, y))
                          for x, y in zip(kids_a, kids_b, strict=True))
             return
+        matched: list[tuple[int, int]] = []
         if _small(a) and _small(b):
             matched = _xmldiff_pairs([k.element for k in kids_a], [k.element for k in kids_b])
-            _collect(kids_a, kids_b, matched, pairs, removed, added)
-            return
-        if wide:
-            seq_a: list[object] = [(k.element.tag, k.digest) for k in kids_a]
-            seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
         else:
-            seq_a = [k.element.tag for k in kids_a]
-            seq_b = [k.element.tag for k in kids_b]
-        matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
-            if op == "equal":
-                pairs.extend(_Pair(x, y, _identical(x, y))
-                             for x, y in zip(kids_a[i1:i2], kids_b[j1:j2], strict=True))
+            if wide:
+                seq_a: list[object] = [(k.element.tag, k.digest) for k in kids_a]
+                seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
             else:
-                _pair_by_tag(kids_a[i1:i2], kids_b[j1:j2], pairs, removed, added)
+                seq_a = [k.element.tag for k in kids_a]
+                seq_b = [k.element.tag for k in kids_b]
+            matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
+            for op, i1, i2, j1, j2 in matcher.get_opcodes():
+                if op == "equal":
+                    matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
+                else:
+                    matched.extend(_pairs_by_tag(kids_a, kids_b, range(i1, i2), range(j1, j2)))
+        matched.sort()
+        in_order = _increasing(matched)
+        used_a = {i for i, _ in matched}
+        used_b = {j for _, j in matched}
+        for i, j in matched:
+            if (i, j) not in in_order:
+                self.findings.append(Finding(
+                    DifferenceKind.MOVED, kids_a[i].element, kids_b[j].element,
+                    recorded=f"position {i + 1}", replayed=f"position {j + 1}"))
+            pairs.append(_Pair(kids_a[i], kids_b[j], _identical(kids_a[i], kids_b[j])))
+        removed.extend(child for i, child in enumerate(kids_a) if i not in used_a)
+        added.extend(child for j, child in enumerate(kids_b) if j not in used_b)
 
     # --- unordered alignment -----------------------------------------------------------------
 
@@ -356,12 +390,24 @@ class TreeComparer:
                 continue
             queue = keyed_b.get((number, child.element.tag, key))
             if queue:
-                j = queue.popleft()
+                j = self._closest(child, queue, pool_b)
                 matched[i] = j
                 free_b.discard(j)
                 if first_round:
                     self._register_identifiers(child, pool_b[j][0], loud=False)
         return deferred
+
+    def _closest(self, child: _Child, queue: deque[int],
+                 pool_b: list[tuple[_Child, int, UnorderedRule]]) -> int:
+        """Take from ``queue`` the member with the same content shape, else the first one
+        (several authors share one classification key)."""
+        if len(queue) > 1:
+            shape = self._shape(child.element)
+            for j in queue:
+                if self._shape(pool_b[j][0].element) == shape:
+                    queue.remove(j)
+                    return j
+        return queue.popleft()
 
     def _key(self, element: etree._Element, rule: UnorderedRule, *, recorded: bool) -> object:
         parts: list[str] = []
@@ -503,30 +549,45 @@ def _partition(children: list[_Child], rules: tuple[UnorderedRule, ...]) -> (
     return pool, ordered
 
 
-def _pair_by_tag(kids_a: list[_Child], kids_b: list[_Child], pairs: list[_Pair],
-                 removed: list[_Child], added: list[_Child]) -> None:
-    waiting: dict[object, deque[_Child]] = {}
-    for child in kids_b:
-        waiting.setdefault(child.element.tag, deque()).append(child)
-    for child in kids_a:
-        queue = waiting.get(child.element.tag)
+def _pairs_by_tag(kids_a: list[_Child], kids_b: list[_Child], range_a: range,
+                  range_b: range) -> list[tuple[int, int]]:
+    """Within a run that does not line up, pair children with the same tag in order."""
+    waiting: dict[object, deque[int]] = {}
+    for j in range_b:
+        waiting.setdefault(kids_b[j].element.tag, deque()).append(j)
+    result = []
+    for i in range_a:
+        queue = waiting.get(kids_a[i].element.tag)
         if queue:
-            other = queue.popleft()
-            pairs.append(_Pair(child, other, _identical(child, other)))
+            result.append((i, queue.popleft()))
+    return result
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The largest set of pairs whose replayed positions keep the recorded order (the rest
+    moved): longest increasing subsequence, O(n log n)."""
+    tails: list[int] = []  # index into pairs of the smallest tail of each length
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        low, high = 0, len(tails)
+        while low < high:
+            middle = (low + high) // 2
+            if pairs[tails[middle]][1] < j:
+                low = middle + 1
+            else:
+                high = middle
+        if low:
+            previous[index] = tails[low - 1]
+        if low == len(tails):
+            tails.append(index)
         else:
-            removed.append(child)
-    matched_b = {id(p.b) for p in pairs}
-    added.extend(child for child in kids_b if id(child) not in matched_b)
-
-
-def _collect(kids_a: list[_Child], kids_b: list[_Child], matched: list[tuple[int, int]],
-             pairs: list[_Pair], removed: list[_Child], added: list[_Child]) -> None:
-    used_a = {i for i, _ in matched}
-    used_b = {j for _, j in matched}
-    for i, j in matched:
-        pairs.append(_Pair(kids_a[i], kids_b[j], _identical(kids_a[i], kids_b[j])))
-    removed.extend(child for i, child in enumerate(kids_a) if i not in used_a)
-    added.extend(child for j, child in enumerate(kids_b) if j not in used_b)
+            tails[low] = index
+    keep: set[tuple[int, int]] = set()
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        keep.add(pairs[index])
+        index = previous[index]
+    return keep
 
 
 def _xmldiff_pairs(kids_a: list[etree._Element], kids_b: list[etree._Element]) -> (

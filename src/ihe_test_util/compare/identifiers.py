@@ -72,6 +72,10 @@ class ValueMap:
     def equivalent(self, recorded: str, replayed: str) -> bool:
         return bool(self.mapping) and self.translate(recorded) == replayed
 
+    def stale(self, value: str) -> str | None:
+        """What ``value`` was regenerated as, if the replayed response should not contain it."""
+        return self.mapping.get(value)
+
     def mentioned_in(self, data: bytes) -> bool:
         """Whether serialised XML contains any recorded value of the map."""
         return self._bytes is not None and self._bytes.search(data) is not None

@@ -5,7 +5,8 @@ FHIR JSON maps onto the shape of FHIR XML: a resource is an element named by its
 repeated elements, and a nested resource sits inside its property
 (``<resource><Patient>...</Patient></resource>``). Rules written for FHIR therefore apply to
 both wire formats. Other JSON becomes ``<json>`` with the same mapping plus a ``type``
-attribute on non-string primitives (so ``1`` and ``"1"`` differ).
+attribute on non-string primitives (so ``1`` and ``"1"`` differ). Object members are placed in
+key order, because JSON gives their order no meaning; array items keep theirs.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _resource(value: dict[str, Any], depth: int) -> etree._Element:
     element = etree.Element(tag)
     if key is not None:
         element.set("key", xml_safe(key))
-    for name, item in value.items():
+    for name, item in sorted(value.items()):
         if name != "resourceType":
             _property(element, name, item, fhir=True, depth=depth + 1)
     return element
@@ -82,7 +83,7 @@ def _fill(element: etree._Element, value: Any, *, fhir: bool, depth: int) -> Non
         if fhir and isinstance(value.get("resourceType"), str):
             element.append(_resource(value, depth))
             return
-        for name, item in value.items():
+        for name, item in sorted(value.items()):
             _property(element, str(name), item, fhir=fhir, depth=depth + 1)
     elif isinstance(value, list):
         for item in value:

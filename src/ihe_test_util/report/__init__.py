@@ -1,3 +1,4 @@
+<<<<<<< HEAD
 """Run reports: every output format is a :class:`~ihe_test_util.report.base.Reporter` fed a
 stream of :class:`~ihe_test_util.results.ExchangeResult` values as exchanges finish.
 
@@ -17,3 +18,6 @@ Modules (import the one you need; nothing heavy is imported here)::
     spooled.py, spool.py, atomic.py   disk spools and atomic writes behind the file reports
     labels.py, attention.py, schema.py, timestamps.py   shared wording, limits and checks
 """
+=======
+"""Reporters: terminal (rich), JSON, JUnit, Markdown, HTML; they read results only."""
+>>>>>>> compare
