@@ -69,7 +69,8 @@ def _pnr(n: int) -> str:
                 "</r:Classification>")
 
     def slot(name: str, value: str) -> str:
-        return f'<r:Slot name="{name}"><r:ValueList><r:Value>{value}</r:Value></r:ValueList></r:Slot>'
+        return (f'<r:Slot name="{name}"><r:ValueList><r:Value>{value}</r:Value></r:ValueList>'
+                "</r:Slot>")
 
     def ident(scheme: str, obj: str, value: str) -> str:
         return (f'<r:ExternalIdentifier identificationScheme="urn:uuid:{scheme}" id="e{scheme[:4]}'
@@ -124,7 +125,7 @@ class _Trivial(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as ihe sim
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", SOAP)
@@ -132,7 +133,7 @@ class _Trivial(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(self.answer)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
