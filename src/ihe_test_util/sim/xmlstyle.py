@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from lxml import etree
 
@@ -87,8 +88,9 @@ def _fallback_prefix(uri: str) -> str:
 
 def restyle(source: etree._Element, style: Style) -> etree._Element:
     """A copy of ``source`` spelled in ``style`` (comments, PIs and indentation dropped)."""
-    used = _namespaces_used(source) if style.declare_at_root else _element_namespaces(source)
-    used |= style.root_namespaces & _namespaces_used(source)
+    everywhere = _namespaces_used(source)
+    used = everywhere if style.declare_at_root else _element_namespaces(source)
+    used |= style.root_namespaces & everywhere
     root_decls = _declarations(used, {}, style)
     root = etree.Element(_tag(source), nsmap=root_decls)  # type: ignore[arg-type]
     scope = {uri: prefix for prefix, uri in root_decls.items()}
@@ -99,23 +101,41 @@ def restyle(source: etree._Element, style: Style) -> etree._Element:
 def _fill(
     target: etree._Element, source: etree._Element, scope: dict[str, str | None], style: Style,
 ) -> None:
-    for name, value in source.attrib.items():
-        target.set(name, _attribute_value(source, str(name), str(value), target, style))
-    children = [child for child in source if is_element(child)]
-    if children:
-        text = source.text
-        target.text = text if text and text.strip() else None
-    else:
-        target.text = source.text
-    for child in children:
-        needed = _element_namespaces(child)
-        decls = _declarations(needed - set(scope), scope, style)
-        element = etree.SubElement(target, _tag(child), nsmap=decls)  # type: ignore[arg-type]
-        child_scope = dict(scope)
-        child_scope.update({uri: prefix for prefix, uri in decls.items()})
-        _fill(element, child, child_scope, style)
+    # The hot loop of every response: cheap string tests first, the general path only when
+    # an element brings a namespace not yet declared or an xsi:type to re-spell.
+    attrib = source.attrib
+    if attrib:
+        if _XSI_TYPE in attrib:
+            for name, value in attrib.items():
+                target.set(name, _attribute_value(source, str(name), str(value), target, style))
+        else:
+            target.attrib.update(attrib)
+    has_children = False
+    for child in source:
+        tag: object = child.tag  # a function for comments and PIs, whatever the stubs say
+        if not isinstance(tag, str):
+            continue
+        has_children = True
+        if tag[0] == "{" and tag[1:tag.index("}")] in scope and not _needs_scan(child):
+            element = etree.SubElement(target, tag)
+            _fill(element, child, scope, style)
+        else:
+            decls = _declarations(_element_namespaces(child) - set(scope), scope, style)
+            element = etree.SubElement(target, tag, nsmap=decls)  # type: ignore[arg-type]
+            child_scope = dict(scope)
+            child_scope.update({uri: prefix for prefix, uri in decls.items()})
+            _fill(element, child, child_scope, style)
         tail = child.tail
-        element.tail = tail if tail and tail.strip() else None
+        if tail and tail.strip():
+            element.tail = tail
+    text = source.text
+    if not has_children or (text and text.strip()):
+        target.text = text
+
+
+def _needs_scan(element: etree._Element) -> bool:
+    """Whether an element's attributes may bring namespaces (namespaced names or xsi:type)."""
+    return "{" in "".join(cast("list[str]", element.keys()))  # C-level join: the hot path
 
 
 def _declarations(
@@ -135,13 +155,13 @@ def _declarations(
 
 def _element_namespaces(element: etree._Element) -> set[str]:
     uris: set[str] = set()
-    qname = etree.QName(element)
-    if qname.namespace:
-        uris.add(qname.namespace)
+    tag = str(element.tag)
+    if tag[0] == "{":
+        uris.add(tag[1:tag.index("}")])
     for name, value in element.attrib.items():
-        attr = etree.QName(name)
-        if attr.namespace:
-            uris.add(attr.namespace)
+        name = str(name)
+        if name[0] == "{":
+            uris.add(name[1:name.index("}")])
         if name == _XSI_TYPE:
             type_ns = _resolve_qname(element, str(value))[0]
             if type_ns:
@@ -152,7 +172,12 @@ def _element_namespaces(element: etree._Element) -> set[str]:
 def _namespaces_used(root: etree._Element) -> set[str]:
     uris: set[str] = set()
     for element in root.iter():
-        if is_element(element):
+        tag: object = element.tag
+        if not isinstance(tag, str):
+            continue
+        if tag[0] == "{":
+            uris.add(tag[1:tag.index("}")])
+        if element.attrib and _needs_scan(element):
             uris |= _element_namespaces(element)
     return uris
 
