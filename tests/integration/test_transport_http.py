@@ -228,6 +228,7 @@ def test_mutual_tls_without_client_certificate_says_so(pki: Pki) -> None:
             pytest.raises(TransportError) as caught:
         t.send(_post(f"{base_url(server, 'https')}/echo"))
     assert isinstance(caught.value, TlsError), caught.value
+    assert "client certificate" in (caught.value.hint or "")
     assert "tls.cert" in (caught.value.hint or "")
 
 
@@ -235,8 +236,9 @@ def test_mutual_tls_with_untrusted_client_certificate(pki: Pki) -> None:
     options = TransportOptions(timeout=5, verify=str(pki.ca), cert=str(pki.stranger_cert),
                                key=str(pki.stranger_key))
     with serve(tls_context(pki, require_client_cert=True)) as server, HttpTransport(options) as t, \
-            pytest.raises(TlsError):
+            pytest.raises(TlsError) as caught:
         t.send(_post(f"{base_url(server, 'https')}/echo"))
+    assert "client certificate" in (caught.value.hint or "")
 
 
 def test_insecure_warns_loudly_and_connects(pki: Pki) -> None:

@@ -343,7 +343,8 @@ def _is_protocol_error(exc: BaseException) -> bool:
 
 
 _TLS_MARKERS = ("certificate verify failed", "tlsv1", "tlsv13", "ssl:", "sslv3",
-                "wrong version number", "certificate required", "handshake failure")
+                "wrong version number", "certificate required", "handshake failure",
+                "eof occurred in violation of protocol")
 
 
 def _looks_like_tls(text: str) -> bool:
@@ -368,6 +369,12 @@ def _tls_hint(text: str, opts: TransportOptions) -> str:
                     "tls.key to your PEM certificate and key")
         return ("the server rejected the client certificate: check that tls.cert/tls.key are "
                 "the pair the server trusts")
+    if "eof occurred in violation of protocol" in lowered or "unexpected eof" in lowered:
+        if opts.cert is None:
+            return ("the server closed the TLS connection during the handshake: it probably "
+                    "requires a client certificate (mutual TLS): set tls.cert and tls.key")
+        return ("the server closed the TLS connection during the handshake: it probably does "
+                "not trust the client certificate in tls.cert (or the TLS version)")
     if "wrong version number" in lowered:
         return "the endpoint does not speak TLS here: use http:// or the TLS port"
     if "key values mismatch" in lowered or "pem lib" in lowered:

@@ -188,6 +188,8 @@ def test_the_same_recorded_value_maps_to_the_same_fresh_value() -> None:
 @pytest.mark.parametrize(("request_", "transaction", "expected"), [
     (lambda: soap("ITI-44/PIX_FEED_REG_Maximal_Request.xml", "urn:hl7-org:v3:PRPA_IN201301UV02"),
      "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
+    (lambda: soap("ITI-44/ITI-44_request.xml", "urn:hl7-org:v3:PRPA_IN201301UV02"),
+     "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
     (lambda: soap("ITI-44/PIX_FEED_MERGE_Maximal_Request.xml",
                   "urn:hl7-org:v3:PRPA_IN201304UV02"),
      "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
