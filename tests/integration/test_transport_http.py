@@ -158,7 +158,17 @@ def test_many_threads_share_one_transport(http_url: str) -> None:
     assert failures == []
     assert len(transport._sessions) == 8  # one session per thread
     transport.close()
-    assert transport._sessions == []
+    assert transport._sessions == {}
+
+
+def test_sessions_of_finished_threads_are_closed(http_url: str) -> None:
+    """A proxy serves each connection in a new thread: sessions must not pile up."""
+    with HttpTransport(TransportOptions(timeout=10)) as transport:
+        for n in range(30):
+            thread = threading.Thread(target=transport.send, args=(_post(f"{http_url}/echo"),))
+            thread.start()
+            thread.join()
+            assert len(transport._sessions) <= 2, n
 
 
 # -- options validation ----------------------------------------------------------------------

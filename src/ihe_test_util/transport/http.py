@@ -102,7 +102,9 @@ class HttpTransport:
     def __init__(self, options: TransportOptions | None = None) -> None:
         self.options = options or TransportOptions()
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        # session per live thread; sessions of finished threads are closed as new ones start
+        # (a proxy serving each client connection in its own thread would otherwise leak)
+        self._sessions: dict[threading.Thread, requests.Session] = {}
         self._lock = threading.Lock()
         if self.options.verify is False:
             warn_insecure()
@@ -138,7 +140,7 @@ class HttpTransport:
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = self._sessions, []
+            sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             session.close()
 
@@ -156,7 +158,11 @@ class HttpTransport:
             session = self._new_session()
             self._local.session = session
             with self._lock:
-                self._sessions.append(session)
+                finished = [t for t in self._sessions if not t.is_alive()]
+                stale = [self._sessions.pop(t) for t in finished]
+                self._sessions[threading.current_thread()] = session
+            for old in stale:
+                old.close()
         return session
 
     def _new_session(self) -> requests.Session:
