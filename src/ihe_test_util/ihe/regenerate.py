@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from lxml import etree
@@ -271,30 +271,62 @@ def regenerate_request(
     not XML (HL7 v2, JSON) come back unchanged. Malformed XML raises
     :class:`~ihe_test_util.errors.XmlInputError` naming ``source``.
     """
+    detected: list[str | None] = [transaction]
+
+    def edit(root: etree._Element, xml: bytes) -> list[Change]:
+        envelope = _envelope_of(root)
+        payload = _payload_of(envelope) if envelope is not None else root
+        if transaction is None and payload is not None:
+            detected[0] = detect_transaction(payload)
+        rules = REGENERATION_RULES.get(ALIASES.get(detected[0] or "", detected[0] or ""))
+        changes: list[Change] = []
+        if envelope is not None:
+            changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map))
+            if to is not None:
+                _set_to(envelope, to)
+            SoapMessage(envelope).replace_security(security)
+        if rules is not None and payload is not None:
+            changes.extend(_apply(payload, rules.rules, id_map))
+        _remap_everywhere(root, id_map, xml)
+        return changes
+
+    rewritten, changes = _rewrite(request, edit, source)
+    return Regenerated(rewritten, detected[0], tuple(changes))
+
+
+def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) -> Request:
+    """Only substitute values already in ``id_map`` (nothing new is generated)."""
+    if not id_map.has_global():
+        return request
+
+    def edit(root: etree._Element, xml: bytes) -> list[Change]:
+        _remap_everywhere(root, id_map, xml)
+        return []
+
+    return _rewrite(request, edit, source)[0]
+
+
+# -- internals ------------------------------------------------------------------------------
+
+Edit = Callable[[etree._Element, bytes], list[Change]]
+
+
+def _rewrite(request: Request, edit: Edit, source: str | None) -> tuple[Request, list[Change]]:
+    """Parse the request's XML (root part if MTOM), ``edit`` it, serialise it back.
+
+    MTOM is re-packaged with a fresh boundary and Content-IDs; a plain body keeps its
+    declared encoding; ``Content-Type`` and ``Content-Length`` follow the new body.
+    """
     content_type = request.content_type
     multipart = is_multipart(content_type)
-    if multipart:
-        mime = parse_multipart(request.body, content_type or "", source=source)
-        xml = mime.root.content
-    else:
-        xml = request.body
-    if not xml.lstrip().startswith(b"<"):
-        return Regenerated(request, transaction, ())
+    mime = parse_multipart(request.body, content_type or "", source=source) if multipart \
+        else None
+    xml = mime.root.content if mime is not None else request.body
+    if not xml.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"<"):
+        return request, []  # HL7 v2, JSON, empty: nothing to regenerate here
     root = parse_xml(xml, source=source)
-    envelope = _envelope_of(root)
-    payload = _payload_of(envelope) if envelope is not None else root
-    name = transaction or (detect_transaction(payload) if payload is not None else None)
-    rules = REGENERATION_RULES.get(ALIASES.get(name or "", name or ""))
-    changes: list[Change] = []
-    if envelope is not None:
-        changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map))
-        if to is not None:
-            _set_to(envelope, to)
-        SoapMessage(envelope).replace_security(security)
-    if rules is not None and payload is not None:
-        changes.extend(_apply(payload, rules.rules, id_map))
-    _remap_everywhere(root, id_map, xml)
-    if multipart:
+    changes = edit(root, xml)
+    if mime is not None:
         body, content_type, renamed = _repackage(root, mime.root.content_type, mime.attachments,
                                                  content_type or "")
         changes.extend(renamed)
@@ -305,30 +337,8 @@ def regenerate_request(
         headers = headers.with_value("Content-Type", content_type)
     if "Content-Length" in headers:
         headers = headers.with_value("Content-Length", str(len(body)))
-    return Regenerated(request.evolve(body=body, headers=headers), name, tuple(changes))
+    return request.evolve(body=body, headers=headers), changes
 
-
-def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) -> Request:
-    """Only substitute values already in ``id_map`` (no new values), keeping the framing."""
-    if not id_map.has_global():
-        return request
-    content_type = request.content_type
-    if is_multipart(content_type):
-        mime = parse_multipart(request.body, content_type or "", source=source)
-        root = parse_xml(mime.root.content, source=source)
-        _remap_everywhere(root, id_map, mime.root.content)
-        body, new_type, _ = _repackage(root, mime.root.content_type, mime.attachments,
-                                       content_type or "")
-        return request.evolve(body=body,
-                              headers=request.headers.with_value("Content-Type", new_type))
-    if not request.body.lstrip().startswith(b"<"):
-        return request
-    root = parse_xml(request.body, source=source)
-    _remap_everywhere(root, id_map, request.body)
-    return request.evolve(body=_serialise(root, request.body))
-
-
-# -- internals ------------------------------------------------------------------------------
 
 
 def _envelope_of(root: etree._Element) -> etree._Element | None:
