@@ -144,12 +144,13 @@ _NAMESPACES = dict(PREFIXES)
 
 @dataclass(frozen=True)
 class Change:
-    """One regenerated value: where, what it was and what it is now."""
+    """One regenerated value: where, what it was and what it is now (``kind`` None: MTOM)."""
 
     what: str
     location: str
     old: str
     new: str
+    kind: ValueKind | None = None
 
 
 class IdMap:
@@ -287,7 +288,8 @@ def regenerate_request(
             SoapMessage(envelope).replace_security(security)
         if rules is not None and payload is not None:
             changes.extend(_apply(payload, rules.rules, id_map))
-        _remap_everywhere(root, id_map, xml)
+        replaced = sum(1 for change in changes if change.kind in GLOBAL_KINDS)
+        _remap_everywhere(root, id_map, xml, replaced)
         return changes
 
     rewritten, changes = _rewrite(request, edit, source)
@@ -383,7 +385,7 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
             return None  # nullFlavor ids carry nothing to regenerate
         new = id_map.fresh(old, rule.kind)
         node.set(attribute, new)
-        return Change(rule.what, f"{_where(node)}/@{attribute}", old, new)
+        return Change(rule.what, f"{_where(node)}/@{attribute}", old, new, rule.kind)
     if not isinstance(node, etree._ElementUnicodeResult):
         return None
     parent = node.getparent()
@@ -397,9 +399,10 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
     if node.is_attribute:
         name = str(node.attrname)
         parent.set(name, new)
-        return Change(rule.what, f"{_where(parent)}/@{etree.QName(name).localname}", old, new)
+        return Change(rule.what, f"{_where(parent)}/@{etree.QName(name).localname}", old, new,
+                      rule.kind)
     parent.text = new
-    return Change(rule.what, _where(parent), old, new)
+    return Change(rule.what, _where(parent), old, new, rule.kind)
 
 
 def _where(element: etree._Element) -> str:
@@ -411,15 +414,21 @@ _SECURITY = qname(WSSE, "Security")
 _DOCUMENT = qname(XDSB, "Document")
 
 
-def _remap_everywhere(root: etree._Element, id_map: IdMap, original: bytes) -> None:
+def _remap_everywhere(
+    root: etree._Element, id_map: IdMap, original: bytes, replaced: int = 0,
+) -> None:
     """Substitute recorded values of global kinds in every text and attribute value.
 
     Never inside ``wsse:Security`` (signed) nor in the text of ``xdsb:Document`` (the
     document's own bytes, inline base64); its ``@id`` reference is remapped. Skipped at once
-    when no recorded value occurs in the ``original`` bytes at all (the common case).
+    when recorded values occur in the ``original`` bytes no more often than the rules have
+    already ``replaced`` them (the common case: nothing refers to them).
     """
     pattern = id_map.pattern()
-    if pattern is None or pattern.search(original.decode("utf-8", "replace")) is None:
+    if pattern is None:
+        return
+    occurrences = sum(1 for _ in pattern.finditer(original.decode("utf-8", "replace")))
+    if occurrences <= replaced:
         return
     search, replace = pattern.search, id_map.remap
     stack = [root]
