@@ -158,7 +158,17 @@ def test_many_threads_share_one_transport(http_url: str) -> None:
     assert failures == []
     assert len(transport._sessions) == 8  # one session per thread
     transport.close()
-    assert transport._sessions == []
+    assert transport._sessions == {}
+
+
+def test_sessions_of_finished_threads_are_closed(http_url: str) -> None:
+    """A proxy serves each connection in a new thread: sessions must not pile up."""
+    with HttpTransport(TransportOptions(timeout=10)) as transport:
+        for n in range(30):
+            thread = threading.Thread(target=transport.send, args=(_post(f"{http_url}/echo"),))
+            thread.start()
+            thread.join()
+            assert len(transport._sessions) <= 2, n
 
 
 # -- options validation ----------------------------------------------------------------------
@@ -228,6 +238,7 @@ def test_mutual_tls_without_client_certificate_says_so(pki: Pki) -> None:
             pytest.raises(TransportError) as caught:
         t.send(_post(f"{base_url(server, 'https')}/echo"))
     assert isinstance(caught.value, TlsError), caught.value
+    assert "client certificate" in (caught.value.hint or "")
     assert "tls.cert" in (caught.value.hint or "")
 
 
@@ -235,8 +246,9 @@ def test_mutual_tls_with_untrusted_client_certificate(pki: Pki) -> None:
     options = TransportOptions(timeout=5, verify=str(pki.ca), cert=str(pki.stranger_cert),
                                key=str(pki.stranger_key))
     with serve(tls_context(pki, require_client_cert=True)) as server, HttpTransport(options) as t, \
-            pytest.raises(TlsError):
+            pytest.raises(TlsError) as caught:
         t.send(_post(f"{base_url(server, 'https')}/echo"))
+    assert "client certificate" in (caught.value.hint or "")
 
 
 def test_insecure_warns_loudly_and_connects(pki: Pki) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from lxml import etree
@@ -144,12 +144,13 @@ _NAMESPACES = dict(PREFIXES)
 
 @dataclass(frozen=True)
 class Change:
-    """One regenerated value: where, what it was and what it is now."""
+    """One regenerated value: where, what it was and what it is now (``kind`` None: MTOM)."""
 
     what: str
     location: str
     old: str
     new: str
+    kind: ValueKind | None = None
 
 
 class IdMap:
@@ -271,30 +272,63 @@ def regenerate_request(
     not XML (HL7 v2, JSON) come back unchanged. Malformed XML raises
     :class:`~ihe_test_util.errors.XmlInputError` naming ``source``.
     """
+    detected: list[str | None] = [transaction]
+
+    def edit(root: etree._Element, xml: bytes) -> list[Change]:
+        envelope = _envelope_of(root)
+        payload = _payload_of(envelope) if envelope is not None else root
+        if transaction is None and payload is not None:
+            detected[0] = detect_transaction(payload)
+        rules = REGENERATION_RULES.get(ALIASES.get(detected[0] or "", detected[0] or ""))
+        changes: list[Change] = []
+        if envelope is not None:
+            changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map))
+            if to is not None:
+                _set_to(envelope, to)
+            SoapMessage(envelope).replace_security(security)
+        if rules is not None and payload is not None:
+            changes.extend(_apply(payload, rules.rules, id_map))
+        replaced = sum(1 for change in changes if change.kind in GLOBAL_KINDS)
+        _remap_everywhere(root, id_map, xml, replaced)
+        return changes
+
+    rewritten, changes = _rewrite(request, edit, source)
+    return Regenerated(rewritten, detected[0], tuple(changes))
+
+
+def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) -> Request:
+    """Only substitute values already in ``id_map`` (nothing new is generated)."""
+    if not id_map.has_global():
+        return request
+
+    def edit(root: etree._Element, xml: bytes) -> list[Change]:
+        _remap_everywhere(root, id_map, xml)
+        return []
+
+    return _rewrite(request, edit, source)[0]
+
+
+# -- internals ------------------------------------------------------------------------------
+
+Edit = Callable[[etree._Element, bytes], list[Change]]
+
+
+def _rewrite(request: Request, edit: Edit, source: str | None) -> tuple[Request, list[Change]]:
+    """Parse the request's XML (root part if MTOM), ``edit`` it, serialise it back.
+
+    MTOM is re-packaged with a fresh boundary and Content-IDs; a plain body keeps its
+    declared encoding; ``Content-Type`` and ``Content-Length`` follow the new body.
+    """
     content_type = request.content_type
     multipart = is_multipart(content_type)
-    if multipart:
-        mime = parse_multipart(request.body, content_type or "", source=source)
-        xml = mime.root.content
-    else:
-        xml = request.body
-    if not xml.lstrip().startswith(b"<"):
-        return Regenerated(request, transaction, ())
+    mime = parse_multipart(request.body, content_type or "", source=source) if multipart \
+        else None
+    xml = mime.root.content if mime is not None else request.body
+    if not xml.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"<"):
+        return request, []  # HL7 v2, JSON, empty: nothing to regenerate here
     root = parse_xml(xml, source=source)
-    envelope = _envelope_of(root)
-    payload = _payload_of(envelope) if envelope is not None else root
-    name = transaction or (detect_transaction(payload) if payload is not None else None)
-    rules = REGENERATION_RULES.get(ALIASES.get(name or "", name or ""))
-    changes: list[Change] = []
-    if envelope is not None:
-        changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map))
-        if to is not None:
-            _set_to(envelope, to)
-        SoapMessage(envelope).replace_security(security)
-    if rules is not None and payload is not None:
-        changes.extend(_apply(payload, rules.rules, id_map))
-    _remap_everywhere(root, id_map, xml)
-    if multipart:
+    changes = edit(root, xml)
+    if mime is not None:
         body, content_type, renamed = _repackage(root, mime.root.content_type, mime.attachments,
                                                  content_type or "")
         changes.extend(renamed)
@@ -305,30 +339,8 @@ def regenerate_request(
         headers = headers.with_value("Content-Type", content_type)
     if "Content-Length" in headers:
         headers = headers.with_value("Content-Length", str(len(body)))
-    return Regenerated(request.evolve(body=body, headers=headers), name, tuple(changes))
+    return request.evolve(body=body, headers=headers), changes
 
-
-def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) -> Request:
-    """Only substitute values already in ``id_map`` (no new values), keeping the framing."""
-    if not id_map.has_global():
-        return request
-    content_type = request.content_type
-    if is_multipart(content_type):
-        mime = parse_multipart(request.body, content_type or "", source=source)
-        root = parse_xml(mime.root.content, source=source)
-        _remap_everywhere(root, id_map, mime.root.content)
-        body, new_type, _ = _repackage(root, mime.root.content_type, mime.attachments,
-                                       content_type or "")
-        return request.evolve(body=body,
-                              headers=request.headers.with_value("Content-Type", new_type))
-    if not request.body.lstrip().startswith(b"<"):
-        return request
-    root = parse_xml(request.body, source=source)
-    _remap_everywhere(root, id_map, request.body)
-    return request.evolve(body=_serialise(root, request.body))
-
-
-# -- internals ------------------------------------------------------------------------------
 
 
 def _envelope_of(root: etree._Element) -> etree._Element | None:
@@ -373,7 +385,7 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
             return None  # nullFlavor ids carry nothing to regenerate
         new = id_map.fresh(old, rule.kind)
         node.set(attribute, new)
-        return Change(rule.what, f"{_where(node)}/@{attribute}", old, new)
+        return Change(rule.what, f"{_where(node)}/@{attribute}", old, new, rule.kind)
     if not isinstance(node, etree._ElementUnicodeResult):
         return None
     parent = node.getparent()
@@ -387,9 +399,10 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
     if node.is_attribute:
         name = str(node.attrname)
         parent.set(name, new)
-        return Change(rule.what, f"{_where(parent)}/@{etree.QName(name).localname}", old, new)
+        return Change(rule.what, f"{_where(parent)}/@{etree.QName(name).localname}", old, new,
+                      rule.kind)
     parent.text = new
-    return Change(rule.what, _where(parent), old, new)
+    return Change(rule.what, _where(parent), old, new, rule.kind)
 
 
 def _where(element: etree._Element) -> str:
@@ -401,15 +414,21 @@ _SECURITY = qname(WSSE, "Security")
 _DOCUMENT = qname(XDSB, "Document")
 
 
-def _remap_everywhere(root: etree._Element, id_map: IdMap, original: bytes) -> None:
+def _remap_everywhere(
+    root: etree._Element, id_map: IdMap, original: bytes, replaced: int = 0,
+) -> None:
     """Substitute recorded values of global kinds in every text and attribute value.
 
     Never inside ``wsse:Security`` (signed) nor in the text of ``xdsb:Document`` (the
     document's own bytes, inline base64); its ``@id`` reference is remapped. Skipped at once
-    when no recorded value occurs in the ``original`` bytes at all (the common case).
+    when recorded values occur in the ``original`` bytes no more often than the rules have
+    already ``replaced`` them (the common case: nothing refers to them).
     """
     pattern = id_map.pattern()
-    if pattern is None or pattern.search(original.decode("utf-8", "replace")) is None:
+    if pattern is None:
+        return
+    occurrences = sum(1 for _ in pattern.finditer(original.decode("utf-8", "replace")))
+    if occurrences <= replaced:
         return
     search, replace = pattern.search, id_map.remap
     stack = [root]

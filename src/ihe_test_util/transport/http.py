@@ -102,7 +102,9 @@ class HttpTransport:
     def __init__(self, options: TransportOptions | None = None) -> None:
         self.options = options or TransportOptions()
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        # session per live thread; sessions of finished threads are closed as new ones start
+        # (a proxy serving each client connection in its own thread would otherwise leak)
+        self._sessions: dict[threading.Thread, requests.Session] = {}
         self._lock = threading.Lock()
         if self.options.verify is False:
             warn_insecure()
@@ -138,7 +140,7 @@ class HttpTransport:
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = self._sessions, []
+            sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             session.close()
 
@@ -156,7 +158,11 @@ class HttpTransport:
             session = self._new_session()
             self._local.session = session
             with self._lock:
-                self._sessions.append(session)
+                finished = [t for t in self._sessions if not t.is_alive()]
+                stale = [self._sessions.pop(t) for t in finished]
+                self._sessions[threading.current_thread()] = session
+            for old in stale:
+                old.close()
         return session
 
     def _new_session(self) -> requests.Session:
@@ -343,7 +349,8 @@ def _is_protocol_error(exc: BaseException) -> bool:
 
 
 _TLS_MARKERS = ("certificate verify failed", "tlsv1", "tlsv13", "ssl:", "sslv3",
-                "wrong version number", "certificate required", "handshake failure")
+                "wrong version number", "certificate required", "handshake failure",
+                "eof occurred in violation of protocol")
 
 
 def _looks_like_tls(text: str) -> bool:
@@ -368,6 +375,12 @@ def _tls_hint(text: str, opts: TransportOptions) -> str:
                     "tls.key to your PEM certificate and key")
         return ("the server rejected the client certificate: check that tls.cert/tls.key are "
                 "the pair the server trusts")
+    if "eof occurred in violation of protocol" in lowered or "unexpected eof" in lowered:
+        if opts.cert is None:
+            return ("the server closed the TLS connection during the handshake: it probably "
+                    "requires a client certificate (mutual TLS): set tls.cert and tls.key")
+        return ("the server closed the TLS connection during the handshake: it probably does "
+                "not trust the client certificate in tls.cert (or the TLS version)")
     if "wrong version number" in lowered:
         return "the endpoint does not speak TLS here: use http:// or the TLS port"
     if "key values mismatch" in lowered or "pem lib" in lowered:

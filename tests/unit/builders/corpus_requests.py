@@ -26,7 +26,7 @@ def unnumbered(relative: str) -> bytes:
 
 def soap(relative: str, action: str) -> Request:
     """A bare corpus payload as the SOAP 1.2 request a client would have recorded."""
-    return soap_request(URL, corpus_file(relative).read_bytes(), action)
+    return soap_request(URL, unnumbered(relative), action)
 
 
 def envelope(relative: str, action: str) -> Request:

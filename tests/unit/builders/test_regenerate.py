@@ -188,6 +188,8 @@ def test_the_same_recorded_value_maps_to_the_same_fresh_value() -> None:
 @pytest.mark.parametrize(("request_", "transaction", "expected"), [
     (lambda: soap("ITI-44/PIX_FEED_REG_Maximal_Request.xml", "urn:hl7-org:v3:PRPA_IN201301UV02"),
      "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
+    (lambda: soap("ITI-44/ITI-44_request.xml", "urn:hl7-org:v3:PRPA_IN201301UV02"),
+     "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
     (lambda: soap("ITI-44/PIX_FEED_MERGE_Maximal_Request.xml",
                   "urn:hl7-org:v3:PRPA_IN201304UV02"),
      "ITI-44", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime"}),
@@ -331,3 +333,10 @@ def test_remap_matches_whole_tokens_only() -> None:
     assert id_map.remap("345") == "345"  # short HL7 extensions only at their rule paths
     assert hl7.isdigit() and hl7 != "345"
     assert id_map.items()["345"] == hl7  # ... but the comparer still learns the pair
+
+
+def test_xml_with_byte_order_mark_is_still_regenerated() -> None:
+    request = soap("ITI-18/sq-req.xml", "urn:ihe:iti:2007:RegistryStoredQuery")
+    with_bom = request.evolve(body=b"\xef\xbb\xbf" + request.body)
+    result = regenerate_request(with_bom, IdMap())
+    assert [c.what for c in result.changes] == ["wsa:MessageID"]

@@ -118,13 +118,14 @@ def _name(h: _Hl7, parent: etree._Element, patient: PatientDemographics,
         h.sub(name, "suffix", patient.name.suffix)
 
 
-def _address(h: _Hl7, parent: etree._Element, address: Address) -> None:
-    addr = h.sub(parent, "addr")
-    for local, value in (("streetAddressLine", address.street), ("city", address.city),
-                         ("state", address.state), ("postalCode", address.postal_code),
-                         ("country", address.country)):
+def _address(h: _Hl7, parent: etree._Element, address: Address, local: str = "addr") -> None:
+    """An HL7 v3 AD (``addr``, or the ``value`` of a patientAddress query parameter)."""
+    addr = h.sub(parent, local)
+    for part, value in (("streetAddressLine", address.street), ("city", address.city),
+                        ("state", address.state), ("postalCode", address.postal_code),
+                        ("country", address.country)):
         if value:
-            h.sub(addr, local, value)
+            h.sub(addr, part, value)
 
 
 def _registration(
@@ -296,13 +297,7 @@ def _demographics_query(
                    root=domain)
     if traits.address is not None:
         param = h.sub(params, "patientAddress")
-        value = h.sub(param, "value")
-        for local, text in (("streetAddressLine", traits.address.street),
-                            ("city", traits.address.city), ("state", traits.address.state),
-                            ("postalCode", traits.address.postal_code),
-                            ("country", traits.address.country)):
-            if text:
-                h.sub(value, local, text)
+        _address(h, param, traits.address, local="value")
         h.sub(param, "semanticsText", "Patient.addr")
     for telecom in traits.telecom:
         _parameter(h, params, "patientTelecom", "Patient.telecom", value=telecom)

@@ -83,7 +83,7 @@ class StoredQuery:
     """
 
     name: str
-    parameters: Mapping[str, Value] = field(default_factory=dict)
+    params: Mapping[str, Value] = field(default_factory=dict)
     return_type: str = "LeafClass"
     home_community_id: str | None = None
 
@@ -106,7 +106,7 @@ class StoredQuery:
 
     def resolved_parameters(self) -> dict[str, Value]:
         """Parameters with ``$`` names, defaults filled, and required ones checked."""
-        given = {(k if k.startswith("$") else f"${k}"): v for k, v in self.parameters.items()}
+        given = {(k if k.startswith("$") else f"${k}"): v for k, v in self.params.items()}
         required = REQUIRED_PARAMETERS.get(self.name, ())
         for name in required:
             if name not in given and name in DEFAULT_PARAMETERS:
