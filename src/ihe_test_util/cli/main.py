@@ -24,10 +24,10 @@ COMMANDS: dict[str, str] = {
     "cassette": "cassette_cmd",
     "config": "config_cmd",
     "demo": "demo",
+    "diff": "diff",
     "replay": "replay",
     "report": "report",
     "sim": "sim",
-    "diff": "diff",
 }
 
 

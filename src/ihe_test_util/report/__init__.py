@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 """Run reports: every output format is a :class:`~ihe_test_util.report.base.Reporter` fed a
 stream of :class:`~ihe_test_util.results.ExchangeResult` values as exchanges finish.
 
@@ -15,9 +14,7 @@ Modules (import the one you need; nothing heavy is imported here)::
     digest.py           outcome matrix + findings + attention list, gathered in one pass
     reader.py           read a JSON run report back, validated, streaming its exchanges
     merge.py            merge shard reports; render other formats from a JSON report
+    terminal_diff.py    rich rendering of one comparison for `ihe diff`
     spooled.py, spool.py, atomic.py   disk spools and atomic writes behind the file reports
     labels.py, attention.py, schema.py, timestamps.py   shared wording, limits and checks
 """
-=======
-"""Reporters: terminal (rich), JSON, JUnit, Markdown, HTML; they read results only."""
->>>>>>> compare
