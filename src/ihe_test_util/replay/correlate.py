@@ -267,3 +267,23 @@ def consumers_by_index(captures: Iterable[Capture]) -> dict[int, list[Capture]]:
             needed[consumer].append(capture)
     return needed
 
+
+
+def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, str]:
+    """The part of ``value_map`` whose recorded values occur in ``bodies``.
+
+    A cassette's map grows with every exchange (message ids, uniqueIds, ...); the comparer
+    only needs the entries this exchange can mention. Token lookup keeps this linear in the
+    body size instead of in the map size.
+    """
+    if not value_map:
+        return {}
+    texts = [body.decode("utf-8", "replace") for body in bodies]
+    tokens: set[str] = set()
+    for text in texts:
+        tokens.update(_TOKEN.findall(text))
+    relevant = {}
+    for key, value in value_map.items():
+        if key in tokens or (not _TOKEN.fullmatch(key) and any(key in t for t in texts)):
+            relevant[key] = value
+    return relevant

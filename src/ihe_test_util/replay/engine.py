@@ -14,7 +14,13 @@ from typing import Protocol
 
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.model import Cassette, Interaction, Request, Response
-from ihe_test_util.replay.correlate import Capture, find_captures, resolve_any, substitute
+from ihe_test_util.replay.correlate import (
+    Capture,
+    find_captures,
+    relevant_values,
+    resolve_any,
+    substitute,
+)
 from ihe_test_util.replay.messages import rewrite_request_xml, xml_of
 from ihe_test_util.replay.selection import exchange_id
 from ihe_test_util.replay.targets import TargetMap
@@ -115,7 +121,8 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=self.regenerator.value_map,
+            value_map=relevant_values(self.regenerator.value_map, recorded.body,
+                                      interaction.response.body),
         )
         result = replace(
             base, outcome=comparison.outcome, transaction=comparison.transaction or transaction,
