@@ -18,6 +18,12 @@ The file is ``ihe.toml`` (or the ``[tool.ihe]`` table of ``pyproject.toml``)::
     actors = { registry = "https://registry.example/xdsregistry" }
     tls = { verify = "ca.pem", cert = "client.pem", key = "client.key" }
 
+    [saml]                             # WS-Security / XUA: re-issued and signed on every send
+    issuer = "https://idp.example"
+    subject = "dr.house"
+    certificate = "certs/saml.pem"     # public certificate (a path)
+    key = { env = "IHE_SAML_KEY" }     # the private key: PEM text, or a path, in that variable
+
     [[rules]]                          # comparer rules, validated by ihe_test_util.compare
     noise = "//hl7:creationTime/@value"
 
@@ -43,7 +49,13 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 CONFIG_FILE_NAME = "ihe.toml"
 
-TOP_LEVEL_KEYS = {"timeout", "fail_on", "jobs", "cassette_dir", "redact", "secrets", "env", "rules"}
+TOP_LEVEL_KEYS = {
+    "timeout", "fail_on", "jobs", "cassette_dir", "redact", "secrets", "env", "rules", "saml",
+}
+SAML_KEYS = {
+    "issuer", "subject", "audience", "certificate", "key", "lifetime_minutes", "subject_id",
+    "organization", "organization_id", "home_community_id",
+}
 ENV_KEYS = {"url", "actors", "tls", "headers"}
 TLS_KEYS = {"verify", "cert", "key"}
 REDACT_KEYS = {"headers"}
@@ -77,6 +89,23 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class SamlSettings:
+    """How to issue the SAML assertion of WS-Security headers. The key comes only from an
+    environment variable (its PEM text or a path), never from the file."""
+
+    issuer: str
+    subject: str
+    certificate: str
+    key_env: str
+    audience: str | None = None
+    lifetime_minutes: float = 15.0
+    subject_id: str | None = None
+    organization: str | None = None
+    organization_id: str | None = None
+    home_community_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str | None = None
     timeout: float = 30.0
@@ -87,6 +116,7 @@ class Settings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     environments: Mapping[str, Environment] = field(default_factory=dict)
     rules: tuple[Mapping[str, Any], ...] = ()
+    saml: SamlSettings | None = None
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -251,10 +281,45 @@ def _build(raw: Mapping[str, Any], source: str | None) -> Settings:
     rules_raw = _expect(raw.get("rules", []), list, source, "rules", "an array of tables")
     for index, rule in enumerate(rules_raw):
         _expect(rule, dict, source, f"rules[{index}]", "a table")
+    saml_raw = raw.get("saml")
+    saml = None if saml_raw is None else _build_saml(
+        _expect(saml_raw, dict, source, "saml", "a table"), source)
     return Settings(
         source=source, timeout=timeout, fail_on=fail_on, jobs=jobs, cassette_dir=cassette_dir,
         redact_headers=tuple(headers), secrets=secrets, environments=environments,
-        rules=tuple(rules_raw),
+        rules=tuple(rules_raw), saml=saml,
+    )
+
+
+def _build_saml(table: Mapping[str, Any], source: str | None) -> SamlSettings:
+    _check_keys(table, SAML_KEYS, source, "saml.")
+    for required in ("issuer", "subject", "certificate", "key"):
+        if required not in table:
+            raise ConfigError("missing", source=source, key=f"saml.{required}",
+                              hint="[saml] needs issuer, subject, certificate and key")
+    key = table["key"]
+    if not isinstance(key, dict) or set(key) != {"env"} or not isinstance(key["env"], str):
+        raise ConfigError(
+            "the SAML private key may only come from an environment variable", source=source,
+            key="saml.key", hint='write  key = { env = "IHE_SAML_KEY" }  (PEM text or a path)',
+        )
+    text: dict[str, str | None] = {}
+    for name in ("issuer", "subject", "certificate", "audience", "subject_id", "organization",
+                 "organization_id", "home_community_id"):
+        value = table.get(name)
+        if value is not None:
+            _expect(value, str, source, f"saml.{name}", "a string")
+        text[name] = value
+    lifetime = float(_expect(table.get("lifetime_minutes", 15), (int, float), source,
+                             "saml.lifetime_minutes", "minutes"))
+    if lifetime <= 0:
+        raise ConfigError("must be greater than 0", source=source, key="saml.lifetime_minutes")
+    return SamlSettings(
+        issuer=str(text["issuer"]), subject=str(text["subject"]),
+        certificate=str(text["certificate"]), key_env=key["env"], audience=text["audience"],
+        lifetime_minutes=lifetime, subject_id=text["subject_id"],
+        organization=text["organization"], organization_id=text["organization_id"],
+        home_community_id=text["home_community_id"],
     )
 
 

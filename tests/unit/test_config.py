@@ -110,3 +110,25 @@ def test_environment_tables(tmp_path: Path) -> None:
     assert env.tls.verify == "ca.pem"
     with pytest.raises(ConfigError, match="unknown environment 'candidate'"):
         load_settings(path, environ={}).environment("candidate")
+
+
+def test_saml_table(tmp_path: Path) -> None:
+    path = write(tmp_path, "[saml]\nissuer = 'i'\nsubject = 's'\ncertificate = 'c.pem'\n"
+                           "key = { env = 'K' }\nlifetime_minutes = 5\n")
+    saml = load_settings(path, environ={}).saml
+    assert saml is not None and saml.key_env == "K" and saml.lifetime_minutes == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[saml]\nissuer = 'i'\nsubject = 's'\ncertificate = 'c'\nkey = 'PEM'\n", "saml.key"),
+        ("[saml]\nissuer = 'i'\nsubject = 's'\nkey = { env = 'K' }\n", "saml.certificate"),
+        ("[saml]\nissuer = 'i'\nsubject = 's'\ncertificate = 'c'\nkey = { env = 'K' }\n"
+         "audiance = 'x'\n", "saml.audiance"),
+    ],
+)
+def test_saml_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    assert key in str(info.value)

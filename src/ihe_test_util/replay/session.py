@@ -18,6 +18,7 @@ from ihe_test_util.replay.engine import Comparer
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
+from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
 @dataclass
@@ -25,17 +26,24 @@ class CassetteRegenerator:
     """One per cassette: fresh ids through a shared :class:`IdMap`, secrets filled back."""
 
     settings: Settings
+    security: SecurityHeader | None = None
     id_map: IdMap = field(default_factory=IdMap)
 
     def regenerate(self, request: Request, transaction: str | None) -> Request:
-        names = placeholders_in_request(request)
+        names = [n for n in placeholders_in_request(request) if not _is_wsse(n)]
         if names:
             request = fill_request(request, secret_values(self.settings, names))
-        return regenerate_request(request, self.id_map, transaction=transaction).request
+        return regenerate_request(request, self.id_map, transaction=transaction,
+                                  security=self.security).request
 
     @property
     def value_map(self) -> Mapping[str, str]:
         return self.id_map.items()
+
+
+def _is_wsse(name: str) -> bool:
+    """WS-Security placeholders are never filled: the whole header is re-issued (or dropped)."""
+    return name.startswith(("saml", "wsse"))
 
 
 def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: float | None,

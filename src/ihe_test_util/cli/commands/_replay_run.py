@@ -29,6 +29,12 @@ from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
 from ihe_test_util.results import FailOn, RunInfo, RunSummary
 from ihe_test_util.transport.http import TransportOptions
+from ihe_test_util.transport.security_config import security_header
+
+
+def _config_folder(settings: Settings) -> Path | None:
+    """Relative paths in ihe.toml are relative to the file's folder."""
+    return Path(settings.source).parent if settings.source else None
 
 
 def now_iso() -> str:
@@ -96,9 +102,10 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
                                              redactor=Redactor.from_settings(settings))
         store.start(plan.root)
     options = request.options
+    security = security_header(settings.saml, base=_config_folder(settings))
     engine = ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings), targets=request.targets,
+        make_regenerator=lambda: CassetteRegenerator(settings, security), targets=request.targets,
         keep=store.keep if store is not None else None,
     )
     terminal = TerminalReporter(
