@@ -17,8 +17,8 @@ from ihe_test_util.model import Cassette, Interaction, InteractionMeta
 from ihe_test_util.transport.http import HttpTransport
 from ihe_test_util.transport.wssecurity import SamlIssuer, SecurityHeader
 
-from ..transport_servers import base_url, serve
 from ...unit.transport.saml_keys import signing_pair
+from ..transport_servers import base_url, serve
 
 
 def test_replay_reissues_a_signed_assertion_from_configuration(tmp_path: Path) -> None:
