@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "config": "config_cmd",
     "replay": "replay",
     "report": "report",
+    "serve": "serve",
     "sim": "sim",
 }
 
