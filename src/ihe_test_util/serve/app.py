@@ -6,7 +6,6 @@ import logging
 from urllib.parse import urlsplit
 
 from ihe_test_util import __version__
-from ihe_test_util.errors import XmlInputError
 from ihe_test_util.model import Request
 from ihe_test_util.serve.canonical import RequestShape, shape_of
 from ihe_test_util.serve.explain import SERVE_NS, Explainer
@@ -45,11 +44,14 @@ class PlaybackApp(HttpApp):
                 "/" not in self._get_paths:
             return HttpAnswer(200, self.index_text(call.base_url).encode(),
                               "text/plain; charset=utf-8")
-        request = Request(call.method, call.path, call.headers, call.body)
         try:
-            shape = shape_of(request, renames=self.renames)
-        except XmlInputError as exc:  # e.g. a multipart body without its closing boundary
-            return self.fault(SoapFault("Sender", f"the request cannot be read: {exc.message}"))
+            return self._answer(Request(call.method, call.path, call.headers, call.body))
+        except Exception:  # a bug must still give the client a proper answer
+            logger.exception("internal error while answering %s %s", call.method, call.path)
+            return self.fault(SoapFault("Receiver", "internal error in ihe serve; see its log"))
+
+    def _answer(self, request: Request) -> HttpAnswer:
+        shape = shape_of(request, renames=self.renames)
         candidates = self.index.lookup(shape)
         if not candidates:
             return self._no_match(shape)

@@ -120,7 +120,7 @@ class Explainer:
                 best, best_score = entry, score
         assert best is not None
         return Mismatch(request, best, best_score, _reasons(best.shape, request),
-                        _differences(best.shape.facts(), request.facts()))
+                        value_differences(best.shape.facts(), request.facts()))
 
     def _recorded(self, entry: RecordedEntry) -> Counter[str]:
         with self._lock:
@@ -159,7 +159,7 @@ def _reasons(recorded: RequestShape, request: RequestShape) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def _differences(recorded: Sequence[str], received: Sequence[str]) -> tuple[Difference, ...]:
+def value_differences(recorded: Sequence[str], received: Sequence[str]) -> tuple[Difference, ...]:
     """Values only one side has, paired by location where both have one (in document order)."""
     missing = Counter(recorded) - Counter(received)
     extra = Counter(received) - Counter(recorded)

@@ -72,8 +72,10 @@ def capture_echoes(spec: TransactionSpec, root: etree._Element) -> tuple[EchoVal
     for echo in spec.echoes:
         node = _first(_patterns(echo.request), root)
         value: str | etree._Element | None
-        if isinstance(node, etree._Element):
-            value = deepcopy(node)
+        if isinstance(node, etree._Element) and (len(node) or node.attrib):
+            value = deepcopy(node)  # an HL7 II, an echoed queryByParameter
+        elif isinstance(node, etree._Element):
+            value = (node.text or "").strip()  # wsa:MessageID
         else:
             value = None if node is None else str(node).strip()
         captured.append(EchoValue(echo, value))
