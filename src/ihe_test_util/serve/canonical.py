@@ -25,7 +25,6 @@ import base64
 import binascii
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -37,7 +36,6 @@ from ihe_test_util.ihe.bodies import Body
 from ihe_test_util.ihe.catalogue import Hints, detect
 from ihe_test_util.ihe.namespaces import (
     HL7V3,
-    PREFIXES,
     RIM,
     SOAP11,
     SOAP12,
@@ -47,7 +45,14 @@ from ihe_test_util.ihe.namespaces import (
     qname,
 )
 from ihe_test_util.ihe.patterns import attributes
-from ihe_test_util.ihe.regenerate import ALIASES, GLOBAL_KINDS, REGENERATION_RULES, Rule, ValueKind
+from ihe_test_util.ihe.regenerate import (
+    ALIASES,
+    GLOBAL_KINDS,
+    REGENERATION_RULES,
+    Rule,
+    ValueKind,
+    compiled_xpath,
+)
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
@@ -265,7 +270,7 @@ def _blank_noise(payload: etree._Element, transaction: str | None) -> tuple[str,
         return ()
     identifiers: list[str] = []
     for rule in rules.rules:
-        found = _xpath(rule.xpath)(payload)
+        found = compiled_xpath(rule.xpath)(payload)
         for node in found if isinstance(found, list) else ():
             value = _blank_node(node, rule)
             if value is not None and rule.kind in GLOBAL_KINDS:
@@ -295,20 +300,6 @@ def _blank_node(node: object, rule: Rule) -> str | None:
     else:
         parent.text = BLANK
     return old
-
-
-_compiled = threading.local()
-
-
-def _xpath(expression: str) -> etree.XPath:
-    """Compiled XPath, one cache per thread (the server answers on several threads)."""
-    cache: dict[str, etree.XPath] | None = getattr(_compiled, "cache", None)
-    if cache is None:
-        cache = _compiled.cache = {}
-    found = cache.get(expression)
-    if found is None:
-        found = cache[expression] = etree.XPath(expression, namespaces=PREFIXES)
-    return found
 
 
 # -- canonical forms ----------------------------------------------------------------------------

@@ -161,20 +161,8 @@ def _reasons(recorded: RequestShape, request: RequestShape) -> tuple[str, ...]:
 
 def value_differences(recorded: Sequence[str], received: Sequence[str]) -> tuple[Difference, ...]:
     """Values only one side has, paired by location where both have one (in document order)."""
-    missing = Counter(recorded) - Counter(received)
-    extra = Counter(received) - Counter(recorded)
-    only_recorded: dict[str, list[str]] = {}
-    for fact in recorded:
-        if missing[fact] > 0:
-            missing[fact] -= 1
-            location, value = _split(fact)
-            only_recorded.setdefault(location, []).append(value)
-    only_received: dict[str, list[str]] = {}
-    for fact in received:
-        if extra[fact] > 0:
-            extra[fact] -= 1
-            location, value = _split(fact)
-            only_received.setdefault(location, []).append(value)
+    only_recorded = _surplus(recorded, Counter(recorded) - Counter(received))
+    only_received = _surplus(received, Counter(received) - Counter(recorded))
     differences = []
     for location, values in only_recorded.items():
         others = only_received.pop(location, [])
@@ -187,9 +175,15 @@ def value_differences(recorded: Sequence[str], received: Sequence[str]) -> tuple
     return tuple(differences)
 
 
-def _split(fact: str) -> tuple[str, str]:
-    location, _, value = fact.partition(" = ")
-    return location, value
+def _surplus(facts: Sequence[str], surplus: Counter[str]) -> dict[str, list[str]]:
+    """Location -> values of the ``surplus`` facts, in the order ``facts`` has them."""
+    found: dict[str, list[str]] = {}
+    for fact in facts:
+        if surplus[fact] > 0:
+            surplus[fact] -= 1
+            location, _, value = fact.partition(" = ")
+            found.setdefault(location, []).append(value)
+    return found
 
 
 def _short(location: str) -> str:

@@ -43,9 +43,9 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     """
     import json
     import logging
-    import signal
     import sys
 
+    from ihe_test_util.cli.serving import serve_until_stopped
     from ihe_test_util.serve import PlaybackServer
 
     level = logging.INFO if cli_ctx.verbosity > 0 else logging.ERROR
@@ -80,17 +80,12 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
                 console.print(f"  {stub.url_for(summary.path):{width}}  {summary.interactions:>5}  "
                               f"[dim]{' '.join(summary.transactions)}[/]", soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
-        sys.stdout.flush()
 
-    def stop_on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop_on_term)
-    try:
-        server.serve_forever(on_ready=announce)
-    except KeyboardInterrupt:
+    def stopped() -> None:
         if not as_json:
             console.print("stopped")
+
+    try:
+        serve_until_stopped(server, announce, stopped)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         serve_logger.removeHandler(handler)
