@@ -239,3 +239,51 @@ def test_soap_envelope_prefixes_in_requests_do_not_matter(stub: PlaybackServer,
     answer = _send(stub, fresh.evolve(body=etree.tostring(respelled, encoding="UTF-8")))
     assert answer.status == 200
     assert _envelope(answer).relates_to == _envelope(fresh).message_id
+
+
+def test_concurrent_clients(stub: PlaybackServer, recorded: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [i.request for i in load_cassette(recorded).interactions[1:3]]
+
+    def ask(number: int) -> bool:
+        fresh = regenerate_request(queries[number % 2], IdMap()).request
+        answer = _send(stub, fresh)
+        return answer.status == 200 and _envelope(answer).relates_to == \
+            _envelope(fresh).message_id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(ask, range(40)))
+
+
+def test_fhir_get_and_json_bodies_are_played_back(tmp_path: Path) -> None:
+    from ihe_test_util.cassette import save_cassette
+    from ihe_test_util.model import Interaction
+
+    bundle = b'{"resourceType":"Bundle","type":"searchset","total":1}'
+    search = Request("GET", "http://fhir.example/fhir/Patient?family=Mohr&given=Alice",
+                     Headers([("Accept", "application/fhir+json")]))
+    create = Request("POST", "http://fhir.example/fhir", Headers([
+        ("Content-Type", "application/fhir+json")]), b'{"resourceType": "Bundle", "type": '
+        b'"transaction"}')
+    save_cassette(tmp_path / "fhir.yaml", Cassette((
+        Interaction(search, Response(200, "OK", Headers([
+            ("Content-Type", "application/fhir+json")]), bundle)),
+        Interaction(create, Response(201, "Created", Headers([
+            ("Content-Type", "application/fhir+json"), ("Location", "Bundle/1")]), b"{}")),
+    )))
+    with PlaybackServer([tmp_path / "fhir.yaml"]) as stub:
+        found = requests.get(stub.url_for("/fhir/Patient?given=Alice&family=Mohr"), timeout=5)
+        assert (found.status_code, found.content) == (200, bundle)
+        assert found.headers["Content-Type"] == "application/fhir+json"
+        made = requests.post(stub.url_for("/fhir"), timeout=5, json={
+            "type": "transaction", "resourceType": "Bundle"})
+        assert made.status_code == 201 and made.headers["Location"] == "Bundle/1"
+        missing = requests.get(stub.url_for("/fhir/Patient?family=Other"), timeout=5,
+                               headers={"Accept": "application/fhir+json"})
+        assert missing.status_code == 500
+        [issue] = missing.json()["issue"]
+        assert missing.json()["resourceType"] == "OperationOutcome"
+        assert "path: recorded /fhir/Patient?family=Mohr&given=Alice, received " \
+               "/fhir/Patient?family=Other" in issue["diagnostics"]
+        assert "Closest: fhir.yaml #1" in issue["diagnostics"]

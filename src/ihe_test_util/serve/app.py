@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlsplit
 
@@ -54,27 +55,37 @@ class PlaybackApp(HttpApp):
         shape = shape_of(request, renames=self.renames)
         candidates = self.index.lookup(shape)
         if not candidates:
-            return self._no_match(shape)
+            return self._no_match(shape, request)
         choice = self.order.choose(candidates)
         if choice.entry is None:
-            logger.warning("refused %s %s: %s", shape.method, shape.path, choice.refusal)
-            return self.fault(SoapFault("Sender", choice.refusal or "refused",
-                                        http_status=NO_MATCH_STATUS,
-                                        relates_to=shape.message_id))
+            reason = choice.refusal or "refused"
+            logger.warning("refused %s %s: %s", shape.method, shape.path, reason)
+            return self._refusal(shape, request, SoapFault(
+                "Sender", reason, http_status=NO_MATCH_STATUS, relates_to=shape.message_id))
         entry = choice.entry
         learned = self.renames.learn(shape.identifiers, entry.shape.identifiers)
         logger.info("%s %s -> %s%s", shape.method, shape.path, entry.label,
                     f" (learned {learned} client identifier(s))" if learned else "")
         return fix_response(entry.interaction.response, shape.echoes, self.renames)
 
-    def _no_match(self, shape: RequestShape) -> HttpAnswer:
+    def _no_match(self, shape: RequestShape, request: Request) -> HttpAnswer:
         mismatch = self.explainer.explain(shape)
         reason = mismatch.reason_text()
         logger.warning("%s", reason)
-        return self.fault(SoapFault("Sender", reason, http_status=NO_MATCH_STATUS,
-                                    subcode=(SERVE_NS, "NoRecordedMatch"),
-                                    relates_to=shape.message_id,
-                                    detail=(mismatch.detail(),)))
+        return self._refusal(shape, request, SoapFault(
+            "Sender", reason, http_status=NO_MATCH_STATUS, subcode=(SERVE_NS, "NoRecordedMatch"),
+            relates_to=shape.message_id, detail=(mismatch.detail(),)))
+
+    def _refusal(self, shape: RequestShape, request: Request, fault: SoapFault) -> HttpAnswer:
+        """A SOAP fault, except to a client that speaks JSON/FHIR and sent no SOAP envelope:
+        it gets the same explanation as a FHIR OperationOutcome."""
+        wanted = " ".join(request.headers.get(name) or "" for name in ("Accept", "Content-Type"))
+        if shape.soap or "json" not in wanted.lower():
+            return self.fault(fault)
+        outcome = {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "not-found", "diagnostics": fault.reason}]}
+        return HttpAnswer(fault.http_status, json.dumps(outcome).encode(),
+                          "application/fhir+json; charset=utf-8")
 
     def problem(self, status: int, reason: str) -> HttpAnswer:
         return self.fault(SoapFault("Sender", reason, http_status=status))

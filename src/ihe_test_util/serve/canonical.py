@@ -97,6 +97,8 @@ class RequestShape:
     #: What the request holds where a response echoes it (RelatesTo, targetMessage id, ...).
     echoes: tuple[EchoValue, ...] = ()
     message_id: str | None = None
+    #: Whether the request is a SOAP envelope (a refusal is then a SOAP fault).
+    soap: bool = False
     #: Values of the uniqueId / entryUUID rules in document order (to learn client renames).
     identifiers: tuple[str, ...] = ()
     #: Why the body is compared as opaque bytes (not XML, or XML that failed to parse).
@@ -143,7 +145,7 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     transaction = spec.id
     if payload is None:
         return RequestShape(method, path, action, transaction, _digest(b""),
-                            message_id=_wsa(envelope, "MessageID"),
+                            message_id=_wsa(envelope, "MessageID"), soap=envelope is not None,
                             _raw_facts=("soap:Body is empty",))
     echoes = capture_echoes(spec, root)
     _digest_binaries(payload, attachments)
@@ -152,7 +154,8 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     identifiers = _blank_noise(payload, transaction)
     text = canonical_text(payload)
     return RequestShape(method, path, action, transaction, _digest(text.encode("utf-8")),
-                        echoes, _wsa(envelope, "MessageID"), identifiers, tree=payload)
+                        echoes=echoes, message_id=_wsa(envelope, "MessageID"),
+                        soap=envelope is not None, identifiers=identifiers, tree=payload)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -212,28 +215,30 @@ def _opaque(method: str, path: str, action: str, body: bytes,
     if data[:1] in (b"{", b"["):
         try:
             value = json.loads(data)
-        except ValueError:
+            data = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason
             pass
         else:
-            data = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-            facts = tuple(_json_facts(value, ""))
             return RequestShape(method, path, action, None, _digest(data),
-                                opaque=reason, _raw_facts=facts)
+                                opaque=reason, _raw_facts=tuple(_json_facts(value)))
     preview = data[:120].decode("utf-8", "replace")
     facts = (f"body = {preview!r}" + (" ..." if len(data) > 120 else ""),) if data else ()
     return RequestShape(method, path, action, None, _digest(data), opaque=reason,
                         _raw_facts=facts)
 
 
-def _json_facts(value: object, path: str) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key in sorted(value):
-            yield from _json_facts(value[key], f"{path}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_facts(item, f"{path}/{index}")
-    else:
-        yield f"{path or '/'} = {json.dumps(value)}"
+def _json_facts(value: object) -> Iterator[str]:
+    """``/entry/0/resource/id = "x"`` lines, keys sorted (iteratively, like the XML ones)."""
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{path}/{key}", item[key]) for key in sorted(item, reverse=True))
+        elif isinstance(item, list):
+            stack.extend((f"{path}/{index}", entry)
+                         for index, entry in reversed(list(enumerate(item))))
+        else:
+            yield f"{path or '/'} = {json.dumps(item)}"
 
 
 def _digest(data: bytes) -> str:
@@ -305,25 +310,31 @@ def _blank_node(node: object, rule: Rule) -> str | None:
 # -- canonical forms ----------------------------------------------------------------------------
 
 
-def canonical_text(element: etree._Element) -> str:
+def canonical_text(root: etree._Element) -> str:
     """A text that is equal for two elements exactly when they say the same thing, whatever
-    their prefixes, attribute order and indentation (children of unordered parents sorted)."""
-    attributes = "".join(
-        f" {name}={value!r}" for name, value in sorted(
-            (str(k), _attribute_value(element, str(k), str(v)))
-            for k, v in element.attrib.items())
-    )
-    text = (element.text or "").strip()
-    children = []
-    for child in element:
-        if isinstance(child.tag, str):
-            children.append(canonical_text(child))
-        tail = (child.tail or "").strip()
-        if tail:
-            children.append(repr(tail))
-    if element.tag in UNORDERED_PARENTS:
-        children.sort()
-    return f"<{element.tag}{attributes}>{text!r}{''.join(children)}</>"
+    their prefixes, attribute order and indentation (children of unordered parents sorted).
+
+    Built bottom-up without recursion: a hostile document nests as deep as the parser allows.
+    """
+    elements = [element for element in root.iter() if isinstance(element.tag, str)]
+    done: dict[etree._Element, str] = {}
+    for element in reversed(elements):  # every child before its parent
+        parts = []
+        for child in element:
+            if isinstance(child.tag, str):
+                parts.append(done.pop(child))
+            tail = (child.tail or "").strip()
+            if tail:
+                parts.append(repr(tail))
+        if element.tag in UNORDERED_PARENTS:
+            parts.sort()
+        attributes = "".join(
+            f" {name}={value!r}" for name, value in sorted(
+                (str(k), _attribute_value(element, str(k), str(v)))
+                for k, v in element.attrib.items()))
+        text = (element.text or "").strip()
+        done[element] = f"<{element.tag}{attributes}>{text!r}{''.join(parts)}</>"
+    return done[root]
 
 
 def _attribute_value(element: etree._Element, name: str, value: str) -> str:

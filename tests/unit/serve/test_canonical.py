@@ -262,3 +262,14 @@ def test_canonical_text_reads_xsi_type_by_meaning() -> None:
     one = parse_xml(b"<a " + xsi + b' xmlns:h="urn:hl7-org:v3" xsi:type="h:II"/>')
     two = parse_xml(b"<a " + xsi + b' xmlns:v3="urn:hl7-org:v3" xsi:type="v3:II"/>')
     assert canonical_text(one) == canonical_text(two)
+
+
+def test_hostile_nesting_is_keyed_without_recursion() -> None:
+    deep = b"<a>" * 2000 + b"x" + b"</a>" * 2000
+    shape = shape_of(Request("POST", URL, Headers([("Content-Type", "text/xml")]), deep))
+    assert shape.opaque is None and shape.facts()[0].endswith(" = x")
+    assert shape.key != shape_of(Request("POST", URL, body=deep.replace(b"x", b"y"))).key
+    nested = b"[" * 100_000 + b"]" * 100_000
+    json_shape = shape_of(Request("POST", URL, Headers([("Content-Type", "application/json")]),
+                                  nested))
+    assert json_shape.facts()[0].startswith("body = '[[[")
