@@ -104,7 +104,7 @@ class RequestShape:
     #: Why the body is compared as opaque bytes (not XML, or XML that failed to parse).
     opaque: str | None = None
     tree: etree._Element | None = field(default=None, repr=False)
-    _facts: tuple[str, ...] | None = field(default=None, repr=False)
+    _fact_cache: tuple[str, ...] | None = field(default=None, repr=False)
     _raw_facts: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -113,9 +113,10 @@ class RequestShape:
 
     def facts(self) -> tuple[str, ...]:
         """``location = value`` lines of the canonical body, for explaining a mismatch."""
-        if self._facts is None:
-            self._facts = tuple(_facts(self.tree)) if self.tree is not None else self._raw_facts
-        return self._facts
+        if self._fact_cache is None:
+            self._fact_cache = tuple(_facts(self.tree)) if self.tree is not None else \
+                self._raw_facts
+        return self._fact_cache
 
 
 def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShape:
