@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "diff": "diff",
     "replay": "replay",
     "report": "report",
+    "serve": "serve",
     "sim": "sim",
 }
 

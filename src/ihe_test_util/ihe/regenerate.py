@@ -357,8 +357,9 @@ def _payload_of(envelope: etree._Element) -> etree._Element | None:
 _compiled = threading.local()
 
 
-def _xpath(expression: str) -> etree.XPath:
-    """A compiled XPath, cached per thread (compiled evaluators are not shared across threads)."""
+def compiled_xpath(expression: str) -> etree.XPath:
+    """A compiled XPath (conventional prefixes), cached per thread: compiled evaluators are not
+    shared across threads. Also used by :mod:`ihe_test_util.serve` to read the same rules."""
     cache: dict[str, etree.XPath] | None = getattr(_compiled, "cache", None)
     if cache is None:
         cache = _compiled.cache = {}
@@ -370,7 +371,7 @@ def _xpath(expression: str) -> etree.XPath:
 
 def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:
     for rule in rules:
-        found = _xpath(rule.xpath)(context)
+        found = compiled_xpath(rule.xpath)(context)
         for node in found if isinstance(found, list) else ():
             change = _regenerate_node(node, rule, id_map)
             if change is not None:
