@@ -19,7 +19,8 @@ CASSETTES = REPO_ROOT / "cassettes"
 def replay(profile: str, report: Path) -> tuple[int, dict[str, object], str]:
     with Simulator(profile=profile) as sim:
         result = subprocess.run(
-            [sys.executable, "-m", "ihe_test_util", "--no-color", "replay", str(CASSETTES),
+            [sys.executable, "-m", "ihe_test_util", "--no-color", "--config",
+             str(CASSETTES / "ihe.toml"), "replay", str(CASSETTES),
              "--target", sim.base_url, "--report-json", str(report)],
             capture_output=True, text=True, timeout=120, env={"COLUMNS": "120", "PATH": ""},
         )
