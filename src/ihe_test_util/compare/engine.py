@@ -39,7 +39,7 @@ from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, ElementRules, UnorderedRule
 from ihe_test_util.ihe.namespaces import XSI
-from ihe_test_util.ihe.patterns import attributes, local_name
+from ihe_test_util.ihe.patterns import attributes, local_name, split_tag
 from ihe_test_util.results import DifferenceKind
 
 #: Children of an element at least this many are digested before walking them.
@@ -55,15 +55,16 @@ _NS_DECLARATION = re.compile(r'\s+xmlns(?::[\w.\-]+)?="[^"]*"')
 _DEFER = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Child:
     element: etree._Element
     rules: ElementRules
+    path: tuple[str, ...]  # tags from the root: the cache key for rule lookups
     digest: bytes | None = None
     mentions: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pair:
     a: _Child
     b: _Child
@@ -89,8 +90,8 @@ class TreeComparer:
             self._removed(recorded)
             self._added(None, replayed)
             return
-        self._pair(recorded, replayed, self.rules.element_rules(recorded),
-                   self.rules.element_rules(replayed), 0)
+        self._pair(_Child(recorded, self.rules.element_rules(recorded), (recorded.tag,)),
+                   _Child(replayed, self.rules.element_rules(replayed), (replayed.tag,)), 0)
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -108,8 +109,9 @@ class TreeComparer:
 
     # --- one aligned pair ----------------------------------------------------------------------
 
-    def _pair(self, a: etree._Element, b: etree._Element, ra: ElementRules, rb: ElementRules,
-              depth: int) -> None:
+    def _pair(self, child_a: _Child, child_b: _Child, depth: int) -> None:
+        a, b = child_a.element, child_b.element
+        ra, rb = child_a.rules, child_b.rules
         if a.tag != b.tag:
             self.findings.append(Finding(DifferenceKind.RENAMED, a, b, recorded=str(a.tag),
                                          replayed=str(b.tag)))
@@ -122,7 +124,7 @@ class TreeComparer:
                     note=f"content nested deeper than {MAX_DEPTH} levels differs (compared as "
                          "a whole)"))
             return
-        self._children(a, b, depth)
+        self._children(child_a, child_b, depth)
 
     def _attributes(self, a: etree._Element, b: etree._Element, ra: ElementRules,
                     rb: ElementRules) -> None:
@@ -219,9 +221,10 @@ class TreeComparer:
 
     # --- children --------------------------------------------------------------------------------
 
-    def _children(self, a: etree._Element, b: etree._Element, depth: int) -> None:
-        kids_a = self._kids(a)
-        kids_b = self._kids(b)
+    def _children(self, parent_a: _Child, parent_b: _Child, depth: int) -> None:
+        a, b = parent_a.element, parent_b.element
+        kids_a = self._kids(parent_a)
+        kids_b = self._kids(parent_b)
         if not kids_a and not kids_b:
             return
         self._noise_children([k for k in kids_a if k.rules.noise],
@@ -231,7 +234,7 @@ class TreeComparer:
         pairs: list[_Pair] = []
         removed: list[_Child] = []
         added: list[_Child] = []
-        unordered = self.rules.unordered_for(a) if kids_a or kids_b else ()
+        unordered = self.rules.unordered_for(a, parent_a.path) if kids_a or kids_b else ()
         if unordered:
             pool_a, kids_a = _partition(kids_a, unordered)
             pool_b, kids_b = _partition(kids_b, unordered)
@@ -243,16 +246,22 @@ class TreeComparer:
             if pair.identical:
                 self._register_identifiers(pair.a, pair.b, loud=True)
             else:
-                self._pair(pair.a.element, pair.b.element, pair.a.rules, pair.b.rules, depth + 1)
+                self._pair(pair.a, pair.b, depth + 1)
         for child in removed:
             self._removed(child.element)
         for child in added:
             self._added(a, child.element)
 
-    def _kids(self, element: etree._Element) -> list[_Child]:
-        element_rules = self.rules.element_rules
-        return [_Child(child, element_rules(child)) for child in element
-                if isinstance(child.tag, str)]
+    def _kids(self, parent: _Child) -> list[_Child]:
+        rules_at = self.rules.element_rules_at
+        path = parent.path
+        kids = []
+        for child in parent.element:
+            tag = child.tag
+            if isinstance(tag, str):
+                child_path = (*path, tag)
+                kids.append(_Child(child, rules_at(child, child_path), child_path))
+        return kids
 
     def _digest_all(self, children: Sequence[_Child]) -> None:
         for child in children:
@@ -537,11 +546,16 @@ def _qname(element: etree._Element, value: str) -> str:
 def _partition(children: list[_Child], rules: tuple[UnorderedRule, ...]) -> (
     tuple[list[tuple[_Child, int, UnorderedRule]], list[_Child]]
 ):
+    """Split children into unordered-list members (with their rule) and ordered ones. The
+    parent already matched the rules' parent patterns; only the child step is tested."""
     pool: list[tuple[_Child, int, UnorderedRule]] = []
     ordered: list[_Child] = []
+    tests = [(number, rule, rule.children.steps[-1]) for number, rule in enumerate(rules)]
     for child in children:
-        for number, rule in enumerate(rules):
-            if rule.children.matches(child.element):
+        element = child.element
+        namespace, local = split_tag(element.tag)
+        for number, rule, step in tests:
+            if step.accepts(element, namespace, local):
                 pool.append((child, number, rule))
                 break
         else:

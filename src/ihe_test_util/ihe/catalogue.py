@@ -78,8 +78,10 @@ XDS_METADATA_UNORDERED = (
     Unordered("rim:RegistryObjectList", "rim:ObjectRef", ("@id",)),
     Unordered("rim:RegistryObjectList", "*"),
     Unordered("rim:*", "rim:Slot", ("@name",)),
+    # Several author classifications share one scheme: the author's person tells them apart.
     Unordered("rim:*", "rim:Classification",
-              ("@classificationScheme", "@classificationNode", "@nodeRepresentation")),
+              ("@classificationScheme", "@classificationNode", "@nodeRepresentation",
+               "rim:Slot[@name='authorPerson']/rim:ValueList/rim:Value")),
     Unordered("rim:*", "rim:ExternalIdentifier", ("@identificationScheme",)),
     Unordered("rim:ValueList", "rim:Value", (".",)),
 )
