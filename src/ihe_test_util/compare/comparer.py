@@ -123,7 +123,7 @@ def _choose_spec(transaction: str | None, recorded: Response, rec_body: Body, re
 
 
 def _abbreviation_note(label: str, body: Body) -> str | None:
-    if body.kind != "xml" or (b"...." not in body.raw and b"$" not in body.raw):
+    if not body.parsed or (b"...." not in body.raw and b"$" not in body.raw):
         return None
     match = _ABBREVIATED.search(body.raw)
     if match is None:
@@ -149,10 +149,9 @@ def _media(response: Response) -> str | None:
         return None
     media, params = content_type_params(content_type)
     if media.startswith("multipart/"):
-        media = (params.get("start-info") or params.get("type") or media).lower()
-    if media == "application/xop+xml":
-        media = content_type_params(f"x/x; {content_type.split(';', 1)[-1]}")[1].get(
-            "type", media)
+        media = params.get("start-info") or params.get("type") or media
+    elif media == "application/xop+xml":
+        media = params.get("type") or media
     return media.lower()
 
 
