@@ -308,8 +308,9 @@ class TreeComparer:
         if wide:
             self._digest_all(kids_a)
             self._digest_all(kids_b)
-        if len(kids_a) == len(kids_b) and all(
-                x.element.tag == y.element.tag for x, y in zip(kids_a, kids_b, strict=True)):
+        names_a = [local_name(k.element.tag) for k in kids_a]
+        names_b = [local_name(k.element.tag) for k in kids_b]
+        if names_a == names_b:  # paired by local name: a namespace change is "renamed"
             pairs.extend(_Pair(x, y, _identical(x, y))
                          for x, y in zip(kids_a, kids_b, strict=True))
             return
@@ -321,14 +322,14 @@ class TreeComparer:
                 seq_a: list[object] = [(k.element.tag, k.digest) for k in kids_a]
                 seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
             else:
-                seq_a = [k.element.tag for k in kids_a]
-                seq_b = [k.element.tag for k in kids_b]
+                seq_a, seq_b = list(names_a), list(names_b)
             matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
             for op, i1, i2, j1, j2 in matcher.get_opcodes():
                 if op == "equal":
                     matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
                 else:
-                    matched.extend(_pairs_by_tag(kids_a, kids_b, range(i1, i2), range(j1, j2)))
+                    matched.extend(_pairs_by_name(names_a, names_b, range(i1, i2),
+                                                  range(j1, j2)))
         matched.sort()
         in_order = _increasing(matched)
         used_a = {i for i, _ in matched}
@@ -563,15 +564,15 @@ def _partition(children: list[_Child], rules: tuple[UnorderedRule, ...]) -> (
     return pool, ordered
 
 
-def _pairs_by_tag(kids_a: list[_Child], kids_b: list[_Child], range_a: range,
-                  range_b: range) -> list[tuple[int, int]]:
-    """Within a run that does not line up, pair children with the same tag in order."""
-    waiting: dict[object, deque[int]] = {}
+def _pairs_by_name(names_a: list[str], names_b: list[str], range_a: range,
+                   range_b: range) -> list[tuple[int, int]]:
+    """Within a run that does not line up, pair children with the same local name in order."""
+    waiting: dict[str, deque[int]] = {}
     for j in range_b:
-        waiting.setdefault(kids_b[j].element.tag, deque()).append(j)
+        waiting.setdefault(names_b[j], deque()).append(j)
     result = []
     for i in range_a:
-        queue = waiting.get(kids_a[i].element.tag)
+        queue = waiting.get(names_a[i])
         if queue:
             result.append((i, queue.popleft()))
     return result

@@ -127,3 +127,18 @@ def test_snippets_are_short_and_without_namespace_declarations() -> None:
     big = etree.fromstring(b'<r xmlns="urn:x" a="1">' + b"<c/>" * 100 + b"</r>")
     assert snippet(big) == '<r a="1">…</r>'
     assert snippet(etree.fromstring(b'<r xmlns="urn:x"><c>v</c></r>')) == "<r><c>v</c></r>"
+
+
+def test_soap_11_and_12_envelopes_compare_their_content() -> None:
+    payload = corpus_file("ITI-18/sq-resp-objectref.xml").read_bytes().split(b"?>")[-1]
+    soap12 = (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+              + payload + b"</e:Body></e:Envelope>")
+    soap11 = soap12.replace(b"http://www.w3.org/2003/05/soap-envelope",
+                            b"http://schemas.xmlsoap.org/soap/envelope/").replace(
+        b"ResponseStatusType:Success", b"ResponseStatusType:Failure")
+    comparison = compare_responses(Response(200, body=soap12), Response(200, body=soap11))
+    assert comparison.outcome is Outcome.REGRESSION
+    kinds = {(d.kind, d.path) for d in comparison.differences}
+    assert (DifferenceKind.RENAMED, "/Envelope") in kinds
+    assert (DifferenceKind.RENAMED, "/Envelope/Body") in kinds
+    assert (DifferenceKind.STATUS, "/Envelope/Body/AdhocQueryResponse/@status") in kinds
