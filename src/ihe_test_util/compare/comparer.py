@@ -21,7 +21,7 @@ from ihe_test_util.compare.attachments import (
     extract_documents,
     unreferenced_findings,
 )
-from ihe_test_util.compare.describe import element_path, to_difference
+from ihe_test_util.compare.describe import PathNamer, element_path, to_difference
 from ihe_test_util.compare.echoes import check_echoes
 from ihe_test_util.compare.engine import TreeComparer
 from ihe_test_util.compare.findings import Finding
@@ -317,6 +317,7 @@ class _Session:
             if not claimed:
                 kept.append(finding)
         ordered = self.verdict_findings + kept
+        namer = PathNamer()
         applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}
         if any(f.severity is Severity.REGRESSION for f in ordered):
             outcome = Outcome.REGRESSION
@@ -327,7 +328,7 @@ class _Session:
         return Comparison(
             outcome=outcome, transaction=spec.id, verdict_recorded=verdict_rec,
             verdict_replayed=verdict_rep,
-            differences=tuple(to_difference(finding) for finding in ordered),
+            differences=tuple(to_difference(finding, namer) for finding in ordered),
             noise_suppressed=self.noise, rules_applied=tuple(sorted(applied)),
             notes=tuple(notes),
         )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -62,6 +62,42 @@ class _Child:
     path: tuple[str, ...]  # tags from the root: the cache key for rule lookups
     digest: bytes | None = None
     mentions: bool = False
+
+
+class _Bucket:
+    """Replayed members that share one key. Usually one; when several (authors of one
+    document), the one with the same content shape is preferred. Shapes are computed once per
+    member, so a bucket of n costs O(n), never O(n^2)."""
+
+    __slots__ = ("_by_shape", "_members", "_used")
+
+    def __init__(self) -> None:
+        self._members: deque[int] = deque()
+        self._by_shape: dict[int, deque[int]] | None = None
+        self._used: set[int] = set()
+
+    def add(self, j: int) -> None:
+        self._members.append(j)
+
+    def take(self, element: etree._Element, shape: Callable[[etree._Element], int],
+             pool_b: list[tuple[_Child, int, UnorderedRule]]) -> int | None:
+        if self._by_shape is not None or len(self._members) > 1:
+            if self._by_shape is None:
+                self._by_shape = {}
+                for j in self._members:
+                    self._by_shape.setdefault(shape(pool_b[j][0].element), deque()).append(j)
+            same = self._by_shape.get(shape(element))
+            while same:
+                j = same.popleft()
+                if j not in self._used:
+                    self._used.add(j)
+                    return j
+        while self._members:
+            j = self._members.popleft()
+            if j not in self._used:
+                self._used.add(j)
+                return j
+        return None
 
 
 @dataclass(slots=True)
@@ -323,7 +359,9 @@ class TreeComparer:
                 seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
             else:
                 seq_a, seq_b = list(names_a), list(names_b)
-            matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
+            # autojunk: children repeated hundreds of times (same digest) must not make the
+            # matcher quadratic; they are then paired in order below.
+            matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=True)
             for op, i1, i2, j1, j2 in matcher.get_opcodes():
                 if op == "equal":
                     matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
@@ -383,13 +421,13 @@ class TreeComparer:
     def _match_keys(self, pool_a: list[tuple[_Child, int, UnorderedRule]],
                     pool_b: list[tuple[_Child, int, UnorderedRule]], matched: dict[int, int],
                     free_b: set[int], *, first_round: bool) -> bool:
-        keyed_b: dict[tuple[object, ...], deque[int]] = {}
+        keyed_b: dict[tuple[object, ...], _Bucket] = {}
         for j in sorted(free_b):
             child, number, rule = pool_b[j]
             if rule.key:
                 key = self._key(child.element, rule, recorded=False)
                 if key is not _DEFER:
-                    keyed_b.setdefault((number, child.element.tag, key), deque()).append(j)
+                    keyed_b.setdefault((number, child.element.tag, key), _Bucket()).add(j)
         deferred = False
         for i, (child, number, rule) in enumerate(pool_a):
             if i in matched or not rule.key:
@@ -398,26 +436,17 @@ class TreeComparer:
             if key is _DEFER:
                 deferred = True
                 continue
-            queue = keyed_b.get((number, child.element.tag, key))
-            if queue:
-                j = self._closest(child, queue, pool_b)
-                matched[i] = j
-                free_b.discard(j)
-                if first_round:
-                    self._register_identifiers(child, pool_b[j][0], loud=False)
+            bucket = keyed_b.get((number, child.element.tag, key))
+            if bucket is None:
+                continue
+            taken = bucket.take(child.element, self._shape, pool_b)
+            if taken is None:
+                continue
+            matched[i] = taken
+            free_b.discard(taken)
+            if first_round:
+                self._register_identifiers(child, pool_b[taken][0], loud=False)
         return deferred
-
-    def _closest(self, child: _Child, queue: deque[int],
-                 pool_b: list[tuple[_Child, int, UnorderedRule]]) -> int:
-        """Take from ``queue`` the member with the same content shape, else the first one
-        (several authors share one classification key)."""
-        if len(queue) > 1:
-            shape = self._shape(child.element)
-            for j in queue:
-                if self._shape(pool_b[j][0].element) == shape:
-                    queue.remove(j)
-                    return j
-        return queue.popleft()
 
     def _key(self, element: etree._Element, rule: UnorderedRule, *, recorded: bool) -> object:
         parts: list[str] = []
