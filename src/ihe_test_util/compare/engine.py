@@ -351,23 +351,31 @@ class TreeComparer:
                          for x, y in zip(kids_a, kids_b, strict=True))
             return
         matched: list[tuple[int, int]] = []
-        if _small(a) and _small(b):
-            matched = _xmldiff_pairs([k.element for k in kids_a], [k.element for k in kids_b])
+        small = _small(a) and _small(b)
+        seq_a: list[object]
+        seq_b: list[object]
+        if small:  # equal content first (noise-blind), xmldiff decides the rest
+            seq_a = [(name, self._shape(k.element)) for name, k in zip(names_a, kids_a,
+                                                                         strict=True)]
+            seq_b = [(name, self._shape(k.element)) for name, k in zip(names_b, kids_b,
+                                                                         strict=True)]
+        elif wide:
+            seq_a = [(k.element.tag, k.digest) for k in kids_a]
+            seq_b = [(k.element.tag, k.digest) for k in kids_b]
         else:
-            if wide:
-                seq_a: list[object] = [(k.element.tag, k.digest) for k in kids_a]
-                seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
+            seq_a, seq_b = list(names_a), list(names_b)
+        # autojunk: children repeated hundreds of times (same digest) must not make the
+        # matcher quadratic; they are then paired in order below.
+        matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=True)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
+            elif small and i1 < i2 and j1 < j2:
+                gap = _xmldiff_pairs([k.element for k in kids_a[i1:i2]],
+                                     [k.element for k in kids_b[j1:j2]])
+                matched.extend((i1 + i, j1 + j) for i, j in gap)
             else:
-                seq_a, seq_b = list(names_a), list(names_b)
-            # autojunk: children repeated hundreds of times (same digest) must not make the
-            # matcher quadratic; they are then paired in order below.
-            matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=True)
-            for op, i1, i2, j1, j2 in matcher.get_opcodes():
-                if op == "equal":
-                    matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
-                else:
-                    matched.extend(_pairs_by_name(names_a, names_b, range(i1, i2),
-                                                  range(j1, j2)))
+                matched.extend(_pairs_by_name(names_a, names_b, range(i1, i2), range(j1, j2)))
         matched.sort()
         in_order = _increasing(matched)
         used_a = {i for i, _ in matched}

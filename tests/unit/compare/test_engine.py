@@ -142,3 +142,15 @@ def test_soap_11_and_12_envelopes_compare_their_content() -> None:
     assert (DifferenceKind.RENAMED, "/Envelope") in kinds
     assert (DifferenceKind.RENAMED, "/Envelope/Body") in kinds
     assert (DifferenceKind.STATUS, "/Envelope/Body/AdhocQueryResponse/@status") in kinds
+
+
+def test_removing_one_ordered_child_reports_only_that_child() -> None:
+    from tests.unit.compare.helpers import compare_captures, raw, remove
+
+    recorded = raw("ITI-47/02_PDQQuery1Response.xml")
+    comparison = compare_captures(recorded,
+                                  remove("(//hl7:patientPerson)[1]/hl7:birthTime")(recorded))
+    assert [(d.kind, d.path.rsplit("/", 1)[-1]) for d in comparison.differences] == [
+        (DifferenceKind.REMOVED, "birthTime")]
+    assert comparison.differences[0].description == (
+        "patient 1^^^1.2.840.114350.1.13.99998.8734 patientPerson: birthTime removed")
