@@ -24,6 +24,10 @@ The file is ``ihe.toml`` (or the ``[tool.ihe]`` table of ``pyproject.toml``)::
     certificate = "certs/saml.pem"     # public certificate (a path)
     key = { env = "IHE_SAML_KEY" }     # the private key: PEM text, or a path, in that variable
 
+    [[correlate]]                      # server-assigned values to carry into later requests
+    transaction = "ITI-55"
+    response = "//hl7:subject1/hl7:patient/hl7:id/@extension"
+
     [[rules]]                          # comparer rules, validated by ihe_test_util.compare
     noise = "//hl7:creationTime/@value"
 
@@ -51,6 +55,7 @@ CONFIG_FILE_NAME = "ihe.toml"
 
 TOP_LEVEL_KEYS = {
     "timeout", "fail_on", "jobs", "cassette_dir", "redact", "secrets", "env", "rules", "saml",
+    "correlate",
 }
 SAML_KEYS = {
     "issuer", "subject", "audience", "certificate", "key", "lifetime_minutes", "subject_id",
@@ -117,6 +122,7 @@ class Settings:
     environments: Mapping[str, Environment] = field(default_factory=dict)
     rules: tuple[Mapping[str, Any], ...] = ()
     saml: SamlSettings | None = None
+    correlate: tuple[Mapping[str, Any], ...] = ()
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -281,13 +287,17 @@ def _build(raw: Mapping[str, Any], source: str | None) -> Settings:
     rules_raw = _expect(raw.get("rules", []), list, source, "rules", "an array of tables")
     for index, rule in enumerate(rules_raw):
         _expect(rule, dict, source, f"rules[{index}]", "a table")
+    correlate_raw = _expect(raw.get("correlate", []), list, source, "correlate",
+                            "an array of tables")
+    for index, rule in enumerate(correlate_raw):
+        _expect(rule, dict, source, f"correlate[{index}]", "a table")
     saml_raw = raw.get("saml")
     saml = None if saml_raw is None else _build_saml(
         _expect(saml_raw, dict, source, "saml", "a table"), source)
     return Settings(
         source=source, timeout=timeout, fail_on=fail_on, jobs=jobs, cassette_dir=cassette_dir,
         redact_headers=tuple(headers), secrets=secrets, environments=environments,
-        rules=tuple(rules_raw), saml=saml,
+        rules=tuple(rules_raw), saml=saml, correlate=tuple(correlate_raw),
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import RIM
+from ihe_test_util.replay.capture_rules import CaptureRule, applicable
 
 #: Identification schemes whose ExternalIdentifier value is an object's stable key.
 UNIQUE_ID_SCHEMES = frozenset({
@@ -82,10 +83,26 @@ class Capture:
     source: int
     locations: tuple[ValueLocation, ...]
     consumers: tuple[int, ...]
+    rule: CaptureRule | None = None  # found by an explicit [[correlate]] rule ...
+    position: int = 0  # ... as its n-th value
 
     @property
     def location(self) -> ValueLocation:
         return self.locations[0]
+
+    def describe(self) -> str:
+        if self.rule is not None:
+            return f"value #{self.position + 1} of {self.rule.label} ({self.rule.response})"
+        others = f" (or {len(self.locations) - 1} other place(s))" if len(self.locations) > 1 \
+            else ""
+        return f"{self.location.render()}{others}"
+
+    def resolve(self, root: etree._Element, value_map: Mapping[str, str]) -> str | None:
+        """The value in the new response at the place the recorded one was."""
+        if self.rule is not None:
+            values = self.rule.values(root)
+            return values[self.position] if self.position < len(values) else None
+        return resolve_any(root, self.locations, value_map)
 
 
 def tokens_of(root: etree._Element | None) -> set[str]:
@@ -287,3 +304,38 @@ def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, s
         if key in tokens or (not _TOKEN.fullmatch(key) and any(key in t for t in texts)):
             relevant[key] = value
     return relevant
+
+
+def find_rule_captures(
+    rules: Sequence[CaptureRule], transactions: Sequence[str | None],
+    requests: Sequence[etree._Element | None], responses: Sequence[etree._Element | None],
+    known: Iterable[str] = (),
+) -> list[Capture]:
+    """Values explicit ``[[correlate]]`` rules select, consumed by later requests.
+
+    A later request consumes a value when it contains it (as a token, or as a substring for
+    values that are not token-like). Values already found automatically (``known``) are left
+    to the automatic capture.
+    """
+    if not rules:
+        return []
+    claimed = set(known)
+    texts = [etree.tostring(r, encoding="unicode") if r is not None else "" for r in requests]
+    request_tokens = [tokens_of(root) for root in requests]
+    captures: list[Capture] = []
+    for index, response in enumerate(responses):
+        if response is None:
+            continue
+        for rule in applicable(rules, transactions[index]):
+            for position, value in enumerate(rule.values(response)):
+                if value in claimed:
+                    continue
+                token_like = bool(_TOKEN.fullmatch(value))
+                consumers = tuple(
+                    j for j in range(index + 1, len(requests))
+                    if (value in request_tokens[j] if token_like else value in texts[j])
+                )
+                if consumers:
+                    claimed.add(value)
+                    captures.append(Capture(value, index, (), consumers, rule, position))
+    return captures

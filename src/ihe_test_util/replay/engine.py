@@ -14,11 +14,12 @@ from typing import Protocol
 
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.model import Cassette, Interaction, Request, Response
+from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.correlate import (
     Capture,
     find_captures,
+    find_rule_captures,
     relevant_values,
-    resolve_any,
     substitute,
 )
 from ihe_test_util.replay.messages import rewrite_request_xml, xml_of
@@ -64,6 +65,7 @@ class CassetteReplay:
     comparer: Comparer
     regenerator: Regenerator
     keep: ExchangeSink | None = None
+    capture_rules: tuple[CaptureRule, ...] = ()
     correlated: dict[str, str] = field(default_factory=dict)
     unresolved: dict[str, str] = field(default_factory=dict)  # value -> reason
 
@@ -72,6 +74,10 @@ class CassetteReplay:
         requests = [xml_of(i.request) for i in interactions]
         responses = [xml_of(i.response) for i in interactions]
         captures = find_captures(requests, responses)
+        captures += find_rule_captures(
+            self.capture_rules, [i.meta.transaction for i in interactions], requests, responses,
+            known=(c.value for c in captures),
+        )
         produced: dict[int, list[Capture]] = {}
         needed: dict[int, list[Capture]] = {}
         for capture in captures:
@@ -141,12 +147,10 @@ class CassetteReplay:
             )
             return
         root = xml_of(response)
-        new_value = (resolve_any(root, capture.locations, self.value_map())
-                     if root is not None else None)
+        new_value = capture.resolve(root, self.value_map()) if root is not None else None
         if new_value is None:
             self.unresolved[capture.value] = (
-                f"not found at {capture.location.render()} (or {len(capture.locations) - 1} "
-                f"other place(s)) in the replayed response of "
+                f"not found at {capture.describe()} in the replayed response of "
                 f"exchange #{capture.source}"
             )
         else:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Cassette
+from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.engine import (
     CassetteReplay,
     Comparer,
@@ -79,6 +80,7 @@ class ReplayEngine:
     make_regenerator: Callable[[], Regenerator]
     targets: TargetMap
     keep: ExchangeSink | None = None
+    capture_rules: tuple[CaptureRule, ...] = ()
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None) -> (
         CassetteReplay
@@ -87,6 +89,7 @@ class ReplayEngine:
             cassette_id=planned.id, cassette=self.load(planned.path), targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
+            capture_rules=self.capture_rules,
         )
 
 

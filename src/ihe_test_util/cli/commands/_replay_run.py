@@ -15,6 +15,7 @@ from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.replay.approval import ReplayedExchangeStore
+from ihe_test_util.replay.capture_rules import load_capture_rules
 from ihe_test_util.replay.runner import ReplayEngine, plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
 from ihe_test_util.replay.session import (
@@ -96,6 +97,7 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
     outputs = request.outputs
     outputs.check()
     comparer = production_comparer(settings)
+    capture_rules = load_capture_rules(settings.correlate, settings.source)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
     store = None
@@ -110,7 +112,7 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
         make_regenerator=lambda: CassetteRegenerator(settings, security,
                                                      request.fresh_patients),
         targets=request.targets,
-        keep=store.keep if store is not None else None,
+        keep=store.keep if store is not None else None, capture_rules=capture_rules,
     )
     terminal = TerminalReporter(
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
