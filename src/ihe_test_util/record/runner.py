@@ -137,7 +137,7 @@ class RecordResult:
     steps: list[StepResult] = field(default_factory=list)
     rejected_rows: list[RowRejected] = field(default_factory=list)
     interrupted: bool = False
-    written: bool = False  # the cassette file was (re)written
+    exchanges: int = 0  # interactions in the cassette file (0: not written, the old one kept)
 
     def count(self, status: StepStatus) -> int:
         return sum(1 for result in self.steps if result.status is status)
@@ -145,6 +145,11 @@ class RecordResult:
     @property
     def recorded(self) -> int:
         return self.count(StepStatus.RECORDED)
+
+    @property
+    def written(self) -> bool:
+        """Whether the cassette file was (re)written."""
+        return self.exchanges > 0
 
     @property
     def exit_code(self) -> int:
@@ -158,7 +163,8 @@ class RecordResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario, "cassette": str(self.cassette),
-            "written": self.written, "total": self.total, "recorded": self.recorded,
+            "written": self.written, "exchanges": self.exchanges, "total": self.total,
+            "recorded": self.recorded,
             "failed": self.count(StepStatus.FAILED),
             "not_sent": self.count(StepStatus.NOT_SENT),
             "rejected_rows": [{"line": r.line, "problems": r.messages()}
@@ -339,7 +345,7 @@ class _Run:
                     self._run_row(row, transport, writer)
         except KeyboardInterrupt:
             self.result.interrupted = True
-        self.result.written = writer.count > 0
+        self.result.exchanges = writer.count
         return self.result
 
     def _run_row(self, row: Row | None, transport: HttpTransport,

@@ -428,6 +428,8 @@ class _Checker:
         probe = etree.Element("probe")
         for name, expression in raw.items():
             where = (*path, "capture", name)
+            if not isinstance(expression, str):
+                continue  # reported by the schema
             try:
                 xpath = etree.XPath(expression, namespaces=PREFIXES)
                 xpath(probe)  # undefined prefixes only show when evaluated

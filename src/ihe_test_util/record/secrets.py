@@ -77,13 +77,16 @@ class RecordingRedactor(Redactor):
         return cls(secrets, (*settings.redact_headers, *secret_headers))
 
     def request(self, request: Request) -> Request:
+        body = self._scrub_bytes(request.body)
         return super().request(request.evolve(
-            uri=self._scrub_text(request.uri), headers=self._scrub_headers(request.headers),
-            body=self._scrub_bytes(request.body)))
+            uri=self._scrub_text(request.uri), body=body,
+            headers=_with_length(self._scrub_headers(request.headers), request.body, body)))
 
     def response(self, response: Response) -> Response:
+        body = self._scrub_bytes(response.body)
         return super().response(response.evolve(
-            headers=self._scrub_headers(response.headers), body=self._scrub_bytes(response.body)))
+            body=body,
+            headers=_with_length(self._scrub_headers(response.headers), response.body, body)))
 
     def _headers(self, headers: Headers) -> Headers:
         """Values that already name their secret keep it (``Bearer [[ihe-secret:token]]``):
@@ -110,3 +113,10 @@ class RecordingRedactor(Redactor):
             if value in body:
                 body = body.replace(value, placeholder(name).encode("ascii"))
         return body
+
+
+def _with_length(headers: Headers, before: bytes, after: bytes) -> Headers:
+    """A recorded ``Content-Length`` follows a body whose length the scrubbing changed."""
+    if len(before) == len(after) or "Content-Length" not in headers:
+        return headers
+    return headers.with_value("Content-Length", str(len(after)))

@@ -86,7 +86,7 @@ def run_record_command(
     else:
         click_echo_json(result)
     if result.interrupted:
-        errors.print(Text(f"interrupted: {result.recorded} completed exchange(s) kept in "
+        errors.print(Text(f"interrupted: {result.exchanges} completed exchange(s) kept in "
                           f"{result.cassette}" if result.written else
                           "interrupted before any exchange completed: no cassette written",
                           style="bold yellow"))
@@ -203,7 +203,7 @@ class _RecordView:
         if result.written:
             self.console.print(Text.assemble(
                 "cassette: ", (str(result.cassette), "bold"),
-                f" ({result.recorded} exchange(s), secrets redacted)"))
+                f" ({result.exchanges} exchange(s), secrets redacted)"))
         else:
             self.console.print(Text("nothing recorded: the cassette was not written "
                                     "(an existing file is left as it was)", style="yellow"))
