@@ -1,8 +1,8 @@
 """What a recorder reads from a response: its IHE status (for people) and captured values.
 
 The status line uses the comparer's own verdict readers, so what ``ihe record`` shows
-(``Success``, ``AA OK, 1 result``, ``SOAP Fault Sender/MustUnderstand``) is what ``ihe replay``
-will compare.
+(``Success, 2 result(s)``, ``ack AA, query OK, 1 result(s)``, ``SOAP Fault Sender``) is what
+``ihe replay`` will compare.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ _WORDS = {
     "soap_fault": "SOAP Fault {}",
     "error_codes": "errors {}",
     "ack_code": "ack {}",
+    "query_response_code": "query {}",
     "msa_code": "MSA {}",
     "result_count": "{} result(s)",
     "bundle_total": "total {}",
@@ -58,7 +59,8 @@ _WORDS = {
 
 
 def status_words(body: Body, spec: TransactionSpec) -> str | None:
-    """``Success``, ``AA OK, 2 result(s)``, ``SOAP Fault Sender``, ... or None when unreadable."""
+    """``Success, 2 result(s)``, ``ack AA, query OK, 1 result(s)``, ``SOAP Fault Sender``, ...
+    or None when the body cannot be read."""
     if not body.parsed:
         return None
     parts: list[str] = []
@@ -71,7 +73,7 @@ def status_words(body: Body, spec: TransactionSpec) -> str | None:
         parts.append(_WORDS.get(verdict.name, "{}").format(value))
         if verdict.name == "soap_fault":
             break  # nothing else of a Fault is meaningful
-    return " ".join(parts) or None
+    return ", ".join(parts) or None
 
 
 @dataclass(frozen=True)

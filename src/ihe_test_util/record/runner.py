@@ -359,11 +359,11 @@ class _Run:
             return
         scope = _Scope(values, row)
         if row is not None:
-            problems = [problem for step in scenario.steps
-                        if step.uses_row and not step.uses_runtime
-                        for problem in self._row_problems(step, scope, row)]
+            problems = _merged([problem for step in scenario.steps
+                                if step.uses_row and not step.uses_runtime
+                                for problem in self._row_problems(step, scope, row)])
             if problems:
-                self._reject(row.line, tuple(problems))
+                self._reject(row.line, problems)
                 return
         for step in scenario.steps:
             result = self._run_step(step, scope, transport, writer)
@@ -478,6 +478,19 @@ class _NotBuilt(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+def _merged(problems: list[RowProblem]) -> tuple[RowProblem, ...]:
+    """One problem per column and message, naming every field the value went into."""
+    merged: dict[tuple[str | None, str], RowProblem] = {}
+    for problem in problems:
+        key = (problem.column, problem.message)
+        if key in merged:
+            known = merged[key]
+            merged[key] = replace(known, field=f"{known.field}, {problem.field}")
+        else:
+            merged[key] = problem
+    return tuple(merged.values())
 
 
 def _columns(names: set[str]) -> list[str]:

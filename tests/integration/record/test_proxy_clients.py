@@ -3,6 +3,7 @@ forwarded unchanged and recorded byte for byte."""
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def test_zeep_through_the_proxy_is_recorded_byte_for_byte(
     assert [i.meta.transaction for i in interactions] == ["ITI-18", "ITI-18"]
     assert [i.request.uri for i in interactions] == [sim.url_for("registry")] * 2
     assert [e.ihe_status for e in events if isinstance(e, ProxyExchange)] == [
-        "Success 0 result(s)", "Success 0 result(s)"]
+        "Success, 0 result(s)", "Success, 0 result(s)"]
 
 
 def test_requests_with_mtom_chunked_and_get_are_recorded_byte_for_byte(
@@ -188,3 +189,24 @@ def test_several_upstreams_by_prefix_and_unknown_paths(
     assert proxy.failures == 1
 
 
+
+
+def test_a_client_using_it_as_an_http_proxy_sends_absolute_uris(
+        recorded: tuple[Path, list[ProxyEvent]]) -> None:
+    path, events = recorded
+    with Simulator() as sim:
+        proxy = start([sim.base_url], path, events)
+        try:
+            feed = iti44_add(PATIENT).to_request("http://registry.example/pix")
+            connection = http.client.HTTPConnection(*proxy.address, timeout=10)
+            connection.request("POST", "http://registry.example/pix?x=1", body=feed.body,
+                               headers={"Content-Type": "application/soap+xml"})
+            answer = connection.getresponse()
+            body = answer.read()
+            connection.close()
+        finally:
+            proxy.stop()
+    assert answer.status == 200 and b"MCCI_IN000002UV01" in body
+    [interaction] = load_cassette(path).interactions
+    assert interaction.request.uri == sim.base_url + "/pix?x=1"
+    assert interaction.response.body == body

@@ -33,8 +33,8 @@ def test_the_demo_scenario_records_the_xds_flow_and_replays_clean(tmp_path: Path
     steps = [e.result for e in events if isinstance(e, StepFinished)]
     assert [s.status for s in steps] == [StepStatus.RECORDED] * 7
     assert [s.ihe_status for s in steps] == [
-        "ack AA", "ack AA OK 1 result(s)", "ack AA OK 1 result(s)", "Success",
-        "Success 2 result(s)", "Success 2 result(s)", "Success 2 result(s)"]
+        "ack AA", "ack AA, query OK, 1 result(s)", "ack AA, query OK, 1 result(s)", "Success",
+        "Success, 2 result(s)", "Success, 2 result(s)", "Success, 2 result(s)"]
     recorded = load_cassette(cassette)
     assert [i.meta.transaction for i in recorded.interactions] == [
         "ITI-44", "ITI-45", "ITI-47", "ITI-41", "ITI-18", "ITI-18", "ITI-43"]

@@ -59,7 +59,7 @@ def test_multi_step_scenario_records_every_exchange_with_chained_values(
     run = ihe("record", str(path), *endpoints(sim, "pix", "registry", "repository"))
     assert run.exit_code == 0, run.stdout + run.stderr
     assert "✓ 1/4 feed  ITI-44 -> pix  HTTP 200  ack AA" in run.stdout
-    assert "✓ 3/4 find  ITI-18 -> registry  HTTP 200  Success 1 result(s)" in run.stdout
+    assert "✓ 3/4 find  ITI-18 -> registry  HTTP 200  Success, 1 result(s)" in run.stdout
     assert "cassette: cassettes/multi-step.yaml (4 exchange(s)" in run.stdout
     cassette = load_cassette(workdir / "cassettes" / "multi-step.yaml")
     assert cassette.meta.name == "multi-step"
@@ -86,7 +86,7 @@ def test_json_output_is_one_object_describing_every_step(workdir: Path, sim: Sim
     assert data["recorded"] == 4 and data["exit_code"] == 0 and data["written"] is True
     assert data["cassette"] == "out/x.yaml"
     assert [s["transaction"] for s in data["steps"]] == ["ITI-44", "ITI-41", "ITI-18", "ITI-43"]
-    assert data["steps"][2]["ihe_status"] == "Success 1 result(s)"
+    assert data["steps"][2]["ihe_status"] == "Success, 1 result(s)"
     assert data["steps"][2]["captured"]["repository"] == sim.identity.repository_unique_id
     assert (workdir / "out" / "x.yaml").is_file()
 
@@ -138,6 +138,7 @@ def test_csv_loop_runs_good_rows_and_reports_bad_ones_by_line_and_column(
     assert "✗ row rejected patients.csv:3: column 'gender': 'X' is not an HL7 " \
            "AdministrativeGender code; use one of F, M, O, U, UN (in steps[0].with.patient." \
            "gender)" in out
+    assert out.count("patients.csv:3") == 1
     assert "patients.csv:4: column 'born': '1882-03-23' is not a date YYYY[MM[DD]] (write " \
            "19770429 for 29 April 1977) (in steps[0].with.patient.birth_date)" in out
     assert "patients.csv:6: has 3 cells, the header names 4 columns" in out

@@ -63,12 +63,11 @@ steps:
         "12: steps[0].endpoint: unknown endpoint 'pixx' (endpoints: pix, registry, repository)"
         " (add it under endpoints:)",
         "14: steps[0].with.patient.gender: unknown gender 'X'; use one of F, M, O, U, UN",
-        "19: steps[1].with.query: unknown stored query 'FindDocs'; use a stored query name "
-        "(FindDocuments, FindSubmissionSets, FindFolders, GetAll, GetDocuments, GetFolders, "
-        "GetAssociations, GetDocumentsAndAssociations, GetSubmissionSets, "
-        "GetSubmissionSetAndContents, GetFolderAndContents, GetFoldersForDocument, "
-        "GetRelatedDocuments, FindDocumentsByReferenceId, FindDocumentsForMultiplePatients) "
-        "or its urn:uuid: id",
+        "19: steps[1].with.query: unknown stored query 'FindDocs'; use one of FindDocuments, "
+        "FindSubmissionSets, FindFolders, GetAll, GetDocuments, GetFolders, GetAssociations, "
+        "GetDocumentsAndAssociations, GetSubmissionSets, GetSubmissionSetAndContents, "
+        "GetFolderAndContents, GetFoldersForDocument, GetRelatedDocuments, "
+        "FindDocumentsByReferenceId, FindDocumentsForMultiplePatients, or a urn:uuid: query id",
         "21: steps[1].capture.uuids: invalid XPath '//foo:ObjectRef/@id': Undefined namespace "
         "prefix (prefixes: ds, fhir, hl7, lcm, query, rim, rs, saml2, soap, soap11, wsa, wsse, "
         "wsu, xdsb, xop, xsi)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def test_bundled_scenarios_validate_against_the_schema(path: Path) -> None:
     errors = list(validator().iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
     assert not errors, [e.message for e in errors]
     load_scenario(path)  # and load
+
+
+def test_the_scenario_in_the_recording_guide_validates() -> None:
+    guide = (REPO / "docs" / "recording.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", guide, re.S)
+    full = [yaml.safe_load(block) for block in blocks if "\nversion: 1" in block]
+    assert full
+    for data in full:
+        errors = list(validator().iter_errors(data))
+        assert not errors, [e.message for e in errors]
 
 
 def test_the_schema_lists_what_the_code_knows() -> None:

@@ -101,7 +101,10 @@ class _ProxyView:
     def event(self, event: ProxyEvent) -> None:
         if self.as_json:
             kind = "exchange" if isinstance(event, ProxyExchange) else "failure"
-            self._json({"event": kind, **vars(event)})
+            data = {"event": kind, **vars(event)}
+            if "duration_ms" in data:
+                data["duration_ms"] = round(data["duration_ms"], 1)
+            self._json(data)
             return
         if isinstance(event, ProxyExchange):
             if self.verbosity < 0:

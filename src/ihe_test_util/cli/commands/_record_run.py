@@ -211,7 +211,8 @@ class _RecordView:
 
 def _status_style(result: StepResult) -> str:
     words = (result.ihe_status or "").lower()
-    bad = ("fault", "failure", "ack ae", "ack ar", "ack ce", "ack cr", "errors ")
+    bad = ("fault", "failure", "ack ae", "ack ar", "ack ce", "ack cr", "query ae", "query qe",
+           "errors ")
     return "yellow" if any(word in words for word in bad) else "green"
 
 
