@@ -10,7 +10,8 @@ in ``Connection``) belong to one connection and are not forwarded; ``Content-Len
 recomputed.
 
 The exchange is appended (redacted, atomically) *before* the response goes back to the client,
-so whatever a client has received is in the cassette, even if the proxy is killed right after.
+so whatever a client has received is in the cassette, even if the proxy is killed right after;
+exchanges of concurrent clients that complete together share one rewrite (:class:`GroupCommit`).
 An upstream that gives no answer gets the client a 502 with a SOAP 1.2 Fault saying why; it is
 reported and not recorded.
 
@@ -164,6 +165,7 @@ class RecordingProxy:
         self._thread: threading.Thread | None = None
         self._busy = 0
         self._idle = threading.Condition()
+        self._commits = GroupCommit(writer)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -250,7 +252,7 @@ class RecordingProxy:
             return self.reject(method, path, url, 502, exc.message, exc.hint)
         reading = read_response(request, response, None)
         try:
-            self.writer.append(Interaction(request, response, InteractionMeta(
+            number = self._commits.commit(Interaction(request, response, InteractionMeta(
                 transaction=reading.transaction, endpoint=upstream.name,
                 duration_ms=round(elapsed, 3), recorded_at=now_utc(),
             )))
@@ -260,7 +262,7 @@ class RecordingProxy:
                                        f"answered but NOT recorded: {exc.message}", exc.hint,
                                        recorded=False))
         else:
-            self.on_event(ProxyExchange(self.writer.count, method, path, url, response.status,
+            self.on_event(ProxyExchange(number, method, path, url, response.status,
                                         elapsed, reading.transaction, reading.status))
         return response.status, response.reason, returned(response, method), response.body
 
@@ -272,6 +274,70 @@ class RecordingProxy:
         reason = "Bad Gateway" if status == 502 else "Not Found"
         return status, reason, Headers([("Content-Type", "application/soap+xml; charset=UTF-8"),
                                         ("Content-Length", str(len(body)))]), body
+
+
+class GroupCommit:
+    """Appends exchanges that complete at the same time with one atomic rewrite.
+
+    Each append rewrites the whole cassette (that is what makes it safe against a kill), so
+    concurrent clients would queue behind each other's rewrites. Instead, the first caller
+    writes everything waiting (and keeps going while more arrives); every caller returns only
+    once its own exchange is on disk, with its number in the cassette.
+    """
+
+    def __init__(self, writer: CassetteWriter) -> None:
+        self.writer = writer
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Interaction, _Ticket]] = []
+        self._writing = False
+
+    def commit(self, interaction: Interaction) -> int:
+        ticket = _Ticket()
+        with self._lock:
+            self._pending.append((interaction, ticket))
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._write_pending()
+        ticket.done.wait()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.number
+
+    def _write_pending(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                self.writer.extend([interaction for interaction, _ in batch])
+            except IheTestError as exc:
+                _release(batch, 0, exc)
+            except BaseException:  # never leave a client waiting for a write that died
+                with self._lock:
+                    batch += self._pending
+                    self._pending, self._writing = [], False
+                _release(batch, 0, IheTestError("the cassette write failed unexpectedly"))
+                raise
+            else:
+                _release(batch, self.writer.count - len(batch) + 1, None)
+
+
+def _release(batch: list[tuple[Interaction, _Ticket]], first: int,
+             error: IheTestError | None) -> None:
+    for offset, (_, ticket) in enumerate(batch):
+        ticket.number = first + offset
+        ticket.error = error
+        ticket.done.set()
+
+
+class _Ticket:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.number = 0
+        self.error: IheTestError | None = None
 
 
 def _connection_tokens(headers: Headers) -> set[str]:
