@@ -103,6 +103,9 @@ class Difference:
             "replayed": self.replayed,
             "severity": self.severity.value,
             "rule": self.rule,
+            # Not in schema v1's required shape; extra members are allowed, and people
+            # reading a report (or a re-rendered one) want the finding in IHE terms.
+            "description": self.description,
         }
 
     @classmethod

@@ -88,6 +88,8 @@ def test_json_is_a_run_report_exchange_item(lc: tuple[Path, Path]) -> None:
                     "skipped": 0},
         "exchanges": [item],
     }
+    if not SCHEMA.is_file():
+        pytest.skip(f"run-report schema not available at {SCHEMA}")
     jsonschema.validate(report, json.loads(SCHEMA.read_text(encoding="utf-8")))
     assert item["outcome"] == "regression"
     assert item["transaction"] == "ITI-18"
@@ -165,6 +167,7 @@ class _Server(BaseHTTPRequestHandler):
     """Answers like a repository: the ITI-43 response, as MTOM, fresh boundary each time."""
 
     document = b"%PDF-1.4 a document\n%%EOF\n"
+    envelope = b""  # set by the fixture (from the corpus)
 
     def do_POST(self) -> None:
         from ihe_test_util.transport.mtom import Attachment, build_mtom
@@ -172,7 +175,7 @@ class _Server(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(length)
         cid = "doc@repository"
-        envelope = corpus_file("ITI-43/ITI-43_response_raw.xml").read_bytes().replace(
+        envelope = self.envelope.replace(
             b"72f7c587daaacb8b81212de4e80e442e5f43394482e12edd@apache.org", cid.encode())
         if self.path == "/upgraded":
             self.document = self.document.replace(b"a document", b"another document")
@@ -190,6 +193,7 @@ class _Server(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def repository() -> Iterator[str]:
+    _Server.envelope = corpus_file("ITI-43/ITI-43_response_raw.xml").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

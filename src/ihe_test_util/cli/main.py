@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "record": "record",
     "replay": "replay",
     "report": "report",
+    "serve": "serve",
     "sim": "sim",
 }
 

@@ -21,7 +21,7 @@ from ihe_test_util.compare.attachments import (
     extract_documents,
     unreferenced_findings,
 )
-from ihe_test_util.compare.describe import element_path, to_difference
+from ihe_test_util.compare.describe import PathNamer, element_path, to_difference
 from ihe_test_util.compare.echoes import check_echoes
 from ihe_test_util.compare.engine import TreeComparer
 from ihe_test_util.compare.findings import Finding
@@ -123,7 +123,7 @@ def _choose_spec(transaction: str | None, recorded: Response, rec_body: Body, re
 
 
 def _abbreviation_note(label: str, body: Body) -> str | None:
-    if body.kind != "xml":
+    if not body.parsed or (b"...." not in body.raw and b"$" not in body.raw):
         return None
     match = _ABBREVIATED.search(body.raw)
     if match is None:
@@ -149,10 +149,9 @@ def _media(response: Response) -> str | None:
         return None
     media, params = content_type_params(content_type)
     if media.startswith("multipart/"):
-        media = (params.get("start-info") or params.get("type") or media).lower()
-    if media == "application/xop+xml":
-        media = content_type_params(f"x/x; {content_type.split(';', 1)[-1]}")[1].get(
-            "type", media)
+        media = params.get("start-info") or params.get("type") or media
+    elif media == "application/xop+xml":
+        media = params.get("type") or media
     return media.lower()
 
 
@@ -318,6 +317,7 @@ class _Session:
             if not claimed:
                 kept.append(finding)
         ordered = self.verdict_findings + kept
+        namer = PathNamer()
         applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}
         if any(f.severity is Severity.REGRESSION for f in ordered):
             outcome = Outcome.REGRESSION
@@ -328,7 +328,7 @@ class _Session:
         return Comparison(
             outcome=outcome, transaction=spec.id, verdict_recorded=verdict_rec,
             verdict_replayed=verdict_rep,
-            differences=tuple(to_difference(finding) for finding in ordered),
+            differences=tuple(to_difference(finding, namer) for finding in ordered),
             noise_suppressed=self.noise, rules_applied=tuple(sorted(applied)),
             notes=tuple(notes),
         )

@@ -25,19 +25,44 @@ QUIET_ATTRIBUTES = {"value", "code"}
 VALUE_CHARS = 120
 
 
-def element_path(element: etree._Element) -> str:
-    parts: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        name = local_name(node.tag)
+class PathNamer:
+    """Renders element paths; each parent's children are numbered once, so reporting many
+    differences under one large list stays linear."""
+
+    def __init__(self) -> None:
+        self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
+
+    def step(self, node: etree._Element) -> str:
         parent = node.getparent()
-        if parent is not None:
-            same = [sibling for sibling in parent if sibling.tag == node.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(node) + 1}]"
-        parts.append(name)
-        node = parent
-    return "/" + "/".join(reversed(parts))
+        if parent is None:
+            return local_name(node.tag)
+        steps = self._steps.get(parent)
+        if steps is None:
+            counts: dict[object, int] = {}
+            for child in parent:
+                counts[child.tag] = counts.get(child.tag, 0) + 1
+            seen: dict[object, int] = {}
+            steps = {}
+            for child in parent:
+                name = local_name(child.tag)
+                if counts[child.tag] > 1:
+                    seen[child.tag] = seen.get(child.tag, 0) + 1
+                    name = f"{name}[{seen[child.tag]}]"
+                steps[child] = name
+            self._steps[parent] = steps
+        return steps[node]
+
+    def path(self, element: etree._Element) -> str:
+        parts: list[str] = []
+        node: etree._Element | None = element
+        while node is not None:
+            parts.append(self.step(node))
+            node = node.getparent()
+        return "/" + "/".join(reversed(parts))
+
+
+def element_path(element: etree._Element) -> str:
+    return PathNamer().path(element)
 
 
 def attribute_name(name: str) -> str:
@@ -45,17 +70,18 @@ def attribute_name(name: str) -> str:
     return local_name(name)
 
 
-def finding_path(finding: Finding) -> str:
+def finding_path(finding: Finding, namer: PathNamer | None = None) -> str:
     if finding.path is not None:
         return finding.path
+    namer = namer or PathNamer()
     element = finding.recorded_element
     if element is None and finding.replayed_element is not None:
         element = finding.replayed_element
-        path = element_path(element)
+        path = namer.path(element)
     elif element is None:
         return finding.prefix or "/"
     else:
-        path = element_path(element)
+        path = namer.path(element)
         if finding.kind is DifferenceKind.ADDED and finding.replayed_element is not None:
             path = f"{path}/{local_name(finding.replayed_element.tag)}"
     if finding.attribute is not None:
@@ -143,9 +169,9 @@ def describe(finding: Finding) -> str:
     return f"{where}: {values}" if where else values
 
 
-def to_difference(finding: Finding) -> Difference:
+def to_difference(finding: Finding, namer: PathNamer | None = None) -> Difference:
     return Difference(
-        path=finding_path(finding), kind=finding.kind, severity=finding.severity,
+        path=finding_path(finding, namer), kind=finding.kind, severity=finding.severity,
         recorded=finding.recorded, replayed=finding.replayed, rule=finding.rule,
         description=describe(finding),
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -39,7 +39,7 @@ from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, ElementRules, UnorderedRule
 from ihe_test_util.ihe.namespaces import XSI
-from ihe_test_util.ihe.patterns import attributes, local_name
+from ihe_test_util.ihe.patterns import attributes, local_name, split_tag
 from ihe_test_util.results import DifferenceKind
 
 #: Children of an element at least this many are digested before walking them.
@@ -55,15 +55,52 @@ _NS_DECLARATION = re.compile(r'\s+xmlns(?::[\w.\-]+)?="[^"]*"')
 _DEFER = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Child:
     element: etree._Element
     rules: ElementRules
+    path: tuple[str, ...]  # tags from the root: the cache key for rule lookups
     digest: bytes | None = None
     mentions: bool = False
 
 
-@dataclass
+class _Bucket:
+    """Replayed members that share one key. Usually one; when several (authors of one
+    document), the one with the same content shape is preferred. Shapes are computed once per
+    member, so a bucket of n costs O(n), never O(n^2)."""
+
+    __slots__ = ("_by_shape", "_members", "_used")
+
+    def __init__(self) -> None:
+        self._members: deque[int] = deque()
+        self._by_shape: dict[int, deque[int]] | None = None
+        self._used: set[int] = set()
+
+    def add(self, j: int) -> None:
+        self._members.append(j)
+
+    def take(self, element: etree._Element, shape: Callable[[etree._Element], int],
+             pool_b: list[tuple[_Child, int, UnorderedRule]]) -> int | None:
+        if self._by_shape is not None or len(self._members) > 1:
+            if self._by_shape is None:
+                self._by_shape = {}
+                for j in self._members:
+                    self._by_shape.setdefault(shape(pool_b[j][0].element), deque()).append(j)
+            same = self._by_shape.get(shape(element))
+            while same:
+                j = same.popleft()
+                if j not in self._used:
+                    self._used.add(j)
+                    return j
+        while self._members:
+            j = self._members.popleft()
+            if j not in self._used:
+                self._used.add(j)
+                return j
+        return None
+
+
+@dataclass(slots=True)
 class _Pair:
     a: _Child
     b: _Child
@@ -89,8 +126,8 @@ class TreeComparer:
             self._removed(recorded)
             self._added(None, replayed)
             return
-        self._pair(recorded, replayed, self.rules.element_rules(recorded),
-                   self.rules.element_rules(replayed), 0)
+        self._pair(_Child(recorded, self.rules.element_rules(recorded), (recorded.tag,)),
+                   _Child(replayed, self.rules.element_rules(replayed), (replayed.tag,)), 0)
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -108,8 +145,9 @@ class TreeComparer:
 
     # --- one aligned pair ----------------------------------------------------------------------
 
-    def _pair(self, a: etree._Element, b: etree._Element, ra: ElementRules, rb: ElementRules,
-              depth: int) -> None:
+    def _pair(self, child_a: _Child, child_b: _Child, depth: int) -> None:
+        a, b = child_a.element, child_b.element
+        ra, rb = child_a.rules, child_b.rules
         if a.tag != b.tag:
             self.findings.append(Finding(DifferenceKind.RENAMED, a, b, recorded=str(a.tag),
                                          replayed=str(b.tag)))
@@ -122,7 +160,7 @@ class TreeComparer:
                     note=f"content nested deeper than {MAX_DEPTH} levels differs (compared as "
                          "a whole)"))
             return
-        self._children(a, b, depth)
+        self._children(child_a, child_b, depth)
 
     def _attributes(self, a: etree._Element, b: etree._Element, ra: ElementRules,
                     rb: ElementRules) -> None:
@@ -219,9 +257,10 @@ class TreeComparer:
 
     # --- children --------------------------------------------------------------------------------
 
-    def _children(self, a: etree._Element, b: etree._Element, depth: int) -> None:
-        kids_a = self._kids(a)
-        kids_b = self._kids(b)
+    def _children(self, parent_a: _Child, parent_b: _Child, depth: int) -> None:
+        a, b = parent_a.element, parent_b.element
+        kids_a = self._kids(parent_a)
+        kids_b = self._kids(parent_b)
         if not kids_a and not kids_b:
             return
         self._noise_children([k for k in kids_a if k.rules.noise],
@@ -231,7 +270,7 @@ class TreeComparer:
         pairs: list[_Pair] = []
         removed: list[_Child] = []
         added: list[_Child] = []
-        unordered = self.rules.unordered_for(a) if kids_a or kids_b else ()
+        unordered = self.rules.unordered_for(a, parent_a.path) if kids_a or kids_b else ()
         if unordered:
             pool_a, kids_a = _partition(kids_a, unordered)
             pool_b, kids_b = _partition(kids_b, unordered)
@@ -243,16 +282,22 @@ class TreeComparer:
             if pair.identical:
                 self._register_identifiers(pair.a, pair.b, loud=True)
             else:
-                self._pair(pair.a.element, pair.b.element, pair.a.rules, pair.b.rules, depth + 1)
+                self._pair(pair.a, pair.b, depth + 1)
         for child in removed:
             self._removed(child.element)
         for child in added:
             self._added(a, child.element)
 
-    def _kids(self, element: etree._Element) -> list[_Child]:
-        element_rules = self.rules.element_rules
-        return [_Child(child, element_rules(child)) for child in element
-                if isinstance(child.tag, str)]
+    def _kids(self, parent: _Child) -> list[_Child]:
+        rules_at = self.rules.element_rules_at
+        path = parent.path
+        kids = []
+        for child in parent.element:
+            tag = child.tag
+            if isinstance(tag, str):
+                child_path = (*path, tag)
+                kids.append(_Child(child, rules_at(child, child_path), child_path))
+        return kids
 
     def _digest_all(self, children: Sequence[_Child]) -> None:
         for child in children:
@@ -299,27 +344,38 @@ class TreeComparer:
         if wide:
             self._digest_all(kids_a)
             self._digest_all(kids_b)
-        if len(kids_a) == len(kids_b) and all(
-                x.element.tag == y.element.tag for x, y in zip(kids_a, kids_b, strict=True)):
+        names_a = [local_name(k.element.tag) for k in kids_a]
+        names_b = [local_name(k.element.tag) for k in kids_b]
+        if names_a == names_b:  # paired by local name: a namespace change is "renamed"
             pairs.extend(_Pair(x, y, _identical(x, y))
                          for x, y in zip(kids_a, kids_b, strict=True))
             return
         matched: list[tuple[int, int]] = []
-        if _small(a) and _small(b):
-            matched = _xmldiff_pairs([k.element for k in kids_a], [k.element for k in kids_b])
+        small = _small(a) and _small(b)
+        seq_a: list[object]
+        seq_b: list[object]
+        if small:  # equal content first (noise-blind), xmldiff decides the rest
+            seq_a = [(name, self._shape(k.element)) for name, k in zip(names_a, kids_a,
+                                                                         strict=True)]
+            seq_b = [(name, self._shape(k.element)) for name, k in zip(names_b, kids_b,
+                                                                         strict=True)]
+        elif wide:
+            seq_a = [(k.element.tag, k.digest) for k in kids_a]
+            seq_b = [(k.element.tag, k.digest) for k in kids_b]
         else:
-            if wide:
-                seq_a: list[object] = [(k.element.tag, k.digest) for k in kids_a]
-                seq_b: list[object] = [(k.element.tag, k.digest) for k in kids_b]
+            seq_a, seq_b = list(names_a), list(names_b)
+        # autojunk: children repeated hundreds of times (same digest) must not make the
+        # matcher quadratic; they are then paired in order below.
+        matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=True)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
+            elif small and i1 < i2 and j1 < j2:
+                gap = _xmldiff_pairs([k.element for k in kids_a[i1:i2]],
+                                     [k.element for k in kids_b[j1:j2]])
+                matched.extend((i1 + i, j1 + j) for i, j in gap)
             else:
-                seq_a = [k.element.tag for k in kids_a]
-                seq_b = [k.element.tag for k in kids_b]
-            matcher = SequenceMatcher(None, seq_a, seq_b, autojunk=False)
-            for op, i1, i2, j1, j2 in matcher.get_opcodes():
-                if op == "equal":
-                    matched.extend(zip(range(i1, i2), range(j1, j2), strict=True))
-                else:
-                    matched.extend(_pairs_by_tag(kids_a, kids_b, range(i1, i2), range(j1, j2)))
+                matched.extend(_pairs_by_name(names_a, names_b, range(i1, i2), range(j1, j2)))
         matched.sort()
         in_order = _increasing(matched)
         used_a = {i for i, _ in matched}
@@ -373,13 +429,13 @@ class TreeComparer:
     def _match_keys(self, pool_a: list[tuple[_Child, int, UnorderedRule]],
                     pool_b: list[tuple[_Child, int, UnorderedRule]], matched: dict[int, int],
                     free_b: set[int], *, first_round: bool) -> bool:
-        keyed_b: dict[tuple[object, ...], deque[int]] = {}
+        keyed_b: dict[tuple[object, ...], _Bucket] = {}
         for j in sorted(free_b):
             child, number, rule = pool_b[j]
             if rule.key:
                 key = self._key(child.element, rule, recorded=False)
                 if key is not _DEFER:
-                    keyed_b.setdefault((number, child.element.tag, key), deque()).append(j)
+                    keyed_b.setdefault((number, child.element.tag, key), _Bucket()).add(j)
         deferred = False
         for i, (child, number, rule) in enumerate(pool_a):
             if i in matched or not rule.key:
@@ -388,26 +444,17 @@ class TreeComparer:
             if key is _DEFER:
                 deferred = True
                 continue
-            queue = keyed_b.get((number, child.element.tag, key))
-            if queue:
-                j = self._closest(child, queue, pool_b)
-                matched[i] = j
-                free_b.discard(j)
-                if first_round:
-                    self._register_identifiers(child, pool_b[j][0], loud=False)
+            bucket = keyed_b.get((number, child.element.tag, key))
+            if bucket is None:
+                continue
+            taken = bucket.take(child.element, self._shape, pool_b)
+            if taken is None:
+                continue
+            matched[i] = taken
+            free_b.discard(taken)
+            if first_round:
+                self._register_identifiers(child, pool_b[taken][0], loud=False)
         return deferred
-
-    def _closest(self, child: _Child, queue: deque[int],
-                 pool_b: list[tuple[_Child, int, UnorderedRule]]) -> int:
-        """Take from ``queue`` the member with the same content shape, else the first one
-        (several authors share one classification key)."""
-        if len(queue) > 1:
-            shape = self._shape(child.element)
-            for j in queue:
-                if self._shape(pool_b[j][0].element) == shape:
-                    queue.remove(j)
-                    return j
-        return queue.popleft()
 
     def _key(self, element: etree._Element, rule: UnorderedRule, *, recorded: bool) -> object:
         parts: list[str] = []
@@ -537,11 +584,16 @@ def _qname(element: etree._Element, value: str) -> str:
 def _partition(children: list[_Child], rules: tuple[UnorderedRule, ...]) -> (
     tuple[list[tuple[_Child, int, UnorderedRule]], list[_Child]]
 ):
+    """Split children into unordered-list members (with their rule) and ordered ones. The
+    parent already matched the rules' parent patterns; only the child step is tested."""
     pool: list[tuple[_Child, int, UnorderedRule]] = []
     ordered: list[_Child] = []
+    tests = [(number, rule, rule.children.steps[-1]) for number, rule in enumerate(rules)]
     for child in children:
-        for number, rule in enumerate(rules):
-            if rule.children.matches(child.element):
+        element = child.element
+        namespace, local = split_tag(element.tag)
+        for number, rule, step in tests:
+            if step.accepts(element, namespace, local):
                 pool.append((child, number, rule))
                 break
         else:
@@ -549,15 +601,15 @@ def _partition(children: list[_Child], rules: tuple[UnorderedRule, ...]) -> (
     return pool, ordered
 
 
-def _pairs_by_tag(kids_a: list[_Child], kids_b: list[_Child], range_a: range,
-                  range_b: range) -> list[tuple[int, int]]:
-    """Within a run that does not line up, pair children with the same tag in order."""
-    waiting: dict[object, deque[int]] = {}
+def _pairs_by_name(names_a: list[str], names_b: list[str], range_a: range,
+                   range_b: range) -> list[tuple[int, int]]:
+    """Within a run that does not line up, pair children with the same local name in order."""
+    waiting: dict[str, deque[int]] = {}
     for j in range_b:
-        waiting.setdefault(kids_b[j].element.tag, deque()).append(j)
+        waiting.setdefault(names_b[j], deque()).append(j)
     result = []
     for i in range_a:
-        queue = waiting.get(kids_a[i].element.tag)
+        queue = waiting.get(names_a[i])
         if queue:
             result.append((i, queue.popleft()))
     return result

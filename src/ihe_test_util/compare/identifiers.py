@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cached_property
 
 #: Map entries shorter than this are not substituted inside longer strings (too ambiguous).
 _MIN_SUBSTRING = 6
@@ -46,16 +47,29 @@ class Renaming:
         return self.forward.get(recorded)
 
 
+#: Up to this many mapped values, ``mentioned_in`` scans for each instead of compiling a regex.
+_SCAN_LIMIT = 16
+
+
 class ValueMap:
     """Recorded -> replayed values the replay regenerated."""
 
     def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
         self.mapping = {old: new for old, new in (mapping or {}).items() if old and old != new}
+
+    @cached_property
+    def _text(self) -> re.Pattern[str] | None:
+        """Compiled on first use: most comparisons never need substring translation, and
+        compiling an alternation of every mapped value was the costliest step of a replay."""
         inner = sorted((key for key in self.mapping if len(key) >= _MIN_SUBSTRING),
                        key=len, reverse=True)
-        self._text = re.compile("|".join(map(re.escape, inner))) if inner else None
-        self._bytes = (re.compile(b"|".join(re.escape(key.encode()) for key in self.mapping))
-                       if self.mapping else None)
+        return re.compile("|".join(map(re.escape, inner))) if inner else None
+
+    @cached_property
+    def _bytes(self) -> re.Pattern[bytes] | None:
+        if not self.mapping:
+            return None
+        return re.compile(b"|".join(re.escape(key.encode()) for key in self.mapping))
 
     def __bool__(self) -> bool:
         return bool(self.mapping)
@@ -78,4 +92,10 @@ class ValueMap:
 
     def mentioned_in(self, data: bytes) -> bool:
         """Whether serialised XML contains any recorded value of the map."""
+        if len(self.mapping) <= _SCAN_LIMIT:  # a few substring scans beat compiling a regex
+            return any(key in data for key in self._encoded_keys)
         return self._bytes is not None and self._bytes.search(data) is not None
+
+    @cached_property
+    def _encoded_keys(self) -> tuple[bytes, ...]:
+        return tuple(key.encode() for key in self.mapping)

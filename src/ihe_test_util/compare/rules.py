@@ -205,6 +205,7 @@ class ElementRules:
 
 
 EMPTY_RULES = ElementRules()
+_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -259,64 +260,109 @@ class CompiledRules:
             Located(rule.parent, str(number)) for number, rule in enumerate(self.unordered)
         )
         self.binary = tuple(p for text in spec.binary for p in compile_patterns(text))
+        # Per-path memo of rule lookups (shared by threads: dict updates are atomic).
+        self._path_cache: dict[tuple[str, ...],
+                               tuple[ElementRules, tuple[_Candidate, ...]]] = {}
+        self._unordered_cache: dict[tuple[str, ...], tuple[UnorderedRule, ...]] = {}
+
+    def element_rules_at(self, element: etree._Element, path: tuple[str, ...]) -> ElementRules:
+        """:meth:`element_rules`, memoised by the element's tag path from the root.
+
+        Per path the rules that *could* apply are found once (names only); those without
+        predicates or positions apply for sure, the others are checked on each element.
+        """
+        entry = self._path_cache.get(path)
+        if entry is None:
+            entry = self._by_names(element)
+            if len(self._path_cache) < _CACHE_LIMIT:
+                self._path_cache[path] = entry
+        fixed, conditional = entry
+        if not conditional:
+            return fixed
+        return self._apply(element, conditional, fixed)
+
+    def _by_names(self, element: etree._Element) -> tuple[ElementRules, tuple[_Candidate, ...]]:
+        local = local_name(element.tag)
+        fixed: list[_Candidate] = []
+        conditional: list[_Candidate] = []
+        for kind, index in (("noise", self.noise), ("echo", self.echo_index),
+                            ("id", self.identifiers)):
+            for item in index.candidates(local):
+                if item.pattern.matches_names(element):
+                    (fixed if item.pattern.context_free else conditional).append((kind, item))
+        return self._apply(element, fixed, EMPTY_RULES, checked=True), tuple(conditional)
 
     def element_rules(self, element: etree._Element) -> ElementRules:
         """Everything the noise, echo and identifier rules say about ``element``."""
         local = local_name(element.tag)
-        noise = self.noise.candidates(local)
-        echo = self.echo_index.candidates(local)
-        ids = self.identifiers.candidates(local)
-        if not (noise or echo or ids):
-            return EMPTY_RULES
+        candidates: list[_Candidate] = [
+            (kind, item)
+            for kind, index in (("noise", self.noise), ("echo", self.echo_index),
+                                ("id", self.identifiers))
+            for item in index.candidates(local)
+        ]
+        return self._apply(element, candidates, EMPTY_RULES)
+
+    @staticmethod
+    def _apply(element: etree._Element, candidates: Iterable[_Candidate], base: ElementRules,
+               *, checked: bool = False) -> ElementRules:
         result: ElementRules | None = None
-        for item in noise:
+        for kind, item in candidates:
             pattern = item.pattern
-            if pattern.target == "attribute":
-                if _has_attribute(element, pattern) and pattern.matches(element):
-                    result = result or ElementRules()
+            if not checked and not pattern.matches(element):
+                continue
+            if result is None:
+                result = _copy(base)
+            if kind == "noise":
+                if pattern.target == "attribute":
                     _attributes_of(element, pattern, result.noise_attributes, item.rule)
-            elif pattern.matches(element):
-                result = result or ElementRules()
-                if pattern.target == "element":
+                elif pattern.target == "element":
                     result.noise = result.noise or item.rule
                 else:
                     result.text_noise = result.text_noise or item.rule
-        for item in echo:
-            pattern = item.pattern
-            if pattern.matches(element):
-                result = result or ElementRules()
+            elif kind == "echo":
                 if pattern.target == "element":
                     result.echo = True
                 elif pattern.target == "text":
                     result.text_echo = True
                 elif pattern.attribute:
                     result.echo_attributes.add(pattern.attribute)
-        for item in ids:
-            pattern = item.pattern
-            if pattern.target == "attribute":
-                if _has_attribute(element, pattern) and pattern.matches(element):
-                    result = result or ElementRules()
-                    _attributes_of(element, pattern, result.identifier_attributes, item.rule)
-            elif pattern.matches(element):
-                result = result or ElementRules()
+            elif pattern.target == "attribute":
+                _attributes_of(element, pattern, result.identifier_attributes, item.rule)
+            else:
                 result.text_identifier = result.text_identifier or item.rule
-        return result or EMPTY_RULES
+        return base if result is None else result
 
-    def unordered_for(self, parent: etree._Element) -> tuple[UnorderedRule, ...]:
-        """The unordered-list rules whose parent pattern matches ``parent``."""
+    def unordered_for(self, parent: etree._Element,
+                      path: tuple[str, ...] | None = None) -> tuple[UnorderedRule, ...]:
+        """The unordered-list rules whose parent pattern matches ``parent`` (cached by tag
+        path like :meth:`element_rules_at`)."""
         candidates = self.unordered_parents.candidates(local_name(parent.tag))
         if not candidates:
             return ()
-        return tuple(self.unordered[int(item.rule)] for item in candidates
-                     if item.pattern.matches(parent))
+        if path is not None:
+            cached = self._unordered_cache.get(path)
+            if cached is not None:
+                return cached
+        result = tuple(self.unordered[int(item.rule)] for item in candidates
+                       if item.pattern.matches(parent))
+        if (path is not None and all(item.pattern.context_free for item in candidates)
+                and len(self._unordered_cache) < _CACHE_LIMIT):
+            self._unordered_cache[path] = result
+        return result
 
     def is_identifier(self, element: etree._Element, attribute: str) -> bool:
         return any(item.pattern.matches_attribute(element, attribute)
                    for item in self.identifiers.candidates(local_name(element.tag)))
 
 
-def _has_attribute(element: etree._Element, pattern: Pattern) -> bool:
-    return pattern.attribute == "*" or element.get(pattern.attribute or "") is not None
+_Candidate = tuple[str, Located]
+
+
+def _copy(rules: ElementRules) -> ElementRules:
+    return ElementRules(rules.noise, rules.echo, dict(rules.noise_attributes),
+                        set(rules.echo_attributes), dict(rules.identifier_attributes),
+                        rules.text_noise, rules.text_echo, rules.text_identifier)
 
 
 def _attributes_of(element: etree._Element, pattern: Pattern, into: dict[str, str],

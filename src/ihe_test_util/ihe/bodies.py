@@ -93,7 +93,7 @@ def read_body(data: bytes, content_type: str | None, *, source: str | None = Non
     media = content_type_params(content_type)[0] if content_type else ""
     if media.startswith("multipart/"):
         return _read_multipart(data, content_type or "", source)
-    if not data.strip():
+    if not data or data.isspace():
         return Body("empty", error="the body is empty", media_type=media)
     return _read_single(data, media, source)
 
@@ -117,12 +117,12 @@ def _read_multipart(data: bytes, content_type: str, source: str | None) -> Body:
 
 
 def _read_single(data: bytes, media: str, source: str | None) -> Body:
-    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:256].lstrip(b"\xef\xbb\xbf \t\r\n")  # sniff without copying the body
     try:
-        if looks_like_er7(stripped):
-            return Body("hl7v2", parse_er7(stripped), media_type=media, raw=data)
-        if stripped[:1] in (b"{", b"["):
-            return Body("json", parse_json_view(stripped), media_type=media, raw=data)
+        if looks_like_er7(head):
+            return Body("hl7v2", parse_er7(data), media_type=media, raw=data)
+        if head[:1] in (b"{", b"["):
+            return Body("json", parse_json_view(data), media_type=media, raw=data)
         return Body("xml", parse_xml(data, source=source), media_type=media, raw=data)
     except XmlInputError as exc:
         return Body("unparseable", error=exc.message, media_type=media, raw=data)

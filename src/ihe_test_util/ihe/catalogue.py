@@ -12,14 +12,16 @@ renamed consistently, and which values echo the request. Facts and their sources
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ihe_test_util.ihe import vocabulary as v
-from ihe_test_util.ihe.bodies import Body
+from ihe_test_util.ihe.bodies import Body, read_body
 from ihe_test_util.ihe.er7 import message_type
 from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
 from ihe_test_util.ihe.patterns import local_name
 from ihe_test_util.ihe.specs import Echo, Label, TransactionSpec, Unordered, Verdict
 from ihe_test_util.model import Request, Response
+from ihe_test_util.transport.mtom import content_type_params
 
 # --- building blocks shared by several entries ------------------------------------------------
 
@@ -78,8 +80,10 @@ XDS_METADATA_UNORDERED = (
     Unordered("rim:RegistryObjectList", "rim:ObjectRef", ("@id",)),
     Unordered("rim:RegistryObjectList", "*"),
     Unordered("rim:*", "rim:Slot", ("@name",)),
+    # Several author classifications share one scheme: the author's person tells them apart.
     Unordered("rim:*", "rim:Classification",
-              ("@classificationScheme", "@classificationNode", "@nodeRepresentation")),
+              ("@classificationScheme", "@classificationNode", "@nodeRepresentation",
+               "rim:Slot[@name='authorPerson']/rim:ValueList/rim:Value")),
     Unordered("rim:*", "rim:ExternalIdentifier", ("@identificationScheme",)),
     Unordered("rim:ValueList", "rim:Value", (".",)),
 )
@@ -405,10 +409,6 @@ def known_ids() -> tuple[str, ...]:
 def hints_for(request: Request | None, response: Response | None,
               request_body: Body | None = None, response_body: Body | None = None) -> Hints:
     """Actions from wsa:Action headers, SOAPAction and Content-Type ``action``; request path."""
-    from urllib.parse import urlsplit
-
-    from ihe_test_util.transport.mtom import content_type_params
-
     actions: list[str] = []
     for body in (response_body, request_body):
         envelope = body.envelope if body is not None else None
@@ -425,9 +425,8 @@ def hints_for(request: Request | None, response: Response | None,
         content_type = message.headers.get("Content-Type")
         if content_type:
             params = content_type_params(content_type)[1]
-            for name in ("action", "start-info-action"):
-                if params.get(name):
-                    actions.append(params[name].strip())
+            if params.get("action"):
+                actions.append(params["action"].strip())
     path = urlsplit(request.uri).path if request else None
     return Hints(tuple(actions), path)
 
@@ -435,8 +434,6 @@ def hints_for(request: Request | None, response: Response | None,
 def detect_transaction(*, request: Request | None = None,
                        response: Response | None = None) -> str | None:
     """The IHE transaction id of an exchange (``ITI-18``), or None when not recognised."""
-    from ihe_test_util.ihe.bodies import read_body
-
     request_body = read_body(request.body, request.content_type) if request else None
     response_body = read_body(response.body, response.content_type) if response else None
     hints = hints_for(request, response, request_body, response_body)

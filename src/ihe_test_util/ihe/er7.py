@@ -36,6 +36,7 @@ def looks_like_er7(data: bytes) -> bool:
 def parse_er7(data: bytes) -> etree._Element:
     """Build the element view of an ER7 message (raises :class:`Er7Error`)."""
     text = data.replace(b"\x0b", b"").replace(b"\x1c", b"").decode("utf-8", errors="replace")
+    text = text.lstrip("\ufeff")
     lines = [line for line in re.split(r"\r\n|\r|\n", text.strip()) if line.strip()]
     if not lines or not lines[0].startswith("MSH") or len(lines[0]) < 8:
         raise Er7Error("an HL7 v2 message starts with an MSH segment")

@@ -123,11 +123,14 @@ class Step:
     position: int | None
     predicates: tuple[etree.XPath, ...]
 
-    def accepts(self, element: etree._Element, namespace: str | None, local: str) -> bool:
+    def accepts(self, element: etree._Element, namespace: str | None, local: str,
+                names_only: bool = False) -> bool:
         if self.local != "*" and self.local != local:
             return False
         if self.namespace != ANY and self.namespace != namespace:
             return False
+        if names_only:
+            return True
         if self.position is not None and _sibling_position(element) != self.position:
             return False
         return all(bool(predicate(element)) for predicate in self.predicates)
@@ -139,7 +142,7 @@ Target = Literal["element", "attribute", "text"]
 class Pattern:
     """One compiled location pattern (no unions; see :func:`compile_patterns`)."""
 
-    __slots__ = ("_xpath", "anchored", "attribute", "steps", "target", "text")
+    __slots__ = ("_xpath", "anchored", "attribute", "context_free", "steps", "target", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text.strip()
@@ -161,6 +164,10 @@ class Pattern:
             # "@id" alone: the attribute on any element.
             raw = [(True, "*")]
         self.steps = tuple(_compile_step(descendant, step) for descendant, step in raw)
+        #: Whether matching depends only on the element names from the root down (no
+        #: predicates, positions or ``@*``): such results can be cached per path.
+        self.context_free = self.attribute != "*" and all(
+            not step.predicates and step.position is None for step in self.steps)
         try:
             self._xpath = etree.XPath(self.select_expression(), namespaces=NAMESPACES)
         except etree.XPathSyntaxError as exc:
@@ -189,6 +196,11 @@ class Pattern:
         """Whether ``element`` is located where this pattern's last element step points."""
         return _match(self.steps, len(self.steps) - 1, element, self.anchored)
 
+    def matches_names(self, element: etree._Element) -> bool:
+        """:meth:`matches` ignoring predicates and positions: a necessary condition that
+        depends only on the element names from the root down (so it can be cached)."""
+        return _match(self.steps, len(self.steps) - 1, element, self.anchored, True)
+
     def matches_attribute(self, element: etree._Element, name: str) -> bool:
         return (self.target == "attribute" and self.attribute in (name, "*")
                 and self.matches(element))
@@ -207,12 +219,21 @@ def compile_relative(expression: str) -> etree.XPath:
         raise PatternError(f"invalid XPath {expression!r}: {exc}") from None
 
 
+_SPLIT: dict[str, tuple[str | None, str]] = {}
+
+
 def split_tag(tag: str) -> tuple[str | None, str]:
-    """``{ns}local`` -> ``(ns, local)``; ``local`` -> ``(None, local)``."""
-    if tag.startswith("{"):
-        namespace, _, local = tag[1:].partition("}")
-        return namespace, local
-    return None, tag
+    """``{ns}local`` -> ``(ns, local)``; ``local`` -> ``(None, local)`` (memoised)."""
+    split = _SPLIT.get(tag)
+    if split is None:
+        if tag.startswith("{"):
+            namespace, _, local = tag[1:].partition("}")
+            split = (namespace, local)
+        else:
+            split = (None, tag)
+        if len(_SPLIT) < 10_000:
+            _SPLIT[tag] = split
+    return split
 
 
 def attributes(element: etree._Element) -> dict[str, str]:
@@ -224,21 +245,22 @@ def local_name(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def _match(steps: tuple[Step, ...], index: int, element: etree._Element, anchored: bool) -> bool:
+def _match(steps: tuple[Step, ...], index: int, element: etree._Element, anchored: bool,
+           names_only: bool = False) -> bool:
     tag: object = element.tag
     if not isinstance(tag, str):
         return False
     namespace, local = split_tag(tag)
     step = steps[index]
-    if not step.accepts(element, namespace, local):
+    if not step.accepts(element, namespace, local, names_only):
         return False
     parent = element.getparent()
     if index == 0:
         return not anchored or (parent is None and not step.descendant)
     if not step.descendant:
-        return parent is not None and _match(steps, index - 1, parent, anchored)
+        return parent is not None and _match(steps, index - 1, parent, anchored, names_only)
     while parent is not None:
-        if _match(steps, index - 1, parent, anchored):
+        if _match(steps, index - 1, parent, anchored, names_only):
             return True
         parent = parent.getparent()
     return False

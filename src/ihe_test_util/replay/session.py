@@ -27,6 +27,7 @@ class CassetteRegenerator:
 
     settings: Settings
     security: SecurityHeader | None = None
+    fresh_patients: bool = False
     id_map: IdMap = field(default_factory=IdMap)
 
     def regenerate(self, request: Request, transaction: str | None) -> Request:
@@ -34,7 +35,8 @@ class CassetteRegenerator:
         if names:
             request = fill_request(request, secret_values(self.settings, names))
         return regenerate_request(request, self.id_map, transaction=transaction,
-                                  security=self.security).request
+                                  security=self.security,
+                                  fresh_patients=self.fresh_patients).request
 
     @property
     def value_map(self) -> Mapping[str, str]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -19,6 +20,7 @@ from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.sim.volatile import Volatility
 from ihe_test_util.sim.xmlstyle import Style, is_element, serialize
+from ihe_test_util.transport.endpoint import HttpAnswer
 from ihe_test_util.transport.mtom import (
     Attachment,
     MultipartMessage,
@@ -56,6 +58,7 @@ class SoapFault(Exception):
     ``subcode`` is a (namespace, local name) QName such as wsa:ActionNotSupported.
     ``http_status`` follows the SOAP 1.2 HTTP binding (Sender 400, everything else 500)
     unless the HTTP layer knows better (413 body too large, 415 media type, ...).
+    ``detail`` elements go into ``soap:Detail`` for programs that read faults.
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class SoapFault(Exception):
         http_status: int | None = None, problem_header: str | None = None,
         problem_action: str | None = None, not_understood: Sequence[str] = (),
         upgrade: bool = False, relates_to: str | None = None,
+        detail: Sequence[etree._Element] = (),
     ) -> None:
         super().__init__(reason)
         self.code = code
@@ -74,6 +78,7 @@ class SoapFault(Exception):
         self.not_understood = tuple(not_understood)
         self.upgrade = upgrade
         self.relates_to = relates_to
+        self.detail = tuple(detail)
 
     @property
     def action(self) -> str:
@@ -123,14 +128,6 @@ class SoapReply:
     body: etree._Element
     attachments: tuple[Attachment, ...] = ()
     mtom: bool = False
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    status: int
-    body: bytes
-    content_type: str
-    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> SoapRequest:
@@ -287,7 +284,7 @@ def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> H
     text = etree.SubElement(reason, _env("Text"))
     text.set(qname("http://www.w3.org/XML/1998/namespace", "lang"), "en")
     text.text = fault.reason
-    if fault.problem_header or fault.problem_action:
+    if fault.problem_header or fault.problem_action or fault.detail:
         detail = etree.SubElement(fault_el, _env("Detail"))
         if fault.problem_header:
             problem = etree.SubElement(detail, qname(WSA, "ProblemHeaderQName"))
@@ -295,6 +292,7 @@ def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> H
         if fault.problem_action:
             problem = etree.SubElement(detail, qname(WSA, "ProblemAction"))
             etree.SubElement(problem, qname(WSA, "Action")).text = fault.problem_action
+        detail.extend(deepcopy(element) for element in fault.detail)
     envelope = envelope_for(
         fault.action, fault_el, relates_to=fault.relates_to, volatility=volatility,
         nsmap=nsmap,

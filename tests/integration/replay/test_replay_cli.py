@@ -160,3 +160,33 @@ def test_unknown_origin_target_syntax_is_usage_error(cassettes: Path) -> None:
     result = ihe("replay", str(cassettes), "--target", "ftp://nowhere")
     assert result.returncode == 2
     assert "http(s) URL" in result.stderr
+
+
+def _outcomes(report: Path) -> dict[str, str]:
+    data = validate(report)
+    return {e["name"]: e["outcome"] for e in data["exchanges"]}  # type: ignore[attr-defined]
+
+
+def test_fresh_patients_keep_xds_replays_repeatable_on_a_stateful_server(
+    cassettes: Path, tmp_path: Path,
+) -> None:
+    """Replaying twice against one stateful registry: without --fresh-patients the second
+    FindDocuments also returns the first replay's documents (a false regression); with it the
+    XDS exchanges pass again. A PDQ query by demographics still finds both patients."""
+    state = tmp_path / "state.sqlite"
+    with Simulator(profile="baseline", state_path=state) as sim:
+        for run in ("a", "b"):
+            result = ihe("replay", str(cassettes), "--target", sim.base_url, "--fresh-patients",
+                         "--report-json", str(tmp_path / f"fresh-{run}.json"))
+            assert result.returncode in (0, 1), result.stdout + result.stderr
+        for run in ("a", "b"):
+            ihe("replay", str(cassettes), "--target", sim.base_url,
+                "--report-json", str(tmp_path / f"same-{run}.json"))
+    assert set(_outcomes(tmp_path / "fresh-a.json").values()) == {"pass"}
+    fresh = _outcomes(tmp_path / "fresh-b.json")
+    for step in ("register patient", "PIX query", "provide and register", "find documents",
+                 "get documents", "retrieve documents"):
+        assert fresh[step] == "pass", fresh
+    assert fresh["PDQ query"] == "regression"  # demographics match the earlier replay's patient
+    same = _outcomes(tmp_path / "same-b.json")
+    assert same["find documents"] == "regression", same

@@ -127,3 +127,30 @@ def test_snippets_are_short_and_without_namespace_declarations() -> None:
     big = etree.fromstring(b'<r xmlns="urn:x" a="1">' + b"<c/>" * 100 + b"</r>")
     assert snippet(big) == '<r a="1">…</r>'
     assert snippet(etree.fromstring(b'<r xmlns="urn:x"><c>v</c></r>')) == "<r><c>v</c></r>"
+
+
+def test_soap_11_and_12_envelopes_compare_their_content() -> None:
+    payload = corpus_file("ITI-18/sq-resp-objectref.xml").read_bytes().split(b"?>")[-1]
+    soap12 = (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
+              + payload + b"</e:Body></e:Envelope>")
+    soap11 = soap12.replace(b"http://www.w3.org/2003/05/soap-envelope",
+                            b"http://schemas.xmlsoap.org/soap/envelope/").replace(
+        b"ResponseStatusType:Success", b"ResponseStatusType:Failure")
+    comparison = compare_responses(Response(200, body=soap12), Response(200, body=soap11))
+    assert comparison.outcome is Outcome.REGRESSION
+    kinds = {(d.kind, d.path) for d in comparison.differences}
+    assert (DifferenceKind.RENAMED, "/Envelope") in kinds
+    assert (DifferenceKind.RENAMED, "/Envelope/Body") in kinds
+    assert (DifferenceKind.STATUS, "/Envelope/Body/AdhocQueryResponse/@status") in kinds
+
+
+def test_removing_one_ordered_child_reports_only_that_child() -> None:
+    from tests.unit.compare.helpers import compare_captures, raw, remove
+
+    recorded = raw("ITI-47/02_PDQQuery1Response.xml")
+    comparison = compare_captures(recorded,
+                                  remove("(//hl7:patientPerson)[1]/hl7:birthTime")(recorded))
+    assert [(d.kind, d.path.rsplit("/", 1)[-1]) for d in comparison.differences] == [
+        (DifferenceKind.REMOVED, "birthTime")]
+    assert comparison.differences[0].description == (
+        "patient 1^^^1.2.840.114350.1.13.99998.8734 patientPerson: birthTime removed")

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from ihe_test_util.cli.commands._replay_run import ReplayRequest, execute_replay
 from ihe_test_util.cli.context import CliContext
+from ihe_test_util.config import Settings, load_settings
 from ihe_test_util.demo.flow import FlowEndpoints, record_xds_flow
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Response
@@ -57,7 +58,7 @@ def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
             outputs=ReportOutputs(json=reports / "run.json", junit=reports / "junit.xml",
                                   markdown=reports / "summary.md", html=reports / "run.html"),
         )
-        summary = execute_replay(cli_ctx, cli_ctx.settings(), request)
+        summary = execute_replay(cli_ctx, _demo_settings(cli_ctx, workdir), request)
 
     regressions = summary.counts[Outcome.REGRESSION]
     expected = regressions > 0 if profile == "breaking" else regressions == 0
@@ -76,6 +77,26 @@ def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
     console.print(Panel("\n".join(lines), title=f"demo done in {elapsed:.1f} s: {verdict}",
                         border_style="green" if expected else "red"))
     raise Exit(0 if expected else 1)
+
+
+DEMO_RULES = """\
+# Written by `ihe demo`: comparer rules for the simulated upgrade (see docs/noise-rules.md).
+# The `compatible` upgrade adds the registry-maintained documentAvailability slot: reviewed
+# once, it is declared benign here, as you would for your own registry's upgrade.
+[[rules]]
+name = "registry-maintained documentAvailability slot"
+transaction = "ITI-18"
+noise = "//rim:ExtrinsicObject/rim:Slot[@name='documentAvailability']"
+"""
+
+
+def _demo_settings(cli_ctx: CliContext, workdir: Path) -> Settings:
+    """The user's --config when given, else the demo's own ihe.toml with its rule."""
+    if cli_ctx.config_path is not None:
+        return cli_ctx.settings()
+    config = workdir / "ihe.toml"
+    config.write_text(DEMO_RULES, encoding="utf-8")
+    return load_settings(config)
 
 
 def _prepare(workdir: Path) -> None:

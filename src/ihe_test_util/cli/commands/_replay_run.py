@@ -52,13 +52,14 @@ class ReplayRequest:
     outputs: ReportOutputs
     jobs: int = 1
     shard: Shard | None = None
+    fresh_patients: bool = False
 
 
 def run_replay_command(
     cli_ctx: CliContext, *, paths: list[Path], targets: list[str], env_name: str | None,
     fail_on: str | None, report_json: Path | None, junit: Path | None, markdown: Path | None,
     html: Path | None, jobs: int | None, shard: str | None, timeout: float | None,
-    insecure: bool,
+    insecure: bool, fresh_patients: bool = False,
 ) -> None:
     settings = cli_ctx.settings()
     tls: TlsSettings | None = None
@@ -76,6 +77,7 @@ def run_replay_command(
         fail_on=FailOn(fail_on) if fail_on else settings.fail_on,
         outputs=ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html),
         jobs=jobs or settings.jobs, shard=Shard.parse(shard) if shard else None,
+        fresh_patients=fresh_patients,
     )
     summary = execute_replay(cli_ctx, settings, request)
     raise Exit(summary.exit_code(request.fail_on))
@@ -105,7 +107,9 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
     security = security_header(settings.saml, base=_config_folder(settings))
     engine = ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings, security), targets=request.targets,
+        make_regenerator=lambda: CassetteRegenerator(settings, security,
+                                                     request.fresh_patients),
+        targets=request.targets,
         keep=store.keep if store is not None else None,
     )
     terminal = TerminalReporter(

@@ -29,13 +29,18 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--shard", metavar="I/N", help="Replay only the I-th of N slices of the cassettes.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Connect + read timeout per request. Default: 30 or the configuration.")
+@click.option("--fresh-patients", is_flag=True,
+              help="Give patients created by ITI-44 feeds new ids on every replay (used "
+                   "consistently in later requests), so replays against a stateful system do "
+                   "not see documents earlier replays registered.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify TLS certificates (loudly warned; never in production).")
 @pass_cli
 def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ...],
             env_name: str | None, fail_on: str | None, report_json: Path | None,
             junit: Path | None, markdown: Path | None, html: Path | None, jobs: int | None,
-            shard: str | None, timeout: float | None, insecure: bool) -> None:
+            shard: str | None, timeout: float | None, fresh_patients: bool,
+            insecure: bool) -> None:
     """Replay recorded exchanges against an upgraded endpoint and report regressions.
 
     Cassettes are replayed in order, exchange by exchange, with fresh message ids, uniqueIds
@@ -52,11 +57,12 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
       ihe replay cassettes/ --env candidate --jobs 4 --report-json run.json --html run.html
       ihe replay cassettes/ --target http://old:8080=http://new:9090 --fail-on regression
       ihe replay cassettes/ --shard 2/4 --report-json shard-2.json --junit junit-2.xml
+      ihe replay cassettes/ --target http://127.0.0.1:8080 --fresh-patients
     """
     from ihe_test_util.cli.commands._replay_run import run_replay_command
 
     run_replay_command(
         cli_ctx, paths=list(paths), targets=list(targets), env_name=env_name, fail_on=fail_on,
         report_json=report_json, junit=junit, markdown=markdown, html=html, jobs=jobs,
-        shard=shard, timeout=timeout, insecure=insecure,
+        shard=shard, timeout=timeout, insecure=insecure, fresh_patients=fresh_patients,
     )

@@ -43,9 +43,9 @@ def command(cli_ctx: CliContext, host: str, port: int, profile: str, state_path:
     """
     import json
     import logging
-    import signal
     import sys
 
+    from ihe_test_util.cli.serving import serve_until_stopped
     from ihe_test_util.sim import Simulator
     from ihe_test_util.sim.transactions import ACTORS, transactions_of
 
@@ -72,16 +72,9 @@ def command(cli_ctx: CliContext, host: str, port: int, profile: str, state_path:
                 console.print(f"  {actor.title:27} {sim.url_for(actor.name)}  "
                               f"[dim]{' '.join(transactions_of(actor))}[/]", soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
-        sys.stdout.flush()
 
-    def stop_on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop_on_term)
-    try:
-        simulator.serve_forever(on_ready=announce)
-    except KeyboardInterrupt:
+    def stopped() -> None:
         if not as_json:
             console.print("stopped")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+
+    serve_until_stopped(simulator, announce, stopped)

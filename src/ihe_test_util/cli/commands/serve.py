@@ -1,0 +1,91 @@
+"""``ihe serve``: answer IHE clients from cassettes, on localhost (a playback stub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rich_click as click
+
+from ihe_test_util.cli.context import CliContext, pass_cli
+
+
+@click.command("serve")
+@click.argument("cassettes", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on. Keep the default unless you know you need another.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="TCP port; 0 picks a free one (the URLs are printed).")
+@click.option("--strict-order", is_flag=True,
+              help="Serve each recorded interaction once, in the order of its cassette; "
+                   "anything else gets a fault. Default: identical requests get the recorded "
+                   "responses in order, then the last one again.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the URLs as one JSON line (for scripts) instead of a table.")
+@pass_cli
+def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: int,
+            strict_order: bool, as_json: bool) -> None:
+    """Serve recorded responses to IHE clients: a stub endpoint for testing them offline.
+
+    A request is answered with the recorded response to the request that [i]means[/] the same:
+    message ids, creation times, queryIds, uniqueIds, MTOM framing and WS-Security are
+    ignored, prefixes and attribute order too. Echo fields ([b]RelatesTo[/], HL7 v3
+    acknowledgement and queryAck ids) are set from the request. A request that matches nothing
+    gets a SOAP fault naming the closest recorded request and what differs ([b]-v[/] also logs
+    it). CASSETTES are files or folders (searched for *.yaml). Stop with Ctrl-C.
+
+    [b]Examples[/]
+
+    \b
+      ihe serve cassettes/ --port 0
+      ihe serve demo.yaml --port 8080 --strict-order
+      ihe -v serve cassettes/xds.yaml --json
+    """
+    import json
+    import logging
+    import sys
+
+    from ihe_test_util.cli.serving import serve_until_stopped
+    from ihe_test_util.serve import PlaybackServer
+
+    level = logging.INFO if cli_ctx.verbosity > 0 else logging.ERROR
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    serve_logger = logging.getLogger("ihe_test_util.serve")
+    serve_logger.addHandler(handler)
+    serve_logger.setLevel(level)
+    serve_logger.propagate = False
+    server = PlaybackServer(cassettes, host=host, port=port, strict_order=strict_order)
+    console = cli_ctx.console()
+
+    def announce(stub: PlaybackServer) -> None:
+        paths = stub.paths()
+        if as_json:
+            click.echo(json.dumps({
+                "base_url": stub.base_url,
+                "cassettes": [str(path) for path in stub.index.cassettes],
+                "interactions": len(stub.index),
+                "strict_order": strict_order,
+                "paths": {summary.path: {
+                    "url": stub.url_for(summary.path), "interactions": summary.interactions,
+                    "transactions": list(summary.transactions)} for summary in paths},
+            }))
+        else:
+            console.print(f"[b]ihe serve[/] listening on {stub.base_url}: "
+                          f"{len(stub.index)} interaction(s) from "
+                          f"{len(stub.index.cassettes)} cassette(s)"
+                          f"{', strict order' if strict_order else ''}", soft_wrap=True)
+            width = max(len(stub.url_for(summary.path)) for summary in paths)
+            for summary in paths:
+                console.print(f"  {stub.url_for(summary.path):{width}}  {summary.interactions:>5}  "
+                              f"[dim]{' '.join(summary.transactions)}[/]", soft_wrap=True)
+            console.print("Press Ctrl-C to stop.")
+
+    def stopped() -> None:
+        if not as_json:
+            console.print("stopped")
+
+    try:
+        serve_until_stopped(server, announce, stopped)
+    finally:
+        serve_logger.removeHandler(handler)

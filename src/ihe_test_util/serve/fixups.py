@@ -1,0 +1,226 @@
+"""Making a recorded response consistent with the request that is being answered now.
+
+A recorded response echoes the *recorded* request: its ``wsa:RelatesTo`` names the recorded
+``wsa:MessageID``, its HL7 v3 ``acknowledgement/targetMessage/id`` and ``queryAck/queryId``
+name the recorded message and query. A client checks those against what it just sent, so:
+
+* every echo the catalogue declares for the transaction
+  (:attr:`~ihe_test_util.ihe.specs.TransactionSpec.echoes`: RelatesTo, targetMessage id,
+  queryAck queryId, the echoed queryByParameter) is set from the incoming request;
+* the values a server makes up per response (:data:`FRESH_VALUES`: ``wsa:MessageID``, the HL7
+  v3 message id and creationTime) are made fresh, in the recorded spelling;
+* identifiers the client chose differently from the recording are put back in
+  (:class:`~ihe_test_util.serve.renames.Renames`);
+* MTOM responses are re-packaged with a fresh boundary and Content-IDs (``xop:Include`` hrefs
+  follow; attachment bytes are untouched); Content-Length is computed by the server.
+
+Bodies that are not XML, or are sent with a ``Content-Encoding``, are served as recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from copy import deepcopy
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ihe_test_util.cassette import find_placeholders
+from ihe_test_util.errors import XmlInputError
+from ihe_test_util.ihe.identifiers import DEFAULT_IDS
+from ihe_test_util.ihe.namespaces import XOP, qname
+from ihe_test_util.ihe.patterns import Pattern, compile_patterns
+from ihe_test_util.ihe.regenerate import IdMap, ValueKind
+from ihe_test_util.ihe.specs import Echo, TransactionSpec
+from ihe_test_util.model import Response
+from ihe_test_util.safexml import parse_xml
+from ihe_test_util.serve.renames import Renames
+from ihe_test_util.transport.endpoint import HttpAnswer
+from ihe_test_util.transport.mtom import (
+    Attachment,
+    build_mtom,
+    content_type_params,
+    is_multipart,
+    new_content_id,
+    normalise_cid,
+    parse_multipart,
+)
+
+#: Response values a server makes up for every response: made fresh when serving.
+FRESH_VALUES: tuple[tuple[str, ValueKind], ...] = (
+    ("/Envelope/Header/MessageID", ValueKind.MESSAGE_ID),
+    ("/Envelope/Body/*[hl7:interactionId]/hl7:id", ValueKind.HL7_ID),
+    ("/Envelope/Body/*[hl7:interactionId]/hl7:creationTime/@value", ValueKind.TIMESTAMP),
+)
+#: Response headers never replayed: framing the server computes, or values about this server.
+HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive",
+                         "date", "server", "content-type"})
+
+
+@dataclass(frozen=True)
+class EchoValue:
+    """What the incoming request holds where a response echoes it (None: nothing there)."""
+
+    echo: Echo
+    value: str | etree._Element | None
+
+
+def capture_echoes(spec: TransactionSpec, root: etree._Element) -> tuple[EchoValue, ...]:
+    """The request side of every echo of ``spec``, read before anything is blanked."""
+    captured = []
+    for echo in spec.echoes:
+        node = _first(_patterns(echo.request), root)
+        value: str | etree._Element | None
+        if isinstance(node, etree._Element) and (len(node) or node.attrib):
+            value = deepcopy(node)  # an HL7 II, an echoed queryByParameter
+        elif isinstance(node, etree._Element):
+            value = (node.text or "").strip()  # wsa:MessageID
+        else:
+            value = None if node is None else str(node).strip()
+        captured.append(EchoValue(echo, value))
+    return tuple(captured)
+
+
+def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renames) -> (
+    HttpAnswer
+):
+    """The recorded ``response`` made consistent with the request being answered."""
+    headers = tuple((name, value) for name, value in response.headers
+                    if name.lower() not in HOP_HEADERS and not find_placeholders(value))
+    content_type = response.content_type or "application/octet-stream"
+    coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+    if coding != "identity":
+        return HttpAnswer(response.status, response.body, content_type, headers)
+    try:
+        if is_multipart(content_type):
+            body, content_type = _fix_multipart(response.body, content_type, echoes, renames)
+        elif response.body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            root = parse_xml(response.body, source="recorded response")
+            if _fix_tree(root, echoes, renames):
+                body = _serialise(root, response.body)
+            else:
+                body = response.body
+        else:
+            body = response.body
+    except XmlInputError:  # a recorded body that is not well-formed is served as it was
+        body = response.body
+    return HttpAnswer(response.status, body, content_type, headers)
+
+
+def _fix_tree(root: etree._Element, echoes: Iterable[EchoValue], renames: Renames) -> bool:
+    changed = False
+    for echo in echoes:
+        for node in _select(_patterns(echo.echo.response), root):
+            changed = _put(node, echo.value) or changed
+    for pattern, kind in FRESH_VALUES:
+        for node in _select(_patterns(pattern), root):
+            changed = _refresh(node, kind) or changed
+    if len(renames):
+        changed = renames.to_client(root) > 0 or changed
+    return changed
+
+
+def _put(node: object, value: str | etree._Element | None) -> bool:
+    """Set an echoing node to the request's value; remove it when the request has none."""
+    if isinstance(node, etree._Element):
+        if value is None:
+            parent = node.getparent()
+            if parent is not None:
+                parent.remove(node)
+            return True
+        if isinstance(value, etree._Element):
+            node.attrib.clear()
+            node.attrib.update(value.attrib)
+            node.text = value.text
+            node[:] = [deepcopy(child) for child in value]
+        else:
+            node.text = value
+        return True
+    if isinstance(node, etree._ElementUnicodeResult) and node.is_attribute and \
+            isinstance(value, str):
+        parent = node.getparent()
+        if parent is not None:
+            parent.set(str(node.attrname), value)
+            return True
+    return False
+
+
+def _refresh(node: object, kind: ValueKind) -> bool:
+    fresh = IdMap()
+    if isinstance(node, etree._Element):
+        if kind is ValueKind.MESSAGE_ID:
+            node.text = fresh.fresh(node.text or "", kind)
+            return True
+        attribute = "extension" if node.get("extension") else "root"
+        old = node.get(attribute)
+        if old:
+            node.set(attribute, fresh.fresh(old, kind))
+            return True
+        return False
+    if isinstance(node, etree._ElementUnicodeResult) and node.is_attribute:
+        parent = node.getparent()
+        if parent is not None:
+            parent.set(str(node.attrname), DEFAULT_IDS.timestamp_like(str(node)))
+            return True
+    return False
+
+
+def _fix_multipart(body: bytes, content_type: str, echoes: Iterable[EchoValue],
+                   renames: Renames) -> tuple[bytes, str]:
+    """Fresh boundary and Content-IDs around the fixed root part; attachments byte for byte."""
+    message = parse_multipart(body, content_type, source="recorded response")
+    root = parse_xml(message.root.content, source="recorded response")
+    _fix_tree(root, echoes, renames)
+    renamed: dict[str, str] = {}
+    attachments = []
+    for part in message.attachments:
+        cid = new_content_id("ihe-serve")
+        if part.content_id:
+            renamed[normalise_cid(part.content_id)] = cid
+        attachments.append(Attachment(cid, part.content_type, part.content))
+    for include in root.iter(qname(XOP, "Include")):
+        target = renamed.get(normalise_cid(include.get("href") or ""))
+        if target is not None:
+            include.set("href", f"cid:{target}")
+    action = content_type_params(content_type)[1].get("action") or \
+        content_type_params(message.root.content_type)[1].get("action")
+    return build_mtom(_serialise(root, message.root.content), attachments, soap_action=action)
+
+
+def _serialise(root: etree._Element, original: bytes) -> bytes:
+    """As recorded: same declared encoding, declaration or not."""
+    encoding = root.getroottree().docinfo.encoding or "UTF-8"
+    declaration = original.lstrip().startswith(b"<?xml")
+    data = etree.tostring(root, xml_declaration=declaration, encoding=encoding)
+    return data if isinstance(data, bytes) else data.encode(encoding)
+
+
+# -- patterns (compiled once per thread: the server answers on several) -----------------------
+
+_compiled = threading.local()
+
+
+def _patterns(text: str) -> tuple[Pattern, ...]:
+    cache: dict[str, tuple[Pattern, ...]] | None = getattr(_compiled, "cache", None)
+    if cache is None:
+        cache = _compiled.cache = {}
+    found = cache.get(text)
+    if found is None:
+        found = cache[text] = compile_patterns(text)
+    return found
+
+
+def _first(patterns: tuple[Pattern, ...], root: etree._Element) -> object | None:
+    for pattern in patterns:
+        for node in pattern.select(root):
+            return node
+    return None
+
+
+def _select(patterns: tuple[Pattern, ...], root: etree._Element) -> list[object]:
+    for pattern in patterns:
+        found = pattern.select(root)
+        if found:
+            return found
+    return []

@@ -1,0 +1,103 @@
+"""The recorded interactions of one or more cassettes, indexed once by match key.
+
+Looking a request up is one dictionary access (:meth:`PlaybackIndex.lookup`), whatever the
+number of interactions: vcrpy compares every request with every recorded one, which makes a
+1,000-interaction playback quadratic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ihe_test_util.cassette import find_cassettes, load_cassette
+from ihe_test_util.errors import CassetteError
+from ihe_test_util.model import Interaction
+from ihe_test_util.serve.canonical import RequestShape, shape_of
+
+MatchKey = tuple[str, str, str, str]
+
+
+@dataclass(eq=False)
+class RecordedEntry:
+    """One recorded interaction: where it comes from, its match key, its response."""
+
+    cassette: Path
+    number: int  # 1-based position in its cassette
+    interaction: Interaction
+    shape: RequestShape
+
+    @property
+    def transaction(self) -> str | None:
+        return self.interaction.meta.transaction or self.shape.transaction
+
+    @property
+    def label(self) -> str:
+        """``demo.yaml #5 (ITI-18 'find documents')``: how people find it in the file."""
+        what = " ".join(part for part in (
+            self.transaction, f"'{self.interaction.meta.step}'"
+            if self.interaction.meta.step else None) if part)
+        return f"{self.cassette.name} #{self.number}" + (f" ({what})" if what else "")
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """What is served at one path: how many interactions, which transactions."""
+
+    path: str
+    interactions: int
+    transactions: tuple[str, ...]
+
+
+class PlaybackIndex:
+    """Match key -> the recorded interactions with that key, in cassette order."""
+
+    def __init__(self, entries: Sequence[RecordedEntry], cassettes: Sequence[Path] = ()) -> None:
+        self.entries = tuple(entries)
+        self.cassettes = tuple(cassettes)
+        grouped: dict[MatchKey, list[RecordedEntry]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.shape.key, []).append(entry)
+        self._by_key = {key: tuple(found) for key, found in grouped.items()}
+
+    @classmethod
+    def load(cls, paths: Sequence[Path]) -> PlaybackIndex:
+        """Index every interaction of the cassettes named (folders are searched recursively).
+
+        An unreadable or invalid cassette raises :class:`CassetteError` naming file and line.
+        """
+        files = find_cassettes(paths)
+        if not files:
+            raise CassetteError("no cassettes (*.yaml, *.yml) found in "
+                                + ", ".join(map(str, paths)))
+        entries: list[RecordedEntry] = []
+        for path in files:
+            cassette = load_cassette(path)
+            entries.extend(
+                RecordedEntry(path, number, interaction, shape_of(interaction.request))
+                for number, interaction in enumerate(cassette.interactions, start=1)
+            )
+        if not entries:
+            raise CassetteError("the cassettes hold no interactions to serve",
+                                path=files[0] if len(files) == 1 else None)
+        return cls(entries, files)
+
+    def lookup(self, shape: RequestShape) -> tuple[RecordedEntry, ...]:
+        """The recorded interactions whose request means the same as ``shape`` (maybe none)."""
+        return self._by_key.get(shape.key, ())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def paths(self) -> list[PathSummary]:
+        """Per path (sorted): number of interactions and their transactions."""
+        counts: dict[str, int] = {}
+        transactions: dict[str, dict[str, None]] = {}
+        for entry in self.entries:
+            path = entry.shape.path
+            counts[path] = counts.get(path, 0) + 1
+            if entry.transaction:
+                transactions.setdefault(path, {})[entry.transaction] = None
+        return [PathSummary(path, counts[path], tuple(transactions.get(path, {})))
+                for path in sorted(counts)]

@@ -1,0 +1,53 @@
+"""``ihe serve`` as an object: cassettes in, a playback stub on localhost out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ihe_test_util import __version__
+from ihe_test_util.serve.app import PlaybackApp
+from ihe_test_util.serve.index import PathSummary, PlaybackIndex
+from ihe_test_util.transport.endpoint import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_READ_TIMEOUT,
+    LocalEndpoint,
+)
+
+
+class PlaybackServer(LocalEndpoint):
+    """Serves recorded responses to requests that mean the same as recorded ones::
+
+        with PlaybackServer(["cassettes/demo.yaml"]) as stub:
+            client.send(stub.base_url + "/xds/registry", ...)
+
+    The cassettes are read and indexed when the object is created (an invalid cassette raises
+    :class:`~ihe_test_util.errors.CassetteError` before any port is opened).
+    """
+
+    server_name = f"ihe-serve/{__version__}"
+
+    def __init__(
+        self, cassettes: Sequence[Path | str] | PlaybackIndex, host: str = "127.0.0.1",
+        port: int = 0, *, strict_order: bool = False,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, read_timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> None:
+        super().__init__(host, port, read_timeout=read_timeout)
+        self.index = cassettes if isinstance(cassettes, PlaybackIndex) else \
+            PlaybackIndex.load([Path(c) for c in cassettes])
+        self.app = PlaybackApp(self.index, strict_order=strict_order,
+                               max_body_bytes=max_body_bytes)
+
+    def _open_app(self) -> PlaybackApp:
+        return self.app
+
+    def url_for(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def paths(self) -> list[PathSummary]:
+        """What is served where: interactions and transactions per path."""
+        return self.index.paths()
+
+    def reset(self) -> None:
+        """Start the recorded conversation again (response order, learned identifiers)."""
+        self.app.reset()
