@@ -38,6 +38,7 @@ from ihe_test_util.cassette.store import CassetteWriter, now_utc
 from ihe_test_util.errors import IheTestError, UsageError
 from ihe_test_util.model import Headers, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.record.responses import read_response
+from ihe_test_util.transport.endpoint import BodyProblem, read_body
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
 
 #: Headers that describe one connection (RFC 9110 7.6.1), plus Expect (answered here) and the
@@ -409,13 +410,6 @@ class _ProxyServer(ThreadingHTTPServer):
         return  # a client that goes away mid-exchange is not the proxy's error
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: _ProxyServer
     protocol_version = "HTTP/1.1"
@@ -436,11 +430,12 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         headers = Headers(self.headers.items())
         try:
-            body = self._body(proxy.max_body_bytes)
-        except _BadRequest as problem:
+            body = read_body(self.rfile, self.headers.get, proxy.max_body_bytes,
+                             required=False)
+        except BodyProblem as problem:
             self.close_connection = True
             status, reason, out, data = proxy.reject(self.command, self.path, None,
-                                                     problem.status, problem.message)
+                                                     problem.status, problem.reason)
             self._send(status, reason, out, data)
             return
         if body is None:  # the client went away mid-body
@@ -455,44 +450,6 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.scheme:
             return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return self.path
-
-    def _body(self, limit: int) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._chunked(limit)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        if not raw.strip().isdigit():
-            raise _BadRequest(400, f"invalid Content-Length {raw!r}")
-        length = int(raw)
-        if length > limit:
-            raise _BadRequest(413, f"request body of {length:,} bytes exceeds {limit:,} bytes")
-        body = self.rfile.read(length)
-        return body if len(body) == length else None
-
-    def _chunked(self, limit: int) -> bytes | None:
-        chunks: list[bytes] = []
-        size_so_far = 0
-        while True:
-            line = self.rfile.readline(1024)
-            if not line:
-                return None
-            try:
-                size = int(line.split(b";", 1)[0], 16)
-            except ValueError:
-                raise _BadRequest(400, "malformed chunked request body") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():
-                    pass  # trailers
-                return b"".join(chunks)
-            size_so_far += size
-            if size_so_far > limit:
-                raise _BadRequest(413, f"request body exceeds {limit:,} bytes")
-            chunk = self.rfile.read(size)
-            if len(chunk) != size:
-                return None
-            chunks.append(chunk)
-            self.rfile.readline(1024)
 
     def _send(self, status: int, reason: str, headers: Headers, body: bytes) -> None:
         self.send_response_only(status, reason or None)  # no Server/Date of our own
