@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,20 @@ def ihe_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> (
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={"PATH": os.environ.get("PATH", ""), "COLUMNS": "200", **(env or {})},
     )
+
+
+@contextmanager
+def finally_killed(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """The process, killed if it still runs at the end and its pipes closed."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def scenario_file(folder: Path, text: str, name: str = "scenario.yaml", **files: str | bytes) -> (

@@ -20,7 +20,7 @@ from ihe_test_util.ihe.builders import PatientId, StoredQuery, iti18_stored_quer
 from ihe_test_util.sim import Simulator
 
 from ..transport_servers import free_port
-from .conftest import ihe_process
+from .conftest import finally_killed, ihe_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -57,18 +57,11 @@ def running_proxy(folder: Path, *upstreams: str) -> Iterator[Proxy]:
     args = ["record", "--proxy", "127.0.0.1:0", "--json", "--cassette", "cassettes/p.yaml"]
     for upstream in upstreams:
         args += ["--upstream", upstream]
-    process = ihe_process(*args, cwd=folder)
-    assert process.stdout is not None and process.stderr is not None
-    try:
+    with finally_killed(ihe_process(*args, cwd=folder)) as process:
+        assert process.stderr is not None
         proxy = Proxy(process)
         assert proxy.info.get("event") == "listening", process.stderr.read()
         yield proxy
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 from ihe_test_util.cassette import load_cassette
 
 from ..transport_servers import base_url, serve
-from .conftest import ihe_process, scenario_file
+from .conftest import finally_killed, ihe_process, scenario_file
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -36,10 +36,9 @@ def _scenario(folder: Path, url: str, steps: int = 60) -> Path:
 def test_a_stopped_recording_keeps_its_completed_exchanges(tmp_path: Path, signum: int) -> None:
     with serve(routes={"slow": _slow}) as server:
         path = _scenario(tmp_path, base_url(server) + "/slow")
-        process = ihe_process("record", str(path), cwd=tmp_path)
-        assert process.stdout is not None and process.stderr is not None
         printed: set[int] = set()
-        try:
+        with finally_killed(ihe_process("record", str(path), cwd=tmp_path)) as process:
+            assert process.stdout is not None and process.stderr is not None
             while len(printed) < 3:
                 line = process.stdout.readline()
                 assert line, process.stderr.read()
@@ -48,12 +47,6 @@ def test_a_stopped_recording_keeps_its_completed_exchanges(tmp_path: Path, signu
             code = process.wait(timeout=30)
             rest = process.stdout.read()
             errors = process.stderr.read()
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            process.stdout.close()
-            process.stderr.close()
     cassette = load_cassette(tmp_path / "cassettes" / "long.yaml")
     count = len(cassette.interactions)
     assert 3 <= count < 60
