@@ -21,6 +21,7 @@ file is left as it was.
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from ihe_test_util import __version__
 from ihe_test_util.cassette.store import CassetteWriter, now_utc
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.errors import (
+    CassetteError,
     EndpointUnreachable,
     IheTestError,
     TlsError,
@@ -239,8 +241,23 @@ class _Plan:
         )
         target = cassette or (Path(scenario.cassette) if scenario.cassette else
                               Path(settings.cassette_dir) / f"{scenario.name}.yaml")
+        _check_writable(target)
         redactor = RecordingRedactor.for_settings(settings, resolver.configured(), secret_headers)
         return cls(scenario, urls, options, tuple(headers), security, redactor, target)
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before the first request when the cassette could not be written afterwards."""
+    if path.is_dir():
+        raise CassetteError("is a folder, not a cassette file", path=path,
+                            hint="give a file name such as cassettes/name.yaml")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CassetteError(f"cannot create the folder: {exc.strerror or exc}",
+                            path=path) from None
+    if not os.access(path.parent, os.W_OK):
+        raise CassetteError("the folder is not writable", path=path)
 
 
 def check_endpoint_names(scenario: Scenario, names: Iterable[str]) -> None:

@@ -227,11 +227,15 @@ class _Checker:
             return None
         delimiter = spec.get("delimiter", ",")
         try:
-            return read_table(self.base / spec["csv"], delimiter if isinstance(delimiter, str)
-                              and len(delimiter) == 1 else ",")
+            table = read_table(self.base / spec["csv"], delimiter if isinstance(delimiter, str)
+                               and len(delimiter) == 1 else ",")
         except DataFileError as exc:
             self.problems.add(("data", "csv"), exc.message)
             return None
+        if not table.rows and not table.problems:
+            self.problems.add(("data", "csv"), f"{table.name} has a header but no rows",
+                              hint="add one line per run of the steps")
+        return table
 
     def _row_dependent(self, variables: Mapping[str, Any]) -> set[str]:
         """Variables whose value depends on the CSV row (directly or through another)."""

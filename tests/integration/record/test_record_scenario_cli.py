@@ -228,3 +228,14 @@ def test_print_schema_and_usage_errors(workdir: Path) -> None:
     bad_var = ihe("record", "missing.yaml", "--var", "novalue")
     assert bad_var.exit_code == 2 and "--var 'novalue': write NAME=VALUE" in bad_var.stderr
     assert "file not found" in ihe("record", "missing.yaml").stderr
+
+
+def test_a_cassette_that_cannot_be_written_stops_the_run_before_it_starts(
+        workdir: Path, sim: Simulator) -> None:
+    path = scenario_file(workdir, MULTI_STEP, **{"docs/report.pdf": DOCUMENT})
+    (workdir / "taken").write_text("a file where the folder should be")
+    run = ihe("record", str(path), "--cassette", "taken/x.yaml",
+              *endpoints(sim, "pix", "registry", "repository"))
+    assert run.exit_code == 2
+    assert "taken/x.yaml: cannot create the folder" in run.stderr
+    assert sim.store.patients() == []

@@ -239,3 +239,13 @@ def test_yaml_syntax_errors_and_hostile_tags_name_the_line(tmp_path: Path) -> No
 def test_a_scenario_that_is_not_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="a scenario is a mapping"):
         load(tmp_path, "- just\n- a list\n")
+
+
+def test_a_csv_without_rows_is_a_problem(tmp_path: Path) -> None:
+    found = problems(tmp_path, HEAD + """\
+data: {csv: p.csv}
+steps:
+  - {name: f, transaction: ITI-44, endpoint: pix, with: {patient: {id: "${row.id}"}}}
+""", **{"p.csv": "id\n"})
+    assert found == ["7: data.csv: p.csv has a header but no rows (add one line per run of the "
+                     "steps)"]
