@@ -15,16 +15,14 @@ exchanges of concurrent clients that complete together share one rewrite (:class
 An upstream that gives no answer gets the client a 502 with a SOAP 1.2 Fault saying why; it is
 reported and not recorded.
 
-Routing: ``URL`` forwards every path to ``URL`` + path; ``/prefix=URL`` forwards paths under
-``/prefix`` to ``URL`` + the rest of the path (``/xds=http://reg:8080/axis2`` sends
-``/xds/registry`` to ``http://reg:8080/axis2/registry``); the longest matching prefix wins.
+Routing by path prefix is :mod:`.routes`.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +36,7 @@ from ihe_test_util.cassette.store import CassetteWriter, now_utc
 from ihe_test_util.errors import IheTestError, UsageError
 from ihe_test_util.model import Headers, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.record.responses import read_response
+from ihe_test_util.record.routes import Routes
 from ihe_test_util.transport.endpoint import BodyProblem, read_body
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
 
@@ -49,66 +48,6 @@ HOP_BY_HOP = frozenset({
 })
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 DEFAULT_IDLE_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """Where requests under ``prefix`` go (``prefix`` empty: every path)."""
-
-    prefix: str
-    url: str
-
-    @classmethod
-    def parse(cls, spec: str) -> Upstream:
-        """``URL`` or ``/prefix=URL``."""
-        prefix, url = "", spec.strip()
-        if url.startswith("/"):
-            prefix, separator, url = url.partition("=")
-            if not separator:
-                raise UsageError(f"--upstream {spec}: a path prefix needs =URL",
-                                 hint="write --upstream /xds=https://registry.example/xds")
-            prefix = "/" + prefix.strip().strip("/")
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"--upstream {spec}: {url!r} is not an http(s) URL",
-                             hint="write --upstream https://registry.example or "
-                                  "--upstream /xds=https://registry.example/xds")
-        if parts.query or parts.fragment:
-            raise UsageError(f"--upstream {spec}: the upstream URL cannot have a query or "
-                             "fragment")
-        return cls("" if prefix == "/" else prefix, url.strip().rstrip("/"))
-
-    @property
-    def name(self) -> str:
-        """The endpoint name stored in the cassette: the prefix, or the upstream host."""
-        return self.prefix.lstrip("/") or urlsplit(self.url).netloc
-
-    def matches(self, path: str) -> bool:
-        return not self.prefix or path == self.prefix or path.startswith(
-            (self.prefix + "/", self.prefix + "?"))
-
-    def target(self, path_and_query: str) -> str:
-        rest = path_and_query[len(self.prefix):]
-        return self.url + (rest if rest.startswith(("/", "?")) or not rest else "/" + rest)
-
-
-class Routes:
-    def __init__(self, upstreams: Sequence[Upstream]) -> None:
-        if not upstreams:
-            raise UsageError("the proxy needs at least one --upstream URL")
-        prefixes = [u.prefix for u in upstreams]
-        repeated = {p for p in prefixes if prefixes.count(p) > 1}
-        if repeated:
-            shown = ", ".join(sorted(p or "(no prefix)" for p in repeated))
-            raise UsageError(f"--upstream: the same path prefix is given twice: {shown}")
-        self.upstreams = sorted(upstreams, key=lambda u: -len(u.prefix))
-
-    @classmethod
-    def parse(cls, specs: Iterable[str]) -> Routes:
-        return cls([Upstream.parse(spec) for spec in specs])
-
-    def choose(self, path: str) -> Upstream | None:
-        return next((u for u in self.upstreams if u.matches(path)), None)
 
 
 @dataclass(frozen=True)

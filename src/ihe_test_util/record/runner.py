@@ -20,18 +20,15 @@ file is left as it was.
 
 from __future__ import annotations
 
-import enum
-import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ihe_test_util import __version__
 from ihe_test_util.cassette.store import CassetteWriter, now_utc
-from ihe_test_util.config import Settings, TlsSettings
+from ihe_test_util.config import Settings
 from ihe_test_util.errors import (
-    CassetteError,
     EndpointUnreachable,
     IheTestError,
     TlsError,
@@ -41,17 +38,19 @@ from ihe_test_util.errors import (
 from ihe_test_util.model import CassetteMeta, Headers, Interaction, InteractionMeta, Request
 from ihe_test_util.record.data import Row, RowProblem
 from ihe_test_util.record.fields import FieldError
-from ihe_test_util.record.problems import Problems
+from ihe_test_util.record.loader import load_scenario
+from ihe_test_util.record.plan import RecordPlan
 from ihe_test_util.record.responses import capture, flatten, read_response
-from ihe_test_util.record.scenario import (
-    ROW_PREFIX,
-    Scenario,
-    Step,
-    evaluate_variables,
-    load_scenario,
-    secrets_in,
+from ihe_test_util.record.results import (
+    EventHandler,
+    RecordResult,
+    RecordStarted,
+    RowRejected,
+    StepFinished,
+    StepResult,
+    StepStatus,
 )
-from ihe_test_util.record.secrets import RecordingRedactor, SecretResolver
+from ihe_test_util.record.scenario import ROW_PREFIX, Scenario, Step, evaluate_variables
 from ihe_test_util.record.steps import ReadContext
 from ihe_test_util.record.variables import (
     MissingVariable,
@@ -60,120 +59,7 @@ from ihe_test_util.record.variables import (
     fill_tree,
     render_path,
 )
-from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.security_config import security_header
-from ihe_test_util.transport.wssecurity import SecurityHeader
-
-
-class StepStatus(enum.Enum):
-    RECORDED = "recorded"  # an answer was obtained and written to the cassette
-    FAILED = "failed"  # no answer (transport error): nothing written
-    NOT_SENT = "not-sent"  # the request could not be built (missing variable, bad value)
-
-
-@dataclass(frozen=True)
-class StepResult:
-    step: int
-    name: str
-    transaction: str
-    endpoint: str
-    status: StepStatus
-    url: str | None = None
-    row: int | None = None  # line of the CSV row
-    http_status: int | None = None
-    ihe_status: str | None = None
-    duration_ms: float | None = None
-    message: str | None = None
-    hint: str | None = None
-    captured: Mapping[str, Value] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step, "name": self.name, "transaction": self.transaction,
-            "endpoint": self.endpoint, "url": self.url, "row": self.row,
-            "status": self.status.value, "http_status": self.http_status,
-            "ihe_status": self.ihe_status,
-            "duration_ms": round(self.duration_ms, 1) if self.duration_ms is not None
-            else None,
-            "message": self.message, "hint": self.hint, "captured": dict(self.captured),
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass(frozen=True)
-class RowRejected:
-    """A CSV row that did not run, with every problem found in it."""
-
-    data: str
-    line: int
-    problems: tuple[RowProblem, ...]
-    steps: int  # steps that were planned for it
-
-    def messages(self) -> list[str]:
-        return [problem.render(self.data) for problem in self.problems]
-
-
-@dataclass(frozen=True)
-class RecordStarted:
-    scenario: str
-    cassette: Path
-    total: int  # steps to run (steps x rows)
-    endpoints: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    result: StepResult
-
-
-RecordEvent = RecordStarted | StepFinished | RowRejected
-EventHandler = Callable[[RecordEvent], None]
-
-
-@dataclass
-class RecordResult:
-    scenario: str
-    cassette: Path
-    total: int = 0
-    steps: list[StepResult] = field(default_factory=list)
-    rejected_rows: list[RowRejected] = field(default_factory=list)
-    interrupted: bool = False
-    exchanges: int = 0  # interactions in the cassette file (0: not written, the old one kept)
-
-    def count(self, status: StepStatus) -> int:
-        return sum(1 for result in self.steps if result.status is status)
-
-    @property
-    def recorded(self) -> int:
-        return self.count(StepStatus.RECORDED)
-
-    @property
-    def written(self) -> bool:
-        """Whether the cassette file was (re)written."""
-        return self.exchanges > 0
-
-    @property
-    def exit_code(self) -> int:
-        """0 all recorded; 3 some step failed, was not sent, or a row was rejected; 130 Ctrl-C."""
-        if self.interrupted:
-            return 130
-        if self.rejected_rows or any(r.status is not StepStatus.RECORDED for r in self.steps):
-            return 3
-        return 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario, "cassette": str(self.cassette),
-            "written": self.written, "exchanges": self.exchanges, "total": self.total,
-            "recorded": self.recorded,
-            "failed": self.count(StepStatus.FAILED),
-            "not_sent": self.count(StepStatus.NOT_SENT),
-            "rejected_rows": [{"line": r.line, "problems": r.messages()}
-                              for r in self.rejected_rows],
-            "interrupted": self.interrupted, "exit_code": self.exit_code,
-            "steps": [result.as_dict() for result in self.steps],
-        }
+from ihe_test_util.transport.http import HttpTransport
 
 
 def record_scenario(
@@ -201,113 +87,9 @@ def record_scenario(
         scenario = load_scenario(Path(scenario), variables=variables)
     elif variables:
         raise UsageError("variables can be overridden only when the scenario is given as a file")
-    plan = _Plan.make(scenario, settings, env=env, overrides=endpoints_override or {},
+    plan = RecordPlan.make(scenario, settings, env=env, overrides=endpoints_override or {},
                       cassette=cassette, timeout=timeout, insecure=insecure, environ=environ)
     return _Run(plan, on_event or (lambda event: None)).execute()
-
-
-@dataclass
-class _Plan:
-    """Everything resolved before the first request: URLs, transport, security, redaction."""
-
-    scenario: Scenario
-    urls: dict[str, str]
-    options: TransportOptions
-    headers: tuple[tuple[str, str], ...]
-    security: SecurityHeader | None
-    redactor: RecordingRedactor
-    cassette: Path
-
-    @classmethod
-    def make(cls, scenario: Scenario, settings: Settings, *, env: str | None,
-             overrides: Mapping[str, str], cassette: Path | None, timeout: float | None,
-             insecure: bool, environ: Mapping[str, str] | None) -> _Plan:
-        environment = settings.environment(env) if env is not None else None
-        static = scenario.static_variables()
-        urls = _endpoint_urls(scenario, static, environment.actors if environment else None,
-                              env, overrides)
-        resolver = SecretResolver(settings, static, environ)
-        headers = [(name, value) for name, value in (environment.headers.items()
-                                                     if environment else ())]
-        headers += [(name, resolver.fill(value)) for name, value in scenario.headers.items()]
-        secret_headers = tuple(name for name, value in scenario.headers.items()
-                               if secrets_in(value))
-        security = security_header(settings.saml, environ=environ,
-                                   base=Path(settings.source).parent if settings.source else None)
-        tls = environment.tls if environment else TlsSettings()
-        options = TransportOptions(
-            timeout=timeout or settings.timeout, verify=False if insecure else tls.verify,
-            cert=tls.cert, key=tls.key,
-        )
-        target = cassette or (Path(scenario.cassette) if scenario.cassette else
-                              Path(settings.cassette_dir) / f"{scenario.name}.yaml")
-        _check_writable(target)
-        redactor = RecordingRedactor.for_settings(settings, resolver.configured(), secret_headers)
-        return cls(scenario, urls, options, tuple(headers), security, redactor, target)
-
-
-def _check_writable(path: Path) -> None:
-    """Fail before the first request when the cassette could not be written afterwards."""
-    if path.is_dir():
-        raise CassetteError("is a folder, not a cassette file", path=path,
-                            hint="give a file name such as cassettes/name.yaml")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CassetteError(f"cannot create the folder: {exc.strerror or exc}",
-                            path=path) from None
-    if not os.access(path.parent, os.W_OK):
-        raise CassetteError("the folder is not writable", path=path)
-
-
-def check_endpoint_names(scenario: Scenario, names: Iterable[str]) -> None:
-    """Overrides given by a person must name endpoints of the scenario (typos are errors);
-    :func:`record_scenario` itself ignores extra names (``ihe demo`` passes every actor)."""
-    unknown = sorted(set(names) - set(scenario.endpoints))
-    if unknown:
-        raise UsageError(
-            f"--endpoint {unknown[0]}: the scenario has no endpoint {unknown[0]!r}",
-            hint=f"its endpoints are: {', '.join(scenario.endpoints)}")
-
-
-def _endpoint_urls(scenario: Scenario, static: Mapping[str, Value],
-                   actors: Mapping[str, str] | None, env: str | None,
-                   overrides: Mapping[str, str]) -> dict[str, str]:
-    problems = Problems(scenario.located)
-    used = {step.endpoint for step in scenario.steps}
-    urls: dict[str, str] = {}
-    for name, raw in scenario.endpoints.items():
-        if name not in used:
-            continue
-        path = ("endpoints", name)
-        if name in overrides:
-            url = overrides[name]
-        else:
-            try:
-                url = SecretResolver(Settings(), static).fill(str(raw))
-            except (MissingVariable, VariableError) as exc:
-                problems.add(path, f"cannot fill in {raw!r}: {exc}")
-                continue
-            if url.startswith("env:"):
-                actor = url[len("env:"):]
-                if actors is None:
-                    problems.add(path, f"{url} takes the URL of actor {actor!r} from an "
-                                 "environment, but no --env was given",
-                                 hint=f"use --env NAME or --endpoint {name}=URL")
-                    continue
-                if actor not in actors:
-                    known = ", ".join(sorted(actors)) or "none"
-                    problems.add(path, f"environment {env!r} has no actor {actor!r} "
-                                 f"(actors: {known})",
-                                 hint=f"add {actor} = \"https://...\" to [env.{env}.actors]")
-                    continue
-                url = actors[actor]
-        if not url.lower().startswith(("http://", "https://")):
-            problems.add(path, f"{url!r} is not an http(s) URL")
-            continue
-        urls[name] = url
-    problems.raise_if_any()
-    return urls
 
 
 class _Scope:
@@ -337,7 +119,7 @@ class _Scope:
 
 
 class _Run:
-    def __init__(self, plan: _Plan, emit: EventHandler) -> None:
+    def __init__(self, plan: RecordPlan, emit: EventHandler) -> None:
         self.plan = plan
         self.emit = emit
         scenario = plan.scenario

@@ -21,7 +21,8 @@ from ihe_test_util.ihe.builders import (
     iti44_add,
 )
 from ihe_test_util.model import Interaction
-from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy, Routes
+from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy
+from ihe_test_util.record.routes import Routes
 from ihe_test_util.sim import Simulator
 from ihe_test_util.transport.http import TransportOptions
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ihe_test_util.errors import ScenarioError
-from ihe_test_util.record.scenario import Scenario, load_scenario
+from ihe_test_util.record.loader import load_scenario
+from ihe_test_util.record.scenario import Scenario
 
 HEAD = """\
 version: 1

@@ -6,7 +6,8 @@ import pytest
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Headers, Response
-from ihe_test_util.record.proxy import Routes, Upstream, fault_body, forwarded, returned
+from ihe_test_util.record.proxy import fault_body, forwarded, returned
+from ihe_test_util.record.routes import Routes, Upstream
 from ihe_test_util.safexml import parse_xml
 
 

@@ -24,7 +24,8 @@ from ihe_test_util.cli.context import CliContext
 from ihe_test_util.config import TlsSettings
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import CassetteMeta
-from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy, Routes
+from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy
+from ihe_test_util.record.routes import Routes
 from ihe_test_util.record.secrets import RecordingRedactor, SecretResolver
 from ihe_test_util.transport.http import TransportOptions
 

@@ -33,7 +33,9 @@ from rich.text import Text
 
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.errors import UsageError
-from ihe_test_util.record.runner import (
+from ihe_test_util.record.loader import load_scenario
+from ihe_test_util.record.plan import check_endpoint_names
+from ihe_test_util.record.results import (
     RecordEvent,
     RecordResult,
     RecordStarted,
@@ -41,10 +43,8 @@ from ihe_test_util.record.runner import (
     StepFinished,
     StepResult,
     StepStatus,
-    check_endpoint_names,
-    record_scenario,
 )
-from ihe_test_util.record.scenario import load_scenario
+from ihe_test_util.record.runner import record_scenario
 
 _MARK = {StepStatus.RECORDED: ("✓", "green"), StepStatus.FAILED: ("✗", "bold red"),
          StepStatus.NOT_SENT: ("–", "yellow")}
