@@ -19,7 +19,7 @@ from ihe_test_util.cassette import load_cassette
 from ihe_test_util.ihe.builders import PatientId, StoredQuery, iti18_stored_query, iti45_query
 from ihe_test_util.sim import Simulator
 
-from ..transport_servers import free_port
+from ..transport_servers import base_url, free_port, make_pki, serve, tls_context
 from .conftest import finally_killed, ihe_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -53,8 +53,9 @@ class Proxy:
 
 
 @contextmanager
-def running_proxy(folder: Path, *upstreams: str) -> Iterator[Proxy]:
+def running_proxy(folder: Path, *upstreams: str, env: str | None = None) -> Iterator[Proxy]:
     args = ["record", "--proxy", "127.0.0.1:0", "--json", "--cassette", "cassettes/p.yaml"]
+    args += ["--env", env] if env else []
     for upstream in upstreams:
         args += ["--upstream", upstream]
     with finally_killed(ihe_process(*args, cwd=folder)) as process:
@@ -141,3 +142,21 @@ def test_a_killed_proxy_keeps_every_exchange_its_clients_completed(tmp_path: Pat
     assert code == -signal.SIGKILL
     interactions = load_cassette(tmp_path / "cassettes" / "p.yaml").interactions
     assert [(i.request.body, i.response.body) for i in interactions] == bodies
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # the test server's TLS sockets
+def test_https_upstream_verified_with_the_ca_of_the_environment(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path)
+    (tmp_path / "ihe.toml").write_text(f'[env.secure]\ntls = {{ verify = "{pki.ca}" }}\n',
+                                       encoding="utf-8")
+    with serve(tls_context(pki)) as server:
+        upstream = base_url(server, "https", "localhost")
+        with running_proxy(tmp_path, upstream, env="secure") as proxy:
+            trusted = requests.post(proxy.url + "/echo", data=b"over TLS", timeout=30)
+            code, events = proxy.stop()
+        with running_proxy(tmp_path, upstream) as proxy:  # system CAs: not trusted
+            refused = requests.post(proxy.url + "/echo", data=b"over TLS", timeout=30)
+            proxy.stop()
+    assert trusted.status_code == 200 and trusted.content == b"over TLS" and code == 0
+    assert events[0]["url"] == upstream + "/echo"
+    assert refused.status_code == 502 and b"certificate verify failed" in refused.content
