@@ -197,7 +197,7 @@ class RecordingProxy:
                 duration_ms=round(elapsed, 3), recorded_at=now_utc(),
             )))
         except IheTestError as exc:  # the client still gets its answer
-            self.failures += 1
+            self._count_failure()
             self.on_event(ProxyFailure(method, path, url, response.status,
                                        f"answered but NOT recorded: {exc.message}", exc.hint,
                                        recorded=False))
@@ -206,9 +206,13 @@ class RecordingProxy:
                                         elapsed, reading.transaction, reading.status))
         return response.status, response.reason, returned(response, method), response.body
 
+    def _count_failure(self) -> None:
+        with self._idle:  # handler threads count concurrently
+            self.failures += 1
+
     def reject(self, method: str, path: str, url: str | None, status: int, message: str,
               hint: str | None = None) -> tuple[int, str, Headers, bytes]:
-        self.failures += 1
+        self._count_failure()
         self.on_event(ProxyFailure(method, path, url, status, message, hint))
         body = fault_body(message, hint)
         reason = "Bad Gateway" if status == 502 else "Not Found"
