@@ -6,6 +6,7 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     IheTestError                    base; every message says what to do about it
     ├── UsageError                  bad option or argument                   -> exit 2
     ├── ConfigError                 bad ihe.toml / [tool.ihe] / IHE_* value  -> exit 2
+    │   └── ScenarioError           invalid scenario file: every problem     -> exit 2
     ├── CassetteError               unreadable or invalid cassette           -> exit 2
     ├── XmlInputError               malformed or hostile XML                 -> exit 2
     └── TransportError              no response obtained                     -> exit 3
@@ -54,6 +55,21 @@ class ConfigError(IheTestError):
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.source = source
         self.key = key
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is invalid; ``problems`` lists every one (``file:line: field: what``),
+    so a user fixes them all in one go instead of one per run."""
+
+    def __init__(self, source: str, problems: list[str], *, hint: str | None = None) -> None:
+        count = len(problems)
+        listing = "\n  ".join(problems)
+        IheTestError.__init__(
+            self, f"invalid scenario {source} ({count} problem{'s' if count != 1 else ''}):\n"
+                  f"  {listing}", hint=hint)
+        self.source = source
+        self.key = None
+        self.problems = list(problems)
 
 
 class CassetteError(IheTestError):

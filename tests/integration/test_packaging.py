@@ -70,3 +70,12 @@ def test_wheel_installs_and_runs_in_clean_virtualenv(dist: Path, tmp_path: Path)
         check=True, capture_output=True, text=True,
     )
     assert typed.stdout.strip() == "True"
+
+
+def test_wheel_carries_the_scenario_schema_and_the_demo_scenario(dist: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(dist / "ihe_test_utility-0.1.0-py3-none-any.whl") as wheel:
+        names = set(wheel.namelist())
+    assert "ihe_test_util/record/scenario.schema.json" in names
+    assert "ihe_test_util/demo/xds-roundtrip.yaml" in names

@@ -154,10 +154,17 @@ class CassetteWriter:
         return self._count
 
     def append(self, interaction: Interaction) -> None:
+        self.extend([interaction])
+
+    def extend(self, interactions: Sequence[Interaction]) -> None:
+        """Append several interactions with one rewrite (a proxy commits concurrent
+        exchanges together)."""
         if self._redactor is not None:
-            interaction = self._redactor.interaction(interaction)
+            interactions = [self._redactor.interaction(i) for i in interactions]
+        if not interactions:
+            return
         with self._lock:
-            item = _CountedBytes(interaction_lines(interaction))
+            item = _CountedBytes(chain.from_iterable(interaction_lines(i) for i in interactions))
             tail = [DOCUMENT_TAIL.encode("utf-8")]
             if self._count == 0:
                 head = document_head(self.meta, empty=False).encode("utf-8")
@@ -166,7 +173,7 @@ class CassetteWriter:
             else:
                 atomic_write(self.path, chain(self._previous_items(), item, tail))
                 self._tail_offset += item.size
-            self._count += 1
+            self._count += len(interactions)
 
     def _previous_items(self) -> Iterator[bytes]:
         """The file as last written, up to (without) its tail."""

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "config": "config_cmd",
     "demo": "demo",
     "diff": "diff",
+    "record": "record",
     "replay": "replay",
     "report": "report",
     "serve": "serve",

@@ -15,6 +15,8 @@ import yaml
 from ihe_test_util.errors import ConfigError
 
 MAX_ALIASES = 100
+#: libyaml's composer when PyYAML has it (several times faster); the same nodes and marks.
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Located:
 
 def load_located(text: str, *, source: str) -> Located:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(

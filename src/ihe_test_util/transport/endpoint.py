@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from types import TracebackType
 from typing import Protocol, TypeVar
 
@@ -86,11 +87,61 @@ class _HttpServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class _BodyProblem(Exception):
+class BodyProblem(Exception):
+    """A request body that cannot be read: ``status`` (400, 411, 413) and why."""
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def read_body(rfile: BufferedIOBase, header: Callable[[str], str | None], limit: int, *,
+              required: bool) -> bytes | None:
+    """The request body from ``Content-Length`` or chunked framing; None when the client went
+    away mid-body. ``required``: a missing length is 411 rather than an empty body."""
+    if "chunked" in (header("Transfer-Encoding") or "").lower():
+        return _read_chunked(rfile, limit)
+    raw = header("Content-Length")
+    if raw is None:
+        if not required:
+            return b""
+        raise BodyProblem(411, "Content-Length header required")
+    try:
+        length = int(raw)
+        if length < 0:
+            raise ValueError(raw)
+    except ValueError:
+        raise BodyProblem(400, f"invalid Content-Length {raw!r}") from None
+    if length > limit:
+        raise _too_large(length, limit)
+    body = rfile.read(length)
+    return body if len(body) == length else None
+
+
+def _read_chunked(rfile: BufferedIOBase, limit: int) -> bytes | None:
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = rfile.readline(1024)
+        if not line:
+            return None
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BodyProblem(400, "malformed chunked transfer encoding") from None
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(parts)
+        total += size
+        if total > limit:
+            raise _too_large(total, limit)
+        chunk = rfile.read(size)
+        if len(chunk) != size:
+            return None
+        parts.append(chunk)
+        rfile.readline(1024)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,8 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, *, body_required: bool) -> None:
         app = self.server.app
         try:
-            body = self._read_body(app.max_body_bytes, required=body_required)
-        except _BodyProblem as problem:
+            body = read_body(self.rfile, self.headers.get, app.max_body_bytes,
+                             required=body_required)
+        except BodyProblem as problem:
             self.close_connection = True
             self._send(app.problem(problem.status, problem.reason))
             return
@@ -138,49 +190,6 @@ class _Handler(BaseHTTPRequestHandler):
                         url_of(str(host), int(port)))
         self._send(app.handle(call))
 
-    def _read_body(self, limit: int, *, required: bool) -> bytes | None:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked(limit)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            if not required:
-                return b""
-            raise _BodyProblem(411, "Content-Length header required")
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError(raw)
-        except ValueError:
-            raise _BodyProblem(400, f"invalid Content-Length {raw!r}") from None
-        if length > limit:
-            raise _too_large(length, limit)
-        body = self.rfile.read(length)
-        return body if len(body) == length else None
-
-    def _read_chunked(self, limit: int) -> bytes | None:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            if not line:
-                return None
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyProblem(400, "malformed chunked transfer encoding") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > limit:
-                raise _too_large(total, limit)
-            chunk = self.rfile.read(size)
-            if len(chunk) != size:
-                return None
-            parts.append(chunk)
-            self.rfile.readline(1024)
-
     def _send(self, answer: HttpAnswer) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
@@ -196,8 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
 
-def _too_large(size: int, limit: int) -> _BodyProblem:
-    return _BodyProblem(413, f"request body of {size:,} bytes exceeds the limit of "
+def _too_large(size: int, limit: int) -> BodyProblem:
+    return BodyProblem(413, f"request body of {size:,} bytes exceeds the limit of "
                              f"{limit:,} bytes")
 
 

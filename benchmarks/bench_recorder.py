@@ -1,0 +1,134 @@
+"""``ihe record``: what the scenario runner and the recording proxy cost, against baselines
+measured in the same run on the same ``ihe sim``.
+
+* Loading and checking a scenario (schema, references, every value known before the run) vs
+  ``yaml.safe_load`` of the same file: the price of "every problem before anything is sent".
+* Recording the bundled XDS round trip with :func:`record_scenario` vs the same seven exchanges
+  recorded by the programmatic flow (``demo/flow.py``): the scenario machinery per exchange.
+* One ITI-45 exchange through :class:`RecordingProxy` (forward + detect + redact + atomic
+  append + answer) vs the same request sent straight to the simulator; sequentially, then
+  8 concurrent clients (throughput).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import requests
+import yaml
+
+from ihe_test_util.cassette import CassetteWriter, Redactor
+from ihe_test_util.demo.flow import FlowEndpoints, demo_patient, record_xds_flow
+from ihe_test_util.ihe.builders import PatientId, iti45_query
+from ihe_test_util.record import RecordingProxy, Routes, load_scenario, record_scenario
+from ihe_test_util.sim import Simulator
+
+DEMO = Path(str(resources.files("ihe_test_util.demo").joinpath("xds-roundtrip.yaml")))
+
+
+def _median(function: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _line(label: str, seconds: float, baseline: float | None = None, unit: str = "ms") -> None:
+    scale = 1e3 if unit == "ms" else 1e6
+    ratio = "(baseline)" if baseline is None else f"ratio {seconds / baseline:5.2f}x"
+    print(f"{label:<52}: {seconds * scale:9.2f} {unit}  {ratio}")
+
+
+def _loading() -> None:
+    text = DEMO.read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    baseline = _median(lambda: yaml.load(text, Loader=loader), 50)
+    checked = _median(lambda: load_scenario(DEMO), 50)
+    _line("yaml.load(demo scenario), libyaml safe loader", baseline)
+    _line("load_scenario(demo scenario): schema + checks", checked, baseline)
+
+
+def _runner(folder: Path) -> None:
+    with Simulator() as sim:
+        endpoints = FlowEndpoints.of(sim.urls(), sim.identity.repository_unique_id)
+        counter = iter(range(1, 10**6))
+
+        def flow() -> None:  # a new patient each time: the queries' answers do not grow
+            number = next(counter)
+            record_xds_flow(folder / f"flow-{number}.yaml", endpoints,
+                            patient=demo_patient(number))
+
+        def scenario() -> None:
+            number = next(counter)
+            result = record_scenario(
+                DEMO, endpoints_override=sim.urls(), cassette=folder / f"s-{number}.yaml",
+                variables={"patient_id": f"IHEDEMO-{number:04d}^^^&${{affinity_domain}}&ISO",
+                           "local_id": f"LOCAL-{number:04d}^^^&${{local_domain}}&ISO"})
+            assert result.recorded == 7, result.as_dict()
+
+        flow(), scenario()  # warm up both
+        flows, scenarios = [], []
+        for _ in range(15):  # interleaved: both see the same simulator state
+            flows.append(_median(flow, 1))
+            scenarios.append(_median(scenario, 1))
+        baseline, measured = statistics.median(flows), statistics.median(scenarios)
+    _line("XDS round trip, 7 exchanges, programmatic flow", baseline)
+    _line("XDS round trip, 7 exchanges, record_scenario", measured, baseline)
+
+
+def _proxy(folder: Path) -> None:
+    with Simulator() as sim:
+        writer = CassetteWriter(folder / "proxy.yaml", redactor=Redactor())
+        with RecordingProxy(Routes.parse([sim.base_url]), writer) as proxy:
+            def exchange(base: str, session: requests.Session, number: int) -> None:
+                request = iti45_query(PatientId(f"B-{number}", "1.2.3")).to_request(base + "/pix")
+                session.post(request.uri, data=request.body, timeout=30,
+                             headers={"Content-Type": request.content_type or ""})
+
+            numbers = iter(range(10**6))
+            with requests.Session() as session:
+                direct = _median(lambda: exchange(sim.base_url, session, next(numbers)), 200)
+            with requests.Session() as session:
+                proxied = _median(lambda: exchange(proxy.url, session, next(numbers)), 200)
+            _line("ITI-45 exchange straight to ihe sim", direct)
+            _line("ITI-45 exchange through the recording proxy", proxied, direct)
+            print(f"(cassette after the sequential run: {writer.count} exchanges, "
+                  f"{writer.path.stat().st_size / 1e6:.1f} MB)")
+
+            def concurrent(base: str) -> float:
+                def client() -> None:
+                    with requests.Session() as session:
+                        for _ in range(50):
+                            exchange(base, session, next(numbers))
+                threads = [threading.Thread(target=client) for _ in range(8)]
+                started = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                return (time.perf_counter() - started) / 400
+
+            direct_each = concurrent(sim.base_url)
+            proxied_each = concurrent(proxy.url)
+            _line("8 clients x 50, straight: time per exchange", direct_each)
+            _line("8 clients x 50, through the proxy: time per exchange", proxied_each,
+                  direct_each)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        _loading()
+        _runner(Path(folder))
+        _proxy(Path(folder))
+
+
+if __name__ == "__main__":
+    main()

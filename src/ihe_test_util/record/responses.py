@@ -1,0 +1,133 @@
+"""What a recorder reads from a response: its IHE status (for people) and captured values.
+
+The status line uses the comparer's own verdict readers, so what ``ihe record`` shows
+(``Success, 2 result(s)``, ``ack AA, query OK, 1 result(s)``, ``SOAP Fault Sender``) is what
+``ihe replay`` will compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from ihe_test_util.ihe.bodies import Body, read_body
+from ihe_test_util.ihe.catalogue import detect, hints_for, spec_for
+from ihe_test_util.ihe.specs import TransactionSpec
+from ihe_test_util.ihe.verdicts import read_verdict
+from ihe_test_util.model import Request, Response
+from ihe_test_util.record.variables import Value
+
+
+@dataclass(frozen=True)
+class ResponseReading:
+    """The transaction the exchange is (as detected), its status words, the parsed body."""
+
+    transaction: str | None
+    status: str | None
+    body: Body
+
+
+def read_response(request: Request, response: Response, transaction: str | None) -> (
+        ResponseReading):
+    body = read_body(response.body, response.content_type, source="response")
+    spec = _spec(request, response, body, transaction)
+    return ResponseReading(spec.id, status_words(body, spec), body)
+
+
+def _spec(request: Request, response: Response, body: Body, transaction: str | None) -> (
+        TransactionSpec):
+    if transaction:
+        try:
+            return spec_for(transaction)
+        except KeyError:
+            pass
+    request_body = read_body(request.body, request.content_type, source="request")
+    return detect(body, request_body, hints_for(request, response, request_body, body))
+
+
+_WORDS = {
+    "soap_fault": "SOAP Fault {}",
+    "error_codes": "errors {}",
+    "ack_code": "ack {}",
+    "query_response_code": "query {}",
+    "msa_code": "MSA {}",
+    "result_count": "{} result(s)",
+    "bundle_total": "total {}",
+}
+
+
+def status_words(body: Body, spec: TransactionSpec) -> str | None:
+    """``Success, 2 result(s)``, ``ack AA, query OK, 1 result(s)``, ``SOAP Fault Sender``, ...
+    or None when the body cannot be read."""
+    if not body.parsed:
+        return None
+    parts: list[str] = []
+    for verdict in spec.verdicts:
+        value = read_verdict(body, verdict).value
+        if value is None or value == [] or value == "":
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        parts.append(_WORDS.get(verdict.name, "{}").format(value))
+        if verdict.name == "soap_fault":
+            break  # nothing else of a Fault is meaningful
+    return ", ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class Captured:
+    values: dict[str, Value] = field(default_factory=dict)
+    missed: dict[str, str] = field(default_factory=dict)  # name -> why there is no value
+
+
+def capture(body: Body, xpaths: Mapping[str, etree.XPath]) -> Captured:
+    """Evaluate every capture XPath on the response (the SOAP envelope, root part of MTOM)."""
+    result = Captured()
+    if not xpaths:
+        return result
+    if body.root is None:
+        reason = f"the response is not XML ({body.error or body.kind})"
+        result.missed.update(dict.fromkeys(xpaths, reason))
+        return result
+    for name, xpath in xpaths.items():
+        try:
+            found = _texts(xpath(body.root))
+        except etree.XPathError as exc:
+            result.missed[name] = f"XPath failed: {exc}"
+            continue
+        if not found:
+            result.missed[name] = f"XPath {xpath.path!r} matched nothing in the response"
+        else:
+            result.values[name] = found[0] if len(found) == 1 else found
+    return result
+
+
+def _texts(found: object) -> list[str]:
+    if isinstance(found, bool):
+        return [str(found).lower()]
+    if isinstance(found, float):
+        return [str(int(found)) if found.is_integer() else str(found)]
+    if isinstance(found, str):
+        return [found.strip()] if found.strip() else []
+    values: list[str] = []
+    for item in found if isinstance(found, list) else []:
+        if isinstance(item, etree._Element):
+            text = "".join(str(part) for part in item.itertext()).strip()
+        else:
+            text = str(item).strip()
+        if text:
+            values.append(text)
+    return values
+
+
+def flatten(values: Mapping[str, Value]) -> dict[str, str]:
+    """Captured values as the cassette stores them: lists as ``name[0]``, ``name[1]``, ..."""
+    flat: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            flat.update({f"{name}[{index}]": item for index, item in enumerate(value)})
+        else:
+            flat[name] = value
+    return flat

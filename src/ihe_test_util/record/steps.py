@@ -1,0 +1,403 @@
+"""The transactions a scenario step can run: ``with`` parameters -> a message builder call.
+
+:data:`STEP_KINDS` is the table: per transaction, how to read ``with`` (:mod:`.fields`) into
+the arguments of an :mod:`ihe_test_util.ihe.builders` function, and which values the builder
+reports (``${step_id.documentUniqueId}``). Reading happens before anything is sent (to reject
+a bad scenario or CSV row early); building happens when the step runs, so every run gets fresh
+message ids, uniqueIds and timestamps.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+from ihe_test_util.errors import UsageError, XmlInputError
+from ihe_test_util.ihe.builders import (
+    BuiltMessage,
+    DocumentEntrySpec,
+    DocumentRequest,
+    PatientDemographics,
+    PatientId,
+    StoredQuery,
+    SubmissionSetSpec,
+    ccd_document,
+    iti18_stored_query,
+    iti41_provide_and_register,
+    iti43_retrieve,
+    iti44_add,
+    iti44_merge,
+    iti44_revise,
+    iti45_query,
+    iti47_query,
+    iti55_discovery,
+)
+from ihe_test_util.ihe.builders.xds import DEFAULT_CODES, DOCUMENT_ENTRY_SCHEMES
+from ihe_test_util.ihe.identifiers import DEFAULT_IDS
+from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
+from ihe_test_util.model import Headers, Request
+from ihe_test_util.record import fields as f
+from ihe_test_util.record.fields import FieldError
+from ihe_test_util.record.variables import Path as TreePath
+from ihe_test_util.record.variables import Value, fill_text
+from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.soap import soap_content_type, soap_request
+from ihe_test_util.transport.wssecurity import SecurityHeader
+
+Lookup = Callable[[str], Value]
+
+
+class Outgoing(Protocol):
+    """What a step sends: a :class:`BuiltMessage` or a :class:`RawMessage`."""
+
+    @property
+    def transaction(self) -> str: ...
+
+    @property
+    def values(self) -> Mapping[str, str]: ...
+
+    def to_request(self, url: str, *, security: SecurityHeader | None = None) -> Request: ...
+
+
+#: Builds the message when the step runs (fresh identifiers every time).
+Build = Callable[[], Outgoing]
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What reading ``with`` needs besides the values: the scenario's folder (files are
+    relative to it) and the variables (raw request files may use them)."""
+
+    base: Path
+    lookup: Lookup
+
+
+@dataclass(frozen=True)
+class StepKind:
+    transaction: str
+    read: Callable[[Mapping[str, Any], ReadContext], Build]
+    values: tuple[str, ...]
+    value_pattern: str | None = None  # further value names, as a regular expression
+
+    def has_value(self, name: str) -> bool:
+        return name in self.values or (
+            self.value_pattern is not None and re.fullmatch(self.value_pattern, name) is not None)
+
+
+# --------------------------------------------------------------------------- HL7 v3
+
+
+def _iti44(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    action = f.choice(data.get("action", "add"), ("action",), ("add", "revise", "merge"),
+                      "ITI-44 action")
+    patient = f.demographics(data["patient"], ("patient",), need_id=True)
+    custodian = f.oid(data["custodian"], ("custodian",)) if "custodian" in data else None
+    wrapper = f.wrapper(data, ())
+    if action == "merge":
+        if "subsumed" not in data:
+            raise FieldError((), "a merge needs subsumed: the id merged into the patient")
+        subsumed = f.patient_id(data["subsumed"], ("subsumed",))
+        return lambda: iti44_merge(patient, subsumed, wrapper=wrapper, custodian=custodian)
+    if "subsumed" in data:
+        raise FieldError(("subsumed",), "subsumed is only for action: merge")
+    builder = iti44_add if action == "add" else iti44_revise
+    return lambda: builder(patient, wrapper=wrapper, custodian=custodian)
+
+
+def _iti45(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    pid = f.patient_id(data["patient_id"], ("patient_id",))
+    sources = tuple(f.oid(v, ("data_sources",)) for v in
+                    f.texts(data["data_sources"], ("data_sources",))) \
+        if "data_sources" in data else ()
+    wrapper = f.wrapper(data, ())
+    return lambda: iti45_query(pid, data_sources=sources, wrapper=wrapper)
+
+
+def _traits(data: Mapping[str, Any]) -> PatientDemographics:
+    traits = f.demographics(data["patient"], ("patient",), need_id=False)
+    if not (traits.ids or traits.name or traits.gender or traits.birth_date or traits.address
+            or traits.telecom or traits.mothers_maiden_name):
+        raise FieldError(("patient",), "a query needs at least one trait (id, family, gender, "
+                         "birth_date, address, ...)")
+    return traits
+
+
+def _iti47(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    traits = _traits(data)
+    domains = f.texts(data["other_ids_domains"], ("other_ids_domains",)) \
+        if "other_ids_domains" in data else ()
+    initial = f.integer(data["initial_quantity"], ("initial_quantity",), minimum=1) \
+        if "initial_quantity" in data else None
+    degree = f.integer(data["minimum_degree_match"], ("minimum_degree_match",), minimum=0) \
+        if "minimum_degree_match" in data else None
+    wrapper = f.wrapper(data, ())
+    return lambda: iti47_query(traits, other_ids_domains=domains, initial_quantity=initial,
+                               minimum_degree_match=degree, wrapper=wrapper)
+
+
+def _iti55(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    traits = _traits(data)
+    missing = [key for key, present in (("gender", traits.gender),
+                                        ("birth_date", traits.birth_date),
+                                        ("family", traits.name)) if not present]
+    if missing:
+        raise FieldError(("patient",), f"an XCPD query needs the patient's {', '.join(missing)}",
+                         hint="ITI-55 requires gender, birth time and name")
+    community = f.oid(data["home_community_id"], ("home_community_id",))
+    gateway = f.optional_text(data, "responding_gateway", ())
+    wrapper = f.wrapper(data, ())
+    return lambda: iti55_discovery(traits, home_community_id=community,
+                                   responding_gateway=gateway, wrapper=wrapper)
+
+
+# --------------------------------------------------------------------------- XDS
+
+
+def _iti41(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    raw_patient = data["patient"]
+    patient = f.patient_id(raw_patient, ("patient",)) if not isinstance(raw_patient, Mapping) \
+        else f.demographics(raw_patient, ("patient",), need_id=True)
+    source = f.patient_id(data["source_patient_id"], ("source_patient_id",)) \
+        if "source_patient_id" in data else None
+    raw_documents = data["documents"]
+    if not isinstance(raw_documents, list) or not raw_documents:
+        raise FieldError(("documents",), "needs a list of at least one document")
+    documents = [_document(item, ("documents", index), patient, ctx)
+                 for index, item in enumerate(raw_documents)]
+    submission = _submission(data["submission"], ("submission",)) if "submission" in data \
+        else SubmissionSetSpec()
+    mtom = f.boolean(data["mtom"], ("mtom",)) if "mtom" in data else True
+
+    def build() -> BuiltMessage:
+        return iti41_provide_and_register(patient, [make() for make in documents],
+                                          submission=submission, source_patient_id=source,
+                                          mtom=mtom)
+    return build
+
+
+#: Usual MIME types of XDS documents by file suffix (the platform's table varies for these).
+_MIME_TYPES = {".xml": "text/xml", ".pdf": "application/pdf", ".txt": "text/plain",
+               ".json": "application/json"}
+_CCD_KEYS = ("title", "problems", "allergies", "medications", "author_root", "custodian_root",
+             "custodian_name")
+
+
+def _document(value: Any, path: TreePath, patient: PatientDemographics | PatientId,
+              ctx: ReadContext) -> Callable[[], DocumentEntrySpec]:
+    data = f.mapping(value, path)
+    if ("file" in data) == ("ccd" in data):
+        raise FieldError(path, "a document needs exactly one of file or ccd")
+    codes = {}
+    if "codes" in data:
+        given = f.mapping(data["codes"], (*path, "codes"))
+        for name, raw in given.items():
+            if name not in DOCUMENT_ENTRY_SCHEMES:
+                raise FieldError((*path, "codes", name), f"unknown DocumentEntry code {name!r}; "
+                                 f"use one of {', '.join(sorted(DOCUMENT_ENTRY_SCHEMES))}")
+            codes[name] = f.code(raw, (*path, "codes", name))
+    slots: dict[str, str | tuple[str, ...]] = {}
+    if "slots" in data:
+        for name, raw in f.mapping(data["slots"], (*path, "slots")).items():
+            where = (*path, "slots", name)
+            slots[name] = f.texts(raw, where) if isinstance(raw, list) else f.text(raw, where)
+    author = f.author(data["author"], (*path, "author")) if "author" in data else None
+    options: dict[str, Any] = {"codes": codes, "slots": slots}
+    if "author" in data:
+        options["author"] = author
+    for key in ("mime_type", "title", "unique_id"):
+        if key in data:
+            options[key] = f.text(data[key], (*path, key))
+    if "file" in data:
+        location = f.file_path(data["file"], (*path, "file"), ctx.base)
+        guessed = _MIME_TYPES.get(location.suffix.lower()) or \
+            mimetypes.guess_type(location.name)[0] or "application/octet-stream"
+        spec = DocumentEntrySpec(path=location, **{"title": location.name,
+                                                   "mime_type": guessed, **options})
+        return lambda: spec
+    ccd = data["ccd"]
+    template = {} if ccd is True else f.mapping(ccd, (*path, "ccd"))
+    values = {key: f.text(template[key], (*path, "ccd", key)) for key in _CCD_KEYS
+              if key in template}
+    if not isinstance(patient, PatientDemographics) or patient.name is None:
+        raise FieldError((*path, "ccd"), "a CCD needs the patient's name",
+                         hint="give patient as a mapping with id and family (and given)")
+    demographics = patient
+    title = values.get("title", "Continuity of Care Document")
+
+    def make() -> DocumentEntrySpec:
+        unique_id = options.get("unique_id") or DEFAULT_IDS.oid()
+        content = ccd_document(demographics, document_id=unique_id, **values)  # type: ignore[arg-type]
+        return DocumentEntrySpec(content=content, **{"title": title, **options,
+                                                     "unique_id": unique_id})
+    return make
+
+
+def _submission(value: Any, path: TreePath) -> SubmissionSetSpec:
+    data = f.mapping(value, path)
+    default = SubmissionSetSpec()
+    return SubmissionSetSpec(
+        source_id=f.oid(data["source_id"], (*path, "source_id")) if "source_id" in data
+        else default.source_id,
+        unique_id=f.optional_text(data, "unique_id", path),
+        content_type=f.code(data["content_type"], (*path, "content_type"))
+        if "content_type" in data else DEFAULT_CODES["contentTypeCode"],
+        title=f.optional_text(data, "title", path),
+        author=f.author(data["author"], (*path, "author")) if "author" in data
+        else default.author,
+    )
+
+
+def _iti18(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    parameters: dict[str, str | tuple[str, ...]] = {}
+    if "parameters" in data:
+        for name, raw in f.mapping(data["parameters"], ("parameters",)).items():
+            where = ("parameters", name)
+            parameters[name] = f.texts(raw, where) if isinstance(raw, list) else \
+                f.text(raw, where)
+    return_type = f.choice(data.get("return_type", "LeafClass"), ("return_type",),
+                           ("LeafClass", "ObjectRef"), "return type")
+    name = f.text(data["query"], ("query",))
+    try:
+        query = StoredQuery(name, parameters, return_type,
+                            f.optional_text(data, "home_community_id", ()))
+    except UsageError as exc:
+        raise FieldError(("query",), exc.message, exc.hint) from None
+    try:
+        query.resolved_parameters()
+    except UsageError as exc:
+        raise FieldError(("parameters",), exc.message, exc.hint) from None
+    return lambda: iti18_stored_query(query)
+
+
+def _iti43(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    requests: list[DocumentRequest] = []
+    if "documents" in data:
+        items = data["documents"]
+        if not isinstance(items, list) or not items:
+            raise FieldError(("documents",), "needs a list of at least one document")
+        for index, item in enumerate(items):
+            where: TreePath = ("documents", index)
+            entry = f.mapping(item, where)
+            for key in ("document_unique_id", "repository_unique_id"):
+                if key not in entry:
+                    raise FieldError(where, f"missing {key}")
+            requests.append(DocumentRequest(
+                f.text(entry["document_unique_id"], (*where, "document_unique_id")),
+                f.text(entry["repository_unique_id"], (*where, "repository_unique_id")),
+                f.optional_text(entry, "home_community_id", where)))
+    else:
+        for key in ("repository_unique_id", "document_unique_ids"):
+            if key not in data:
+                raise FieldError((), f"missing {key} (or give a documents list)")
+        repository = f.text(data["repository_unique_id"], ("repository_unique_id",))
+        community = f.optional_text(data, "home_community_id", ())
+        requests = [DocumentRequest(uid, repository, community) for uid in
+                    f.texts(data["document_unique_ids"], ("document_unique_ids",))]
+    return lambda: iti43_retrieve(requests)
+
+
+# --------------------------------------------------------------------------- raw
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A request body from a file: a SOAP envelope (sent as it is), an IHE payload (wrapped in
+    a SOAP 1.2 envelope with WS-Addressing) or any other bytes with their Content-Type."""
+
+    body: bytes
+    action: str | None
+    content_type: str | None
+    transaction: str = "raw"
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def to_request(self, url: str, *, security: SecurityHeader | None = None) -> Request:
+        if not self.is_xml:
+            return Request("POST", url, Headers([("Content-Type", self.content_type or "")]),
+                           self.body)
+        content_type = self.content_type or soap_content_type(self.action)
+        if self.is_envelope and security is None:
+            return Request("POST", url, Headers([("Content-Type", content_type)]), self.body)
+        request = soap_request(url, self.body, self.action or "", security=security)
+        return request.evolve(headers=request.headers.with_value("Content-Type", content_type))
+
+    @property
+    def is_xml(self) -> bool:
+        media = (self.content_type or "").split(";", 1)[0].strip().lower()
+        return not media or media.endswith(("/xml", "+xml"))
+
+    @property
+    def is_envelope(self) -> bool:
+        root = parse_xml(self.body, source="raw request")
+        return root.tag in (f"{{{SOAP12}}}Envelope", f"{{{SOAP11}}}Envelope")
+
+
+def _raw(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    location = f.file_path(data["file"], ("file",), ctx.base)
+    action = f.optional_text(data, "action", ())
+    content_type = f.optional_text(data, "content_type", ())
+    if action is None and content_type is None:
+        raise FieldError((), "a raw step needs action (SOAP) or content_type (anything else)")
+    message = RawMessage(fill_file(location, ctx.lookup), action, content_type)
+    if message.is_xml:
+        try:
+            envelope = message.is_envelope  # parsed now: a malformed file fails before sending
+        except XmlInputError as exc:
+            raise FieldError(("file",), f"{location.name} is not well-formed XML: {exc.message}",
+                             hint="give content_type for a body that is not XML") from None
+        if not envelope and action is None:
+            raise FieldError((), f"{location.name} is not a SOAP envelope: give action: to wrap "
+                             "it in one")
+    return lambda: message
+
+
+def fill_file(location: Path, lookup: Lookup) -> bytes:
+    """The file's bytes with ``${...}`` filled in (values XML-escaped) when it is UTF-8 text."""
+    data = location.read_bytes()
+    if b"${" not in data:
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+    def escaped(name: str) -> Value:
+        value = lookup(name)
+        if isinstance(value, list):
+            return [escape(v, {'"': "&quot;", "'": "&apos;"}) for v in value]
+        return escape(value, {'"': "&quot;", "'": "&apos;"})
+
+    filled = fill_text(text, escaped)
+    return (filled if isinstance(filled, str) else " ".join(filled)).encode("utf-8")
+
+
+def file_references(location: Path) -> list[str]:
+    """Names referenced in a raw request file (for the checks before anything is sent)."""
+    from ihe_test_util.record.variables import references
+
+    try:
+        text = location.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return references(text) if "${" in text else []
+
+
+_HL7_VALUES = ("messageId", "queryId")
+
+#: Transaction name in a scenario -> how its step is read and built.
+STEP_KINDS: Mapping[str, StepKind] = {
+    "ITI-44": StepKind("ITI-44", _iti44, ("messageId", "patientId", "subsumedPatientId")),
+    "ITI-45": StepKind("ITI-45", _iti45, _HL7_VALUES),
+    "ITI-47": StepKind("ITI-47", _iti47, _HL7_VALUES),
+    "ITI-55": StepKind("ITI-55", _iti55, (*_HL7_VALUES, "homeCommunityId")),
+    "ITI-41": StepKind("ITI-41", _iti41, ("patientId", "documentUniqueId",
+                                          "submissionSetUniqueId"),
+                       value_pattern=r"documentUniqueId:Document\d{2,}"),
+    "ITI-18": StepKind("ITI-18", _iti18, ("queryId",)),
+    "ITI-43": StepKind("ITI-43", _iti43, ("documentUniqueId",)),
+    "raw": StepKind("raw", _raw, ()),
+}
