@@ -31,21 +31,19 @@ class CassetteRegenerator:
     id_map: IdMap = field(default_factory=IdMap)
 
     def regenerate(self, request: Request, transaction: str | None) -> Request:
-        names = [n for n in placeholders_in_request(request) if not _is_wsse(n)]
+        # Regenerate first: it removes the recorded WS-Security header (and with it any
+        # saml/wsse placeholder), so only secrets the request still needs are looked up.
+        request = regenerate_request(request, self.id_map, transaction=transaction,
+                                     security=self.security,
+                                     fresh_patients=self.fresh_patients).request
+        names = placeholders_in_request(request)
         if names:
             request = fill_request(request, secret_values(self.settings, names))
-        return regenerate_request(request, self.id_map, transaction=transaction,
-                                  security=self.security,
-                                  fresh_patients=self.fresh_patients).request
+        return request
 
     @property
     def value_map(self) -> Mapping[str, str]:
         return self.id_map.items()
-
-
-def _is_wsse(name: str) -> bool:
-    """WS-Security placeholders are never filled: the whole header is re-issued (or dropped)."""
-    return name.startswith(("saml", "wsse"))
 
 
 def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: float | None,

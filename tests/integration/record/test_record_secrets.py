@@ -85,10 +85,6 @@ def test_replay_fills_header_secrets_back_from_the_same_configuration(
     assert replay.exit_code == 0, replay.stdout + replay.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "replay (lead's area): CassetteRegenerator.regenerate leaves WS-Security placeholders out "
-    "of the names it resolves, but fill_request() then fills every placeholder of the body and "
-    "fails on [[ihe-secret:saml_assertion]]; a cassette with a header secret and SAML errors"))
 def test_replay_of_header_secrets_with_saml(workdir: Path, sim: Simulator) -> None:
     run, env = _record(workdir, sim, saml=True)
     assert run.exit_code == 0, run.stdout + run.stderr

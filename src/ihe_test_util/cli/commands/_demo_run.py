@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from importlib import resources
 from pathlib import Path
 
 from click.exceptions import Exit
@@ -14,10 +15,8 @@ from rich.text import Text
 from ihe_test_util.cli.commands._replay_run import ReplayRequest, execute_replay
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.config import Settings, load_settings
-from ihe_test_util.demo.flow import FlowEndpoints, record_xds_flow
 from ihe_test_util.errors import UsageError
-from ihe_test_util.model import Response
-from ihe_test_util.replay.messages import xml_of
+from ihe_test_util.record import RecordEvent, StepFinished, record_scenario
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.results import FailOn, Outcome
@@ -25,6 +24,7 @@ from ihe_test_util.sim import Simulator
 from ihe_test_util.transport.http import TransportOptions
 
 MARKER = ".ihe-demo-folder"
+SCENARIO = "xds-roundtrip.yaml"
 
 
 def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
@@ -34,17 +34,28 @@ def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
     cassette = workdir / "cassettes" / "xds-roundtrip.yaml"
     cassette.parent.mkdir(parents=True)
 
-    console.rule("[b]1. record[/] against the reference endpoint (ihe sim, profile baseline)")
+    console.rule("[b]1. record[/] the bundled scenario against the reference endpoint "
+                 "(ihe sim, profile baseline)")
     with Simulator(profile="baseline") as sim:
         console.print(f"ihe sim listening on {sim.base_url} "
                       f"(PIX {sim.url_for('pix')}, XDS registry {sim.url_for('registry')}, ...)")
 
-        def show(step: str, response: Response) -> None:
-            console.print(Text.assemble(("  recorded ", "dim"), (f"{step:<22}", "bold"),
-                                        f" HTTP {response.status}  {_ihe_status(response)}"))
+        def show(event: RecordEvent) -> None:
+            if isinstance(event, StepFinished):
+                step = event.result
+                console.print(Text.assemble(
+                    ("  recorded ", "dim"), (f"{step.transaction:<7}", "cyan"),
+                    (f"{step.name:<22}", "bold"),
+                    f" HTTP {step.http_status}  {step.ihe_status or ''}"))
 
-        record_xds_flow(cassette, FlowEndpoints.of(sim.urls(), sim.identity.repository_unique_id),
-                        on_step=show)
+        scenario = resources.files("ihe_test_util.demo").joinpath(SCENARIO)
+        with resources.as_file(scenario) as scenario_path:
+            result = record_scenario(
+                scenario_path, settings=Settings(), cassette=cassette,
+                endpoints_override=sim.urls(),
+                on_event=show,
+            )
+    console.print(f"scenario: {SCENARIO} ({result.total} exchanges)")
     console.print(f"cassette written: [b]{cassette}[/] (readable YAML, secrets redacted)")
 
     console.rule(f"[b]2. upgrade[/]: ihe sim restarted with profile '{profile}'")
@@ -112,17 +123,3 @@ def _prepare(workdir: Path) -> None:
             shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / MARKER).write_text("created by `ihe demo`; safe to delete\n", encoding="utf-8")
-
-
-def _ihe_status(response: Response) -> str:
-    """A short IHE status for the status line: ack code, query response, or registry status."""
-    root = xml_of(response)
-    if root is None:
-        return ""
-    for element in root.iter():
-        local = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-        if local in ("RegistryResponse", "AdhocQueryResponse") and element.get("status"):
-            return "status " + str(element.get("status")).rsplit(":", 1)[-1]
-        if local == "typeCode" and element.get("code"):
-            return "ack " + str(element.get("code"))
-    return ""
