@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import pytest
-
 from ihe_test_util.cassette import load_cassette
 from ihe_test_util.sim import Simulator
 
