@@ -82,3 +82,30 @@ def test_no_color_environment_is_honoured(tmp_path: Path) -> None:
     code, out = run("--config", str(conf), "config", env={"NO_COLOR": "1"})
     assert code == 0
     assert "\x1b[" not in out
+
+
+def test_a_bug_is_reported_as_internal_error_not_as_regressions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ihe_test_util.cli.commands import config_cmd
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(config_cmd.command, "callback", boom)
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 70
+    assert "internal error: RuntimeError: kaput" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ihe_test_util.cli.commands import config_cmd
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(config_cmd.command, "callback", interrupted)
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import rich_click as click
+from click.exceptions import Abort, ClickException, Exit
 
 from ihe_test_util import __version__
 from ihe_test_util.cli.context import CliContext
@@ -33,6 +34,12 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: Exit codes outside the replay contract's 0-3: Ctrl-C (the shell convention) and a bug in
+#: the tool (distinct from 1, which means regressions).
+INTERRUPTED = 130
+INTERNAL_ERROR = 70  # EX_SOFTWARE
+
+
 class IheGroup(click.RichGroup):
     """Loads command modules on demand and turns tool errors into clean exits."""
 
@@ -53,6 +60,24 @@ class IheGroup(click.RichGroup):
         except IheTestError as exc:
             _print_error(ctx, exc)
             ctx.exit(exc.exit_code)
+        except (Exit, ClickException, Abort):
+            raise
+        except KeyboardInterrupt:
+            _print_error(ctx, IheTestError("interrupted", hint="files already written are "
+                                           "complete: every write is atomic"))
+            ctx.exit(INTERRUPTED)
+        except Exception as exc:  # a bug: never let it pass for exit 1 ("regressions")
+            obj = ctx.find_object(CliContext)
+            if obj is not None and obj.verbosity > 0:
+                import traceback
+
+                traceback.print_exc()
+            _print_error(ctx, IheTestError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="this is a bug in ihe-test-utility; rerun with -v for the traceback and "
+                     "please report it",
+            ))
+            ctx.exit(INTERNAL_ERROR)
 
 
 def _print_error(ctx: click.Context, exc: IheTestError) -> None:
