@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ihe_test_util", "--no-color", "demo", "--dir",
          str(tmp_path / "demo"), *args],
-        capture_output=True, text=True, timeout=120, env={"COLUMNS": "120", "PATH": ""},
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"},
     )
 
 

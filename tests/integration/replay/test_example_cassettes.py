@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def replay(profile: str, report: Path) -> tuple[int, dict[str, object], str]:
             [sys.executable, "-m", "ihe_test_util", "--no-color", "--config",
              str(CASSETTES / "ihe.toml"), "replay", str(CASSETTES),
              "--target", sim.base_url, "--report-json", str(report)],
-            capture_output=True, text=True, timeout=120, env={"COLUMNS": "120", "PATH": ""},
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"},
         )
     return result.returncode, json.loads(report.read_text()), result.stdout + result.stderr
 

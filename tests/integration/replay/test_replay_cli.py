@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ def ihe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, "-m", "ihe_test_util", "--no-color", *args],
         capture_output=True, text=True, cwd=cwd, timeout=120,
-        env={"COLUMNS": "120", "PATH": ""},
+        env={**os.environ, "COLUMNS": "120"},
     )
 
 

@@ -3,6 +3,7 @@ expired secret) is never stored and never resent."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_replay_reissues_a_signed_assertion_from_configuration(tmp_path: Path) -
             [sys.executable, "-m", "ihe_test_util", "--no-color", "--config",
              str(tmp_path / "ihe.toml"), "replay", str(cassette), "--fail-on", "never"],
             capture_output=True, text=True, timeout=60,
-            env={"TEST_SAML_KEY": pair.key_pem.decode(), "PATH": ""},
+            env={**os.environ, "TEST_SAML_KEY": pair.key_pem.decode()},
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(received) == 2
