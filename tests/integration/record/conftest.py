@@ -52,7 +52,7 @@ def ihe_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> (
     return subprocess.Popen(
         [sys.executable, "-m", "ihe_test_util", "--no-color", *args], cwd=cwd, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={"PATH": os.environ.get("PATH", ""), "COLUMNS": "200", **(env or {})},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
 
