@@ -8,11 +8,9 @@ a crash or a kill therefore sees the previous file or the complete new one, neve
 from __future__ import annotations
 
 import gc
-import os
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import chain
@@ -21,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ihe_test_util import __version__
+from ihe_test_util.atomicfile import atomic_file
 from ihe_test_util.cassette.format import (
     DOCUMENT_TAIL,
     document_head,
@@ -70,43 +69,17 @@ def save_cassette(path: Path, cassette: Cassette, *, redactor: Redactor | None =
 
 
 def atomic_write(path: Path, chunks: Iterable[str | bytes]) -> None:
-    """Write ``chunks`` (text is UTF-8 encoded) to a temporary file, fsync, rename over ``path``."""
+    """Write ``chunks`` (text is UTF-8 encoded) atomically over ``path`` (see atomicfile)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CassetteError(f"cannot create folder: {exc.strerror or exc}", path=path) from None
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with temporary.open("xb", buffering=_WRITE_BUFFER) as stream:
+        with atomic_file(Path(path), buffering=_WRITE_BUFFER) as stream:
             for chunk in chunks:
                 stream.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-            stream.flush()
-            os.fsync(stream.fileno())
-        temporary.replace(path)  # os.replace: atomic on POSIX and Windows
     except OSError as exc:
-        with suppress(OSError):
-            temporary.unlink()
         raise CassetteError(f"cannot write cassette: {exc.strerror or exc}", path=path) from None
-    except BaseException:
-        with suppress(OSError):
-            temporary.unlink()
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; Windows has no directory handles to sync)."""
-    if os.name != "posix":  # pragma: no cover - Windows
-        return
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - unusual file systems
-        return
-    try:
-        with suppress(OSError):
-            os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def now_utc() -> str:

@@ -109,7 +109,7 @@ def test_failure_while_writing_keeps_the_previous_report(
     def disk_full(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("ihe_test_util.report.atomic.os.fsync", disk_full)
+    monkeypatch.setattr("ihe_test_util.atomicfile.os.fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         reporter.finish(RunSummary(), FINISHED_AT)
     assert path.read_text(encoding="utf-8") == "old\n"
