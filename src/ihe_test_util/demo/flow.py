@@ -8,12 +8,9 @@ records and what the example cassettes under ``cassettes/`` hold.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from lxml import etree
 
 from ihe_test_util import __version__
 from ihe_test_util.cassette import CassetteWriter, Redactor
@@ -75,9 +72,7 @@ def record_xds_flow(
 
         def step(name: str, message: BuiltMessage, url: str) -> Response:
             request = message.to_request(url)
-            started = time.perf_counter()
             response, elapsed = transport.send(request)
-            del started
             writer.append(Interaction(request, response, InteractionMeta(
                 transaction=message.transaction, step=name, endpoint=url, duration_ms=elapsed,
             )))
@@ -126,7 +121,3 @@ def _document_unique_ids(response: Response) -> list[str]:
         for identifier in root.iter(f"{{{RIM}}}ExternalIdentifier")
         if identifier.get("identificationScheme") == scheme
     ]
-
-
-def pretty(element: etree._Element) -> str:
-    return etree.tostring(element, pretty_print=True, encoding="unicode")

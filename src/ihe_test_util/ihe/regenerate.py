@@ -310,7 +310,7 @@ def regenerate_request(
         _remap_everywhere(root, id_map, xml, replaced)
         return changes
 
-    rewritten, changes = _rewrite(request, edit, source)
+    rewritten, changes = rewrite_request(request, edit, source)
     return Regenerated(rewritten, detected[0], tuple(changes))
 
 
@@ -323,7 +323,7 @@ def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) 
         _remap_everywhere(root, id_map, xml)
         return []
 
-    return _rewrite(request, edit, source)[0]
+    return rewrite_request(request, edit, source)[0]
 
 
 # -- internals ------------------------------------------------------------------------------
@@ -331,7 +331,9 @@ def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) 
 Edit = Callable[[etree._Element, bytes], list[Change]]
 
 
-def _rewrite(request: Request, edit: Edit, source: str | None) -> tuple[Request, list[Change]]:
+def rewrite_request(request: Request, edit: Edit, source: str | None = None) -> (
+    tuple[Request, list[Change]]
+):
     """Parse the request's XML (root part if MTOM), ``edit`` it, serialise it back.
 
     MTOM is re-packaged with a fresh boundary and Content-IDs; a plain body keeps its

@@ -276,16 +276,6 @@ def substitute(root: etree._Element, value_map: Mapping[str, str]) -> int:
     return replaced
 
 
-def consumers_by_index(captures: Iterable[Capture]) -> dict[int, list[Capture]]:
-    """For each exchange, the captures it needs."""
-    needed: dict[int, list[Capture]] = defaultdict(list)
-    for capture in captures:
-        for consumer in capture.consumers:
-            needed[consumer].append(capture)
-    return needed
-
-
-
 def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, str]:
     """The part of ``value_map`` whose recorded values occur in ``bodies``.
 

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from lxml import etree
+
 from ihe_test_util.errors import IheTestError, TransportError
+from ihe_test_util.ihe.regenerate import Change, rewrite_request
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.correlate import (
@@ -22,7 +25,7 @@ from ihe_test_util.replay.correlate import (
     relevant_values,
     substitute,
 )
-from ihe_test_util.replay.messages import rewrite_request_xml, xml_of
+from ihe_test_util.replay.messages import xml_of
 from ihe_test_util.replay.selection import exchange_id
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison, ExchangeError, ExchangeResult, Outcome
@@ -115,7 +118,12 @@ class CassetteReplay:
             request = recorded
             if self.correlated:
                 values = dict(self.correlated)
-                request = rewrite_request_xml(request, lambda root: substitute(root, values))
+
+                def correlate(root: etree._Element, _: bytes) -> list[Change]:
+                    substitute(root, values)
+                    return []
+
+                request = rewrite_request(request, correlate)[0]
             request = self.regenerator.regenerate(request, transaction)
             request = request.evolve(uri=self.targets.rewrite(request.uri))
         except IheTestError as exc:
