@@ -127,6 +127,11 @@ class Settings:
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    @property
+    def folder(self) -> Path | None:
+        """The configuration file's folder: relative paths in it (certificates) start here."""
+        return Path(self.source).parent if self.source else None
+
     def environment(self, name: str) -> Environment:
         try:
             return self.environments[name]

@@ -48,7 +48,7 @@ class RecordPlan:
         secret_headers = tuple(name for name, value in scenario.headers.items()
                                if secrets_in(value))
         security = security_header(settings.saml, environ=environ,
-                                   base=Path(settings.source).parent if settings.source else None)
+                                   base=settings.folder)
         tls = environment.tls if environment else TlsSettings()
         options = TransportOptions(
             timeout=timeout or settings.timeout, verify=False if insecure else tls.verify,

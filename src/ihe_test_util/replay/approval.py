@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ihe_test_util.cassette import Redactor, load_cassette, save_cassette
+from ihe_test_util.cassette.store import now_utc
 from ihe_test_util.errors import CassetteError, UsageError
 from ihe_test_util.model import Cassette, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.results import ExchangeResult, Outcome
@@ -44,8 +43,6 @@ class ReplayedExchangeStore:
     directory: Path
     root: Path
     redactor: Redactor = field(default_factory=Redactor)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _started: bool = False
 
     @classmethod
     def beside(cls, report: Path, root: Path | None = None,
@@ -57,28 +54,24 @@ class ReplayedExchangeStore:
         if (self.directory / MANIFEST).is_file():  # only ever remove a folder we wrote
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        manifest = {"root": str(root.resolve()), "saved_at": _now()}
+        manifest = {"root": str(root.resolve()), "saved_at": now_utc()}
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        self._started = True
 
     def keep(self, result: ExchangeResult, request: Request, response: Response) -> None:
         if result.outcome not in KEPT_OUTCOMES:
             return
-        path = self.path_for(result.cassette, result.index)
         meta = InteractionMeta(
             transaction=result.transaction, step=result.name,
-            duration_ms=result.duration_replayed_ms, recorded_at=_now(),
+            duration_ms=result.duration_replayed_ms, recorded_at=now_utc(),
         )
-        with self._lock:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        save_cassette(path, Cassette((Interaction(request, response, meta),)),
-                      redactor=self.redactor)
+        # save_cassette creates the folder and writes atomically: safe from worker threads.
+        save_cassette(kept_exchange_path(self.directory, result.cassette, result.index),
+                      Cassette((Interaction(request, response, meta),)), redactor=self.redactor)
 
-    def path_for(self, cassette_id: str, index: int) -> Path:
-        return self.directory.joinpath(*cassette_id.split("/"), f"{index}.yaml")
 
-    def close(self) -> None:
-        """Nothing buffered: each exchange is written when it arrives."""
+def kept_exchange_path(store: Path, cassette_id: str, index: int) -> Path:
+    """Where the replayed exchange ``cassette_id#index`` is kept."""
+    return store.joinpath(*cassette_id.split("/"), f"{index}.yaml")
 
 
 @dataclass(frozen=True)
@@ -147,7 +140,7 @@ def apply_approvals(approvals: Sequence[Approval], store: Path,
         interactions = list(cassette.interactions)
         for approval in items:
             cassette_id = approval.exchange_id.rsplit("#", 1)[0]
-            kept_path = store.joinpath(*cassette_id.split("/"), f"{approval.index}.yaml")
+            kept_path = kept_exchange_path(store, cassette_id, approval.index)
             if not kept_path.is_file():
                 raise CassetteError("replayed exchange missing", path=kept_path)
             (replayed,) = load_cassette(kept_path).interactions
@@ -167,6 +160,3 @@ def apply_approvals(approvals: Sequence[Approval], store: Path,
         written.append(path)
     return written
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

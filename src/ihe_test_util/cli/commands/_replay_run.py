@@ -33,11 +33,6 @@ from ihe_test_util.transport.http import TransportOptions
 from ihe_test_util.transport.security_config import security_header
 
 
-def _config_folder(settings: Settings) -> Path | None:
-    """Relative paths in ihe.toml are relative to the file's folder."""
-    return Path(settings.source).parent if settings.source else None
-
-
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -106,7 +101,7 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
                                              redactor=Redactor.from_settings(settings))
         store.start(plan.root)
     options = request.options
-    security = security_header(settings.saml, base=_config_folder(settings))
+    security = security_header(settings.saml, base=settings.folder)
     engine = ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
         make_regenerator=lambda: CassetteRegenerator(settings, security,
