@@ -7,7 +7,9 @@ keeps that bijection and reports the first pair that breaks it.
 
 :class:`ValueMap` holds values the replay itself regenerated (uniqueIds, patient ids, message
 ids: recorded -> replayed); a replayed value equal to the recorded one under the map, even
-inside a longer string (``1.2.3^^^&...``), is not a difference.
+where the recorded value is one token of a longer string (``1.2.3^^^&...``), is not a
+difference. Tokens are :mod:`ihe_test_util.ihe.tokens`' (whole tokens only: a map for ``1.2.3``
+says nothing about ``1.2.34``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 
-#: Map entries shorter than this are not substituted inside longer strings (too ambiguous).
+from ihe_test_util.ihe.tokens import Replacer
+
+#: Map entries shorter than this are only matched as a whole value, never as a token inside a
+#: longer string (a short value such as ``345`` also appears there by chance).
 _MIN_SUBSTRING = 6
 
 
@@ -58,18 +63,18 @@ class ValueMap:
         self.mapping = {old: new for old, new in (mapping or {}).items() if old and old != new}
 
     @cached_property
-    def _text(self) -> re.Pattern[str] | None:
-        """Compiled on first use: most comparisons never need substring translation, and
-        compiling an alternation of every mapped value was the costliest step of a replay."""
-        inner = sorted((key for key in self.mapping if len(key) >= _MIN_SUBSTRING),
-                       key=len, reverse=True)
-        return re.compile("|".join(map(re.escape, inner))) if inner else None
+    def _tokens(self) -> Replacer:
+        """Its expression is compiled on first use: most comparisons never need to translate
+        inside a string, and compiling an alternation of every mapped value was the costliest
+        step of a replay."""
+        return Replacer({key: value for key, value in self.mapping.items()
+                         if len(key) >= _MIN_SUBSTRING})
 
     @cached_property
     def _bytes(self) -> re.Pattern[bytes] | None:
         if not self.mapping:
             return None
-        return re.compile(b"|".join(re.escape(key.encode()) for key in self.mapping))
+        return re.compile(b"|".join(map(re.escape, self._encoded_keys)))
 
     def __bool__(self) -> bool:
         return bool(self.mapping)
@@ -79,9 +84,7 @@ class ValueMap:
         exact = self.mapping.get(recorded)
         if exact is not None:
             return exact
-        if self._text is None:
-            return recorded
-        return self._text.sub(lambda match: self.mapping[match.group(0)], recorded)
+        return self._tokens.sub(recorded)
 
     def equivalent(self, recorded: str, replayed: str) -> bool:
         return bool(self.mapping) and self.translate(recorded) == replayed
@@ -91,11 +94,23 @@ class ValueMap:
         return self.mapping.get(value)
 
     def mentioned_in(self, data: bytes) -> bool:
-        """Whether serialised XML contains any recorded value of the map."""
+        """Whether serialised XML may contain a recorded value of the map.
+
+        A prefilter (an identical subtree that does not mention any is not walked for stale
+        values): a substring test, a superset of the whole-token occurrences."""
         if len(self.mapping) <= _SCAN_LIMIT:  # a few substring scans beat compiling a regex
             return any(key in data for key in self._encoded_keys)
         return self._bytes is not None and self._bytes.search(data) is not None
 
     @cached_property
     def _encoded_keys(self) -> tuple[bytes, ...]:
-        return tuple(key.encode() for key in self.mapping)
+        """Every key as ``etree.tostring`` may write it: in text or attribute values, with
+        ``&``, ``<``, ``>`` (and ``"``) escaped and non-ASCII as character references (a CX
+        key ``1^^^&1.2&ISO`` is ``1^^^&amp;1.2&amp;ISO`` there)."""
+        forms: dict[bytes, None] = {}
+        for key in self.mapping:
+            text = key.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            for form in (key, text, text.replace('"', "&quot;")):
+                forms[form.encode()] = None
+                forms[form.encode("ascii", "xmlcharrefreplace")] = None
+        return tuple(forms)

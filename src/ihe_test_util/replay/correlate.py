@@ -5,17 +5,17 @@ gateway returns remote ids; later requests in the same cassette send those value
 replay the server assigns *new* values, so later requests must carry the new ones.
 
 Detection is automatic: a token-like value in recorded response *i* that the client did not
-send in request *i*, and that reappears verbatim in a later recorded request *j*, is a
-:class:`Capture`. Its :class:`ValueLocation` is an anchored path: registry objects are
-anchored by their uniqueId and HL7 ``id`` elements by their ``@root`` (both survive
-reordering), everything else by position. On replay the new value is read at the same
-location in the new response and substituted into the consumers; when it cannot be found,
-the consumers are skipped with the reason.
+send in request *i*, and that reappears verbatim in a later recorded request *j* (whole, never
+inside a longer token: :mod:`ihe_test_util.ihe.tokens`), is a :class:`Capture`. Its
+:class:`ValueLocation` is an anchored path: registry objects are anchored by their uniqueId
+and HL7 ``id`` elements by their ``@root`` (both survive reordering), everything else by
+position. On replay the new value is read at the same location in the new response and
+substituted into the consumers; when it cannot be found, the consumers are skipped with the
+reason.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import RIM
+from ihe_test_util.ihe.tokens import Replacer, is_identifier, mentioned, occurs, tokens
 from ihe_test_util.replay.capture_rules import CaptureRule, applicable
 
 #: Identification schemes whose ExternalIdentifier value is an object's stable key.
@@ -44,7 +45,6 @@ _KEY_ATTRIBUTES = {
 
 #: Shortest value considered a correlatable identifier (shorter ones collide by chance).
 MIN_VALUE_LENGTH = 6
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._\-@/+=]*")
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,47 @@ class Capture:
         return resolve_any(root, self.locations, value_map)
 
 
-def tokens_of(root: etree._Element | None) -> set[str]:
-    """Every token in text and attribute values (``('urn:uuid:x')`` yields ``urn:uuid:x``)."""
-    found: set[str] = set()
-    if root is None:
+class _Texts:
+    """The text and attribute values of one message, indexed by token, to ask which values
+    it carries whole (the question correlation asks of every later request)."""
+
+    def __init__(self, root: etree._Element | None) -> None:
+        strings: list[str] = []
+        if root is not None:
+            for element in root.iter(etree.Element):
+                if element.text:
+                    strings.append(element.text)
+                strings.extend(str(value) for value in element.attrib.values())
+        self.text = "\n".join(strings)  # a newline separates tokens: no match spans two
+        self.tokens = frozenset(tokens(self.text))
+
+    def carries(self, value: str) -> bool:
+        parts = tokens(value)
+        if not all(part in self.tokens for part in parts):
+            return False
+        return (len(parts) == 1 and parts[0] == value) or occurs(value, self.text)
+
+
+class _Requests:
+    """Which requests carry a value whole, in order; looked up by the value's longest token."""
+
+    def __init__(self, requests: Sequence[etree._Element | None]) -> None:
+        self.texts = [_Texts(root) for root in requests]
+        self._by_token: dict[str, list[int]] = defaultdict(list)
+        for index, text in enumerate(self.texts):
+            for token in text.tokens:
+                self._by_token[token].append(index)
+        self._users: dict[str, tuple[int, ...]] = {}
+
+    def users(self, value: str) -> tuple[int, ...]:
+        found = self._users.get(value)
+        if found is None:
+            parts = tokens(value)
+            candidates = self._by_token.get(max(parts, key=len), []) if parts else \
+                range(len(self.texts))
+            found = self._users[value] = tuple(
+                index for index in candidates if self.texts[index].carries(value))
         return found
-    for element in root.iter(etree.Element):
-        for text in (element.text, *element.attrib.values()):
-            if text:
-                found.update(_TOKEN.findall(str(text)))
-    return found
 
 
 def _unique_id_of(element: etree._Element) -> str | None:
@@ -171,11 +202,7 @@ def find_captures(
     requests: Sequence[etree._Element | None], responses: Sequence[etree._Element | None],
 ) -> list[Capture]:
     """Find server-assigned values reused by later requests (inputs are parsed XML or None)."""
-    request_tokens = [tokens_of(root) for root in requests]
-    used_in: dict[str, list[int]] = defaultdict(list)
-    for index, tokens in enumerate(request_tokens):
-        for token in tokens:
-            used_in[token].append(index)
+    carried = _Requests(requests)
     captures: list[Capture] = []
     claimed: set[str] = set()
     for index, response in enumerate(responses):
@@ -183,23 +210,18 @@ def find_captures(
             continue
         found: dict[str, list[ValueLocation]] = {}
         for value, element, attribute in _candidates(response):
-            if (len(value) < MIN_VALUE_LENGTH or value in claimed
-                    or not _TOKEN.fullmatch(value) or _sent_by_client(used_in, value, index)
-                    or not any(j > index for j in used_in.get(value, ()))):
+            if len(value) < MIN_VALUE_LENGTH or value in claimed or not is_identifier(value):
                 continue
+            users = carried.users(value)
+            if not users or users[0] <= index:
+                continue  # unused later, or a request up to ``index`` already carried it:
+                # it came from the client (regenerated on replay, not correlated)
             found.setdefault(value, []).append(location_of(element, attribute))
         for value, locations in found.items():
             claimed.add(value)
-            consumers = tuple(j for j in used_in.get(value, ()) if j > index)
+            consumers = tuple(j for j in carried.users(value) if j > index)
             captures.append(Capture(value, index, tuple(locations), consumers))
     return captures
-
-
-def _sent_by_client(used_in: dict[str, list[int]], value: str, index: int) -> bool:
-    """A value some request up to ``index`` already carried came from the client, not the
-    server (it is regenerated on replay, not correlated)."""
-    users = used_in.get(value)
-    return users is not None and users[0] <= index
 
 
 def resolve_any(
@@ -255,45 +277,42 @@ def resolve(
 
 
 def substitute(root: etree._Element, value_map: Mapping[str, str]) -> int:
-    """Replace every mapped token in text and attribute values, in place; returns the count."""
-    if not value_map:
+    """Replace every mapped value where it occurs whole in text and attribute values, in
+    place; returns the count."""
+    return substitute_with(root, Replacer(value_map))
+
+
+def substitute_with(root: etree._Element, replacer: Replacer) -> int:
+    """:func:`substitute` with a replacer built once (its expression compiles on first use)."""
+    if not replacer:
         return 0
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(value_map, key=len, reverse=True)))
     replaced = 0
 
-    def swap(match: re.Match[str]) -> str:
+    def counted() -> None:
         nonlocal replaced
         replaced += 1
-        return value_map[match.group(0)]
 
+    search, sub = replacer.search, replacer.sub
     for element in root.iter(etree.Element):
-        if element.text:
-            element.text = pattern.sub(swap, element.text)
+        if element.text and search(element.text):
+            element.text = sub(element.text, counted)
         for name, value in element.attrib.items():
-            new = pattern.sub(swap, str(value))
-            if new != value:
-                element.set(name, new)
+            if search(str(value)):
+                element.set(name, sub(str(value), counted))
     return replaced
 
 
 def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, str]:
-    """The part of ``value_map`` whose recorded values occur in ``bodies``.
+    """The part of ``value_map`` whose recorded values occur (whole) in ``bodies``.
 
     A cassette's map grows with every exchange (message ids, uniqueIds, ...); the comparer
     only needs the entries this exchange can mention. Token lookup keeps this linear in the
-    body size instead of in the map size.
+    body size plus the map size (:func:`ihe_test_util.ihe.tokens.mentioned`).
     """
     if not value_map:
         return {}
-    texts = [body.decode("utf-8", "replace") for body in bodies]
-    tokens: set[str] = set()
-    for text in texts:
-        tokens.update(_TOKEN.findall(text))
-    relevant = {}
-    for key, value in value_map.items():
-        if key in tokens or (not _TOKEN.fullmatch(key) and any(key in t for t in texts)):
-            relevant[key] = value
-    return relevant
+    found = mentioned(value_map, (body.decode("utf-8", "replace") for body in bodies))
+    return {key: value for key, value in value_map.items() if key in found}
 
 
 def find_rule_captures(
@@ -303,15 +322,14 @@ def find_rule_captures(
 ) -> list[Capture]:
     """Values explicit ``[[correlate]]`` rules select, consumed by later requests.
 
-    A later request consumes a value when it contains it (as a token, or as a substring for
-    values that are not token-like). Values already found automatically (``known``) are left
-    to the automatic capture.
+    A later request consumes a value when one of its text or attribute values contains it
+    whole (never inside a longer token). Values already found automatically (``known``) are
+    left to the automatic capture.
     """
     if not rules:
         return []
     claimed = set(known)
-    texts = [etree.tostring(r, encoding="unicode") if r is not None else "" for r in requests]
-    request_tokens = [tokens_of(root) for root in requests]
+    carried = _Requests(requests)
     captures: list[Capture] = []
     for index, response in enumerate(responses):
         if response is None:
@@ -320,11 +338,7 @@ def find_rule_captures(
             for position, value in enumerate(rule.values(response)):
                 if value in claimed:
                     continue
-                token_like = bool(_TOKEN.fullmatch(value))
-                consumers = tuple(
-                    j for j in range(index + 1, len(requests))
-                    if (value in request_tokens[j] if token_like else value in texts[j])
-                )
+                consumers = tuple(j for j in carried.users(value) if j > index)
                 if consumers:
                     claimed.add(value)
                     captures.append(Capture(value, index, (), consumers, rule, position))

@@ -8,48 +8,37 @@ then on requests are matched with the recorded values put back, and responses ar
 the client's values put in: the stub behaves like a registry that stored what it was sent.
 
 The same substitution, with every value mapped to a blank, removes client-chosen ids and all
-references to them from a request before it is hashed.
+references to them from a request before it is hashed. Values are replaced where they occur
+whole (:mod:`ihe_test_util.ihe.tokens`): ``1.2.3`` is not found inside ``1.2.34``.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import WSSE, XDSB, qname
+from ihe_test_util.ihe.tokens import Replacer
 
 _SKIPPED_TEXT = {qname(XDSB, "Document")}  # document bytes (inline base64) are never edited
 _SKIPPED_TREES = {qname(WSSE, "Security")}
-
-
-def _pattern(values: Iterable[str]) -> re.Pattern[str] | None:
-    """Whole-token alternatives: ``1.2.3`` is not found inside ``1.2.34``."""
-    keys = sorted(set(values), key=len, reverse=True)
-    if not keys:
-        return None
-    return re.compile(r"(?<![\w.\-])(" + "|".join(map(re.escape, keys)) + r")(?![\w.\-])")
 
 
 class _Substitution:
     """One direction of a mapping, compiled once."""
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
-        self.mapping = dict(mapping)
-        self.pattern = _pattern(self.mapping)
-
-    def _replace(self, match: re.Match[str]) -> str:
-        return self.mapping[match.group(1)]
+        self.replacer = Replacer(mapping)
+        _ = self.replacer.pattern  # compiled now, under the caller's lock, not per thread
 
     def apply(self, root: etree._Element) -> int:
         """Substitute in every text and attribute value under ``root``; returns how many
         values changed."""
-        pattern = self.pattern
-        if pattern is None:
+        if not self.replacer:
             return 0
-        search, changed = pattern.search, 0
+        search, sub, changed = self.replacer.search, self.replacer.sub, 0
         stack = [root]
         while stack:
             element = stack.pop()
@@ -57,11 +46,11 @@ class _Substitution:
                 continue
             text = element.text
             if text and element.tag not in _SKIPPED_TEXT and search(text):
-                element.text = pattern.sub(self._replace, text)
+                element.text = sub(text)
                 changed += 1
             for name, value in element.attrib.items():
-                if search(value):  # type: ignore[arg-type]
-                    element.set(name, pattern.sub(self._replace, str(value)))
+                if search(str(value)):
+                    element.set(name, sub(str(value)))
                     changed += 1
             stack.extend(child for child in element if isinstance(child.tag, str))
         return changed

@@ -29,7 +29,7 @@ def test_a_namespace_change_is_a_renamed_element() -> None:
     assert DifferenceKind.RENAMED in kinds
 
 
-def test_value_map_makes_regenerated_values_equal_even_inside_strings() -> None:
+def test_value_map_makes_regenerated_values_equal_as_whole_tokens_of_longer_strings() -> None:
     recorded = xml('<r><id>1.2.840.99.1</id><pid>1.2.840.99.1^^^&amp;1.2&amp;ISO</pid></r>')
     replayed = xml('<r><id>1.2.840.99.7</id><pid>1.2.840.99.7^^^&amp;1.2&amp;ISO</pid></r>')
     assert compare_responses(recorded, replayed).outcome is Outcome.CHANGED
@@ -37,6 +37,24 @@ def test_value_map_makes_regenerated_values_equal_even_inside_strings() -> None:
     assert mapped.outcome is Outcome.PASS
     assert mapped.noise_suppressed == 2
     assert "value map" in mapped.rules_applied
+
+
+def test_value_map_never_maps_inside_a_longer_token() -> None:
+    """A map for 1.2.3.4.5.6 says nothing about 1.2.3.4.5.67 (it used to make it 9.9.97)."""
+    recorded = xml("<r><id>1.2.3.4.5.67</id><pid>1.2.3.4.5.67^^^&amp;1.2&amp;ISO</pid></r>")
+    replayed = xml("<r><id>9.9.97</id><pid>9.9.97^^^&amp;1.2&amp;ISO</pid></r>")
+    comparison = compare_responses(recorded, replayed, value_map={"1.2.3.4.5.6": "9.9.9"})
+    assert comparison.outcome is Outcome.CHANGED
+    assert len(comparison.differences) == 2
+
+
+def test_a_stale_cx_value_is_found_although_serialised_with_escapes() -> None:
+    """The identical-region prefilter looks for ``&amp;`` in serialised XML, as lxml writes it."""
+    cx = "ABCDEF^^^&amp;1.2.3&amp;ISO"
+    recorded = xml("<r>" + "".join(f"<v>{n}</v>" for n in range(12)) + f"<v>{cx}</v></r>")
+    comparison = compare_responses(recorded, recorded,
+                                   value_map={"ABCDEF^^^&1.2.3&ISO": "GHIJKL^^^&1.2.3&ISO"})
+    assert comparison.outcome is Outcome.CHANGED
 
 
 def test_value_map_pins_identifier_renaming() -> None:

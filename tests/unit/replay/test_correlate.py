@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ihe_test_util.replay.correlate import find_captures, resolve, substitute
+from ihe_test_util.replay.capture_rules import CaptureRule
+from ihe_test_util.replay.correlate import (
+    find_captures,
+    find_rule_captures,
+    relevant_values,
+    resolve,
+    substitute,
+)
 
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 UID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
@@ -105,3 +112,26 @@ def test_longest_value_wins_in_substitution() -> None:
     root = etree.fromstring("<a>1.2.3.4.5</a>")
     substitute(root, {"1.2.3": "X", "1.2.3.4.5": "Y"})
     assert root.text == "Y"
+
+
+def test_substitution_replaces_whole_tokens_only() -> None:
+    root = etree.fromstring("<a v='urn:oid:1.2.3'>1.2.3.4.5 1.2.34 1.2.3^^^&amp;9&amp;ISO</a>")
+    assert substitute(root, {"1.2.3": "X"}) == 2
+    assert root.text == "1.2.3.4.5 1.2.34 X^^^&9&ISO" and root.get("v") == "urn:oid:X"
+
+
+def test_a_value_is_consumed_only_where_it_is_a_whole_token() -> None:
+    response = etree.fromstring("<r><pid>1.2.840.555.1</pid></r>")
+    inside = etree.fromstring("<q><id>1.2.840.555.17</id></q>")
+    as_urn = etree.fromstring("<q><id>urn:oid:1.2.840.555.1</id></q>")
+    captures = find_captures([FIND, inside, as_urn], [response, None, None])
+    assert [(c.value, c.consumers) for c in captures] == [("1.2.840.555.1", (2,))]
+    (by_rule,) = find_rule_captures([CaptureRule(0, "//pid")], [None] * 3,
+                                    [FIND, inside, as_urn], [response, None, None])
+    assert (by_rule.value, by_rule.consumers) == ("1.2.840.555.1", (2,))
+
+
+def test_relevant_values_are_those_occurring_as_whole_tokens() -> None:
+    mapping = {"1.2.3": "A", "1.2.3.4": "B", "urn:uuid:ab": "C", "short": "D"}
+    body = b"<x r='urn:oid:1.2.3'>('urn:uuid:ab') 1.2.3.45 shorter</x>"
+    assert relevant_values(mapping, body) == {"1.2.3": "A", "urn:uuid:ab": "C"}

@@ -1,0 +1,164 @@
+"""Identifier tokens: what one is, where one occurs, and replacing mapped ones whole.
+
+Every place that carries a value from one message into another (regeneration, correlation,
+serve's renames, the comparer's value map) must agree on when ``X`` "occurs" in a text, or a
+value is replaced in one place and not recognised in the next. The one rule:
+
+* A **token** is a maximal run of token characters: letters, digits, ``_``, ``.`` and ``-``
+  (``[\\w.\\-]``). Everything else separates tokens: ``:`` so that the OID in ``urn:oid:1.2.3``
+  and the UUID in ``urn:uuid:...`` are tokens of their own, ``^`` and ``&`` so that the id and
+  the OID of an HL7 CX ``123^^^&1.2.3&ISO`` are, ``/`` so that the id in ``Patient/123`` is,
+  quotes and commas so that the values of an ITI-18 list literal ``('a','b')`` are.
+* A value **occurs whole** in a text where it is not part of a longer token: no token character
+  directly before it (when it starts with one) nor directly after it (when it ends with one).
+  A value may span several tokens (``urn:uuid:x``, a whole CX); ``1.2.3`` never occurs in
+  ``1.2.34``, ``1.2.3.4`` or ``0.1.2.3``.
+* :class:`Replacer` replaces mapped values where they occur whole, the longest first, in one
+  pass (a replacement is never replaced again).
+
+Whether a value is worth carrying at all (long enough, shaped like an identifier) is the
+caller's policy; :func:`is_identifier` is the shape correlation uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cached_property, lru_cache
+
+#: One token character (``\w`` is Unicode-aware: an accented letter continues a token).
+TOKEN_CHARACTER = r"[\w.\-]"
+_TOKEN = re.compile(TOKEN_CHARACTER + "+")
+_CHARACTER = re.compile(TOKEN_CHARACTER)
+#: A value shaped like an identifier (OID, UUID, URN, CX id, path, base64 key): no spaces,
+#: starts with a letter or digit.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._\-@/+=]*")
+
+
+def is_token_character(character: str) -> bool:
+    return bool(_CHARACTER.fullmatch(character))
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens of ``text``, in order (``urn:oid:1.2.3`` -> ``urn``, ``oid``, ``1.2.3``)."""
+    return _TOKEN.findall(text)
+
+
+def is_identifier(value: str) -> bool:
+    """Whether ``value`` is shaped like an identifier (no spaces, starts alphanumeric)."""
+    return bool(_IDENTIFIER.fullmatch(value))
+
+
+def _bounded(value: str) -> tuple[bool, bool]:
+    """Whether an occurrence of ``value`` needs a boundary before it / after it."""
+    return bool(_CHARACTER.match(value[0])), bool(_CHARACTER.match(value[-1]))
+
+
+def occurs(value: str, text: str) -> bool:
+    """Whether ``value`` occurs whole in ``text`` (not inside a longer token)."""
+    return next(positions(value, text), None) is not None
+
+
+def positions(value: str, text: str) -> Iterator[int]:
+    """Where ``value`` occurs whole in ``text`` (start offsets, left to right, may overlap)."""
+    if not value:
+        return
+    before, after = _bounded(value)
+    size = len(value)
+    start = text.find(value)
+    while start >= 0:
+        end = start + size
+        if not (before and start > 0 and _CHARACTER.match(text[start - 1])) and not (
+                after and end < len(text) and _CHARACTER.match(text[end])):
+            yield start
+        start = text.find(value, start + 1)
+
+
+def pattern(values: Iterable[str]) -> re.Pattern[str] | None:
+    """One expression matching any of ``values`` where it occurs whole, the longest first
+    (``group(0)`` is the value); None for no values."""
+    keys = sorted({value for value in values if value}, key=len, reverse=True)
+    if not keys:
+        return None
+    if all(_bounded(key) == (True, True) for key in keys):  # the common case, factored
+        return re.compile(rf"(?<!{TOKEN_CHARACTER})(?:"
+                          + "|".join(map(re.escape, keys)) + rf")(?!{TOKEN_CHARACTER})")
+    alternatives = []
+    for key in keys:
+        before, after = _bounded(key)
+        alternatives.append((rf"(?<!{TOKEN_CHARACTER})" if before else "") + re.escape(key)
+                            + (rf"(?!{TOKEN_CHARACTER})" if after else ""))
+    return re.compile("|".join(alternatives))
+
+
+class Replacer:
+    """Replaces the keys of ``mapping`` where they occur whole, in one pass.
+
+    The expression is compiled on first use: compiling an alternation of many values is the
+    costly step, and most texts are first ruled out by :meth:`search` or never looked at.
+    """
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.mapping = {key: value for key, value in mapping.items() if key}
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        return pattern(self.mapping)
+
+    def __bool__(self) -> bool:
+        return bool(self.mapping)
+
+    def search(self, text: str) -> bool:
+        """Whether any key occurs whole in ``text``."""
+        compiled = self.pattern
+        return compiled is not None and compiled.search(text) is not None
+
+    def count(self, text: str) -> int:
+        """How many whole occurrences of keys ``text`` has (as :meth:`sub` would replace)."""
+        compiled = self.pattern
+        return 0 if compiled is None else sum(1 for _ in compiled.finditer(text))
+
+    def sub(self, text: str, counted: Callable[[], None] | None = None) -> str:
+        """``text`` with every whole occurrence of a key replaced by its value; ``counted``
+        is called once per replacement."""
+        compiled = self.pattern
+        if compiled is None:
+            return text
+        mapping = self.mapping
+        if counted is None:
+            return compiled.sub(lambda match: mapping[match.group(0)], text)
+
+        def swap(match: re.Match[str]) -> str:
+            counted()
+            return mapping[match.group(0)]
+
+        return compiled.sub(swap, text)
+
+
+def mentioned(keys: Iterable[str], texts: Iterable[str]) -> set[str]:
+    """The ``keys`` that occur whole in any of ``texts``.
+
+    Linear in the texts' size plus the number of keys: the texts' tokens are collected once,
+    a key whose tokens are not all among them cannot occur, and a key that is one token occurs
+    exactly when it is among them; only keys spanning several tokens are searched for.
+    """
+    texts = list(texts)
+    found_tokens: set[str] = set()
+    for text in texts:
+        found_tokens.update(_TOKEN.findall(text))
+    result = set()
+    for key in keys:
+        if key in found_tokens:
+            result.add(key)
+            continue
+        parts = _parts(key)
+        if parts != (key,) and all(part in found_tokens for part in parts) and any(
+                occurs(key, text) for text in texts):
+            result.add(key)
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _parts(key: str) -> tuple[str, ...]:
+    """The tokens of a map key (keys recur on every exchange of a cassette)."""
+    return tuple(_TOKEN.findall(key))
