@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import PREFIXES
+from ihe_test_util.ihe.xpath import compile_xpath
 from ihe_test_util.record.data import DataFileError, DataTable, read_table
 from ihe_test_util.record.problems import Problems
 from ihe_test_util.record.scenario import (
@@ -337,7 +338,7 @@ class _Checker:
             if not isinstance(expression, str):
                 continue  # reported by the schema
             try:
-                xpath = etree.XPath(expression, namespaces=PREFIXES)
+                xpath = compile_xpath(expression)
                 xpath(probe)  # undefined prefixes only show when evaluated
             except etree.XPathError as exc:
                 self.problems.add(where, f"invalid XPath {expression!r}: {exc}",

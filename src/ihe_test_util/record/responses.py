@@ -16,6 +16,7 @@ from ihe_test_util.ihe.bodies import Body, read_body
 from ihe_test_util.ihe.catalogue import detect, hints_for, spec_for
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import read_verdict
+from ihe_test_util.ihe.xpath import values_of
 from ihe_test_util.model import Request, Response
 from ihe_test_util.record.variables import Value
 
@@ -83,7 +84,9 @@ class Captured:
 
 
 def capture(body: Body, xpaths: Mapping[str, etree.XPath]) -> Captured:
-    """Evaluate every capture XPath on the response (the SOAP envelope, root part of MTOM)."""
+    """Evaluate every capture XPath on the response (the SOAP envelope, root part of MTOM);
+    values are read as replay's ``[[correlate]]`` rules read them
+    (:func:`ihe_test_util.ihe.xpath.node_value`)."""
     result = Captured()
     if not xpaths:
         return result
@@ -93,7 +96,7 @@ def capture(body: Body, xpaths: Mapping[str, etree.XPath]) -> Captured:
         return result
     for name, xpath in xpaths.items():
         try:
-            found = _texts(xpath(body.root))
+            found = values_of(xpath(body.root))
         except etree.XPathError as exc:
             result.missed[name] = f"XPath failed: {exc}"
             continue
@@ -102,24 +105,6 @@ def capture(body: Body, xpaths: Mapping[str, etree.XPath]) -> Captured:
         else:
             result.values[name] = found[0] if len(found) == 1 else found
     return result
-
-
-def _texts(found: object) -> list[str]:
-    if isinstance(found, bool):
-        return [str(found).lower()]
-    if isinstance(found, float):
-        return [str(int(found)) if found.is_integer() else str(found)]
-    if isinstance(found, str):
-        return [found.strip()] if found.strip() else []
-    values: list[str] = []
-    for item in found if isinstance(found, list) else []:
-        if isinstance(item, etree._Element):
-            text = "".join(str(part) for part in item.itertext()).strip()
-        else:
-            text = str(item).strip()
-        if text:
-            values.append(text)
-    return values
 
 
 def flatten(values: Mapping[str, Value]) -> dict[str, str]:

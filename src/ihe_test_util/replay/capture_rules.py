@@ -24,6 +24,7 @@ from lxml import etree
 
 from ihe_test_util.errors import ConfigError
 from ihe_test_util.ihe.namespaces import PREFIXES
+from ihe_test_util.ihe.xpath import compile_xpath, compiled_xpath, values_of
 
 RULE_KEYS = {"name", "transaction", "response"}
 
@@ -40,18 +41,9 @@ class CaptureRule:
         return f"correlate[{self.index}]" + (f" {self.name}" if self.name else "")
 
     def values(self, root: etree._Element) -> list[str]:
-        """The selected values, in document order (attributes, text or element text)."""
-        found = etree.XPath(self.response, namespaces=PREFIXES)(root)
-        items = found if isinstance(found, list) else [found]
-        values = []
-        for item in items:
-            if isinstance(item, etree._Element):
-                text = (item.text or "").strip()
-            else:
-                text = str(item).strip()
-            if text:
-                values.append(text)
-        return values
+        """The selected values, in document order, read as ``ihe record`` captures read them
+        (:func:`ihe_test_util.ihe.xpath.node_value`)."""
+        return values_of(compiled_xpath(self.response)(root))
 
 
 def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None = None) -> (
@@ -70,7 +62,7 @@ def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None =
             raise ConfigError("needs an XPath selecting the values in responses",
                               source=source, key=f"{where}.response")
         try:
-            etree.XPath(response, namespaces=PREFIXES)
+            compile_xpath(response)
         except etree.XPathSyntaxError as exc:
             raise ConfigError(f"invalid XPath: {exc}", source=source, key=f"{where}.response",
                               hint="prefixes: " + ", ".join(sorted(PREFIXES))) from None
