@@ -52,6 +52,8 @@ class Renaming:
         return self.forward.get(recorded)
 
 
+_ESCAPED = frozenset('&<>"')
+
 #: Up to this many mapped values, ``mentioned_in`` scans for each instead of compiling a regex.
 _SCAN_LIMIT = 16
 
@@ -109,6 +111,9 @@ class ValueMap:
         key ``1^^^&1.2&ISO`` is ``1^^^&amp;1.2&amp;ISO`` there)."""
         forms: dict[bytes, None] = {}
         for key in self.mapping:
+            if key.isascii() and not _ESCAPED.intersection(key):
+                forms[key.encode()] = None
+                continue
             text = key.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             for form in (key, text, text.replace('"', "&quot;")):
                 forms[form.encode()] = None

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import RIM
-from ihe_test_util.ihe.tokens import Replacer, is_identifier, mentioned, occurs, tokens
+from ihe_test_util.ihe.tokens import (
+    Replacer,
+    anchor_of,
+    is_identifier,
+    mentioned,
+    occurs,
+    tokens,
+)
 from ihe_test_util.replay.capture_rules import CaptureRule, applicable
 
 #: Identification schemes whose ExternalIdentifier value is an object's stable key.
@@ -120,10 +127,7 @@ class _Texts:
         self.tokens = frozenset(tokens(self.text))
 
     def carries(self, value: str) -> bool:
-        parts = tokens(value)
-        if not all(part in self.tokens for part in parts):
-            return False
-        return (len(parts) == 1 and parts[0] == value) or occurs(value, self.text)
+        return value in self.tokens or occurs(value, self.text)
 
 
 class _Requests:
@@ -140,9 +144,8 @@ class _Requests:
     def users(self, value: str) -> tuple[int, ...]:
         found = self._users.get(value)
         if found is None:
-            parts = tokens(value)
-            candidates = self._by_token.get(max(parts, key=len), []) if parts else \
-                range(len(self.texts))
+            anchor = anchor_of(value)
+            candidates = self._by_token.get(anchor, ()) if anchor else range(len(self.texts))
             found = self._users[value] = tuple(
                 index for index in candidates if self.texts[index].carries(value))
         return found

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ihe_test_util.ihe.tokens import (
+    TOKEN_CHARACTER,
     Replacer,
     is_identifier,
     is_token_character,
@@ -35,6 +36,7 @@ def test_what_a_token_is() -> None:
                                                           "_id", "x_y"]
     assert tokens("('a','b')") == ["a", "b"]
     assert [is_token_character(c) for c in "a9_.-:^/ é"] == [True] * 5 + [False] * 4 + [True]
+    assert tokens("1.2.3\u00a0x é1") == ["1.2.3\u00a0x", "é1"]  # nothing beyond ASCII separates
 
 
 def test_occurs_whole_only() -> None:
@@ -146,5 +148,5 @@ def test_occurs_agrees_with_the_compiled_pattern(text: str, value: str) -> None:
     assert occurs(value, text) == Replacer({value: "x"}).search(text)
     assert occurs(value, text) == (value in mentioned([value], [text]))
     expected = [m.start() for m in re.finditer(
-        rf"(?<![\w.\-])(?={re.escape(value)}(?![\w.\-]))", text)]
+        rf"(?<!{TOKEN_CHARACTER})(?={re.escape(value)}(?!{TOKEN_CHARACTER}))", text)]
     assert list(positions(value, text)) == expected
