@@ -112,6 +112,9 @@ def test_longest_value_wins_in_substitution() -> None:
     root = etree.fromstring("<a>1.2.3.4.5</a>")
     substitute(root, {"1.2.3": "X", "1.2.3.4.5": "Y"})
     assert root.text == "Y"
+    spelled = etree.fromstring("<a>urn:oid:1.2.3</a>")
+    substitute(spelled, {"1.2.3": "X", "urn:oid:1.2.3": "urn:oid:Y"})
+    assert spelled.text == "urn:oid:Y"
 
 
 def test_substitution_replaces_whole_tokens_only() -> None:
