@@ -6,11 +6,11 @@ value is replaced in one place and not recognised in the next. The one rule:
 
 * A **token** is a maximal run of token characters: ASCII letters and digits, ``_``, ``.``,
   ``-``, and any non-ASCII character (a value glued to a letter of any script is part of a
-  longer word, and identifiers are ASCII). Every other character, ASCII punctuation, spaces
-  and controls, separates tokens: ``:`` so that the OID in ``urn:oid:1.2.3``
-  and the UUID in ``urn:uuid:...`` are tokens of their own, ``^`` and ``&`` so that the id and
-  the OID of an HL7 CX ``123^^^&1.2.3&ISO`` are, ``/`` so that the id in ``Patient/123`` is,
-  quotes and commas so that the values of an ITI-18 list literal ``('a','b')`` are.
+  longer word, and identifiers are ASCII). Every other character (ASCII punctuation, spaces,
+  controls) separates tokens: ``:`` so that the OID in ``urn:oid:1.2.3`` and the UUID in
+  ``urn:uuid:...`` are tokens of their own, ``^`` and ``&`` so that the id and the OID of an
+  HL7 CX ``123^^^&1.2.3&ISO`` are, ``/`` so that the id in ``Patient/123`` is, quotes and
+  commas so that the values of an ITI-18 list literal ``('a','b')`` are.
 * A value **occurs whole** in a text where it is not part of a longer token: no token character
   directly before it (when it starts with one) nor directly after it (when it ends with one).
   A value may span several tokens (``urn:uuid:x``, a whole CX); ``1.2.3`` never occurs in
