@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ihe_test_util import __version__
-from ihe_test_util.cassette.store import CassetteWriter, now_utc
+from ihe_test_util.cassette.store import CassetteWriter, GroupCommit, now_utc
 from ihe_test_util.errors import IheTestError, UsageError
 from ihe_test_util.model import Headers, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.record.responses import read_response
@@ -218,70 +218,6 @@ class RecordingProxy:
         reason = "Bad Gateway" if status == 502 else "Not Found"
         return status, reason, Headers([("Content-Type", "application/soap+xml; charset=UTF-8"),
                                         ("Content-Length", str(len(body)))]), body
-
-
-class GroupCommit:
-    """Appends exchanges that complete at the same time with one atomic rewrite.
-
-    Each append rewrites the whole cassette (that is what makes it safe against a kill), so
-    concurrent clients would queue behind each other's rewrites. Instead, the first caller
-    writes everything waiting (and keeps going while more arrives); every caller returns only
-    once its own exchange is on disk, with its number in the cassette.
-    """
-
-    def __init__(self, writer: CassetteWriter) -> None:
-        self.writer = writer
-        self._lock = threading.Lock()
-        self._pending: list[tuple[Interaction, _Ticket]] = []
-        self._writing = False
-
-    def commit(self, interaction: Interaction) -> int:
-        ticket = _Ticket()
-        with self._lock:
-            self._pending.append((interaction, ticket))
-            lead = not self._writing
-            self._writing = True
-        if lead:
-            self._write_pending()
-        ticket.done.wait()
-        if ticket.error is not None:
-            raise ticket.error
-        return ticket.number
-
-    def _write_pending(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    self._writing = False
-                    return
-            try:
-                self.writer.extend([interaction for interaction, _ in batch])
-            except IheTestError as exc:
-                _release(batch, 0, exc)
-            except BaseException:  # never leave a client waiting for a write that died
-                with self._lock:
-                    batch += self._pending
-                    self._pending, self._writing = [], False
-                _release(batch, 0, IheTestError("the cassette write failed unexpectedly"))
-                raise
-            else:
-                _release(batch, self.writer.count - len(batch) + 1, None)
-
-
-def _release(batch: list[tuple[Interaction, _Ticket]], first: int,
-             error: IheTestError | None) -> None:
-    for offset, (_, ticket) in enumerate(batch):
-        ticket.number = first + offset
-        ticket.error = error
-        ticket.done.set()
-
-
-class _Ticket:
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.number = 0
-        self.error: IheTestError | None = None
 
 
 def _connection_tokens(headers: Headers) -> set[str]:

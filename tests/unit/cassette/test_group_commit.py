@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from ihe_test_util.cassette import CassetteWriter, load_cassette
+from ihe_test_util.cassette.store import GroupCommit
 from ihe_test_util.errors import CassetteError
 from ihe_test_util.model import Interaction, Request, Response
-from ihe_test_util.record.proxy import GroupCommit
 
 
 def interaction(number: int) -> Interaction:
