@@ -83,7 +83,7 @@ class PlaybackApp(HttpApp):
         return HttpAnswer(fault.http_status, json.dumps(outcome).encode(),
                           "application/fhir+json; charset=utf-8")
 
-    def problem(self, status: int, reason: str) -> HttpAnswer:
+    def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
         return self.fault(SoapFault("Sender", reason, http_status=status))
 
     def fault(self, fault: SoapFault) -> HttpAnswer:

@@ -68,7 +68,7 @@ class SimApp(HttpApp):
         return HttpAnswer(status, message.encode(), "text/plain; charset=utf-8",
                           (("Allow", "POST"),) if status == 405 else ())
 
-    def problem(self, status: int, reason: str) -> HttpAnswer:
+    def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
         return self.fault(SoapFault("Sender", reason, http_status=status))
 
     def answer(self, path: str, content_type: str | None, body: bytes) -> HttpAnswer:
