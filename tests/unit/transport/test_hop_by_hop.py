@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ihe_test_util.model import Headers, Response
+from ihe_test_util.serve.fixups import fix_response
+from ihe_test_util.serve.renames import Renames
 from ihe_test_util.transport.endpoint import relayed
 from ihe_test_util.transport.hop_by_hop import HOP_BY_HOP, connection_listed, end_to_end
 from ihe_test_util.transport.http import _outgoing_headers
@@ -39,3 +41,10 @@ def test_replay_sends_no_header_its_recorded_connection_named() -> None:
 
 def test_every_name_in_the_list_is_lower_case() -> None:
     assert all(name == name.lower() for name in HOP_BY_HOP)
+
+
+def test_serve_replays_no_recorded_hop_by_hop_header() -> None:
+    recorded = Response(200, "OK", Headers([
+        ("Content-Type", "text/plain"), ("Upgrade", "h2c"), ("Trailer", "X-Sum"),
+        ("Proxy-Authenticate", "Basic"), ("X-Kept", "1")]), b"plain")
+    assert fix_response(recorded, (), Renames()).headers == (("X-Kept", "1"),)
