@@ -166,7 +166,7 @@ class BodyProblem(Exception):
         self.reason = reason
 
 
-def read_body(rfile: BufferedIOBase, header: Callable[[str], str | None], limit: int, *,
+def read_request_body(rfile: BufferedIOBase, header: Callable[[str], str | None], limit: int, *,
               required: bool) -> bytes | None:
     """The request body from ``Content-Length`` or chunked framing; None when the client went
     away mid-body. ``required``: a missing length is 411 rather than an empty body."""
@@ -241,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         call = HttpCall(self.command, origin_form(self.path), Headers(self.headers.items()),
                         b"", url_of(str(host), int(port)))
         try:
-            body = read_body(self.rfile, self.headers.get, server.app.max_body_bytes,
+            body = read_request_body(self.rfile, self.headers.get, server.app.max_body_bytes,
                              required=self.command in server.length_required)
         except BodyProblem as problem:
             self.close_connection = True
