@@ -28,7 +28,7 @@ from ihe_test_util.cassette.format import (
     read_cassette,
 )
 from ihe_test_util.cassette.serializer import compose_file
-from ihe_test_util.errors import CassetteError
+from ihe_test_util.errors import CassetteError, IheTestError
 from ihe_test_util.model import Cassette, CassetteMeta, Interaction
 
 if TYPE_CHECKING:
@@ -130,8 +130,8 @@ class CassetteWriter:
         self.extend([interaction])
 
     def extend(self, interactions: Sequence[Interaction]) -> None:
-        """Append several interactions with one rewrite (a proxy commits concurrent
-        exchanges together)."""
+        """Append several interactions with one rewrite (:class:`GroupCommit` batches
+        exchanges that complete together)."""
         if self._redactor is not None:
             interactions = [self._redactor.interaction(i) for i in interactions]
         if not interactions:
@@ -159,6 +159,71 @@ class CassetteWriter:
                                         path=self.path)
                 remaining -= len(chunk)
                 yield chunk
+
+
+class GroupCommit:
+    """Appends exchanges that complete at the same time with one atomic rewrite.
+
+    Each append rewrites the whole cassette (that is what makes it safe against a kill), so
+    concurrent clients would queue behind each other's rewrites. Instead, the first caller
+    writes everything waiting (and keeps going while more arrives); every caller returns only
+    once its own exchange is on disk, with its number in the cassette.
+    """
+
+    def __init__(self, writer: CassetteWriter) -> None:
+        self.writer = writer
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Interaction, _Ticket]] = []
+        self._writing = False
+
+    def commit(self, interaction: Interaction) -> int:
+        ticket = _Ticket()
+        with self._lock:
+            self._pending.append((interaction, ticket))
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._write_pending()
+        ticket.done.wait()
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.number
+
+    def _write_pending(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._writing = False
+                    return
+            try:
+                self.writer.extend([interaction for interaction, _ in batch])
+            except IheTestError as exc:
+                _release(batch, 0, exc)
+            except BaseException:  # never leave a client waiting for a write that died
+                with self._lock:
+                    batch += self._pending
+                    self._pending, self._writing = [], False
+                _release(batch, 0, CassetteError("the cassette write failed unexpectedly",
+                                                   path=self.writer.path))
+                raise
+            else:
+                _release(batch, self.writer.count - len(batch) + 1, None)
+
+
+def _release(batch: list[tuple[Interaction, _Ticket]], first: int,
+             error: IheTestError | None) -> None:
+    for offset, (_, ticket) in enumerate(batch):
+        ticket.number = first + offset
+        ticket.error = error
+        ticket.done.set()
+
+
+class _Ticket:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.number = 0
+        self.error: IheTestError | None = None
 
 
 class _CountedBytes:

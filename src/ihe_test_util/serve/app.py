@@ -14,10 +14,8 @@ from ihe_test_util.serve.fixups import fix_response
 from ihe_test_util.serve.index import PlaybackIndex
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
-from ihe_test_util.sim.soap import SoapFault, render_fault
-from ihe_test_util.sim.volatile import Volatility
-from ihe_test_util.sim.xmlstyle import Style
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
+from ihe_test_util.transport.soap_server import SoapFault, render_fault
 
 logger = logging.getLogger("ihe_test_util.serve")
 
@@ -36,8 +34,6 @@ class PlaybackApp(HttpApp):
         self.order = ResponseOrder(index.entries, strict=strict_order)
         self.renames = Renames()
         self.explainer = Explainer(index.entries)
-        self._style = Style()
-        self._volatility = Volatility()
         self._get_paths = {e.shape.path for e in index.entries if e.shape.method == "GET"}
 
     def handle(self, call: HttpCall) -> HttpAnswer:
@@ -87,11 +83,11 @@ class PlaybackApp(HttpApp):
         return HttpAnswer(fault.http_status, json.dumps(outcome).encode(),
                           "application/fhir+json; charset=utf-8")
 
-    def problem(self, status: int, reason: str) -> HttpAnswer:
+    def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
         return self.fault(SoapFault("Sender", reason, http_status=status))
 
     def fault(self, fault: SoapFault) -> HttpAnswer:
-        return render_fault(fault, style=self._style, volatility=self._volatility)
+        return render_fault(fault)
 
     def reset(self) -> None:
         """Forget what was served and learned: the next request starts from the top."""

@@ -37,6 +37,7 @@ from ihe_test_util.model import Response
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.transport.endpoint import HttpAnswer
+from ihe_test_util.transport.hop_by_hop import HOP_BY_HOP
 from ihe_test_util.transport.mtom import (
     Attachment,
     build_mtom,
@@ -53,9 +54,8 @@ FRESH_VALUES: tuple[tuple[str, ValueKind], ...] = (
     ("/Envelope/Body/*[hl7:interactionId]/hl7:id", ValueKind.HL7_ID),
     ("/Envelope/Body/*[hl7:interactionId]/hl7:creationTime/@value", ValueKind.TIMESTAMP),
 )
-#: Response headers never replayed: framing the server computes, or values about this server.
-HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive",
-                         "date", "server", "content-type"})
+#: Response headers never replayed: hop-by-hop ones, or values about this server.
+HOP_HEADERS = HOP_BY_HOP | {"date", "server", "content-type"}
 
 
 @dataclass(frozen=True)

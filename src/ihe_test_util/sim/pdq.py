@@ -35,8 +35,8 @@ from ihe_test_util.sim.hl7v3 import (
     wrapper,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
 from ihe_test_util.sim.store import PatientId, PatientRecord
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 PDQ_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201306UV02"
 

@@ -31,8 +31,8 @@ from ihe_test_util.sim.hl7v3 import (
     wrapper,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
 from ihe_test_util.sim.store import PatientId
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 ACK_ACTION = "urn:hl7-org:v3:MCCI_IN000002UV01"
 QUERY_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201310UV02"

@@ -17,14 +17,7 @@ from ihe_test_util.errors import UsageError
 from ihe_test_util.ihe.namespaces import WSA
 from ihe_test_util.sim.context import ActorContext, SimIdentity
 from ihe_test_util.sim.profiles import Profile, get_profile
-from ihe_test_util.sim.soap import (
-    SoapFault,
-    SoapReply,
-    SoapRequest,
-    parse_request,
-    render_fault,
-    render_reply,
-)
+from ihe_test_util.sim.reply import render_reply
 from ihe_test_util.sim.store import Store
 from ihe_test_util.sim.transactions import (
     ACTORS,
@@ -42,6 +35,13 @@ from ihe_test_util.transport.endpoint import (
     HttpApp,
     HttpCall,
     LocalEndpoint,
+)
+from ihe_test_util.transport.soap_server import (
+    SoapFault,
+    SoapReply,
+    SoapRequest,
+    parse_request,
+    render_fault,
 )
 
 logger = logging.getLogger("ihe_test_util.sim")
@@ -68,7 +68,7 @@ class SimApp(HttpApp):
         return HttpAnswer(status, message.encode(), "text/plain; charset=utf-8",
                           (("Allow", "POST"),) if status == 405 else ())
 
-    def problem(self, status: int, reason: str) -> HttpAnswer:
+    def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
         return self.fault(SoapFault("Sender", reason, http_status=status))
 
     def answer(self, path: str, content_type: str | None, body: bytes) -> HttpAnswer:
@@ -117,7 +117,8 @@ class SimApp(HttpApp):
             return transaction.handler(request, self.ctx)
 
     def fault(self, fault: SoapFault) -> HttpAnswer:
-        return render_fault(fault, style=self.ctx.style, volatility=self.ctx.volatility)
+        return render_fault(fault, message_id=self.ctx.volatility.urn_uuid(),
+                            xml_declaration=self.ctx.style.xml_declaration)
 
 
 def index_text(profile: Profile, base_url: str) -> str:

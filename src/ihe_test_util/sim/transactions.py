@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ihe_test_util.ihe.namespaces import HL7V3, LCM, QUERY, XDSB
 from ihe_test_util.sim import pdq, pix, xcpd, xds_query, xds_retrieve, xds_submit
 from ihe_test_util.sim.context import ActorContext
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 Handler = Callable[[SoapRequest, ActorContext], SoapReply]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.pdq import QueryRules, answer
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 XCPD_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201306UV02:CrossGatewayPatientDiscovery"
 

@@ -32,9 +32,9 @@ from ihe_test_util.sim.ebrim import (
     rim,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
 from ihe_test_util.sim.store import RegistryRecord
 from ihe_test_util.sim.xds_metadata import ASSOCIATION, DOCUMENT_ENTRY, FOLDER, SUBMISSION_SET
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 RESPONSE_ACTION = "urn:ihe:iti:2007:RegistryStoredQueryResponse"
 MISSING_PARAM = "XDSStoredQueryMissingParam"

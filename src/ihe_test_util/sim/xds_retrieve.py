@@ -22,9 +22,9 @@ from ihe_test_util.sim.ebrim import (
     registry_response,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
 from ihe_test_util.sim.store import StoredDocument
 from ihe_test_util.transport.mtom import Attachment
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 RESPONSE_ACTION = "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
 

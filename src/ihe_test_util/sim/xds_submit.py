@@ -33,7 +33,6 @@ from ihe_test_util.sim.ebrim import (
     status_of,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.soap import SoapReply, SoapRequest
 from ihe_test_util.sim.store import RegistryRecord, StoredDocument
 from ihe_test_util.sim.xds_metadata import (
     ASSOCIATION,
@@ -48,6 +47,7 @@ from ihe_test_util.sim.xds_metadata import (
     read_submission,
 )
 from ihe_test_util.sim.xmlstyle import BASELINE_STYLE, is_element, serialize
+from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 PNR_RESPONSE_ACTION = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
 REGISTER_RESPONSE_ACTION = "urn:ihe:iti:2007:RegisterDocumentSet-bResponse"

@@ -38,11 +38,7 @@ from ihe_test_util.errors import (
     UsageError,
 )
 from ihe_test_util.model import Headers, Request, Response
-
-#: Headers that describe one connection or one framing of the body: recomputed for each send,
-#: never copied from a recorded request (a recorded ``Host`` would name the old server).
-HOP_BY_HOP = ("Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
-              "Proxy-Connection", "TE", "Trailer", "Upgrade")
+from ihe_test_util.transport.hop_by_hop import end_to_end
 
 _READ_CHUNK = 64 * 1024
 
@@ -247,8 +243,9 @@ def decoded_body(response: Response) -> bytes:
 
 
 def _outgoing_headers(headers: Headers) -> dict[str, str]:
-    """The request's headers without hop-by-hop ones; repeated names joined per RFC 9110."""
-    clean = headers.without(*HOP_BY_HOP)
+    """The request's headers without hop-by-hop ones (a recorded ``Host`` would name the old
+    server; the framing is recomputed for each send); repeated names joined per RFC 9110."""
+    clean = end_to_end(headers)
     return {name: ", ".join(values) for name, values in clean.as_multidict().items()}
 
 

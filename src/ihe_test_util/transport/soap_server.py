@@ -1,14 +1,17 @@
-"""SOAP 1.2 + WS-Addressing as an IHE endpoint speaks it: read a request, write a reply or a fault.
+"""The server side of SOAP 1.2 + WS-Addressing, as an IHE endpoint speaks it: read a request,
+write a fault. Shared by every local server: ``ihe sim``, ``ihe serve`` and the recording proxy.
 
 IHE ITI TF-2 Appendix V requires SOAP 1.2 and WS-Addressing 1.0. Everything a client can get
 wrong at this level (malformed or hostile XML, a SOAP 1.1 envelope, a header it must understand,
 a missing ``wsa:Action``) ends as a :class:`SoapFault` with the code the specs prescribe, never
-as a traceback.
+as a traceback. How a reply body is spelled (prefixes, volatile values) is the simulator's
+business (:mod:`ihe_test_util.sim.reply`); this module takes the values it writes as arguments.
 """
 
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -18,13 +21,10 @@ from lxml import etree
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.sim.volatile import Volatility
-from ihe_test_util.sim.xmlstyle import Style, is_element, serialize
 from ihe_test_util.transport.endpoint import HttpAnswer
 from ihe_test_util.transport.mtom import (
     Attachment,
     MultipartMessage,
-    build_mtom,
     content_type_params,
     parse_multipart,
 )
@@ -132,6 +132,40 @@ class SoapReply:
 
 def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> SoapRequest:
     """Read a SOAP 1.2 request (plain or MTOM) or raise :class:`SoapFault` saying what is wrong."""
+    envelope, multipart = read_envelope(body, content_type, max_bytes=max_bytes)
+    _check_envelope(envelope)
+    header = envelope.find(_env("Header"))
+    message_id = _single_header(header, "MessageID")
+    _check_must_understand(header, message_id)
+    action = _single_header(header, "Action")
+    if not action:
+        raise _missing_header("Action", message_id)
+    if not message_id:
+        raise _missing_header("MessageID", None)
+    body_el = envelope.find(_env("Body"))
+    children = [c for c in body_el if _is_element(c)] if body_el is not None else []
+    if len(children) != 1:
+        raise SoapFault(
+            "Sender", f"soap:Body must hold exactly one element, found {len(children)}",
+            relates_to=message_id,
+        )
+    reply_to = None
+    if header is not None:
+        address = header.find(f"{qname(WSA, 'ReplyTo')}/{qname(WSA, 'Address')}")
+        reply_to = (address.text or "").strip() if address is not None else None
+    return SoapRequest(
+        action=action, message_id=message_id, envelope=envelope, body=children[0],
+        multipart=multipart, reply_to=reply_to,
+    )
+
+
+def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
+        tuple[etree._Element, MultipartMessage | None]):
+    """Request bytes -> the XML root (the root part of an MTOM package) and the package.
+
+    The one step from bytes to XML on the serving side: a media type a SOAP server does not
+    take, a broken MTOM package or XML that is malformed or hostile is a Sender fault.
+    """
     media, _ = content_type_params(content_type or "")
     if media not in _ACCEPTED_MEDIA:
         raise SoapFault(
@@ -150,30 +184,7 @@ def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> S
         envelope = parse_xml(xml, source="request body", max_bytes=max_bytes)
     except XmlInputError as exc:
         raise SoapFault("Sender", str(exc).replace("\n  hint:", ";")) from None
-    _check_envelope(envelope)
-    header = envelope.find(_env("Header"))
-    message_id = _single_header(header, "MessageID")
-    _check_must_understand(header, message_id)
-    action = _single_header(header, "Action")
-    if not action:
-        raise _missing_header("Action", message_id)
-    if not message_id:
-        raise _missing_header("MessageID", None)
-    body_el = envelope.find(_env("Body"))
-    children = [c for c in body_el if is_element(c)] if body_el is not None else []
-    if len(children) != 1:
-        raise SoapFault(
-            "Sender", f"soap:Body must hold exactly one element, found {len(children)}",
-            relates_to=message_id,
-        )
-    reply_to = None
-    if header is not None:
-        address = header.find(f"{qname(WSA, 'ReplyTo')}/{qname(WSA, 'Address')}")
-        reply_to = (address.text or "").strip() if address is not None else None
-    return SoapRequest(
-        action=action, message_id=message_id, envelope=envelope, body=children[0],
-        multipart=multipart, reply_to=reply_to,
-    )
+    return envelope, multipart
 
 
 def _check_envelope(envelope: etree._Element) -> None:
@@ -213,11 +224,16 @@ def _missing_header(local: str, message_id: str | None) -> SoapFault:
     )
 
 
+def _is_element(node: etree._Element) -> bool:
+    """True for elements, False for comments and processing instructions."""
+    return isinstance(node.tag, str)
+
+
 def _check_must_understand(header: etree._Element | None, message_id: str) -> None:
     if header is None:
         return
     not_understood = [
-        str(block.tag) for block in header if is_element(block)
+        str(block.tag) for block in header if _is_element(block)
         and block.get(_env("mustUnderstand"), "").strip() in {"1", "true"}
         and block.tag not in _UNDERSTOOD_HEADERS
     ]
@@ -230,7 +246,7 @@ def _check_must_understand(header: etree._Element | None, message_id: str) -> No
 
 
 def envelope_for(
-    action: str, body: etree._Element, *, relates_to: str | None, volatility: Volatility,
+    action: str, body: etree._Element, *, relates_to: str | None, message_id: str,
     nsmap: dict[str | None, str] | None = None,
 ) -> etree._Element:
     """A SOAP 1.2 envelope with the WS-Addressing headers a response carries."""
@@ -239,7 +255,7 @@ def envelope_for(
     action_el = etree.SubElement(header, qname(WSA, "Action"))
     action_el.set(_env("mustUnderstand"), "1")
     action_el.text = action
-    etree.SubElement(header, qname(WSA, "MessageID")).text = volatility.urn_uuid()
+    etree.SubElement(header, qname(WSA, "MessageID")).text = message_id
     if relates_to:
         etree.SubElement(header, qname(WSA, "RelatesTo")).text = relates_to
     etree.SubElement(header, qname(WSA, "To")).text = WSA_ANONYMOUS
@@ -247,26 +263,10 @@ def envelope_for(
     return envelope
 
 
-def render_reply(
-    reply: SoapReply, request: SoapRequest, *, style: Style, volatility: Volatility,
-) -> HttpAnswer:
-    """Serialise a reply as plain SOAP or as MTOM with a fresh boundary and Content-IDs."""
-    envelope = envelope_for(
-        reply.action, reply.body, relates_to=request.message_id, volatility=volatility,
-    )
-    xml = serialize(envelope, style)
-    if not reply.mtom:
-        return HttpAnswer(200, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{reply.action}"')
-    body, content_type = build_mtom(
-        xml, reply.attachments, soap_action=reply.action,
-        boundary=f"MIMEBoundary_{volatility.new_uuid().hex}",
-        root_content_id=f"root.{volatility.new_uuid().hex}@ihe-sim",
-    )
-    return HttpAnswer(200, body, content_type)
-
-
-def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> HttpAnswer:
-    """A SOAP 1.2 fault envelope (always application/soap+xml)."""
+def render_fault(fault: SoapFault, *, message_id: str | None = None,
+                 xml_declaration: bool = True) -> HttpAnswer:
+    """A SOAP 1.2 fault envelope (always application/soap+xml); ``message_id`` is its
+    wsa:MessageID (a fresh ``urn:uuid:`` unless given)."""
     # QNames in text content need their prefix declared on the envelope (lxml drops a
     # declaration on an inner element when an outer one already binds the namespace).
     nsmap: dict[str | None, str] = {"soap": _ENV, "wsa": WSA}
@@ -294,8 +294,8 @@ def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> H
             etree.SubElement(problem, qname(WSA, "Action")).text = fault.problem_action
         detail.extend(deepcopy(element) for element in fault.detail)
     envelope = envelope_for(
-        fault.action, fault_el, relates_to=fault.relates_to, volatility=volatility,
-        nsmap=nsmap,
+        fault.action, fault_el, relates_to=fault.relates_to,
+        message_id=message_id or f"urn:uuid:{uuid.uuid4()}", nsmap=nsmap,
     )
     header = envelope.find(_env("Header"))
     assert header is not None
@@ -309,7 +309,7 @@ def render_fault(fault: SoapFault, *, style: Style, volatility: Volatility) -> H
         supported.set("qname", "soap:Envelope")
     # Fault bodies hold QNames in text and attribute values whose prefixes must stay as
     # declared here, so they are written as built rather than restyled.
-    xml = etree.tostring(envelope, encoding="UTF-8", xml_declaration=style.xml_declaration)
+    xml = etree.tostring(envelope, encoding="UTF-8", xml_declaration=xml_declaration)
     return HttpAnswer(
         fault.http_status, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{fault.action}"',
     )
