@@ -62,6 +62,8 @@ def _run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
                 endpoints_override=sim.urls(),
                 on_event=show,
             )
+    if result.interrupted:  # the recorder keeps what it has and returns; the demo stops here
+        raise KeyboardInterrupt
     console.print(f"scenario: {SCENARIO} ({result.total} exchanges)")
     console.print(f"cassette written: [b]{cassette}[/] (readable YAML, secrets redacted)")
 
