@@ -73,6 +73,9 @@ class ReplayedExchangeStore:
                 not target.is_dir() or any(target.iterdir())):
             raise UsageError(f"{target} exists and was not written by ihe replay",
                              hint="move it away or choose another --report-json path")
+        for stale in target.parent.glob(f".{target.name}.*"):  # left by a killed run (SIGKILL)
+            if stale.suffix in (".partial", ".old") and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
                                         dir=target.parent))
         manifest = {"root": str(root.resolve()), "saved_at": now_utc()}

@@ -64,3 +64,10 @@ def test_a_folder_it_did_not_write_is_refused_before_the_run(tmp_path: Path) -> 
 def test_the_kept_exchange_paths_are_those_approve_reads(tmp_path: Path) -> None:
     _run(tmp_path, 4, commit=True)
     assert kept_exchange_path(tmp_path / "run.exchanges", "c.yaml", 4).is_file()
+
+
+def test_staging_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    killed = ReplayedExchangeStore.beside(tmp_path / "run.json")
+    killed.start(tmp_path)  # never committed nor discarded: the process was SIGKILLed
+    _run(tmp_path, 1, commit=True)
+    assert _files(tmp_path) == {f"run.exchanges/{MANIFEST}", "run.exchanges/c.yaml/1.yaml"}
