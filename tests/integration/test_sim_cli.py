@@ -85,7 +85,8 @@ def test_prints_urls_answers_and_stops_cleanly_on_ctrl_c() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-def test_table_output_lists_every_actor() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_table_output_lists_every_actor(signum: int) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "ihe_test_util", "--no-color", "sim", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -93,7 +94,7 @@ def test_table_output_lists_every_actor() -> None:
     )
     assert process.stdout is not None
     lines = [process.stdout.readline() for _ in range(7)]
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     text = "".join(lines) + out

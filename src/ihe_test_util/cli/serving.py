@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.transport.endpoint import LocalEndpoint
 
 EndpointT = TypeVar("EndpointT", bound=LocalEndpoint)
@@ -16,19 +16,14 @@ def serve_until_stopped(endpoint: EndpointT, announce: Callable[[EndpointT], Non
                         on_stop: Callable[[], None]) -> None:
     """Serve in this thread; ``announce`` once the port is bound (stdout is flushed after it,
     for scripts reading the URLs), ``on_stop`` after Ctrl-C or SIGTERM, which stop cleanly
-    (exit 0)."""
+    (exit 0: stopping is how a server's run ends)."""
 
     def ready(bound: EndpointT) -> None:
         announce(bound)
         sys.stdout.flush()
 
-    def stop_on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop_on_term)
-    try:
-        endpoint.serve_forever(on_ready=ready)
-    except KeyboardInterrupt:
-        on_stop()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_signals():
+        try:
+            endpoint.serve_forever(on_ready=ready)
+        except KeyboardInterrupt:
+            on_stop()

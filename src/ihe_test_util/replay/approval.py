@@ -3,7 +3,9 @@
 A run report carries findings, not bodies. When ``--report-json run.json`` is given, replay
 also keeps every exchange it obtained a response for in ``run.exchanges/`` beside the
 report: one single-interaction cassette per exchange (``<cassette id>/<index>.yaml``),
-redacted like any cassette, plus ``manifest.json`` naming the run's root folder.
+redacted like any cassette, plus ``manifest.json`` naming the run's root folder. The folder
+replaces the previous run's only when the run finishes (an interrupted run leaves both the
+previous report and its folder as they were).
 
 ``ihe approve run.json`` reads the report, picks exchanges, and rewrites their cassettes
 atomically. Exchanges of a cassette chain (an entryUUID assigned in one response is sent in a
@@ -17,6 +19,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+import threading
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,11 +43,22 @@ def store_dir_for(report: Path) -> Path:
 
 @dataclass
 class ReplayedExchangeStore:
-    """Receives replayed exchanges from worker threads (the engine's ``keep`` sink)."""
+    """Receives replayed exchanges from worker threads (the engine's ``keep`` sink).
+
+    A run keeps its exchanges in a hidden staging folder beside the report. ``commit`` (after
+    the report is written) puts it in place of the previous run's folder; ``discard`` (the run
+    was interrupted or failed, also on leaving a ``with`` block) deletes it. So the folder beside
+    a report always belongs to that report, and an interrupted run leaves the previous pair as
+    it was. After either, ``keep`` from a worker still finishing an exchange writes nothing.
+    """
 
     directory: Path
     root: Path
     redactor: Redactor = field(default_factory=Redactor)
+    _staging: Path | None = field(default=None, init=False, repr=False)
+    _writers: set[int] = field(default_factory=set, init=False, repr=False)
+    _guard: threading.Condition = field(default_factory=threading.Condition, init=False,
+                                        repr=False)
 
     @classmethod
     def beside(cls, report: Path, root: Path | None = None,
@@ -50,23 +66,78 @@ class ReplayedExchangeStore:
         return cls(store_dir_for(report), root or Path.cwd(), redactor or Redactor())
 
     def start(self, root: Path) -> None:
+        """Check the folder can be replaced (only ever one we wrote), then open the staging."""
         self.root = root
-        if (self.directory / MANIFEST).is_file():  # only ever remove a folder we wrote
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory
+        if target.exists() and not (target / MANIFEST).is_file() and (
+                not target.is_dir() or any(target.iterdir())):
+            raise UsageError(f"{target} exists and was not written by ihe replay",
+                             hint="move it away or choose another --report-json path")
+        for stale in target.parent.glob(f".{target.name}.*"):  # left by a killed run (SIGKILL)
+            if stale.suffix in (".partial", ".old") and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
+                                        dir=target.parent))
         manifest = {"root": str(root.resolve()), "saved_at": now_utc()}
-        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        self._staging = staging
 
     def keep(self, result: ExchangeResult, request: Request, response: Response) -> None:
         if result.outcome not in KEPT_OUTCOMES:
             return
-        meta = InteractionMeta(
-            transaction=result.transaction, step=result.name,
-            duration_ms=result.duration_replayed_ms, recorded_at=now_utc(),
-        )
-        # save_cassette creates the folder and writes atomically: safe from worker threads.
-        save_cassette(kept_exchange_path(self.directory, result.cassette, result.index),
-                      Cassette((Interaction(request, response, meta),)), redactor=self.redactor)
+        me = threading.get_ident()
+        with self._guard:
+            staging = self._staging
+            if staging is None:  # committed or discarded: the run is over
+                return
+            self._writers.add(me)
+        try:
+            meta = InteractionMeta(
+                transaction=result.transaction, step=result.name,
+                duration_ms=result.duration_replayed_ms, recorded_at=now_utc(),
+            )
+            # save_cassette creates the folder and writes atomically: safe from worker threads.
+            save_cassette(kept_exchange_path(staging, result.cassette, result.index),
+                          Cassette((Interaction(request, response, meta),)),
+                          redactor=self.redactor)
+        finally:
+            with self._guard:
+                self._writers.discard(me)
+                self._guard.notify_all()
+
+    def commit(self) -> None:
+        """Replace the previous run's folder with this run's (call after the report is written)."""
+        staging = self._close()
+        if staging is None:
+            return
+        target = self.directory
+        if target.exists():
+            old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+
+    def discard(self) -> None:
+        """Delete this run's staging folder (idempotent; a no-op after ``commit``)."""
+        staging = self._close()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def __enter__(self) -> ReplayedExchangeStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+    def _close(self) -> Path | None:
+        """Stop accepting exchanges and wait for writes other threads have under way."""
+        me = threading.get_ident()
+        with self._guard:
+            staging, self._staging = self._staging, None
+            self._guard.wait_for(lambda: not self._writers - {me})
+        return staging
 
 
 def kept_exchange_path(store: Path, cassette_id: str, index: int) -> Path:

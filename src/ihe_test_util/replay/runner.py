@@ -11,7 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +92,19 @@ class ReplayEngine:
         )
 
 
-_DONE = object()
+_WORKER_DONE = object()
 
 
 def run_replay(
     plan: ReplayPlan, engine: ReplayEngine, *, jobs: int = 1,
     on_result: Callable[[ExchangeResult], None],
 ) -> RunSummary:
+    """Replay every planned cassette; results reach ``on_result`` on this thread.
+
+    If this thread is interrupted (KeyboardInterrupt: Ctrl-C or SIGTERM) or ``on_result``
+    raises, the exception propagates at once: workers start no further exchange, and, being
+    daemon threads, an exchange still waiting for its answer does not keep the process alive.
+    """
     summary = RunSummary()
     if jobs <= 1 or len(plan.cassettes) <= 1:
         for planned in plan.cassettes:
@@ -109,35 +114,54 @@ def run_replay(
         return summary
 
     results: queue.Queue[object] = queue.Queue(maxsize=1024)
-    local = threading.local()
+    todo: queue.SimpleQueue[PlannedCassette] = queue.SimpleQueue()
+    for planned in plan.cassettes:
+        todo.put(planned)
+    stopping = threading.Event()
 
-    def work(planned: PlannedCassette) -> None:
-        sender = getattr(local, "sender", None)
-        if sender is None:
-            sender = local.sender = engine.make_sender()
-        for result in engine.replay(planned, sender).run():
-            results.put(result)
-
-    def produce() -> None:
+    def work() -> None:
         try:
-            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="replay") as pool:
-                for future in [pool.submit(work, planned) for planned in plan.cassettes]:
-                    future.result()
+            sender = engine.make_sender()
+            while not stopping.is_set():
+                try:
+                    planned = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for result in engine.replay(planned, sender).run():
+                    if stopping.is_set():
+                        return
+                    results.put(result)
         except BaseException as exc:  # re-raised on the consuming thread
             results.put(exc)
         finally:
-            results.put(_DONE)
+            results.put(_WORKER_DONE)
 
-    producer = threading.Thread(target=produce, name="replay-pool", daemon=True)
-    producer.start()
-    while True:
-        item = results.get()
-        if item is _DONE:
-            break
-        if isinstance(item, BaseException):
-            raise item
-        assert isinstance(item, ExchangeResult)
-        summary.add(item.outcome)
-        on_result(item)
-    producer.join()
+    workers = [threading.Thread(target=work, name=f"replay-{n}", daemon=True)
+               for n in range(min(jobs, len(plan.cassettes)))]
+    for worker in workers:
+        worker.start()
+    running = len(workers)
+    try:
+        while running:
+            item = results.get()
+            if item is _WORKER_DONE:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                assert isinstance(item, ExchangeResult)
+                summary.add(item.outcome)
+                on_result(item)
+    except BaseException:
+        stopping.set()
+        _drain(results)  # unblocks workers waiting to put, so they see ``stopping``
+        raise
     return summary
+
+
+def _drain(results: queue.Queue[object]) -> None:
+    while True:
+        try:
+            results.get_nowait()
+        except queue.Empty:
+            return

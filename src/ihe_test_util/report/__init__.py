@@ -15,6 +15,11 @@ Modules (import the one you need; nothing heavy is imported here)::
     reader.py           read a JSON run report back, validated, streaming its exchanges
     merge.py            merge shard reports; render other formats from a JSON report
     terminal_diff.py    rich rendering of one comparison for `ihe diff`
-    spooled.py, spool.py, atomic.py   disk spools and atomic writes behind the file reports
+    terminal_record.py  `ihe record SCENARIO`: progress, a line per step, summary table, JSON
+    terminal_proxy.py   `ihe record --proxy`: where to point clients, a line per exchange
+    notices.py          warnings printed before a command starts (TLS verification off)
+    file_reporter.py    SpooledFileReporter: the base of the JSON, JUnit and HTML reports
+    exchange_spool.py   ExchangeSpool: rendered exchanges on disk, read back in order
+    atomic.py           atomic report writes
     labels.py, attention.py, schema.py, timestamps.py   shared wording, limits and checks
 """

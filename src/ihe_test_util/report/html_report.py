@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ihe_test_util.report.digest import RunDigest
+from ihe_test_util.report.file_reporter import SpooledFileReporter
 from ihe_test_util.report.labels import (
     ABSENT,
     TABLE_ORDER,
@@ -32,7 +33,6 @@ from ihe_test_util.report.labels import (
     transaction_label,
     verdict_word,
 )
-from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 

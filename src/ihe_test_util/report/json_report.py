@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from ihe_test_util.report.file_reporter import SpooledFileReporter
 from ihe_test_util.report.labels import TABLE_ORDER
-from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.results import REPORT_SCHEMA_ID, ExchangeResult, RunInfo, RunSummary
 
 #: The line that opens the exchanges array; the reader looks for exactly this line.

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import escape, quoteattr
 
+from ihe_test_util.report.file_reporter import SpooledFileReporter
 from ihe_test_util.report.labels import difference_line, one_line, transaction_label
-from ihe_test_util.report.spooled import SpooledFileReporter
 from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 

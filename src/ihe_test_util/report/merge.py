@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.report.base import Reporter
+from ihe_test_util.report.exchange_spool import DuplicateExchange, ExchangeSpool
 from ihe_test_util.report.json_report import exchange_line
 from ihe_test_util.report.reader import ReportReader
-from ihe_test_util.report.spool import DuplicateExchange, ExchangeSpool
 from ihe_test_util.results import ExchangeResult, FailOn, RunInfo, RunSummary
 
 

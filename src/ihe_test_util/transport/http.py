@@ -43,6 +43,15 @@ from ihe_test_util.transport.hop_by_hop import end_to_end
 _READ_CHUNK = 64 * 1024
 
 
+#: The one wording of what ``verify=False`` (``--insecure``) means: warned by the transport, and
+#: shown by the CLI where a person sees it first.
+INSECURE_WARNING = (
+    "TLS certificate verification is OFF (--insecure): any server, including an attacker in "
+    "the middle, is accepted and may read IHE messages with patient data. Use only against "
+    "test systems, or give a CA bundle (tls.verify = \"ca.pem\") instead."
+)
+
+
 class InsecureTransportWarning(UserWarning):
     """TLS certificate verification is switched off for an endpoint (``--insecure``)."""
 
@@ -187,12 +196,7 @@ def warn_insecure() -> None:
     connection pool deliberately skips it (see :class:`_UnverifiedHTTPSConnectionPool`)
     because this warning already said it once, where a person will see it.
     """
-    warnings.warn(
-        "TLS certificate verification is OFF (--insecure): any server, including an attacker "
-        "in the middle, is accepted and may read IHE messages with patient data. Use a CA "
-        "bundle (tls.verify = \"ca.pem\") instead.",
-        InsecureTransportWarning, stacklevel=3,
-    )
+    warnings.warn(INSECURE_WARNING, InsecureTransportWarning, stacklevel=3)
 
 
 class _UnverifiedHTTPSConnectionPool(HTTPSConnectionPool):

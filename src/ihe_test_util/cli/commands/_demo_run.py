@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ihe_test_util.cli.commands._replay_run import ReplayRequest, execute_replay
 from ihe_test_util.cli.context import CliContext
+from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.config import Settings, load_settings
 from ihe_test_util.errors import UsageError
 from ihe_test_util.record import RecordEvent, StepFinished, record_scenario
@@ -28,6 +29,12 @@ SCENARIO = "xds-roundtrip.yaml"
 
 
 def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
+    """Record, upgrade, replay; Ctrl-C or SIGTERM stop it like any command (exit 130)."""
+    with stop_on_signals():
+        _run_demo(cli_ctx, workdir, profile)
+
+
+def _run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
     console = Console(no_color=not cli_ctx.color, highlight=False)
     started = time.perf_counter()
     _prepare(workdir)
@@ -55,6 +62,8 @@ def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
                 endpoints_override=sim.urls(),
                 on_event=show,
             )
+    if result.interrupted:  # the recorder keeps what it has and returns; the demo stops here
+        raise KeyboardInterrupt
     console.print(f"scenario: {SCENARIO} ({result.total} exchanges)")
     console.print(f"cassette written: [b]{cassette}[/] (readable YAML, secrets redacted)")
 

@@ -1,53 +1,24 @@
 """The body of ``ihe record SCENARIO`` (imported only when it runs): options -> engine -> view.
 
-People get a progress bar (steps done, rate, ETA) on an interactive terminal, one status line
-per step as it finishes, and a summary table; ``--json`` prints one JSON object instead.
+What people see is rendered by :mod:`ihe_test_util.report.terminal_record`; Ctrl-C and SIGTERM
+stop the recording alike (:mod:`ihe_test_util.cli.signals`), keeping completed exchanges.
 """
 
 from __future__ import annotations
 
-import json
-import signal
-import sys
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 
 from click.exceptions import Exit
-from rich import box
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
 from ihe_test_util.cli.context import CliContext
+from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.errors import UsageError
 from ihe_test_util.record.loader import load_scenario
 from ihe_test_util.record.plan import check_endpoint_names
-from ihe_test_util.record.results import (
-    RecordEvent,
-    RecordResult,
-    RecordStarted,
-    RowRejected,
-    StepFinished,
-    StepResult,
-    StepStatus,
-)
 from ihe_test_util.record.runner import record_scenario
-
-_MARK = {StepStatus.RECORDED: ("✓", "green"), StepStatus.FAILED: ("✗", "bold red"),
-         StepStatus.NOT_SENT: ("–", "yellow")}
+from ihe_test_util.report.notices import print_insecure_warning
+from ihe_test_util.report.terminal_record import RecordView, print_interrupted, write_json
 
 
 def parse_pairs(pairs: list[str], option: str) -> dict[str, str]:
@@ -72,163 +43,18 @@ def run_record_command(
     check_endpoint_names(loaded, overrides)
     errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
     if insecure:
-        errors.print(Text("WARNING: TLS certificate verification is OFF: answers could come "
-                          "from anyone. Use only against test systems.", style="bold red"))
-    view = None if as_json else _RecordView(cli_ctx.console(), cli_ctx.verbosity)
-    with _interrupt_on_sigterm():
+        print_insecure_warning(errors)
+    view = None if as_json else RecordView(cli_ctx.console(), cli_ctx.verbosity)
+    with stop_on_signals():
         result = record_scenario(
             loaded, settings=settings, env=env_name, endpoints_override=overrides,
             cassette=cassette, timeout=timeout, insecure=insecure,
             on_event=view.event if view is not None else None,
         )
-    if view is not None:
-        view.finish(result)
-    else:
-        click_echo_json(result)
-    if result.interrupted:
-        errors.print(Text(f"interrupted: {result.exchanges} completed exchange(s) kept in "
-                          f"{result.cassette}" if result.written else
-                          "interrupted before any exchange completed: no cassette written",
-                          style="bold yellow"))
+        if view is not None:
+            view.finish(result)
+        else:
+            write_json(result)
+        if result.interrupted:
+            print_interrupted(errors, result)
     raise Exit(result.exit_code)
-
-
-def click_echo_json(result: RecordResult) -> None:
-    sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
-    sys.stdout.flush()
-
-
-@contextmanager
-def _interrupt_on_sigterm() -> Iterator[None]:
-    """``kill`` (SIGTERM) stops like Ctrl-C: completed exchanges are kept."""
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (tests driving the CLI in a thread)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f} steps/s" if speed else "", style="dim")
-
-
-class _RecordView:
-    """Renders record events on a rich console."""
-
-    def __init__(self, console: Console, verbosity: int) -> None:
-        self.console = console
-        self.verbosity = verbosity
-        self.total = 0
-        self.done = 0
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-
-    def event(self, event: RecordEvent) -> None:
-        if isinstance(event, RecordStarted):
-            self._started(event)
-        elif isinstance(event, StepFinished):
-            self._advance(1)
-            self._step(event.result)
-        elif isinstance(event, RowRejected):
-            self._advance(event.steps)
-            for message in event.messages():
-                self._print(Text.assemble(("✗ row rejected ", "bold red"), message))
-
-    def _started(self, event: RecordStarted) -> None:
-        self.total = event.total
-        self._print(Text.assemble("recording ", (event.scenario, "bold"), " -> ",
-                                  (str(event.cassette), "bold")))
-        if self.verbosity > 0:
-            for name, url in event.endpoints.items():
-                self._print(Text(f"  {name:12} {url}", style="dim"))
-        if self.console.is_terminal and self.verbosity >= 0:
-            self.progress = Progress(
-                TextColumn("recording"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
-                transient=True,
-            )
-            self.task = self.progress.add_task("record", total=event.total)
-            self.progress.start()
-
-    def _advance(self, steps: int) -> None:
-        self.done += steps
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task, steps)
-
-    def _print(self, text: Text) -> None:
-        if self.verbosity >= 0:
-            self.console.print(text, soft_wrap=True)
-
-    def _step(self, result: StepResult) -> None:
-        mark, style = _MARK[result.status]
-        where = f"row {result.row} " if result.row is not None else ""
-        line = Text.assemble(
-            (f"{mark} ", style), (f"{self.done}/{self.total} ", "dim"), (where, "dim"),
-            (result.name, "bold"), f"  {result.transaction} -> {result.endpoint}",
-        )
-        if result.status is StepStatus.RECORDED:
-            line.append(f"  HTTP {result.http_status}")
-            if result.ihe_status:
-                line.append(f"  {result.ihe_status}", style=_status_style(result))
-            if result.duration_ms is not None:
-                line.append(f"  {result.duration_ms:.0f} ms", style="dim")
-        else:
-            label = "failed" if result.status is StepStatus.FAILED else "not sent"
-            line.append(f"  {label}: {result.message}", style=style)
-        self._print(line)
-        if result.hint and result.status is not StepStatus.RECORDED:
-            self._print(Text(f"    hint: {result.hint}", style="dim"))
-        for warning in result.warnings:
-            self._print(Text(f"    warning: {warning}", style="yellow"))
-        if self.verbosity > 0 and result.captured:
-            for name, value in result.captured.items():
-                shown = ", ".join(value) if isinstance(value, list) else value
-                self._print(Text(f"    captured {name} = {shown}", style="dim"))
-
-    def finish(self, result: RecordResult) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-        if self.verbosity < 0 and not result.steps:
-            return
-        self.console.print(summary_table(result))
-        if result.written:
-            self.console.print(Text.assemble(
-                "cassette: ", (str(result.cassette), "bold"),
-                f" ({result.exchanges} exchange(s), secrets redacted)"))
-        else:
-            self.console.print(Text("nothing recorded: the cassette was not written "
-                                    "(an existing file is left as it was)", style="yellow"))
-
-
-def _status_style(result: StepResult) -> str:
-    words = (result.ihe_status or "").lower()
-    bad = ("fault", "failure", "ack ae", "ack ar", "ack ce", "ack cr", "query ae", "query qe",
-           "errors ")
-    return "yellow" if any(word in words for word in bad) else "green"
-
-
-def summary_table(result: RecordResult) -> Table:
-    """Steps by transaction and status, with totals."""
-    table = Table(title=f"ihe record {result.scenario}", box=box.SIMPLE_HEAD,
-                  title_justify="left")
-    table.add_column("transaction")
-    for status in StepStatus:
-        table.add_column(status.value, justify="right")
-    counts: Counter[tuple[str, StepStatus]] = Counter(
-        (step.transaction, step.status) for step in result.steps)
-    for transaction in dict.fromkeys(step.transaction for step in result.steps):
-        table.add_row(transaction, *(str(counts[(transaction, s)] or "") for s in StepStatus))
-    table.add_row(Text("total", style="bold"),
-                  *(Text(str(result.count(s)), style="bold") for s in StepStatus))
-    if result.rejected_rows:
-        table.caption = f"{len(result.rejected_rows)} CSV row(s) rejected"
-    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.text import Text
 from ihe_test_util import __version__
 from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
 from ihe_test_util.cli.context import CliContext
+from ihe_test_util.cli.signals import Stop, stop_on_signals
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.replay.approval import ReplayedExchangeStore
 from ihe_test_util.replay.capture_rules import load_capture_rules
@@ -26,6 +28,7 @@ from ihe_test_util.replay.session import (
 )
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.report.base import ReporterSet
+from ihe_test_util.report.notices import print_insecure_warning
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
 from ihe_test_util.results import FailOn, RunInfo, RunSummary
@@ -82,13 +85,24 @@ def run_replay_command(
 def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayRequest) -> (
     RunSummary
 ):
-    """Plan (nothing sent on a bad cassette), replay, stream results to every reporter."""
+    """Plan (nothing sent on a bad cassette), replay, stream results to every reporter.
+
+    Ctrl-C and SIGTERM stop it alike (KeyboardInterrupt, exit 130): no report is written, the
+    previous reports and their ``.exchanges/`` folder stay as they were, no temporary file is
+    left. Once the run is complete its reports and kept exchanges are written as one step that
+    a signal does not split.
+    """
+    with stop_on_signals() as stop:
+        return _execute(cli_ctx, settings, request, stop)
+
+
+def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, stop: Stop) -> (
+    RunSummary
+):
     console = Console(no_color=not cli_ctx.color, highlight=False)
     errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
     if request.options.verify is False:
-        errors.print(Text(
-            "WARNING: TLS certificate verification is OFF: responses could come from anyone. "
-            "Use only against test systems.", style="bold red"))
+        print_insecure_warning(errors)
     outputs = request.outputs
     outputs.check()
     comparer = production_comparer(settings)
@@ -99,7 +113,6 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
     if outputs.json is not None:
         store = ReplayedExchangeStore.beside(outputs.json,
                                              redactor=Redactor.from_settings(settings))
-        store.start(plan.root)
     options = request.options
     security = security_header(settings.saml, base=settings.folder)
     engine = ReplayEngine(
@@ -113,10 +126,16 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
                    targets=request.targets.describe(), root=str(plan.root))
-    with ReporterSet([*outputs.reporters(), terminal]) as reporters:
+    with ReporterSet([*outputs.reporters(), terminal]) as reporters, \
+            store if store is not None else nullcontext():
+        if store is not None:
+            store.start(plan.root)
         reporters.start(info)
         summary = run_replay(plan, engine, jobs=request.jobs, on_result=reporters.exchange)
-        reporters.finish(summary, now_iso())
+        with stop.deferred():
+            reporters.finish(summary, now_iso())
+            if store is not None:
+                store.commit()
     if cli_ctx.verbosity >= 0:
         for name, path in outputs.named():
             errors.print(Text(f"wrote {name} report: {path}", style="dim"))

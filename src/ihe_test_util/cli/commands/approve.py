@@ -28,7 +28,8 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
     the same cassette that passed are refreshed too, so values chained between exchanges
     (entryUUIDs, patient ids) stay consistent. A regression is
     approved only with [b]--allow-regressions[/]. Needs the [b]<report>.exchanges/[/] folder
-    that [b]ihe replay --report-json[/] writes beside the report.
+    that [b]ihe replay --report-json[/] writes beside the report. Stopped by Ctrl-C or SIGTERM
+    (exit 130), every cassette is either fully approved or left as it was.
 
     [b]Examples[/]
 
@@ -41,6 +42,7 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
     from rich.text import Text
 
     from ihe_test_util.cassette import Redactor
+    from ihe_test_util.cli.signals import stop_on_signals
     from ihe_test_util.replay.approval import apply_approvals, plan_approvals, store_dir_for
     from ihe_test_util.report.reader import ReportReader
     from ihe_test_util.results import Outcome
@@ -61,6 +63,7 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
         console.print(Text(f"{verb} {approval.exchange_id} ({approval.outcome.value})"))
     if dry_run:
         return
-    written = apply_approvals(approvals, store, redactor=Redactor.from_settings(settings))
+    with stop_on_signals():  # stopped mid-way: written cassettes are whole, the rest untouched
+        written = apply_approvals(approvals, store, redactor=Redactor.from_settings(settings))
     console.print(Text(f"updated {len(written)} cassette(s): "
                        + ", ".join(str(p) for p in written), style="green"))

@@ -1,4 +1,4 @@
-"""The shape shared by the file reports that list every exchange (JSON, JUnit, HTML).
+"""The base of the file reports that list every exchange (JSON, JUnit, HTML).
 
 Each exchange is rendered to text the moment it finishes and spooled to disk; at ``finish`` the
 file is written atomically from the spool, in (cassette, index) order. Subclasses say how one
@@ -14,7 +14,7 @@ from typing import TextIO
 
 from ihe_test_util.report.atomic import atomic_text_file
 from ihe_test_util.report.base import Closing
-from ihe_test_util.report.spool import ExchangeSpool
+from ihe_test_util.report.exchange_spool import ExchangeSpool
 from ihe_test_util.results import ExchangeResult, RunInfo, RunSummary
 
 
