@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ihe_test_util.errors import UsageError
-from ihe_test_util.ihe.builders.common import ACTIONS, BuiltMessage
+from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.namespaces import QUERY, RIM, XDSB, qname
 
 #: Stored query name -> query id (ITI TF-2 3.18.4.1.2.3.7, ITI-51 for multiple patients).
@@ -151,7 +151,7 @@ def iti18_stored_query(query: StoredQuery) -> BuiltMessage:
         slot = etree.SubElement(adhoc, qname(RIM, "Slot"), name=name)
         values = etree.SubElement(slot, qname(RIM, "ValueList"))
         etree.SubElement(values, qname(RIM, "Value")).text = sql_literal(name, value)
-    return BuiltMessage("ITI-18", ACTIONS["ITI-18"], request,
+    return BuiltMessage("ITI-18", request,
                         values={"queryId": query.query_id})
 
 
@@ -176,5 +176,5 @@ def iti43_retrieve(documents: Sequence[DocumentRequest]) -> BuiltMessage:
             document.repository_unique_id
         etree.SubElement(item, qname(XDSB, "DocumentUniqueId")).text = \
             document.document_unique_id
-    return BuiltMessage("ITI-43", ACTIONS["ITI-43"], request,
+    return BuiltMessage("ITI-43", request,
                         values={"documentUniqueId": documents[0].document_unique_id})

@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from ihe_test_util.errors import UsageError
-from ihe_test_util.ihe.builders.common import ACTIONS, BuiltMessage
+from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.builders.patients import PatientDemographics, PatientId
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
 from ihe_test_util.ihe.namespaces import LCM, RIM, XDSB, XOP, qname
@@ -238,7 +238,7 @@ def iti41_provide_and_register(
             attachments.append(Attachment(cid, spec.mime_type, content))
         else:
             document.text = base64.b64encode(content).decode("ascii")
-    return BuiltMessage("ITI-41", ACTIONS["ITI-41"], request, tuple(attachments), values)
+    return BuiltMessage("ITI-41", request, tuple(attachments), values)
 
 
 def _document_entry(
