@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.ihe.catalogue import detect_transaction, regeneration_rules
+from ihe_test_util.ihe.bodies import Body
+from ihe_test_util.ihe.catalogue import detect, hints_for, regeneration_rules
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import PREFIXES, WSA, WSSE, XDSB, qname
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
@@ -87,7 +88,7 @@ def regenerate_request(
         envelope = _envelope_of(root)
         payload = _payload_of(envelope) if envelope is not None else root
         if transaction is None and payload is not None:
-            detected[0] = detect_transaction(request=request)
+            detected[0] = _detect(request, root)
         rules = regeneration_rules(detected[0], fresh_patients=fresh_patients)
         changes: list[Change] = []
         if envelope is not None:
@@ -152,6 +153,13 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None) -> 
     if "Content-Length" in headers:
         headers = headers.with_value("Content-Length", str(len(body)))
     return request.evolve(body=body, headers=headers), changes
+
+
+def _detect(request: Request, root: etree._Element) -> str | None:
+    """The catalogue's transaction for the request, from the tree already parsed (detection by
+    payload root, actions breaking ties: an XCPD request is ITI-55, not PDQ's ITI-47)."""
+    body = Body("xml", root)
+    return detect(request=body, hints=hints_for(request, None, request_body=body)).id
 
 
 def _envelope_of(root: etree._Element) -> etree._Element | None:
