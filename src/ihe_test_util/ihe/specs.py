@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Family = Literal["xds", "hl7v3", "hl7v2", "fhir", "soap", "xml", "json"]
@@ -141,23 +142,24 @@ class TransactionSpec:
     regeneration: tuple[Rule, ...] = ()
     fresh_patient: tuple[Rule, ...] = ()
 
-    @property
+    # Views of ``requests`` / ``responses``, computed once: detection reads them per exchange.
+    @cached_property
     def request_roots(self) -> tuple[str, ...]:
         return _unique(message.root for message in self.requests)
 
-    @property
+    @cached_property
     def response_roots(self) -> tuple[str, ...]:
         return _unique(message.root for message in self.responses)
 
-    @property
+    @cached_property
     def request_actions(self) -> tuple[str, ...]:
         return _unique(message.action for message in self.requests if message.action)
 
-    @property
+    @cached_property
     def response_actions(self) -> tuple[str, ...]:
         return _unique(message.action for message in self.responses if message.action)
 
-    @property
+    @cached_property
     def actions(self) -> tuple[str, ...]:
         """Every action that names this transaction, either way (detection tie-breaks)."""
         return self.request_actions + self.response_actions
