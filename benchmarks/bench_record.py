@@ -33,7 +33,8 @@ from ihe_test_util.ihe.builders import (
     iti41_provide_and_register,
     iti47_query,
 )
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.transport.http import HttpTransport, TransportOptions

@@ -33,7 +33,8 @@ import vcr
 
 from ihe_test_util.cassette import load_cassette, save_cassette
 from ihe_test_util.ihe.builders import PatientId, StoredQuery, iti18_stored_query
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Cassette, CassetteMeta, Headers, Interaction, Request, Response
 from ihe_test_util.serve import PlaybackIndex, PlaybackServer
 from ihe_test_util.sim import Simulator

@@ -74,3 +74,15 @@ def _line_of(data: bytes, needle: bytes) -> int | None:
     if index < 0:
         return None
     return data.count(b"\n", 0, index) + 1
+
+
+def serialise_like(root: etree._Element, original: bytes, *, encoding: str | None = None) -> (
+    bytes
+):
+    """``root`` written back the way ``original`` was: same declared encoding (or ``encoding``),
+    with an XML declaration exactly when the original had one. A rewritten recorded message
+    then differs from it only where it was edited."""
+    encoding = encoding or root.getroottree().docinfo.encoding or "UTF-8"
+    declaration = original.lstrip().startswith(b"<?xml")
+    data = etree.tostring(root, xml_declaration=declaration, encoding=encoding)
+    return data if isinstance(data, bytes) else data.encode(encoding)

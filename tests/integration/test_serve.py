@@ -14,8 +14,9 @@ import requests
 
 from ihe_test_util.cassette import load_cassette
 from ihe_test_util.compare.comparer import compare_responses
+from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import HL7V3, SOAP12, WSA, XDSB
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Cassette, Headers, Request, Response
 from ihe_test_util.results import Outcome
 from ihe_test_util.serve import PlaybackServer

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from ihe_test_util.cassette import load_cassette
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request
 from ihe_test_util.transport.soap import parse_envelope
 

@@ -27,8 +27,9 @@ from ihe_test_util.ihe.builders import (
     iti41_provide_and_register,
     iti43_retrieve,
 )
+from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import PREFIXES, RS, XDSB, XOP, qname
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
 from ihe_test_util.transport.mtom import Attachment, build_mtom

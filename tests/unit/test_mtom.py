@@ -5,7 +5,16 @@ import os
 import pytest
 
 from ihe_test_util.errors import XmlInputError
-from ihe_test_util.transport.mtom import Attachment, build_mtom, parse_multipart
+from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.mtom import (
+    XOP_NS,
+    Attachment,
+    build_mtom,
+    content_type_params,
+    normalise_cid,
+    parse_multipart,
+    repackage,
+)
 
 from ..conftest import corpus_file
 
@@ -61,3 +70,41 @@ def test_real_cxf_mtom_capture_from_corpus() -> None:
     )
     assert b"ProvideAndRegisterDocumentSetRequest" in message.root.content
     assert message.attachments
+
+
+def _mtom_with_include(href: str) -> tuple[bytes, str]:
+    envelope = (b"<?xml version='1.0' encoding='UTF-8'?><E xmlns:xop='"
+                + XOP_NS.encode() + b"'><D><xop:Include href='" + href.encode() + b"'/></D></E>")
+    return build_mtom(envelope, [Attachment("Doc%401@x", "application/pdf", b"\x00pdf\r\n")],
+                      soap_action="urn:a:b")
+
+
+def test_repackage_gives_fresh_framing_and_keeps_documents_and_action() -> None:
+    body, content_type = _mtom_with_include("cid:doc%401@x")
+    message = parse_multipart(body, content_type)
+    root = parse_xml(message.root.content)
+    packed = repackage(root, message, content_type, domain="test")
+    again = parse_multipart(packed.body, packed.content_type)
+    assert again.boundary != message.boundary
+    assert content_type_params(packed.content_type)[1]["action"] == "urn:a:b"
+    [(include, old, new)] = packed.renamed
+    assert old == "cid:doc%401@x" and new.endswith("@test") and new.startswith("cid:")
+    assert include.get("href") == new
+    part = again.attachment(new)
+    assert part is not None and part.content == b"\x00pdf\r\n"
+    assert again.root.content.startswith(b"<?xml")  # declared like the recorded root part
+
+
+def test_repackage_dangling_reference_raises_or_stays() -> None:
+    body, content_type = _mtom_with_include("cid:elsewhere@x")
+    message = parse_multipart(body, content_type)
+    with pytest.raises(XmlInputError, match="not among the MIME parts"):
+        repackage(parse_xml(message.root.content), message, content_type)
+    root = parse_xml(message.root.content)
+    packed = repackage(root, message, content_type, strict=False)
+    assert packed.renamed == ()
+    assert b"cid:elsewhere@x" in parse_multipart(packed.body, packed.content_type).root.content
+
+
+def test_normalise_cid_forms_agree() -> None:
+    assert normalise_cid("<Doc%401@X>") == normalise_cid("cid:doc@1@x") == "doc@1@x"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ihe_test_util.errors import XmlInputError
-from ihe_test_util.safexml import parse_xml
+from ihe_test_util.safexml import parse_xml, serialise_like
 
 
 def test_parses_plain_soap() -> None:
@@ -47,3 +47,14 @@ def test_size_limit() -> None:
 def test_empty() -> None:
     with pytest.raises(XmlInputError, match="empty"):
         parse_xml(b"  \n")
+
+
+def test_serialise_like_keeps_declaration_and_encoding() -> None:
+    latin = "<?xml version='1.0' encoding='ISO-8859-1'?><a>é</a>".encode("latin-1")
+    kept = serialise_like(parse_xml(latin), latin)
+    assert kept.startswith(b"<?xml version='1.0' encoding='ISO-8859-1'?>")
+    assert kept.endswith("<a>é</a>".encode("latin-1"))
+    bare = "<a>é</a>".encode()
+    assert serialise_like(parse_xml(bare), bare) == bare
+    assert serialise_like(parse_xml(latin), latin, encoding="UTF-8") == \
+        "<?xml version='1.0' encoding='UTF-8'?>\n<a>é</a>".encode()

@@ -15,7 +15,6 @@ import binascii
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 from lxml import etree
 
@@ -24,6 +23,7 @@ from ihe_test_util.compare.rules import CompiledRules
 from ihe_test_util.ihe.bodies import Attachment, Body
 from ihe_test_util.ihe.namespaces import XOP
 from ihe_test_util.results import DifferenceKind
+from ihe_test_util.transport.mtom import normalise_cid
 
 MISSING = "missing attachment"
 
@@ -61,27 +61,20 @@ class Documents:
     unreferenced: list[Attachment]
 
 
-def _cid(value: str) -> str:
-    value = value.strip().strip("<>")
-    if value.lower().startswith("cid:"):
-        value = value[4:]
-    return unquote(value).strip("<>").lower()
-
-
 def extract_documents(body: Body, rules: CompiledRules) -> Documents:
     """Replace document content by digests in ``body.root`` (in place) and return the documents."""
     found: dict[etree._Element, Document] = {}
     root = body.root
     if root is None:
         return Documents(found, list(body.attachments))
-    parts = {_cid(a.content_id): a for a in body.attachments if a.content_id}
+    parts = {normalise_cid(a.content_id): a for a in body.attachments if a.content_id}
     used: set[str] = set()
     if body.multipart:
         for include in list(root.iter(f"{{{XOP}}}Include")):
             holder = include.getparent()
             if holder is None:
                 continue
-            cid = _cid(include.get("href", ""))
+            cid = normalise_cid(include.get("href", ""))
             part = parts.get(cid)
             used.add(cid)
             shown = part.content_id if part is not None and part.content_id else cid
@@ -103,7 +96,7 @@ def extract_documents(body: Body, rules: CompiledRules) -> Documents:
             node.text = document.marker
             found[node] = document
     unreferenced = [a for a in body.attachments
-                    if not a.content_id or _cid(a.content_id) not in used]
+                    if not a.content_id or normalise_cid(a.content_id) not in used]
     return Documents(found, unreferenced)
 
 

@@ -1,7 +1,10 @@
 """The transaction catalogue: one declarative entry per IHE transaction, plus generic fallbacks.
 
-Each entry says how to recognise the transaction (payload root element first; wsa:Action,
-SOAPAction and HTTP path only as tie-breakers, since real systems send wrong actions), which
+This is the one table of transaction facts: detection, the builders, regeneration, the
+simulator, serve and the comparer all read it. Each entry says which messages make up the
+transaction (payload roots and their request / response SOAP actions) and how to recognise it
+(payload root element first; wsa:Action, SOAPAction and HTTP path only as tie-breakers, since
+real systems send wrong actions), what replay regenerates in a request, which
 fields decide regressions, which locations are noise, which lists have no defined order (and how
 their members are matched), which attributes are registry-assigned identifiers that may be
 renamed consistently, and which values echo the request. Facts and their sources:
@@ -19,7 +22,16 @@ from ihe_test_util.ihe.bodies import Body, read_body
 from ihe_test_util.ihe.er7 import message_type
 from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
 from ihe_test_util.ihe.patterns import local_name
-from ihe_test_util.ihe.specs import Echo, Label, TransactionSpec, Unordered, Verdict
+from ihe_test_util.ihe.specs import (
+    Echo,
+    Label,
+    Message,
+    Rule,
+    TransactionSpec,
+    Unordered,
+    ValueKind,
+    Verdict,
+)
 from ihe_test_util.model import Request, Response
 from ihe_test_util.transport.mtom import content_type_params
 
@@ -130,10 +142,6 @@ def hl7v3_noise(*roots: str) -> tuple[str, ...]:
     )
 
 
-def _xml(namespace: str, *locals_: str) -> tuple[str, ...]:
-    return tuple(f"{{{namespace}}}{local}" for local in locals_)
-
-
 HL7V2_NOISE = ("MSH/MSH.7", "MSH/MSH.10", "EVN/EVN.2")
 HL7V2_ECHOES = (
     Echo("MSA/MSA.2", "MSH/MSH.10", "MSA-2 (request MSH-10)"),
@@ -174,27 +182,65 @@ FHIR_VERDICTS = (Verdict("bundle_total", "fhir_total"),
                  Verdict("outcome_severity", "fhir_severity"))
 
 
-def _xds(id_: str, name: str, request_roots: tuple[str, ...], response_roots: tuple[str, ...],
-         actions: tuple[str, ...], *, verdicts: tuple[Verdict, ...] = (),
+#: What replay regenerates (ITI TF-2; ihe-domain.md section 4), per family of requests. The
+#: wsa:MessageID of the SOAP envelope, MTOM framing and WS-Security are handled for every
+#: transaction (:mod:`ihe_test_util.ihe.regenerate`).
+XDS_SUBMISSION_REGENERATION = (
+    *(Rule(f".//rim:ExternalIdentifier[@identificationScheme='{scheme}']/@value",
+           ValueKind.UNIQUE_ID, what)
+      for scheme, what in ((v.SUBMISSION_SET_UNIQUE_ID, "SubmissionSet.uniqueId"),
+                           (v.DOCUMENT_ENTRY_UNIQUE_ID, "DocumentEntry.uniqueId"),
+                           (v.FOLDER_UNIQUE_ID, "Folder.uniqueId"))),
+    Rule(".//rim:RegistryPackage/rim:Slot[@name='submissionTime']/rim:ValueList/rim:Value/"
+         "text()", ValueKind.TIMESTAMP, "SubmissionSet.submissionTime"),
+    Rule(".//rim:RegistryObjectList//*[@id][not(self::rim:ObjectRef)]/@id",
+         ValueKind.ENTRY_UUID, "client-chosen entryUUID"),
+)
+HL7V3_WRAPPER_REGENERATION = (
+    Rule("hl7:id", ValueKind.HL7_ID, "HL7 v3 message id"),
+    Rule("hl7:creationTime/@value", ValueKind.TIMESTAMP, "HL7 v3 creationTime"),
+)
+HL7V3_QUERY_REGENERATION = (
+    *HL7V3_WRAPPER_REGENERATION,
+    Rule("hl7:controlActProcess/hl7:queryByParameter/hl7:queryId", ValueKind.HL7_ID,
+         "HL7 v3 queryId"),
+    Rule("hl7:controlActProcess/hl7:queryContinuation/hl7:queryId", ValueKind.HL7_ID,
+         "HL7 v3 queryId (continuation)"),
+)
+#: With ``--fresh-patients``: a patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets new
+#: ids on every replay, consistently in every later request of the cassette (ITI-45 queries,
+#: ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never meet the
+#: documents an earlier replay registered for the same patient.
+FRESH_PATIENT_ADD = (
+    Rule("self::hl7:PRPA_IN201301UV02/hl7:controlActProcess/hl7:subject/"
+         "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id",
+         ValueKind.PATIENT_ID, "patient id of a new patient (ITI-44 add)"),
+)
+
+
+def _xds(id_: str, name: str, request: Message, response: Message, *,
+         verdicts: tuple[Verdict, ...] = (),
          noise: tuple[str, ...] = ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE,
-         unordered: tuple[Unordered, ...] = (), binary: tuple[str, ...] = ()) -> TransactionSpec:
+         unordered: tuple[Unordered, ...] = (), binary: tuple[str, ...] = (),
+         regeneration: tuple[Rule, ...] = ()) -> TransactionSpec:
     return TransactionSpec(
-        id=id_, name=name, family="xds", request_roots=request_roots,
-        response_roots=response_roots, actions=actions,
+        id=id_, name=name, family="xds", requests=(request,), responses=(response,),
         verdicts=SOAP_VERDICTS + XDS_STATUS_VERDICTS + verdicts,
         noise=SOAP_NOISE + noise, identifiers=XDS_IDENTIFIERS,
         unordered=XDS_METADATA_UNORDERED + ERROR_LIST_UNORDERED + unordered,
-        echoes=SOAP_ECHOES, binary=binary,
+        echoes=SOAP_ECHOES, binary=binary, regeneration=regeneration,
     )
 
 
-def _hl7v3(id_: str, name: str, request_roots: tuple[str, ...], response_roots: tuple[str, ...],
-           actions: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
+def _hl7v3(id_: str, name: str, requests: tuple[Message, ...], responses: tuple[Message, ...],
+           verdicts: tuple[Verdict, ...], regeneration: tuple[Rule, ...], *,
+           fresh_patient: tuple[Rule, ...] = ()) -> TransactionSpec:
     return TransactionSpec(
-        id=id_, name=name, family="hl7v3", request_roots=_xml(HL7V3, *request_roots),
-        response_roots=_xml(HL7V3, *response_roots), actions=actions,
-        verdicts=SOAP_VERDICTS + verdicts, noise=SOAP_NOISE + hl7v3_noise(*response_roots),
+        id=id_, name=name, family="hl7v3", requests=requests, responses=responses,
+        verdicts=SOAP_VERDICTS + verdicts,
+        noise=SOAP_NOISE + hl7v3_noise(*dict.fromkeys(local_name(m.root) for m in responses)),
         unordered=HL7V3_UNORDERED, echoes=SOAP_ECHOES + HL7V3_ECHOES,
+        regeneration=regeneration, fresh_patient=fresh_patient,
     )
 
 
@@ -202,8 +248,8 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
            response_types: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
     return TransactionSpec(
         id=id_, name=name, family="hl7v2",
-        request_roots=tuple(f"HL7v2:{t}" for t in request_types),
-        response_roots=tuple(f"HL7v2:{t}" for t in response_types),
+        requests=tuple(Message(f"HL7v2:{t}") for t in request_types),
+        responses=tuple(Message(f"HL7v2:{t}") for t in response_types),
         verdicts=verdicts, noise=HL7V2_NOISE, unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES,
     )
 
@@ -217,54 +263,65 @@ def _fhir(id_: str | None, name: str, path_hints: tuple[str, ...] = ()) -> Trans
 
 
 _ITI = "urn:ihe:iti:2007:"
+_V3 = "urn:hl7-org:v3:"
+
+
+def _ebxml(namespace: str, local: str, action: str) -> Message:
+    return Message(f"{{{namespace}}}{local}", f"{_ITI}{action}")
+
+
+def _v3(interaction: str, action: str | None = None) -> Message:
+    """An HL7 v3 message: its interaction is the payload root and, by default, the action."""
+    return Message(f"{{{HL7V3}}}{interaction}",
+                   f"{_V3}{interaction}" if action is None else action)
+
 
 CATALOGUE: tuple[TransactionSpec, ...] = (
     _xds("ITI-41", "Provide and Register Document Set-b",
-         _xml(XDSB, "ProvideAndRegisterDocumentSetRequest"), _xml(RS, "RegistryResponse"),
-         (f"{_ITI}ProvideAndRegisterDocumentSet-b",
-          f"{_ITI}ProvideAndRegisterDocumentSet-bResponse")),
+         _ebxml(XDSB, "ProvideAndRegisterDocumentSetRequest", "ProvideAndRegisterDocumentSet-b"),
+         _ebxml(RS, "RegistryResponse", "ProvideAndRegisterDocumentSet-bResponse"),
+         regeneration=XDS_SUBMISSION_REGENERATION),
     _xds("ITI-42", "Register Document Set-b",
-         _xml(LCM, "SubmitObjectsRequest"), _xml(RS, "RegistryResponse"),
-         (f"{_ITI}RegisterDocumentSet-b", f"{_ITI}RegisterDocumentSet-bResponse")),
+         _ebxml(LCM, "SubmitObjectsRequest", "RegisterDocumentSet-b"),
+         _ebxml(RS, "RegistryResponse", "RegisterDocumentSet-bResponse"),
+         regeneration=XDS_SUBMISSION_REGENERATION),
     _xds("ITI-18", "Registry Stored Query",
-         _xml(QUERY, "AdhocQueryRequest"), _xml(QUERY, "AdhocQueryResponse"),
-         (f"{_ITI}RegistryStoredQuery", f"{_ITI}RegistryStoredQueryResponse"),
+         _ebxml(QUERY, "AdhocQueryRequest", "RegistryStoredQuery"),
+         _ebxml(QUERY, "AdhocQueryResponse", "RegistryStoredQueryResponse"),
          verdicts=(Verdict("result_count", "count", "rim:RegistryObjectList"),),
          noise=ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE + QUERY_NOISE),
     _xds("ITI-38", "Cross Gateway Query",
-         _xml(QUERY, "AdhocQueryRequest"), _xml(QUERY, "AdhocQueryResponse"),
-         (f"{_ITI}CrossGatewayQuery", f"{_ITI}CrossGatewayQueryResponse"),
+         _ebxml(QUERY, "AdhocQueryRequest", "CrossGatewayQuery"),
+         _ebxml(QUERY, "AdhocQueryResponse", "CrossGatewayQueryResponse"),
          verdicts=(Verdict("result_count", "count", "rim:RegistryObjectList"),),
          noise=ERROR_TEXT_NOISE + QUERY_NOISE),
     _xds("ITI-43", "Retrieve Document Set",
-         _xml(XDSB, "RetrieveDocumentSetRequest"), _xml(XDSB, "RetrieveDocumentSetResponse"),
-         (f"{_ITI}RetrieveDocumentSet", f"{_ITI}RetrieveDocumentSetResponse"),
+         _ebxml(XDSB, "RetrieveDocumentSetRequest", "RetrieveDocumentSet"),
+         _ebxml(XDSB, "RetrieveDocumentSetResponse", "RetrieveDocumentSetResponse"),
          verdicts=(Verdict("result_count", "count", ".", "xdsb:DocumentResponse"),),
          noise=ERROR_TEXT_NOISE, unordered=RETRIEVE_UNORDERED, binary=RETRIEVE_BINARY),
     _xds("ITI-39", "Cross Gateway Retrieve",
-         _xml(XDSB, "RetrieveDocumentSetRequest"), _xml(XDSB, "RetrieveDocumentSetResponse"),
-         (f"{_ITI}CrossGatewayRetrieve", f"{_ITI}CrossGatewayRetrieveResponse"),
+         _ebxml(XDSB, "RetrieveDocumentSetRequest", "CrossGatewayRetrieve"),
+         _ebxml(XDSB, "RetrieveDocumentSetResponse", "CrossGatewayRetrieveResponse"),
          verdicts=(Verdict("result_count", "count", ".", "xdsb:DocumentResponse"),),
          noise=ERROR_TEXT_NOISE, unordered=RETRIEVE_UNORDERED, binary=RETRIEVE_BINARY),
     _hl7v3("ITI-44", "Patient Identity Feed HL7 V3",
-           ("PRPA_IN201301UV02", "PRPA_IN201302UV02", "PRPA_IN201304UV02"),
-           ("MCCI_IN000002UV01",),
-           ("urn:hl7-org:v3:PRPA_IN201301UV02", "urn:hl7-org:v3:PRPA_IN201302UV02",
-            "urn:hl7-org:v3:PRPA_IN201304UV02", "urn:hl7-org:v3:MCCI_IN000002UV01"),
-           ACK_VERDICTS),
-    _hl7v3("ITI-45", "PIXV3 Query", ("PRPA_IN201309UV02",), ("PRPA_IN201310UV02",),
-           ("urn:hl7-org:v3:PRPA_IN201309UV02", "urn:hl7-org:v3:PRPA_IN201310UV02"),
-           HL7V3_QUERY_VERDICTS),
+           (_v3("PRPA_IN201301UV02"), _v3("PRPA_IN201302UV02"), _v3("PRPA_IN201304UV02")),
+           (_v3("MCCI_IN000002UV01"),),
+           ACK_VERDICTS, HL7V3_WRAPPER_REGENERATION, fresh_patient=FRESH_PATIENT_ADD),
+    _hl7v3("ITI-45", "PIXV3 Query", (_v3("PRPA_IN201309UV02"),), (_v3("PRPA_IN201310UV02"),),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
     _hl7v3("ITI-47", "Patient Demographics Query HL7 V3",
-           ("PRPA_IN201305UV02", "QUQI_IN000003UV01"), ("PRPA_IN201306UV02",),
-           ("urn:hl7-org:v3:PRPA_IN201305UV02", "urn:hl7-org:v3:PRPA_IN201306UV02",
-            "urn:hl7-org:v3:QUQI_IN000003UV01_Continue", "urn:hl7-org:v3:QUQI_IN000003UV01_Cancel"),
-           HL7V3_QUERY_VERDICTS),
+           (_v3("PRPA_IN201305UV02"),
+            _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Continue"),
+            _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Cancel")),
+           (_v3("PRPA_IN201306UV02"),),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
     _hl7v3("ITI-55", "Cross Gateway Patient Discovery",
-           ("PRPA_IN201305UV02",), ("PRPA_IN201306UV02", "MCCI_IN000002UV01"),
-           ("urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
-            "urn:hl7-org:v3:PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
-           HL7V3_QUERY_VERDICTS),
+           (_v3("PRPA_IN201305UV02", f"{_V3}PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),),
+           (_v3("PRPA_IN201306UV02", f"{_V3}PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
+            Message(f"{{{HL7V3}}}MCCI_IN000002UV01")),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
@@ -289,6 +346,19 @@ GENERIC_HL7V2 = TransactionSpec(None, "HL7 v2 message", "hl7v2",
 GENERIC_FHIR = _fhir(None, "FHIR resource")
 GENERIC_JSON = TransactionSpec(None, "JSON document", "json")
 GENERICS = (GENERIC_SOAP, GENERIC_XML, GENERIC_HL7V2, GENERIC_FHIR, GENERIC_JSON)
+
+_BY_ID = {spec.id: spec for spec in CATALOGUE if spec.id}
+
+
+def regeneration_rules(transaction: str | None, *, fresh_patients: bool = False) -> (
+    tuple[Rule, ...]
+):
+    """What replay makes fresh in a request of ``transaction`` (and serve blanks in its match
+    keys); with ``fresh_patients`` also the ids of patients it creates. Empty when unknown."""
+    spec = _BY_ID.get(transaction or "")
+    if spec is None:
+        return ()
+    return spec.regeneration + spec.fresh_patient if fresh_patients else spec.regeneration
 
 #: How reports name elements, most specific first (see :class:`Label`).
 LABELS: tuple[Label, ...] = (

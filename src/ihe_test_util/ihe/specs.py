@@ -7,11 +7,57 @@ Everything here is plain data (strings in the pattern language of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Family = Literal["xds", "hl7v3", "hl7v2", "fhir", "soap", "xml", "json"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One kind of message of a transaction: its detection key and its SOAP action.
+
+    ``root`` is a detection key (see :class:`TransactionSpec`); ``action`` the wsa:Action (and
+    SOAPAction) ITI TF-2 gives it, None where the transaction is not SOAP or the spec names
+    none. A root may occur twice with different actions (an HL7 v3 continuation and cancel).
+    """
+
+    root: str
+    action: str | None = None
+
+
+class ValueKind(enum.Enum):
+    """What a regenerated value is, which decides how its fresh value looks and where the
+    mapping applies."""
+
+    MESSAGE_ID = "message-id"  # wsa:MessageID: a UUID URI, spelled like the recorded one
+    HL7_ID = "hl7-id"  # an HL7 v3 II element: the extension, or the root when there is none
+    TIMESTAMP = "timestamp"  # the current time in the recorded shape; never mapped
+    UNIQUE_ID = "unique-id"  # XDS uniqueId: a fresh OID (OID^ext keeps ^ext)
+    ENTRY_UUID = "entry-uuid"  # client-chosen urn:uuid: object id; symbolic ids stay
+    PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed (--fresh-patients)
+
+
+#: Kinds whose mapping is applied wherever the recorded value reappears in later requests.
+#: Message ids are only ever referenced from responses (RelatesTo), and HL7 extensions such
+#: as "345" are too short to be replaced blindly: those change only at their rule paths.
+GLOBAL_KINDS = frozenset({ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID, ValueKind.PATIENT_ID})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Regenerate the nodes ``xpath`` selects (relative to the IHE payload) as ``kind``.
+
+    Replay makes these values fresh (a server rejects them a second time) and serve blanks them
+    in its match keys (a client sends them fresh every time).
+    """
+
+    xpath: str
+    kind: ValueKind
+    what: str
 
 
 @dataclass(frozen=True)
@@ -70,20 +116,22 @@ class Label:
 
 @dataclass(frozen=True)
 class TransactionSpec:
-    """One transaction (or a generic fallback, ``id`` None): detection hints and comparer rules.
+    """One transaction (or a generic fallback, ``id`` None): the one place for its spec facts.
 
-    ``request_roots`` / ``response_roots`` are detection keys: ``{namespace}local`` of the
-    payload element for XML, ``HL7v2:CODE^TRIGGER`` (MSH-9) for ER7, ``{fhir ns}Type`` for FHIR.
-    ``actions`` (wsa:Action / SOAPAction) and ``path_hints`` (request path substrings) only
-    break ties, because real systems send wrong actions.
+    ``requests`` / ``responses`` are its message kinds (:class:`Message`): detection keys
+    (``{namespace}local`` of the payload element for XML, ``HL7v2:CODE^TRIGGER`` (MSH-9) for
+    ER7, ``{fhir ns}Type`` for FHIR) and SOAP actions, read by detection, the builders, the
+    simulator and serve. Actions and ``path_hints`` (request path substrings) only break
+    detection ties, because real systems send wrong actions. ``regeneration`` says what replay
+    makes fresh in a request (and serve blanks in its match keys), ``fresh_patient`` what it
+    also makes fresh with ``--fresh-patients``; the other fields are comparer rules.
     """
 
     id: str | None
     name: str
     family: Family
-    request_roots: tuple[str, ...] = ()
-    response_roots: tuple[str, ...] = ()
-    actions: tuple[str, ...] = ()
+    requests: tuple[Message, ...] = ()
+    responses: tuple[Message, ...] = ()
     path_hints: tuple[str, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     noise: tuple[str, ...] = ()
@@ -91,7 +139,54 @@ class TransactionSpec:
     unordered: tuple[Unordered, ...] = ()
     echoes: tuple[Echo, ...] = ()
     binary: tuple[str, ...] = ()
+    regeneration: tuple[Rule, ...] = ()
+    fresh_patient: tuple[Rule, ...] = ()
+
+    # Views of ``requests`` / ``responses``, computed once: detection reads them per exchange.
+    @cached_property
+    def request_roots(self) -> tuple[str, ...]:
+        return _unique(message.root for message in self.requests)
+
+    @cached_property
+    def response_roots(self) -> tuple[str, ...]:
+        return _unique(message.root for message in self.responses)
+
+    @cached_property
+    def request_actions(self) -> tuple[str, ...]:
+        return _unique(message.action for message in self.requests if message.action)
+
+    @cached_property
+    def response_actions(self) -> tuple[str, ...]:
+        return _unique(message.action for message in self.responses if message.action)
+
+    @cached_property
+    def actions(self) -> tuple[str, ...]:
+        """Every action that names this transaction, either way (detection tie-breaks)."""
+        return self.request_actions + self.response_actions
+
+    def request_action(self, root: str | None = None) -> str:
+        """The action of a request whose payload is ``root`` (default: the first request).
+
+        KeyError when the transaction has no request of that root with an action, so a builder
+        never sends a made-up action.
+        """
+        return _action_of(self.requests, root, self.id)
+
+    def response_action(self, root: str | None = None) -> str:
+        """The action of a response whose payload is ``root`` (default: the first response)."""
+        return _action_of(self.responses, root, self.id)
 
     @property
     def display(self) -> str:
         return f"{self.id} {self.name}" if self.id else self.name
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value for value in values if value))
+
+
+def _action_of(messages: tuple[Message, ...], root: str | None, transaction: str | None) -> str:
+    for message in messages:
+        if message.action and (root is None or message.root == root):
+            return message.action
+    raise KeyError(f"{transaction or 'generic'}: no action for {root or 'its messages'}")

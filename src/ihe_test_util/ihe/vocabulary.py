@@ -90,3 +90,40 @@ def error_severity(value: str | None) -> str:
     if value is None:
         return ""
     return ERROR_SEVERITY.get(value.strip(), value.strip())
+
+
+# -- added by helper "table" for the message builders (twin 7) --------------------------------
+# ITI TF-3 4.2.5: more metadata UUIDs (urn:uuid: prefix on the wire).
+DOCUMENT_ENTRY_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
+DOCUMENT_ENTRY_STABLE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+SUBMISSION_SET_CONTENT_TYPE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
+SUBMISSION_SET_AUTHOR = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
+
+#: classificationScheme of each coded DocumentEntry attribute (ITI TF-3 4.2.5).
+DOCUMENT_ENTRY_SCHEMES: dict[str, str] = {
+    "classCode": "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a",
+    "confidentialityCode": "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f",
+    "formatCode": "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d",
+    "healthcareFacilityTypeCode": "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1",
+    "practiceSettingCode": "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead",
+    "typeCode": "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983",
+}
+
+#: Stored query name -> query id (ITI TF-2 3.18.4.1.2.3.7, ITI-51 for multiple patients).
+STORED_QUERIES: dict[str, str] = {
+    "FindDocuments": "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d",
+    "FindSubmissionSets": "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9",
+    "FindFolders": "urn:uuid:958f3006-baad-4929-a4de-ff1114824431",
+    "GetAll": "urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3",
+    "GetDocuments": "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4",
+    "GetFolders": "urn:uuid:5737b14c-8a1a-4539-b659-e03a34a5e1e4",
+    "GetAssociations": "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155",
+    "GetDocumentsAndAssociations": "urn:uuid:bab9529a-4a10-40b3-a01f-f68a615d247a",
+    "GetSubmissionSets": "urn:uuid:51224314-5390-4169-9b91-b1980040715a",
+    "GetSubmissionSetAndContents": "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83",
+    "GetFolderAndContents": "urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7",
+    "GetFoldersForDocument": "urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578",
+    "GetRelatedDocuments": "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6",
+    "FindDocumentsByReferenceId": "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492",
+    "FindDocumentsForMultiplePatients": "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f",
+}

@@ -37,9 +37,11 @@ from ihe_test_util.ihe.builders import (
     iti47_query,
     iti55_discovery,
 )
-from ihe_test_util.ihe.builders.xds import DEFAULT_CODES, DOCUMENT_ENTRY_SCHEMES
+from ihe_test_util.ihe.builders.xds import DEFAULT_CODES
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
+from ihe_test_util.ihe.vocabulary import DOCUMENT_ENTRY_SCHEMES
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.record import fields as f
 from ihe_test_util.record.fields import FieldError
@@ -388,16 +390,23 @@ def file_references(location: Path) -> list[str]:
 
 _HL7_VALUES = ("messageId", "queryId")
 
-#: Transaction name in a scenario -> how its step is read and built.
-STEP_KINDS: Mapping[str, StepKind] = {
-    "ITI-44": StepKind("ITI-44", _iti44, ("messageId", "patientId", "subsumedPatientId")),
-    "ITI-45": StepKind("ITI-45", _iti45, _HL7_VALUES),
-    "ITI-47": StepKind("ITI-47", _iti47, _HL7_VALUES),
-    "ITI-55": StepKind("ITI-55", _iti55, (*_HL7_VALUES, "homeCommunityId")),
-    "ITI-41": StepKind("ITI-41", _iti41, ("patientId", "documentUniqueId",
-                                          "submissionSetUniqueId"),
-                       value_pattern=r"documentUniqueId:Document\d{2,}"),
-    "ITI-18": StepKind("ITI-18", _iti18, ("queryId",)),
-    "ITI-43": StepKind("ITI-43", _iti43, ("documentUniqueId",)),
-    "raw": StepKind("raw", _raw, ()),
-}
+
+def _step(transaction: str, read: Callable[[Mapping[str, Any], ReadContext], Build],
+          values: tuple[str, ...], value_pattern: str | None = None) -> StepKind:
+    """A step kind for a catalogue transaction (KeyError at import for an id it lacks)."""
+    return StepKind(spec_for(transaction).id or transaction, read, values, value_pattern)
+
+
+#: Transaction name in a scenario -> how its step is read and built. Keyed by the catalogue's
+#: transaction ids; ``raw`` sends a file as it is.
+STEP_KINDS: Mapping[str, StepKind] = {kind.transaction: kind for kind in (
+    _step("ITI-44", _iti44, ("messageId", "patientId", "subsumedPatientId")),
+    _step("ITI-45", _iti45, _HL7_VALUES),
+    _step("ITI-47", _iti47, _HL7_VALUES),
+    _step("ITI-55", _iti55, (*_HL7_VALUES, "homeCommunityId")),
+    _step("ITI-41", _iti41, ("patientId", "documentUniqueId", "submissionSetUniqueId"),
+          value_pattern=r"documentUniqueId:Document\d{2,}"),
+    _step("ITI-18", _iti18, ("queryId",)),
+    _step("ITI-43", _iti43, ("documentUniqueId",)),
+    StepKind("raw", _raw, ()),
+)}

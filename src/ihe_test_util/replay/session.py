@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from ihe_test_util.cassette import fill_request, placeholders_in_request, secret_values
 from ihe_test_util.config import Settings, TlsSettings
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.engine import Comparer
 from ihe_test_util.replay.targets import TargetMap

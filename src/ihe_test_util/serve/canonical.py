@@ -6,7 +6,7 @@ canonical body). The canonical body is the IHE payload (the SOAP Body's child; t
 carries only addressing, security and framing) with
 
 * the values every send changes blanked, per transaction, exactly where
-  :data:`~ihe_test_util.ihe.regenerate.REGENERATION_RULES` regenerates them on replay: HL7 v3
+  the catalogue's regeneration rules regenerate them on replay: HL7 v3
   message id, creationTime and queryId, XDS uniqueIds and submissionTime, client-chosen
   ``urn:uuid:`` entryUUIDs (and every reference to them);
 * binary content (``xop:Include`` attachments or inline base64 in ``xdsb:Document``) replaced by
@@ -33,7 +33,7 @@ from lxml import etree
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.bodies import Body
-from ihe_test_util.ihe.catalogue import Hints, detect
+from ihe_test_util.ihe.catalogue import Hints, detect, regeneration_rules
 from ihe_test_util.ihe.namespaces import (
     HL7V3,
     RIM,
@@ -45,14 +45,8 @@ from ihe_test_util.ihe.namespaces import (
     qname,
 )
 from ihe_test_util.ihe.patterns import attributes
-from ihe_test_util.ihe.regenerate import (
-    ALIASES,
-    GLOBAL_KINDS,
-    REGENERATION_RULES,
-    Rule,
-    ValueKind,
-    compiled_xpath,
-)
+from ihe_test_util.ihe.regenerate import compiled_xpath
+from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
@@ -271,11 +265,8 @@ def _digest_binaries(payload: etree._Element, attachments: dict[str, bytes]) -> 
 
 def _blank_noise(payload: etree._Element, transaction: str | None) -> tuple[str, ...]:
     """Blank what the transaction's regeneration rules change; return the global-kind values."""
-    rules = REGENERATION_RULES.get(ALIASES.get(transaction or "", transaction or ""))
-    if rules is None:
-        return ()
     identifiers: list[str] = []
-    for rule in rules.rules:
+    for rule in regeneration_rules(transaction):
         found = compiled_xpath(rule.xpath)(payload)
         for node in found if isinstance(found, list) else ():
             value = _blank_node(node, rule)

@@ -29,24 +29,15 @@ from lxml import etree
 from ihe_test_util.cassette import find_placeholders
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
-from ihe_test_util.ihe.namespaces import XOP, qname
+from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.patterns import Pattern, compile_patterns
-from ihe_test_util.ihe.regenerate import IdMap, ValueKind
-from ihe_test_util.ihe.specs import Echo, TransactionSpec
+from ihe_test_util.ihe.specs import Echo, TransactionSpec, ValueKind
 from ihe_test_util.model import Response
-from ihe_test_util.safexml import parse_xml
+from ihe_test_util.safexml import parse_xml, serialise_like
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.transport.endpoint import HttpAnswer
 from ihe_test_util.transport.hop_by_hop import HOP_BY_HOP
-from ihe_test_util.transport.mtom import (
-    Attachment,
-    build_mtom,
-    content_type_params,
-    is_multipart,
-    new_content_id,
-    normalise_cid,
-    parse_multipart,
-)
+from ihe_test_util.transport.mtom import is_multipart, parse_multipart, repackage
 
 #: Response values a server makes up for every response: made fresh when serving.
 FRESH_VALUES: tuple[tuple[str, ValueKind], ...] = (
@@ -98,7 +89,7 @@ def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renam
         elif response.body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
             root = parse_xml(response.body, source="recorded response")
             if _fix_tree(root, echoes, renames):
-                body = _serialise(root, response.body)
+                body = serialise_like(root, response.body)
             else:
                 body = response.body
         else:
@@ -172,28 +163,8 @@ def _fix_multipart(body: bytes, content_type: str, echoes: Iterable[EchoValue],
     message = parse_multipart(body, content_type, source="recorded response")
     root = parse_xml(message.root.content, source="recorded response")
     _fix_tree(root, echoes, renames)
-    renamed: dict[str, str] = {}
-    attachments = []
-    for part in message.attachments:
-        cid = new_content_id("ihe-serve")
-        if part.content_id:
-            renamed[normalise_cid(part.content_id)] = cid
-        attachments.append(Attachment(cid, part.content_type, part.content))
-    for include in root.iter(qname(XOP, "Include")):
-        target = renamed.get(normalise_cid(include.get("href") or ""))
-        if target is not None:
-            include.set("href", f"cid:{target}")
-    action = content_type_params(content_type)[1].get("action") or \
-        content_type_params(message.root.content_type)[1].get("action")
-    return build_mtom(_serialise(root, message.root.content), attachments, soap_action=action)
-
-
-def _serialise(root: etree._Element, original: bytes) -> bytes:
-    """As recorded: same declared encoding, declaration or not."""
-    encoding = root.getroottree().docinfo.encoding or "UTF-8"
-    declaration = original.lstrip().startswith(b"<?xml")
-    data = etree.tostring(root, xml_declaration=declaration, encoding=encoding)
-    return data if isinstance(data, bytes) else data.encode(encoding)
+    packed = repackage(root, message, content_type, domain="ihe-serve", strict=False)
+    return packed.body, packed.content_type
 
 
 # -- patterns (compiled once per thread: the server answers on several) -----------------------

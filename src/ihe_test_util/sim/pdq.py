@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import (
     Criteria,
@@ -37,8 +38,6 @@ from ihe_test_util.sim.hl7v3 import (
 from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.store import PatientId, PatientRecord
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
-
-PDQ_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201306UV02"
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class _Query:
 
 def query(request: SoapRequest, ctx: ActorContext) -> SoapReply:
     """ITI-47 Patient Demographics Query."""
-    return SoapReply(PDQ_RESPONSE_ACTION, answer(request.body, ctx, PDQ_RULES,
+    return SoapReply(spec_for("ITI-47").response_action(), answer(request.body, ctx, PDQ_RULES,
                                                  custodian_root=ctx.identity.device_oid))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import person_facets, stored_person
 from ihe_test_util.sim.hl7v3 import (
@@ -33,9 +34,6 @@ from ihe_test_util.sim.hl7v3 import (
 from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.store import PatientId
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
-
-ACK_ACTION = "urn:hl7-org:v3:MCCI_IN000002UV01"
-QUERY_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201310UV02"
 
 ADD, REVISE, MERGE = "PRPA_IN201301UV02", "PRPA_IN201302UV02", "PRPA_IN201304UV02"
 _PATIENT = ("controlActProcess", "subject", "registrationEvent", "subject1", "patient")
@@ -59,7 +57,7 @@ def feed(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         type_code, details = rejected.type_code, rejected.details
     response = wrapper("MCCI_IN000002UV01", message, ctx.identity.endpoint, ctx.volatility)
     acknowledgement(response, type_code, message, details)
-    return SoapReply(ACK_ACTION, response)
+    return SoapReply(spec_for("ITI-44").response_action(), response)
 
 
 def _apply_feed(message: etree._Element, ctx: ActorContext) -> list[AckDetail]:
@@ -186,7 +184,7 @@ def query(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         person = sub(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
         sub(person, "name", nullFlavor="NA")
     query_ack(act, message, response_code)
-    return SoapReply(QUERY_RESPONSE_ACTION, response)
+    return SoapReply(spec_for("ITI-45").response_action(), response)
 
 
 def _resolve_query(

@@ -1,7 +1,9 @@
-"""The simulator's catalogue: which actor lives at which path and answers which actions.
+"""The simulator's catalogue: which actor lives at which path and serves which transactions.
 
 One table, read by the HTTP server for dispatch, by ``ihe sim`` for the URLs it prints and by
-docs/simulator.md. Request actions and body roots follow ITI TF-2 (see ihe-domain.md §2).
+docs/simulator.md. It holds only the simulator's own behaviour (actors, paths, handlers, which
+requests of a transaction it implements); the spec facts (request actions and body roots) come
+from the transaction catalogue (:mod:`ihe_test_util.ihe.catalogue`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ihe_test_util.ihe.namespaces import HL7V3, LCM, QUERY, XDSB
+from lxml import etree
+
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.sim import pdq, pix, xcpd, xds_query, xds_retrieve, xds_submit
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
@@ -25,7 +29,20 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Service:
+    """An actor serving a transaction with a handler: every request of the catalogue entry, or
+    only those whose body root's local name is in ``only`` (what the simulator implements)."""
+
+    transaction: str
+    actor: str
+    handler: Handler
+    only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Transaction:
+    """One dispatch row: an action at an actor, the body root it expects, and its handler."""
+
     id: str
     actor: str
     action: str
@@ -42,30 +59,33 @@ ACTORS: tuple[Actor, ...] = (
     Actor("xcpd", "/xcpd", "XCPD Responding Gateway"),
 )
 
-TRANSACTIONS: tuple[Transaction, ...] = (
-    Transaction("ITI-44", "pix", "urn:hl7-org:v3:PRPA_IN201301UV02",
-                (HL7V3, "PRPA_IN201301UV02"), pix.feed, "Patient Identity Feed HL7v3: add"),
-    Transaction("ITI-44", "pix", "urn:hl7-org:v3:PRPA_IN201302UV02",
-                (HL7V3, "PRPA_IN201302UV02"), pix.feed, "Patient Identity Feed HL7v3: revise"),
-    Transaction("ITI-44", "pix", "urn:hl7-org:v3:PRPA_IN201304UV02",
-                (HL7V3, "PRPA_IN201304UV02"), pix.feed, "Patient Identity Feed HL7v3: merge"),
-    Transaction("ITI-45", "pix", "urn:hl7-org:v3:PRPA_IN201309UV02",
-                (HL7V3, "PRPA_IN201309UV02"), pix.query, "PIXV3 Query"),
-    Transaction("ITI-47", "pdq", "urn:hl7-org:v3:PRPA_IN201305UV02",
-                (HL7V3, "PRPA_IN201305UV02"), pdq.query, "Patient Demographics Query HL7v3"),
-    Transaction("ITI-41", "repository", "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
-                (XDSB, "ProvideAndRegisterDocumentSetRequest"), xds_submit.provide_and_register,
-                "Provide and Register Document Set-b"),
-    Transaction("ITI-43", "repository", "urn:ihe:iti:2007:RetrieveDocumentSet",
-                (XDSB, "RetrieveDocumentSetRequest"), xds_retrieve.retrieve,
-                "Retrieve Document Set"),
-    Transaction("ITI-18", "registry", "urn:ihe:iti:2007:RegistryStoredQuery",
-                (QUERY, "AdhocQueryRequest"), xds_query.stored_query, "Registry Stored Query"),
-    Transaction("ITI-42", "registry", "urn:ihe:iti:2007:RegisterDocumentSet-b",
-                (LCM, "SubmitObjectsRequest"), xds_submit.register, "Register Document Set-b"),
-    Transaction("ITI-55", "xcpd", "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
-                (HL7V3, "PRPA_IN201305UV02"), xcpd.discover, "Cross Gateway Patient Discovery"),
+SERVICES: tuple[Service, ...] = (
+    Service("ITI-44", "pix", pix.feed),
+    Service("ITI-45", "pix", pix.query),
+    # PDQ continuation and cancel (QUQI_IN000003UV01) are not implemented.
+    Service("ITI-47", "pdq", pdq.query, only=("PRPA_IN201305UV02",)),
+    Service("ITI-41", "repository", xds_submit.provide_and_register),
+    Service("ITI-43", "repository", xds_retrieve.retrieve),
+    Service("ITI-18", "registry", xds_query.stored_query),
+    Service("ITI-42", "registry", xds_submit.register),
+    Service("ITI-55", "xcpd", xcpd.discover),
 )
+
+
+def _rows(service: Service) -> tuple[Transaction, ...]:
+    spec = spec_for(service.transaction)
+    rows = []
+    for message in spec.requests:
+        root = etree.QName(message.root)
+        if message.action and (not service.only or root.localname in service.only):
+            rows.append(Transaction(spec.id or service.transaction, service.actor,
+                                    message.action, (root.namespace or "", root.localname),
+                                    service.handler, spec.name))
+    return tuple(rows)
+
+
+#: Every (actor, action) the simulator answers, derived from :data:`SERVICES` and the catalogue.
+TRANSACTIONS: tuple[Transaction, ...] = tuple(row for s in SERVICES for row in _rows(s))
 
 
 def actor_at(path: str) -> Actor | None:

@@ -8,11 +8,10 @@ The deferred response option (``respondTo``) is not supported.
 
 from __future__ import annotations
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.pdq import QueryRules, answer
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
-
-XCPD_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201306UV02:CrossGatewayPatientDiscovery"
 
 XCPD_RULES = QueryRules(
     strict_domains=False,
@@ -23,4 +22,4 @@ XCPD_RULES = QueryRules(
 
 def discover(request: SoapRequest, ctx: ActorContext) -> SoapReply:
     body = answer(request.body, ctx, XCPD_RULES, custodian_root=ctx.identity.home_community_oid)
-    return SoapReply(XCPD_RESPONSE_ACTION, body)
+    return SoapReply(spec_for("ITI-55").response_action(), body)

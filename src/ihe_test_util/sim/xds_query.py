@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import QUERY, qname
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.sim.context import ActorContext
@@ -36,7 +37,6 @@ from ihe_test_util.sim.store import RegistryRecord
 from ihe_test_util.sim.xds_metadata import ASSOCIATION, DOCUMENT_ENTRY, FOLDER, SUBMISSION_SET
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
-RESPONSE_ACTION = "urn:ihe:iti:2007:RegistryStoredQueryResponse"
 MISSING_PARAM = "XDSStoredQueryMissingParam"
 PARAM_NUMBER = "XDSStoredQueryParamNumber"
 DOCUMENT_AVAILABILITY = "urn:ihe:iti:2010:DocumentAvailability:Online"
@@ -364,7 +364,7 @@ def stored_query(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         response.set("status", FAILURE)
         error_list(response, [failure.error], reworded=ctx.has(Deviation.REWORDED_ERROR_CONTEXT))
         etree.SubElement(response, rim("RegistryObjectList"))
-        return SoapReply(RESPONSE_ACTION, response)
+        return SoapReply(spec_for("ITI-18").response_action(), response)
     response.set("status", SUCCESS)
     listing = etree.SubElement(response, rim("RegistryObjectList"))
     if ctx.has(Deviation.REORDERED_RESULTS):
@@ -374,7 +374,7 @@ def stored_query(request: SoapRequest, ctx: ActorContext) -> SoapReply:
             etree.SubElement(listing, rim("ObjectRef"), id=record.entry_uuid)
         else:
             listing.append(leaf_class(record, ctx))
-    return SoapReply(RESPONSE_ACTION, response)
+    return SoapReply(spec_for("ITI-18").response_action(), response)
 
 
 def _run(body: etree._Element, ctx: ActorContext) -> list[RegistryRecord]:

@@ -12,6 +12,7 @@ import base64
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import XDSB, XOP, qname
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.ebrim import (
@@ -25,8 +26,6 @@ from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.store import StoredDocument
 from ihe_test_util.transport.mtom import Attachment
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
-
-RESPONSE_ACTION = "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
 
 
 def _x(local: str) -> str:
@@ -86,4 +85,4 @@ def retrieve(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         cid = f"{ctx.volatility.plain_uuid()}@ihe-sim"
         etree.SubElement(content, qname(XOP, "Include"), href=f"cid:{cid}")
         attachments.append(Attachment(cid, document.mime_type, document.content))
-    return SoapReply(RESPONSE_ACTION, response, tuple(attachments), mtom=True)
+    return SoapReply(spec_for("ITI-43").response_action(), response, tuple(attachments), mtom=True)

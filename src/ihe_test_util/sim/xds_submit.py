@@ -15,6 +15,7 @@ from copy import deepcopy
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import LCM, XDSB, qname
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.ebrim import (
@@ -49,9 +50,6 @@ from ihe_test_util.sim.xds_metadata import (
 from ihe_test_util.sim.xmlstyle import BASELINE_STYLE, is_element, serialize
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
-PNR_RESPONSE_ACTION = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
-REGISTER_RESPONSE_ACTION = "urn:ihe:iti:2007:RegisterDocumentSet-bResponse"
-
 METADATA_ERROR = "XDSRegistryMetadataError"
 #: Attributes that hold an object id, rewritten together when symbolic ids get entryUUIDs.
 _REFERENCES = ("id", "lid", "classifiedObject", "registryObject", "sourceObject", "targetObject")
@@ -69,7 +67,7 @@ def provide_and_register(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         errors = submit(submit_request, documents, ctx)
     response = registry_response(status_of(errors), errors,
                                  reworded=ctx.has(Deviation.REWORDED_ERROR_CONTEXT))
-    return SoapReply(PNR_RESPONSE_ACTION, response, mtom=True)
+    return SoapReply(spec_for("ITI-41").response_action(), response, mtom=True)
 
 
 def register(request: SoapRequest, ctx: ActorContext) -> SoapReply:
@@ -77,7 +75,7 @@ def register(request: SoapRequest, ctx: ActorContext) -> SoapReply:
     errors = submit(request.body, None, ctx)
     response = registry_response(status_of(errors), errors,
                                  reworded=ctx.has(Deviation.REWORDED_ERROR_CONTEXT))
-    return SoapReply(REGISTER_RESPONSE_ACTION, response)
+    return SoapReply(spec_for("ITI-42").response_action(), response)
 
 
 def submit(

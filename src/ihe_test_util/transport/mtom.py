@@ -1,5 +1,9 @@
 """MTOM/XOP (multipart/related) packaging: pure functions, no I/O.
 
+The one home for parsing, building and re-packaging MTOM (:func:`repackage`: an edited root part
+re-wrapped with fresh framing), and for comparing Content-IDs (:func:`normalise_cid`). A leaf:
+nothing here imports :mod:`ihe_test_util.ihe`.
+
 Parsing uses requests-toolbelt's ``MultipartDecoder`` and building uses urllib3's multipart
 encoder with explicit part headers; both keep every octet of binary parts exactly (the
 standard library's ``email`` package rewrites line endings inside binary payloads).
@@ -12,7 +16,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import Message
+from urllib.parse import unquote
 
+from lxml import etree
 from requests_toolbelt.multipart.decoder import (
     ImproperBodyPartContentException,
     MultipartDecoder,
@@ -23,6 +29,7 @@ from urllib3.filepost import encode_multipart_formdata
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.model import Headers
+from ihe_test_util.safexml import serialise_like
 
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
 
@@ -188,9 +195,52 @@ def build_mtom(
 
 def normalise_cid(value: str) -> str:
     """A Content-ID or ``cid:`` URL in one comparable form (no brackets, unescaped, lower)."""
-    from urllib.parse import unquote
-
     value = value.strip().strip("<>")
     if value.lower().startswith("cid:"):
         value = value[4:]
     return unquote(value).strip("<>").lower()
+
+
+@dataclass(frozen=True)
+class Repackaged:
+    """An MTOM body rebuilt around an edited root part, and each ``xop:Include`` it re-pointed
+    as (element, old href, new href)."""
+
+    body: bytes
+    content_type: str
+    renamed: tuple[tuple[etree._Element, str, str], ...]
+
+
+def repackage(root: etree._Element, message: MultipartMessage, content_type: str, *,
+              domain: str = "ihe-test-util", strict: bool = True) -> Repackaged:
+    """Re-wrap ``root`` (the edited root part of ``message``) as MTOM with a fresh boundary
+    and fresh Content-IDs.
+
+    A message sent again must not reuse its framing, yet its documents must stay byte for byte:
+    every ``xop:Include`` href follows its attachment, attachment bytes (so digests and sizes)
+    do not move, and the ``action`` of ``content_type`` (or of the root part) is kept. An href
+    that names no part raises :class:`XmlInputError` with ``strict``, else it stays as it was.
+    """
+    fresh: list[Attachment] = []
+    new_cids: dict[str, str] = {}
+    for part in message.attachments:
+        cid = new_content_id(domain)
+        if part.content_id:
+            new_cids[normalise_cid(part.content_id)] = cid
+        fresh.append(Attachment(cid, part.content_type, part.content))
+    renamed: list[tuple[etree._Element, str, str]] = []
+    for include in root.iter(f"{{{XOP_NS}}}Include"):
+        href = include.get("href") or ""
+        target = new_cids.get(normalise_cid(href))
+        if target is None:
+            if strict:
+                raise XmlInputError(f"xop:Include points at {href!r}, which is not among the "
+                                    "MIME parts of the message")
+            continue
+        include.set("href", f"cid:{target}")
+        renamed.append((include, href, f"cid:{target}"))
+    action = content_type_params(content_type)[1].get("action") or \
+        content_type_params(message.root.content_type)[1].get("action")
+    xml = serialise_like(root, message.root.content, encoding="UTF-8")
+    body, new_type = build_mtom(xml, fresh, soap_action=action)
+    return Repackaged(body, new_type, tuple(renamed))

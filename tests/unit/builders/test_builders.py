@@ -15,7 +15,6 @@ from lxml import etree
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.ihe.builders import (
-    ACTIONS,
     STORED_QUERIES,
     Address,
     BuiltMessage,
@@ -99,33 +98,36 @@ def _same_shape(built: BuiltMessage, relative: str, extra: frozenset[str] = froz
 # -- HL7 v3 ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("build", "relative", "action_key"), [
-    (lambda: iti44_add(MARY), "ITI-44/PIX_FEED_REG_Maximal_Request.xml", "ITI-44:add"),
-    (lambda: iti44_revise(MARY), "ITI-44/PIX_FEED_REV_Maximal_Request.xml", "ITI-44:revise"),
+@pytest.mark.parametrize(("build", "relative", "action"), [
+    (lambda: iti44_add(MARY), "ITI-44/PIX_FEED_REG_Maximal_Request.xml",
+     "urn:hl7-org:v3:PRPA_IN201301UV02"),
+    (lambda: iti44_revise(MARY), "ITI-44/PIX_FEED_REV_Maximal_Request.xml",
+     "urn:hl7-org:v3:PRPA_IN201302UV02"),
     (lambda: iti44_merge(PatientDemographics(ids=(PatientId("120-01", "1.2.3.4.5.1000"),),
                                              name=PersonName("Unknown")),
                          PatientId("120-02", "1.2.3.4.666", "domain1")),
-     "ITI-44/PIX_FEED_MERGE_Maximal_Request.xml", "ITI-44:merge"),
+     "ITI-44/PIX_FEED_MERGE_Maximal_Request.xml", "urn:hl7-org:v3:PRPA_IN201304UV02"),
     (lambda: iti45_query(MARY.ids[0], data_sources=["1.3.6.1.4.1.21367.2005.1.2"]),
-     "ITI-45/PIXv3_QUERY.xml", "ITI-45"),
+     "ITI-45/PIXv3_QUERY.xml", "urn:hl7-org:v3:PRPA_IN201309UV02"),
     (lambda: iti47_query(PatientDemographics(name=MARY.name, gender="F", birth_date="19400101",
                                              address=Address("3443 North Arctic", "City")),
                          other_ids_domains=["1.3.6.1.4.1.21367.2005.1.2"], initial_quantity=2,
                          minimum_degree_match=75),
-     "ITI-47/PDQ_Maximal_Query.xml", "ITI-47"),
+     "ITI-47/PDQ_Maximal_Query.xml", "urn:hl7-org:v3:PRPA_IN201305UV02"),
     (lambda: iti55_discovery(
         PatientDemographics(ids=(PatientId("1234", "1.2.840.114350.1.13.99997.2.3412"),),
                             name=PersonName("Jones", ("Jimmy",)), gender="M",
                             birth_date="19630805"),
         home_community_id="urn:oid:1.2.3.928.955", responding_gateway="http://gw/QDQuery",
         wrapper=Wrapper(receiver=Device("1.2.840.114350.1.13.999.234"))),
-     "ITI-55/iti55-sample-request.xml", "ITI-55"),
+     "ITI-55/iti55-sample-request.xml",
+     "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),
 ])
 def test_hl7v3_messages_have_the_shape_of_real_ones(
-    build: Callable[[], BuiltMessage], relative: str, action_key: str,
+    build: Callable[[], BuiltMessage], relative: str, action: str,
 ) -> None:
     built = build()
-    assert built.action == ACTIONS[action_key]
+    assert built.action == action
     # the merge sample writes the name as bare text
     _same_shape(built, relative, frozenset({"/name/family"}))
     interaction = etree.QName(built.body).localname
@@ -335,7 +337,7 @@ def test_provide_and_register_mtom_round_trip_and_corpus_shape() -> None:
     request = built.to_request("http://127.0.0.1:1/repository")
     assert (request.content_type or "").startswith("multipart/related")
     message = parse_envelope(request.body, request.content_type)
-    assert message.action == ACTIONS["ITI-41"]
+    assert message.action == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
     documents = message.envelope.findall(".//xdsb:Document", NS)
     assert [message.content_of(d) for d in documents] == [b"first", b"\x00second"]
     real = corpus_file("ITI-41/multipart.body.txt").read_bytes().replace(b"\n", b"\r\n")

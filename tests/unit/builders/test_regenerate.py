@@ -11,19 +11,13 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from ihe_test_util.errors import XmlInputError
+from ihe_test_util.ihe.catalogue import CATALOGUE, regeneration_rules
 from ihe_test_util.ihe.identifiers import IdGenerator, is_oid
+from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import HL7V3, PREFIXES, WSSE, XDSB
-from ihe_test_util.ihe.regenerate import (
-    REGENERATION_RULES,
-    IdMap,
-    Regenerated,
-    ValueKind,
-    apply_id_map,
-    detect_transaction,
-    regenerate_request,
-)
+from ihe_test_util.ihe.regenerate import Regenerated, apply_id_map, regenerate_request
+from ihe_test_util.ihe.specs import ValueKind
 from ihe_test_util.model import Headers, Request
-from ihe_test_util.safexml import parse_xml
 from ihe_test_util.transport.mtom import content_type_params, parse_multipart
 from ihe_test_util.transport.soap import parse_envelope, soap_request
 from ihe_test_util.transport.wssecurity import SamlIssuer, SecurityHeader
@@ -199,7 +193,7 @@ def test_the_same_recorded_value_maps_to_the_same_fresh_value() -> None:
      "ITI-47", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime", "HL7 v3 queryId"}),
     (lambda: soap("ITI-55/iti55-sample-request.xml",
                   "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),
-     "ITI-47", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime", "HL7 v3 queryId"}),
+     "ITI-55", {"wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime", "HL7 v3 queryId"}),
 ])
 def test_hl7v3_message_id_creation_time_and_query_id(
     request_: object, transaction: str, expected: set[str],
@@ -313,12 +307,34 @@ def test_dangling_xop_reference_is_a_clear_error() -> None:
         regenerate_request(broken, IdMap())
 
 
+def _bare(body: bytes) -> Request:
+    return Request("POST", "http://x", Headers({"Content-Type": "application/xml"}), body)
+
+
 def test_detection_by_body_root_and_table_sanity() -> None:
-    assert detect_transaction(parse_xml(b"<x:RetrieveDocumentSetRequest xmlns:x='"
-                                        + XDSB.encode() + b"'/>")) == "ITI-43"
-    assert detect_transaction(parse_xml(b"<unknown/>")) is None
-    roots = [root for rules in REGENERATION_RULES.values() for root in rules.roots]
-    assert len(roots) == len(set(roots))  # one transaction per body root
+    retrieve = _bare(b"<x:RetrieveDocumentSetRequest xmlns:x='" + XDSB.encode() + b"'/>")
+    assert regenerate_request(retrieve, IdMap()).transaction == "ITI-43"
+    assert regenerate_request(_bare(b"<unknown/>"), IdMap()).transaction is None
+    # Without an action a request is known by its root alone: transactions that share a
+    # request root (ITI-18/38, ITI-43/39, ITI-47/55) must then regenerate the same values.
+    by_root: dict[str, set[tuple[object, ...]]] = {}
+    for spec in CATALOGUE:
+        for root in spec.request_roots:
+            by_root.setdefault(root, set()).add(spec.regeneration)
+    assert by_root and all(len(rules) == 1 for rules in by_root.values())
+
+
+def test_xcpd_request_is_regenerated_as_iti55_not_iti47() -> None:
+    """Same body root as a PDQ query: the XCPD action makes it ITI-55, with ITI-55's rules."""
+    request = soap("ITI-55/iti55-sample-request.xml",
+                   "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery")
+    result = regenerate_request(request, IdMap())
+    assert result.transaction == "ITI-55"
+    assert {change.what for change in result.changes} == {
+        "wsa:MessageID", "HL7 v3 message id", "HL7 v3 creationTime", "HL7 v3 queryId"}
+    assert "HL7 v3 queryId" in {rule.what for rule in regeneration_rules("ITI-55")}
+    pdq = envelope("ITI-47/ITI-47_request.xml", "urn:hl7-org:v3:PRPA_IN201305UV02")
+    assert regenerate_request(pdq, IdMap()).transaction == "ITI-47"
 
 
 def test_remap_matches_whole_tokens_only() -> None:

@@ -13,8 +13,7 @@ from jsonschema import Draft7Validator
 
 from ihe_test_util.errors import ScenarioError
 from ihe_test_util.ihe.builders.patients import GENDERS
-from ihe_test_util.ihe.builders.query import STORED_QUERIES
-from ihe_test_util.ihe.builders.xds import DOCUMENT_ENTRY_SCHEMES
+from ihe_test_util.ihe.vocabulary import DOCUMENT_ENTRY_SCHEMES, STORED_QUERIES
 from ihe_test_util.record.loader import load_scenario
 from ihe_test_util.record.schema import scenario_schema, schema_text
 from ihe_test_util.record.steps import STEP_KINDS

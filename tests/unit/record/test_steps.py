@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import HL7V3, PREFIXES, RIM, SOAP12, XDSB
 from ihe_test_util.model import Request
+from ihe_test_util.record import steps
 from ihe_test_util.record.fields import FieldError
 from ihe_test_util.record.steps import STEP_KINDS, ReadContext
 from ihe_test_util.record.variables import MissingVariable, Value
@@ -169,3 +171,13 @@ def test_xml_namespaces_in_requests(tmp_path: Path) -> None:
         "XDSDocumentEntryPatientId": "P^^^&1.2&ISO"}}, tmp_path)
     assert xpath(req, "//rim:AdhocQuery/@id") == ["urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"]
     assert RIM in req.body.decode()
+
+
+def test_step_kinds_are_the_catalogues_transactions() -> None:
+    """Scenario step names are the catalogue's transaction ids (plus raw), checked on import."""
+    for name, kind in STEP_KINDS.items():
+        assert kind.transaction == name
+        if name != "raw":
+            assert spec_for(name).id == name
+    with pytest.raises(KeyError):
+        steps._step("ITI-999", steps._iti18, ())

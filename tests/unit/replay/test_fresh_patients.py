@@ -9,7 +9,8 @@ from ihe_test_util.ihe.builders import (
     iti44_add,
     iti44_revise,
 )
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.regenerate import regenerate_request
 
 PATIENT = PatientDemographics(ids=(PatientId("FRESH-1", "1.2.3.4"),),
                               name=PersonName("Doe", ("Jo",)), gender="F",

@@ -21,8 +21,9 @@ from ihe_test_util.ihe.builders import (
     iti45_query,
     iti47_query,
 )
+from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import QUERY, RIM, SOAP12, WSA, XDSB
-from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
+from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.canonical import BLANK, canonical_text, shape_of

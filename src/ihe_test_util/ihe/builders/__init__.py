@@ -1,14 +1,15 @@
 """Message builders: IHE requests from plain typed values, with fresh ids and timestamps.
 
-Each builder returns a :class:`BuiltMessage` (the body element, its SOAP action, MTOM
-attachments, and the identifiers it generated); ``.to_request(url)`` wraps it in a SOAP 1.2
-envelope with WS-Addressing for :class:`~ihe_test_util.transport.http.HttpTransport`.
+Each builder returns a :class:`BuiltMessage` (the body element, its transaction, whose SOAP
+action the catalogue gives, MTOM attachments, and the identifiers it generated);
+``.to_request(url)`` wraps it in a SOAP 1.2 envelope with WS-Addressing for
+:class:`~ihe_test_util.transport.http.HttpTransport`.
 """
 
 from __future__ import annotations
 
 from ihe_test_util.ihe.builders.cda import ccd_document, ccd_entry
-from ihe_test_util.ihe.builders.common import ACTIONS, BuiltMessage
+from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.builders.hl7v3 import (
     Device,
     Wrapper,
@@ -21,7 +22,6 @@ from ihe_test_util.ihe.builders.hl7v3 import (
 )
 from ihe_test_util.ihe.builders.patients import Address, PatientDemographics, PatientId, PersonName
 from ihe_test_util.ihe.builders.query import (
-    STORED_QUERIES,
     DocumentRequest,
     StoredQuery,
     iti18_stored_query,
@@ -35,9 +35,9 @@ from ihe_test_util.ihe.builders.xds import (
     SubmissionSetSpec,
     iti41_provide_and_register,
 )
+from ihe_test_util.ihe.vocabulary import STORED_QUERIES
 
 __all__ = [
-    "ACTIONS",
     "DEFAULT_CODES",
     "STORED_QUERIES",
     "Address",

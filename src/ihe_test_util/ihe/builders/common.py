@@ -1,4 +1,5 @@
-"""What every builder returns, and the SOAP actions of the transactions they build."""
+"""What every builder returns: the payload, its transaction (and so, from the catalogue, its
+SOAP action), attachments and the identifiers the builder made up."""
 
 from __future__ import annotations
 
@@ -8,29 +9,20 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import XDSB
 from ihe_test_util.model import Request
 from ihe_test_util.transport.mtom import Attachment
 from ihe_test_util.transport.soap import soap_request
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
-#: wsa:Action of each request the builders produce (ITI TF-2, see ihe-domain.md §2).
-ACTIONS: Mapping[str, str] = {
-    "ITI-18": "urn:ihe:iti:2007:RegistryStoredQuery",
-    "ITI-41": "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
-    "ITI-43": "urn:ihe:iti:2007:RetrieveDocumentSet",
-    "ITI-44:add": "urn:hl7-org:v3:PRPA_IN201301UV02",
-    "ITI-44:revise": "urn:hl7-org:v3:PRPA_IN201302UV02",
-    "ITI-44:merge": "urn:hl7-org:v3:PRPA_IN201304UV02",
-    "ITI-45": "urn:hl7-org:v3:PRPA_IN201309UV02",
-    "ITI-47": "urn:hl7-org:v3:PRPA_IN201305UV02",
-    "ITI-55": "urn:hl7-org:v3:PRPA_IN201305UV02:CrossGatewayPatientDiscovery",
-}
-
 
 @dataclass(frozen=True, eq=False)
 class BuiltMessage:
-    """A request body ready to send: the payload element, its action and any attachments.
+    """A request body ready to send: the payload element, its transaction and any attachments.
+
+    The SOAP action is the catalogue's request action for the payload's root element, so a
+    builder never spells an action of its own.
 
     ``values`` names the identifiers the builder generated (``messageId``, ``queryId``,
     ``submissionSetUniqueId``, ``documentUniqueId:Document01``, ...) so scenarios can refer to
@@ -38,10 +30,13 @@ class BuiltMessage:
     """
 
     transaction: str
-    action: str
     body: etree._Element
     attachments: tuple[Attachment, ...] = ()
     values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str:
+        return spec_for(self.transaction).request_action(self.body.tag)
 
     def to_request(
         self, url: str, *, security: SecurityHeader | None = None, to: str | None = None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.errors import UsageError
-from ihe_test_util.ihe.builders.common import ACTIONS, BuiltMessage
+from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.builders.patients import Address, PatientDemographics, PatientId
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
 from ihe_test_util.ihe.namespaces import HL7V3, XSI, qname
@@ -177,7 +177,7 @@ def iti44_add(
 ) -> BuiltMessage:
     """PIXv3 Patient Identity Feed, add (PRPA_IN201301UV02)."""
     h, _, values = _registration("PRPA_IN201301UV02", patient, wrapper, ids, custodian)
-    return BuiltMessage("ITI-44", ACTIONS["ITI-44:add"], h.root, values=values)
+    return BuiltMessage("ITI-44", h.root, values=values)
 
 
 def iti44_revise(
@@ -186,7 +186,7 @@ def iti44_revise(
 ) -> BuiltMessage:
     """PIXv3 Patient Identity Feed, revise (PRPA_IN201302UV02): the full new demographics."""
     h, _, values = _registration("PRPA_IN201302UV02", patient, wrapper, ids, custodian)
-    return BuiltMessage("ITI-44", ACTIONS["ITI-44:revise"], h.root, values=values)
+    return BuiltMessage("ITI-44", h.root, values=values)
 
 
 def iti44_merge(
@@ -206,7 +206,7 @@ def iti44_merge(
                  classCode="PAT")
     _ii(h, role, "id", subsumed)
     values["subsumedPatientId"] = subsumed.cx()
-    return BuiltMessage("ITI-44", ACTIONS["ITI-44:merge"], h.root, values=values)
+    return BuiltMessage("ITI-44", h.root, values=values)
 
 
 def _query(h: _Hl7, act: etree._Element, ids: IdGenerator, values: dict[str, str],
@@ -243,7 +243,7 @@ def iti45_query(
         _parameter(h, params, "dataSource", "DataSource.id", root=source)
     _parameter(h, params, "patientIdentifier", "Patient.id", root=patient_id.root,
                extension=patient_id.extension)
-    return BuiltMessage("ITI-45", ACTIONS["ITI-45"], h.root, values=values)
+    return BuiltMessage("ITI-45", h.root, values=values)
 
 
 def _demographics_query(
@@ -315,7 +315,7 @@ def iti47_query(
         initial_quantity=initial_quantity, minimum_degree_match=minimum_degree_match,
         require_xcpd_traits=False,
     )
-    return BuiltMessage("ITI-47", ACTIONS["ITI-47"], h.root, values=values)
+    return BuiltMessage("ITI-47", h.root, values=values)
 
 
 def iti55_discovery(
@@ -338,4 +338,4 @@ def iti55_discovery(
         require_xcpd_traits=True,
     )
     values["homeCommunityId"] = f"urn:oid:{community}"
-    return BuiltMessage("ITI-55", ACTIONS["ITI-55"], h.root, values=values)
+    return BuiltMessage("ITI-55", h.root, values=values)

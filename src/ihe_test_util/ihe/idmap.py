@@ -1,0 +1,103 @@
+"""The recorded -> fresh value map of one cassette's replay.
+
+Replacements are *consistent across a cassette*: one :class:`IdMap` is shared by all requests of
+a cassette, so the DocumentEntry uniqueId regenerated in an ITI-41 is the one the later ITI-43
+asks for, and every reference to a client-chosen ``urn:uuid:`` id follows its object. The
+comparer reads the same map so a response echoing a new value is not a difference; serve uses
+it to make up response values in the recorded spelling.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator, is_oid, is_uuid
+from ihe_test_util.ihe.specs import GLOBAL_KINDS, ValueKind
+
+
+class IdMap:
+    """Recorded value -> fresh value, shared by every request of one cassette.
+
+    Not thread-safe: a cassette is replayed in order, one request after the other; give each
+    cassette its own map.
+    """
+
+    def __init__(self, ids: IdGenerator = DEFAULT_IDS) -> None:
+        self.ids = ids
+        self._fresh: dict[tuple[bool, str], str] = {}
+        self._globals = 0
+        self._pattern: re.Pattern[str] | None = None
+
+    def fresh(self, recorded: str, kind: ValueKind) -> str:
+        """The fresh value for ``recorded`` (made on first use, then always the same)."""
+        key = (kind in GLOBAL_KINDS, recorded)
+        value = self._fresh.get(key)
+        if value is None:
+            value = self._generate(recorded, kind)
+            self._fresh[key] = value
+            if key[0]:
+                self._globals += 1
+                self._pattern = None
+        return value
+
+    def get(self, recorded: str) -> str | None:
+        return self._fresh.get((True, recorded)) or self._fresh.get((False, recorded))
+
+    def items(self) -> dict[str, str]:
+        """Every recorded -> fresh pair (what the comparer needs to accept echoed values)."""
+        return {recorded: fresh for (_, recorded), fresh in self._fresh.items()}
+
+    def __len__(self) -> int:
+        return len(self._fresh)
+
+    def has_global(self) -> bool:
+        """Whether any value may need substituting outside the rule paths."""
+        return self._globals > 0
+
+    def remap(self, text: str) -> str:
+        """``text`` with every recorded value of a global kind replaced by its fresh value.
+
+        Matches whole tokens only: ``1.2.3`` is not replaced inside ``1.2.34``.
+        """
+        pattern = self.pattern()
+        return text if pattern is None else pattern.sub(self._replacement, text)
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """One regular expression matching any recorded value of a global kind (or None)."""
+        if self._globals == 0:
+            return None
+        if self._pattern is None:
+            keys = sorted((r for glob, r in self._fresh if glob), key=len, reverse=True)
+            self._pattern = re.compile(
+                r"(?<![\w.\-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w.\-])")
+        return self._pattern
+
+    def _replacement(self, match: re.Match[str]) -> str:
+        return self._fresh[(True, match.group(1))]
+
+    def _generate(self, recorded: str, kind: ValueKind) -> str:
+        value = recorded.strip()
+        if kind in (ValueKind.MESSAGE_ID, ValueKind.ENTRY_UUID) or (
+                kind is not ValueKind.TIMESTAMP and is_uuid(value)):
+            return _uuid_like(value, self.ids.uuid())
+        if kind is ValueKind.UNIQUE_ID:
+            oid, sep, extension = value.partition("^")
+            return self.ids.oid() + (sep + extension if is_oid(oid) else "")
+        if kind is ValueKind.PATIENT_ID:
+            return f"{value}-R{self.ids.uuid().replace('-', '')[:8].upper()}"
+        if kind is ValueKind.HL7_ID:
+            if value.isdigit():
+                return str(int(self.ids.uuid().replace("-", ""), 16))[:max(len(value), 13)]
+            return self.ids.oid() if is_oid(value) else self.ids.uuid()
+        return self.ids.timestamp_like(value)
+
+
+def _uuid_like(recorded: str, fresh: str) -> str:
+    """``fresh`` spelled like ``recorded``: same ``urn:uuid:`` / ``uuid:`` prefix and case."""
+    lowered = recorded.lower()
+    prefix = next((recorded[: len(p)] for p in ("urn:uuid:", "uuid:") if lowered.startswith(p)),
+                  "")
+    body = recorded[len(prefix):]
+    if not is_uuid(body):
+        return f"urn:uuid:{fresh}"
+    return prefix + (fresh.upper() if body.isupper() else fresh)
