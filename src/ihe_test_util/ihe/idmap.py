@@ -9,10 +9,9 @@ it to make up response values in the recorded spelling.
 
 from __future__ import annotations
 
-import re
-
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator, is_oid, is_uuid
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, ValueKind
+from ihe_test_util.ihe.tokens import Replacer
 
 
 class IdMap:
@@ -26,7 +25,7 @@ class IdMap:
         self.ids = ids
         self._fresh: dict[tuple[bool, str], str] = {}
         self._globals = 0
-        self._pattern: re.Pattern[str] | None = None
+        self._replacer: Replacer | None = None
 
     def fresh(self, recorded: str, kind: ValueKind) -> str:
         """The fresh value for ``recorded`` (made on first use, then always the same)."""
@@ -37,7 +36,7 @@ class IdMap:
             self._fresh[key] = value
             if key[0]:
                 self._globals += 1
-                self._pattern = None
+                self._replacer = None
         return value
 
     def get(self, recorded: str) -> str | None:
@@ -57,23 +56,20 @@ class IdMap:
     def remap(self, text: str) -> str:
         """``text`` with every recorded value of a global kind replaced by its fresh value.
 
-        Matches whole tokens only: ``1.2.3`` is not replaced inside ``1.2.34``.
+        Matches whole tokens only (:mod:`ihe_test_util.ihe.tokens`): ``1.2.3`` is not replaced
+        inside ``1.2.34``.
         """
-        pattern = self.pattern()
-        return text if pattern is None else pattern.sub(self._replacement, text)
+        replacer = self.replacer()
+        return text if replacer is None else replacer.sub(text)
 
-    def pattern(self) -> re.Pattern[str] | None:
-        """One regular expression matching any recorded value of a global kind (or None)."""
+    def replacer(self) -> Replacer | None:
+        """Replaces any recorded value of a global kind (None when there is none)."""
         if self._globals == 0:
             return None
-        if self._pattern is None:
-            keys = sorted((r for glob, r in self._fresh if glob), key=len, reverse=True)
-            self._pattern = re.compile(
-                r"(?<![\w.\-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w.\-])")
-        return self._pattern
-
-    def _replacement(self, match: re.Match[str]) -> str:
-        return self._fresh[(True, match.group(1))]
+        if self._replacer is None:
+            self._replacer = Replacer(
+                {recorded: fresh for (glob, recorded), fresh in self._fresh.items() if glob})
+        return self._replacer
 
     def _generate(self, recorded: str, kind: ValueKind) -> str:
         value = recorded.strip()

@@ -21,7 +21,6 @@ and must never be resent) and re-issued when a
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -30,8 +29,9 @@ from lxml import etree
 from ihe_test_util.ihe.bodies import Body
 from ihe_test_util.ihe.catalogue import detect, hints_for, regeneration_rules
 from ihe_test_util.ihe.idmap import IdMap
-from ihe_test_util.ihe.namespaces import PREFIXES, WSA, WSSE, XDSB, qname
+from ihe_test_util.ihe.namespaces import WSA, WSSE, XDSB, qname
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
+from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml, serialise_like
 from ihe_test_util.transport.mtom import is_multipart, parse_multipart, repackage
@@ -40,7 +40,6 @@ from ihe_test_util.transport.wssecurity import SecurityHeader
 
 _ENVELOPE_RULES = (Rule("./*[local-name()='Header']/wsa:MessageID/text()",
                         ValueKind.MESSAGE_ID, "wsa:MessageID"),)
-_NAMESPACES = dict(PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -173,21 +172,6 @@ def _payload_of(envelope: etree._Element) -> etree._Element | None:
     return None
 
 
-_compiled = threading.local()
-
-
-def compiled_xpath(expression: str) -> etree.XPath:
-    """A compiled XPath (conventional prefixes), cached per thread: compiled evaluators are not
-    shared across threads. Also used by :mod:`ihe_test_util.serve` to read the same rules."""
-    cache: dict[str, etree.XPath] | None = getattr(_compiled, "cache", None)
-    if cache is None:
-        cache = _compiled.cache = {}
-    found = cache.get(expression)
-    if found is None:
-        found = cache[expression] = etree.XPath(expression, namespaces=_NAMESPACES)
-    return found
-
-
 def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:
     for rule in rules:
         found = compiled_xpath(rule.xpath)(context)
@@ -199,10 +183,10 @@ def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> I
 
 def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
     if isinstance(node, etree._Element):  # an HL7 II: extension if present, else root
-        attribute = "extension" if node.get("extension") else "root"
-        old = node.get(attribute)
-        if not old:
+        attribute = identifier_attribute(node)
+        if attribute is None:
             return None  # nullFlavor ids carry nothing to regenerate
+        old = node.get(attribute) or ""
         new = id_map.fresh(old, rule.kind)
         node.set(attribute, new)
         return Change(rule.what, f"{_where(node)}/@{attribute}", old, new, rule.kind)
@@ -244,13 +228,10 @@ def _remap_everywhere(
     when recorded values occur in the ``original`` bytes no more often than the rules have
     already ``replaced`` them (the common case: nothing refers to them).
     """
-    pattern = id_map.pattern()
-    if pattern is None:
+    replacer = id_map.replacer()
+    if replacer is None or replacer.count(original.decode("utf-8", "replace")) <= replaced:
         return
-    occurrences = sum(1 for _ in pattern.finditer(original.decode("utf-8", "replace")))
-    if occurrences <= replaced:
-        return
-    search, replace = pattern.search, id_map.remap
+    search, replace = replacer.search, replacer.sub
     stack = [root]
     while stack:
         element = stack.pop()

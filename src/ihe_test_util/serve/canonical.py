@@ -45,8 +45,8 @@ from ihe_test_util.ihe.namespaces import (
     qname,
 )
 from ihe_test_util.ihe.patterns import attributes
-from ihe_test_util.ihe.regenerate import compiled_xpath
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
+from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
@@ -279,10 +279,10 @@ def _blank_noise(payload: etree._Element, transaction: str | None) -> tuple[str,
 
 def _blank_node(node: object, rule: Rule) -> str | None:
     if isinstance(node, etree._Element):  # an HL7 II: extension if present, else root
-        attribute = "extension" if node.get("extension") else "root"
-        old = node.get(attribute)
-        if not old:
+        attribute = identifier_attribute(node)
+        if attribute is None:
             return None
+        old = node.get(attribute) or ""
         node.set(attribute, BLANK)
         return old
     if not isinstance(node, etree._ElementUnicodeResult):

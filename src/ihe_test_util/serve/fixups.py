@@ -19,7 +19,6 @@ Bodies that are not XML, or are sent with a ``Content-Encoding``, are served as 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from copy import deepcopy
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from ihe_test_util.ihe.identifiers import DEFAULT_IDS
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.patterns import Pattern, compile_patterns
 from ihe_test_util.ihe.specs import Echo, TransactionSpec, ValueKind
+from ihe_test_util.ihe.xpath import PerThread, identifier_attribute
 from ihe_test_util.model import Response
 from ihe_test_util.safexml import parse_xml, serialise_like
 from ihe_test_util.serve.renames import Renames
@@ -143,10 +143,9 @@ def _refresh(node: object, kind: ValueKind) -> bool:
         if kind is ValueKind.MESSAGE_ID:
             node.text = fresh.fresh(node.text or "", kind)
             return True
-        attribute = "extension" if node.get("extension") else "root"
-        old = node.get(attribute)
-        if old:
-            node.set(attribute, fresh.fresh(old, kind))
+        attribute = identifier_attribute(node)
+        if attribute is not None:
+            node.set(attribute, fresh.fresh(node.get(attribute) or "", kind))
             return True
         return False
     if isinstance(node, etree._ElementUnicodeResult) and node.is_attribute:
@@ -169,17 +168,7 @@ def _fix_multipart(body: bytes, content_type: str, echoes: Iterable[EchoValue],
 
 # -- patterns (compiled once per thread: the server answers on several) -----------------------
 
-_compiled = threading.local()
-
-
-def _patterns(text: str) -> tuple[Pattern, ...]:
-    cache: dict[str, tuple[Pattern, ...]] | None = getattr(_compiled, "cache", None)
-    if cache is None:
-        cache = _compiled.cache = {}
-    found = cache.get(text)
-    if found is None:
-        found = cache[text] = compile_patterns(text)
-    return found
+_patterns: PerThread[tuple[Pattern, ...]] = PerThread(compile_patterns)
 
 
 def _first(patterns: tuple[Pattern, ...], root: etree._Element) -> object | None:
