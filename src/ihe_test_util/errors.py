@@ -9,6 +9,8 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     │   └── ScenarioError           invalid scenario file: every problem     -> exit 2
     ├── CassetteError               unreadable or invalid cassette           -> exit 2
     ├── XmlInputError               malformed or hostile XML                 -> exit 2
+    ├── YamlInputError              malformed or hostile YAML (callers re-raise it as
+    │                               CassetteError / ConfigError)             -> exit 2
     └── TransportError              no response obtained                     -> exit 3
         ├── EndpointUnreachable     connection refused / DNS failure
         ├── EndpointTimeout         connect or read timeout
@@ -98,6 +100,27 @@ class XmlInputError(IheTestError):
         if line is not None:
             where = f"{where}:{line}" if where else f"line {line}"
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.source = source
+        self.line = line
+
+
+class YamlInputError(IheTestError):
+    """YAML that is malformed, too large, or hostile (object tags, alias bombs).
+
+    ``kind`` says which: ``syntax``, ``encoding``, ``tag``, ``alias`` or ``size``; ``problem``
+    is the message without the location, for callers that re-raise it as their own error.
+    """
+
+    def __init__(
+        self, problem: str, *, kind: str, source: str | None = None, line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = source or ""
+        if line is not None:
+            where = f"{where}:{line}" if where else f"line {line}"
+        super().__init__(f"{where}: {problem}" if where else problem, hint=hint)
+        self.problem = problem
+        self.kind = kind
         self.source = source
         self.line = line
 
