@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import (
     Criteria,
@@ -36,7 +37,7 @@ from ihe_test_util.sim.hl7v3 import (
 )
 from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.soap import SoapReply, SoapRequest
-from ihe_test_util.sim.store import PatientId, PatientRecord
+from ihe_test_util.sim.store import PatientRecord
 
 PDQ_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201306UV02"
 

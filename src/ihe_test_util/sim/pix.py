@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import person_facets, stored_person
 from ihe_test_util.sim.hl7v3 import (
@@ -32,7 +33,6 @@ from ihe_test_util.sim.hl7v3 import (
 )
 from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.soap import SoapReply, SoapRequest
-from ihe_test_util.sim.store import PatientId
 
 ACK_ACTION = "urn:hl7-org:v3:MCCI_IN000002UV01"
 QUERY_RESPONSE_ACTION = "urn:hl7-org:v3:PRPA_IN201310UV02"
@@ -214,7 +214,7 @@ def _resolve_query(
         if wanted.root in domains and ctx.has(Deviation.PIX_UNKNOWN_PATIENT_NF):
             return "AA", "NF", []
         what = "patient id" if wanted.root in domains else "domain"
-        return "AE", "AE", [AckDetail("204", f"unknown {what} {wanted.as_cx()}", id_location)]
+        return "AE", "AE", [AckDetail("204", f"unknown {what} {wanted.cx()}", id_location)]
     others = [pid for pid in ctx.store.ids_of(owner) if pid != wanted
               and (not sources or pid.root in sources)]
     if not others:

@@ -34,7 +34,6 @@ from ihe_test_util.sim.ebrim import (
     rim,
     slot_values,
 )
-from ihe_test_util.sim.store import PatientId
 from ihe_test_util.sim.xmlstyle import is_element
 
 DOCUMENT_ENTRY, SUBMISSION_SET, FOLDER, ASSOCIATION = (
@@ -173,15 +172,6 @@ def missing_metadata(obj: SubmittedObject, *, from_repository: bool) -> list[str
     if obj.kind == DOCUMENT_ENTRY and from_repository:
         required = (*required, *REQUIRED_FROM_REPOSITORY)
     return [r.label for r in required if not r.present(obj.element)]
-
-
-def parse_cx(value: str) -> PatientId | None:
-    """``id^^^&root&ISO`` -> PatientId; None when it is not an ISO-rooted CX."""
-    extension, _, rest = value.partition("^^^")
-    parts = rest.split("&")
-    if not extension or len(parts) < 3 or parts[2] != "ISO" or not parts[1]:
-        return None
-    return PatientId(parts[1], extension)
 
 
 def facets_of(obj: SubmittedObject) -> dict[str, list[str]]:

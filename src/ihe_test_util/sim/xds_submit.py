@@ -15,6 +15,7 @@ from copy import deepcopy
 
 from lxml import etree
 
+from ihe_test_util.ihe.cx import parse_cx
 from ihe_test_util.ihe.namespaces import LCM, XDSB, qname
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.ebrim import (
@@ -44,7 +45,6 @@ from ihe_test_util.sim.xds_metadata import (
     SubmittedObject,
     facets_of,
     missing_metadata,
-    parse_cx,
     read_submission,
 )
 from ihe_test_util.sim.xmlstyle import BASELINE_STYLE, is_element, serialize
@@ -140,7 +140,7 @@ def _check_patients(submission: Submission, ctx: ActorContext) -> list[RegistryE
             + ", ".join(sorted(patients)),
         ))
     for value in sorted(patients):
-        cx = parse_cx(value)
+        cx = parse_cx(value, strict=True)
         if cx is None:
             errors.append(RegistryError(
                 METADATA_ERROR, f"patientId {value!r} is not id^^^&OID&ISO", value,
