@@ -17,13 +17,15 @@ from lxml import etree
 
 from ihe_test_util.ihe.cx import parse_cx
 from ihe_test_util.ihe.namespaces import LCM, XDSB, qname
-from ihe_test_util.sim.context import ActorContext
-from ihe_test_util.sim.ebrim import (
+from ihe_test_util.ihe.vocabulary import (
     APPROVED,
     DEPRECATED,
+    DOCUMENT_RELATIONSHIPS,
     HAS_MEMBER,
-    RELATIONSHIPS,
-    REPLACING,
+    REPLACING_RELATIONSHIPS,
+)
+from ihe_test_util.sim.context import ActorContext
+from ihe_test_util.sim.ebrim import (
     RegistryError,
     has_slot,
     insert_child,
@@ -224,7 +226,7 @@ def _check_associations(submission: Submission, ctx: ActorContext) -> list[Regis
                     METADATA_ERROR, f"HasMember association {association.id} links unknown "
                     f"objects ({source} -> {target})", association.id,
                 ))
-        elif kind in RELATIONSHIPS:
+        elif kind in DOCUMENT_RELATIONSHIPS:
             errors += _check_relationship(association, local, ctx)
         else:
             errors.append(RegistryError(
@@ -254,7 +256,7 @@ def _check_relationship(
             "a new DocumentEntry to one in the registry", target_id,
         )]
     target = found[0]
-    if kind in REPLACING and target.status == DEPRECATED:
+    if kind in REPLACING_RELATIONSHIPS and target.status == DEPRECATED:
         return [RegistryError(
             "XDSRegistryDeprecatedDocumentError", f"document {target_id} is already replaced",
             target.unique_id,
@@ -291,7 +293,7 @@ def _store(
         if obj.kind == ASSOCIATION and kind == HAS_MEMBER and not has_slot(
                 element, "SubmissionSetStatus"):
             insert_child(element, make_slot("SubmissionSetStatus", ["Original"]))
-        if kind in REPLACING:
+        if kind in REPLACING_RELATIONSHIPS:
             replaced.append(element.get("targetObject", ""))
         records.append(RegistryRecord(
             entry_uuid=obj.id, kind=obj.kind, status=APPROVED,
