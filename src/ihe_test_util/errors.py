@@ -8,9 +8,9 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     ├── ConfigError                 bad ihe.toml / [tool.ihe] / IHE_* value  -> exit 2
     │   └── ScenarioError           invalid scenario file: every problem     -> exit 2
     ├── CassetteError               unreadable or invalid cassette           -> exit 2
-    ├── XmlInputError               malformed or hostile XML                 -> exit 2
-    ├── YamlInputError              malformed or hostile YAML (callers re-raise it as
-    │                               CassetteError / ConfigError)             -> exit 2
+    ├── InputError                  malformed or hostile outside input       -> exit 2
+    │   ├── XmlInputError           XML
+    │   └── YamlInputError          YAML (callers re-raise it as CassetteError / ConfigError)
     └── TransportError              no response obtained                     -> exit 3
         ├── EndpointUnreachable     connection refused / DNS failure
         ├── EndpointTimeout         connect or read timeout
@@ -89,8 +89,8 @@ class CassetteError(IheTestError):
         self.line = line
 
 
-class XmlInputError(IheTestError):
-    """XML that is malformed, too large, or hostile (DTDs, entities)."""
+class InputError(IheTestError):
+    """Outside input that is malformed or hostile, located by ``source`` and ``line``."""
 
     def __init__(
         self, message: str, *, source: str | None = None, line: int | None = None,
@@ -104,7 +104,11 @@ class XmlInputError(IheTestError):
         self.line = line
 
 
-class YamlInputError(IheTestError):
+class XmlInputError(InputError):
+    """XML that is malformed, too large, or hostile (DTDs, entities)."""
+
+
+class YamlInputError(InputError):
     """YAML that is malformed, too large, or hostile (object tags, alias bombs).
 
     ``kind`` says which: ``syntax``, ``encoding``, ``tag``, ``alias`` or ``size``; ``problem``
@@ -115,14 +119,9 @@ class YamlInputError(IheTestError):
         self, problem: str, *, kind: str, source: str | None = None, line: int | None = None,
         hint: str | None = None,
     ) -> None:
-        where = source or ""
-        if line is not None:
-            where = f"{where}:{line}" if where else f"line {line}"
-        super().__init__(f"{where}: {problem}" if where else problem, hint=hint)
+        super().__init__(problem, source=source, line=line, hint=hint)
         self.problem = problem
         self.kind = kind
-        self.source = source
-        self.line = line
 
 
 class TransportError(IheTestError):

@@ -37,9 +37,10 @@ from ihe_test_util.ihe.builders import (
     iti47_query,
     iti55_discovery,
 )
-from ihe_test_util.ihe.builders.xds import DEFAULT_CODES, DOCUMENT_ENTRY_SCHEMES
+from ihe_test_util.ihe.builders.xds import DEFAULT_CODES
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
+from ihe_test_util.ihe.vocabulary import DOCUMENT_ENTRY_SCHEMES
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.record import fields as f
 from ihe_test_util.record.fields import FieldError

@@ -21,7 +21,6 @@ from ihe_test_util.ihe.builders.hl7v3 import (
 )
 from ihe_test_util.ihe.builders.patients import Address, PatientDemographics, PatientId, PersonName
 from ihe_test_util.ihe.builders.query import (
-    STORED_QUERIES,
     DocumentRequest,
     StoredQuery,
     iti18_stored_query,
@@ -35,6 +34,7 @@ from ihe_test_util.ihe.builders.xds import (
     SubmissionSetSpec,
     iti41_provide_and_register,
 )
+from ihe_test_util.ihe.vocabulary import STORED_QUERIES
 
 __all__ = [
     "ACTIONS",

@@ -21,6 +21,20 @@ from ihe_test_util.ihe.builders.common import ACTIONS, BuiltMessage
 from ihe_test_util.ihe.builders.patients import PatientDemographics, PatientId
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
 from ihe_test_util.ihe.namespaces import LCM, RIM, XDSB, XOP, qname
+from ihe_test_util.ihe.vocabulary import (
+    DOCUMENT_ENTRY_AUTHOR,
+    DOCUMENT_ENTRY_PATIENT_ID,
+    DOCUMENT_ENTRY_SCHEMES,
+    DOCUMENT_ENTRY_STABLE,
+    DOCUMENT_ENTRY_UNIQUE_ID,
+    HAS_MEMBER,
+    SUBMISSION_SET_AUTHOR,
+    SUBMISSION_SET_CONTENT_TYPE,
+    SUBMISSION_SET_NODE,
+    SUBMISSION_SET_PATIENT_ID,
+    SUBMISSION_SET_SOURCE_ID,
+    SUBMISSION_SET_UNIQUE_ID,
+)
 from ihe_test_util.transport.mtom import Attachment
 
 
@@ -46,26 +60,6 @@ DEFAULT_CODES: Mapping[str, Code] = {
     "contentTypeCode": Code("34133-9", "2.16.840.1.113883.6.1", "Summarization of Episode Note"),
 }
 
-#: classificationScheme of each coded DocumentEntry attribute (ITI TF-3 4.2.5).
-DOCUMENT_ENTRY_SCHEMES: Mapping[str, str] = {
-    "classCode": "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a",
-    "confidentialityCode": "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f",
-    "formatCode": "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d",
-    "healthcareFacilityTypeCode": "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1",
-    "practiceSettingCode": "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead",
-    "typeCode": "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983",
-}
-DOCUMENT_ENTRY_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
-DOCUMENT_ENTRY_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
-DOCUMENT_ENTRY_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
-DOCUMENT_ENTRY_STABLE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
-SUBMISSION_SET_CONTENT_TYPE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
-SUBMISSION_SET_AUTHOR = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
-SUBMISSION_SET_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
-SUBMISSION_SET_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
-SUBMISSION_SET_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
-SUBMISSION_SET_NODE = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
-HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
 
 #: Source id used when a scenario does not name its own (an OID under the IHE test arc).
 DEFAULT_SOURCE_ID = "1.3.6.1.4.1.21367.13.20.1002"
