@@ -8,7 +8,9 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     ├── ConfigError                 bad ihe.toml / [tool.ihe] / IHE_* value  -> exit 2
     │   └── ScenarioError           invalid scenario file: every problem     -> exit 2
     ├── CassetteError               unreadable or invalid cassette           -> exit 2
-    ├── XmlInputError               malformed or hostile XML                 -> exit 2
+    ├── InputError                  malformed or hostile outside input       -> exit 2
+    │   ├── XmlInputError           XML
+    │   └── YamlInputError          YAML (callers re-raise it as CassetteError / ConfigError)
     └── TransportError              no response obtained                     -> exit 3
         ├── EndpointUnreachable     connection refused / DNS failure
         ├── EndpointTimeout         connect or read timeout
@@ -87,8 +89,8 @@ class CassetteError(IheTestError):
         self.line = line
 
 
-class XmlInputError(IheTestError):
-    """XML that is malformed, too large, or hostile (DTDs, entities)."""
+class InputError(IheTestError):
+    """Outside input that is malformed or hostile, located by ``source`` and ``line``."""
 
     def __init__(
         self, message: str, *, source: str | None = None, line: int | None = None,
@@ -100,6 +102,26 @@ class XmlInputError(IheTestError):
         super().__init__(f"{where}: {message}" if where else message, hint=hint)
         self.source = source
         self.line = line
+
+
+class XmlInputError(InputError):
+    """XML that is malformed, too large, or hostile (DTDs, entities)."""
+
+
+class YamlInputError(InputError):
+    """YAML that is malformed, too large, or hostile (object tags, alias bombs).
+
+    ``kind`` says which: ``syntax``, ``encoding``, ``tag``, ``alias`` or ``size``; ``problem``
+    is the message without the location, for callers that re-raise it as their own error.
+    """
+
+    def __init__(
+        self, problem: str, *, kind: str, source: str | None = None, line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(problem, source=source, line=line, hint=hint)
+        self.problem = problem
+        self.kind = kind
 
 
 class TransportError(IheTestError):

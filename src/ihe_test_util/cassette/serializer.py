@@ -1,7 +1,8 @@
 """YAML text <-> a tree of plain values: safe composing with line numbers, deterministic emitting.
 
-Why not ``yaml.safe_load`` / ``yaml.dump``: loading keeps the composed *nodes* so every
-error can name the line it is about, and nothing is ever constructed from a tag; dumping is
+Why not ``yaml.safe_load`` / ``yaml.dump``: loading keeps the composed *nodes* (through
+:mod:`ihe_test_util.safeyaml`, with no aliases at all) so every error can name the line it is
+about, and nothing is ever constructed from a tag; dumping is
 our own small emitter because PyYAML's refuses literal blocks for much real text (tabs,
 trailing spaces) and folds long double-quoted strings at spaces, which makes CRLF text
 unreadable and diffs noisy. The emitter writes a small, fixed subset of YAML:
@@ -24,41 +25,32 @@ import base64
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode
 
-from ihe_test_util.errors import CassetteError
-
-try:  # libyaml: several times faster; the pure-Python loader behaves the same
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+from ihe_test_util import safeyaml
+from ihe_test_util.errors import CassetteError, YamlInputError
+from ihe_test_util.safeyaml import YAML_TAG as _TAG
+from ihe_test_util.safeyaml import line_of as line_of  # re-exported for the format reader
 
 #: Bytes per ``!!binary`` line (76 base64 characters, the MIME line length).
 BINARY_LINE_BYTES = 57
 #: Bytes base64-encoded per step: bounded memory for very large bodies.
 _BINARY_CHUNK_BYTES = BINARY_LINE_BYTES * 2048
 
-_TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
 BINARY_TAG = _TAG + "binary"
 #: Tags a cassette may carry. vcrpy's own loader also accepts the three ``python/`` tags
 #: below for cassettes written by old vcrpy versions; they only ever mean a string or a list.
-ALLOWED_TAGS = frozenset(
-    _TAG + name
-    for name in ("str", "int", "float", "bool", "null", "binary", "timestamp", "map", "seq",
-                 "python/str", "python/unicode", "python/tuple")
+ALLOWED_TAGS = safeyaml.PLAIN_TAGS | frozenset(
+    _TAG + name for name in ("binary", "python/str", "python/unicode", "python/tuple")
 )
 #: Scalar tags whose text is taken as a string (a recorded-at time is text, not a date).
 TEXT_TAGS = frozenset({STR_TAG, _TAG + "timestamp", _TAG + "python/str", _TAG + "python/unicode"})
 
 _RESOLVER = yaml.resolver.Resolver()
-# Characters YAML 1.1 (PyYAML) can hold unescaped; everything else needs a "\" escape.
-_UNPRINTABLE = re.compile(
-    "[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
 # ... and inside literal blocks / plain scalars also no NEL / line or paragraph separators (YAML
 # 1.1 line breaks), no BOM (invisible) and no CR.
 _NOT_LITERAL = re.compile(
@@ -242,96 +234,24 @@ def _binary_lines(data: bytes | bytearray | memoryview, indent: int) -> Iterator
 
 
 def compose_file(path: Path) -> Node:
-    """The YAML node tree of ``path``, after checking it holds only plain, alias-free YAML.
+    """The YAML node tree of ``path``, read by :mod:`ihe_test_util.safeyaml` with no aliases.
 
     Raises :class:`CassetteError` naming the file and line for: unreadable files, bytes that
     are not UTF-8, YAML syntax errors, several documents, tags other than plain YAML types
-    (``!!python/object...``), and anchors/aliases (the "billion laughs" expansion attack).
+    (``!!python/object...``), and anchors/aliases (vcrpy never writes one; any alias is a hand
+    edit or a "billion laughs" expansion attack).
     """
     try:
-        stream: BinaryIO = path.open("rb")
+        node = safeyaml.compose_file(path, max_aliases=0, tags=ALLOWED_TAGS)
     except OSError as exc:
         raise CassetteError(f"cannot read cassette: {exc.strerror or exc}", path=path) from None
-    with stream:
-        loader = _SafeLoader(stream)
-        try:
-            node = loader.get_single_node()
-        except yaml.reader.ReaderError:
-            raise _reader_error(path) from None
-        except yaml.MarkedYAMLError as exc:
-            raise _syntax_error(path, exc) from None
-        except yaml.YAMLError as exc:
-            raise CassetteError(f"not valid YAML: {exc}", path=path) from None
-        finally:
-            loader.dispose()
+    except YamlInputError as exc:
+        problem = f"not valid YAML: {exc.problem}" if exc.kind == "syntax" else exc.problem
+        hint = exc.hint
+        if exc.kind == "tag":
+            hint = "never load this file with an unsafe YAML loader; re-record it"
+        raise CassetteError(problem, path=path, line=exc.line, hint=hint) from None
     if node is None:
         raise CassetteError("empty file: not a cassette", path=path, line=1,
                             hint="record it again, or delete it")
-    check_plain_tree(node, path)
     return node
-
-
-def line_of(node: Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def check_plain_tree(root: Node, path: Path) -> None:
-    """Refuse tags outside :data:`ALLOWED_TAGS` and any reuse of a node (an alias)."""
-    seen: set[int] = set()
-    stack: list[Node] = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            raise CassetteError(
-                "YAML anchors and aliases (&name / *name) are not allowed in cassettes "
-                "(they can expand a small file into gigabytes: 'billion laughs')",
-                path=path, line=line_of(node), hint="write the repeated value out in full",
-            )
-        seen.add(id(node))
-        if node.tag not in ALLOWED_TAGS:
-            raise CassetteError(
-                f"tag {node.tag.replace(_TAG, '!!')!r} is not allowed: cassettes hold only "
-                "plain YAML values (strings, numbers, lists, mappings, !!binary)",
-                path=path, line=line_of(node),
-                hint="never load this file with an unsafe YAML loader; re-record it",
-            )
-        # Children pushed in reverse: the first problem in document order is reported.
-        if isinstance(node, MappingNode):
-            for key, value in reversed(node.value):
-                stack.append(value)
-                stack.append(key)
-        elif isinstance(node, SequenceNode):
-            stack.extend(reversed(node.value))
-
-
-def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> CassetteError:
-    mark = exc.problem_mark or exc.context_mark
-    line = int(mark.line) + 1 if mark is not None else None
-    problem = exc.problem or "invalid YAML"
-    if exc.context:
-        problem = f"{exc.context}: {problem}"
-    hint = None
-    if "end of the stream" in problem or "expected" in problem:
-        hint = "the file may be truncated or hand-edited; restore it from version control"
-    return CassetteError(f"not valid YAML: {problem}", path=path, line=line, hint=hint)
-
-
-def _reader_error(path: Path) -> CassetteError:
-    """Locate the first byte that is not UTF-8, or the first character YAML forbids."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return CassetteError(
-            f"not UTF-8: byte 0x{data[exc.start]:02X} at column {column}",
-            path=path, line=line, hint="cassettes are UTF-8 text; was the file re-encoded?",
-        )
-    bad = _UNPRINTABLE.search(text)
-    offset = bad.start() if bad else 0
-    line = text.count("\n", 0, offset) + 1
-    what = f"U+{ord(bad.group()):04X}" if bad else "an unreadable character"
-    return CassetteError(
-        f"control character {what} is not allowed in YAML text", path=path, line=line,
-    )

@@ -1,24 +1,41 @@
-"""IHE code tables the comparer needs: status and severity spellings, ack classes, scheme names.
+"""IHE vocabulary, each value spelled once: status and severity URNs, metadata UUIDs, association
+types, stored-query ids, unordered containers, ack classes.
 
-Sources: ITI TF-3 4.2.3 (metadata UUIDs) and 4.2.4 (status / severity URNs); ITI TF-2 3.44-3.55
-(HL7v3 acknowledgement codes); the quirks in ``shared/design/ihe-domain.md`` section 7.
+Builders write these values, the simulator checks and answers with them, the comparer and
+serve read them; none of them spells a URN or UUID itself. Sources: ITI TF-3 4.2.3 (metadata
+UUIDs), 4.2.2 (associations) and 4.2.4 (status / severity URNs); ITI TF-2 3.18.4.1.2.3.7
+(stored queries) and 3.44-3.55 (HL7v3 acknowledgement codes); ``shared/design/ihe-domain.md``
+section 6 (ordering) and 7 (quirks).
 """
 
 from __future__ import annotations
 
+from ihe_test_util.ihe.namespaces import FHIR, HL7V3, RIM, RS, XDSB, qname
+
+# -- Registry response status (ITI TF-3 4.2.4.1): RegistryResponse / AdhocQueryResponse @status
+STATUS_SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
+STATUS_FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
+STATUS_PARTIAL_SUCCESS = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
+#: The ebXML spelling of PartialSuccess some registries send (openxds): read, never written.
+STATUS_PARTIAL_SUCCESS_EBXML = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess"
+
 #: RegistryResponse / AdhocQueryResponse ``@status``, normalised to its short name. Both
 #: PartialSuccess spellings occur in practice (IHE URN per TF-3, ebXML URN from openxds).
 REGISTRY_STATUS: dict[str, str] = {
-    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success": "Success",
-    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure": "Failure",
-    "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess": "PartialSuccess",
-    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess": "PartialSuccess",
+    STATUS_SUCCESS: "Success",
+    STATUS_FAILURE: "Failure",
+    STATUS_PARTIAL_SUCCESS: "PartialSuccess",
+    STATUS_PARTIAL_SUCCESS_EBXML: "PartialSuccess",
 }
+
+# -- RegistryError @severity (ITI TF-3 4.2.4.2) ---------------------------------------------------
+SEVERITY_ERROR = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
+SEVERITY_WARNING = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
 
 #: RegistryError ``@severity``: the URNs and the bare words some systems send (CONNECT mocks).
 ERROR_SEVERITY: dict[str, str] = {
-    "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error": "Error",
-    "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning": "Warning",
+    SEVERITY_ERROR: "Error",
+    SEVERITY_WARNING: "Warning",
     "Error": "Error",
     "Warning": "Warning",
 }
@@ -45,6 +62,51 @@ FOLDER_PATIENT_ID = "urn:uuid:f64ffdf0-4b97-4e06-b79f-a52b38ec2f8a"
 SUBMISSION_SET_NODE = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
 FOLDER_NODE = "urn:uuid:d9d542f3-6cc4-48b6-8870-ea235fbc94c2"
 
+# -- More metadata UUIDs (ITI TF-3 4.2.5): objectType and the classification schemes not above
+DOCUMENT_ENTRY_ON_DEMAND = "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248"
+DOCUMENT_ENTRY_EVENT_CODE_LIST = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
+FOLDER_CODE_LIST = "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5"
+
+# -- Registry object status (ebRIM StatusType: availabilityStatus, stored-query $...Status) ---
+APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
+
+# -- Association types (ITI TF-3 4.2.2) ---------------------------------------------------------
+HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
+RPLC = "urn:ihe:iti:2007:AssociationType:RPLC"
+XFRM_RPLC = "urn:ihe:iti:2007:AssociationType:XFRM_RPLC"
+APND = "urn:ihe:iti:2007:AssociationType:APND"
+XFRM = "urn:ihe:iti:2007:AssociationType:XFRM"
+SIGNS = "urn:ihe:iti:2007:AssociationType:signs"
+#: Document relationships: the source is a new DocumentEntry, the target one in the registry.
+DOCUMENT_RELATIONSHIPS = frozenset({RPLC, XFRM_RPLC, APND, XFRM, SIGNS})
+#: Relationships that deprecate their target.
+REPLACING_RELATIONSHIPS = frozenset({RPLC, XFRM_RPLC})
+
+# -- Containers whose children IHE attaches no order to (ihe-domain.md section 6) -------------
+#: Namespace-qualified parent -> qualified children names (``*``: every child), in SOAP and FHIR
+#: XML, requests and responses both: the comparer pairs these children by key, serve sorts them
+#: before hashing. Not expressible here: a FHIR searchset Bundle's entries (a condition on
+#: Bundle.type) and HL7 v2 PID-3 repetitions (not XML); the catalogue names those.
+RIM_OBJECTS = ("AdhocQuery", "ExtrinsicObject", "RegistryPackage", "Association",
+               "Classification")
+UNORDERED_CONTAINERS: dict[str, frozenset[str]] = {
+    qname(RIM, "RegistryObjectList"): frozenset({"*"}),
+    qname(RIM, "ValueList"): frozenset({qname(RIM, "Value")}),
+    **{qname(RIM, local): frozenset({qname(RIM, "Slot"), qname(RIM, "Classification"),
+                                     qname(RIM, "ExternalIdentifier")})
+       for local in RIM_OBJECTS},
+    qname(RS, "RegistryErrorList"): frozenset({qname(RS, "RegistryError")}),
+    qname(XDSB, "RetrieveDocumentSetRequest"): frozenset({qname(XDSB, "DocumentRequest")}),
+    qname(XDSB, "RetrieveDocumentSetResponse"): frozenset({qname(XDSB, "DocumentResponse")}),
+    qname(XDSB, "ProvideAndRegisterDocumentSetRequest"): frozenset({qname(XDSB, "Document")}),
+    qname(HL7V3, "parameterList"): frozenset({"*"}),
+    qname(HL7V3, "controlActProcess"): frozenset({qname(HL7V3, "subject")}),
+    qname(HL7V3, "patient"): frozenset({qname(HL7V3, "id")}),
+    qname(HL7V3, "patientPerson"): frozenset({qname(HL7V3, "asOtherIDs")}),
+    qname(FHIR, "Parameters"): frozenset({qname(FHIR, "parameter")}),
+}
+
 #: Metadata UUIDs -> the attribute names people use (descriptions: "classCode 34133-9").
 METADATA_NAMES: dict[str, str] = {
     DOCUMENT_ENTRY_UNIQUE_ID: "uniqueId",
@@ -59,16 +121,16 @@ METADATA_NAMES: dict[str, str] = {
     "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d": "author",
     "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a": "classCode",
     "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f": "confidentialityCode",
-    "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4": "eventCodeList",
+    DOCUMENT_ENTRY_EVENT_CODE_LIST: "eventCodeList",
     "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d": "formatCode",
     "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1": "healthcareFacilityTypeCode",
     "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead": "practiceSettingCode",
     "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983": "typeCode",
     "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d": "author",
     "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500": "contentTypeCode",
-    "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5": "codeList",
+    FOLDER_CODE_LIST: "codeList",
     "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1": "stable DocumentEntry",
-    "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248": "on-demand DocumentEntry",
+    DOCUMENT_ENTRY_ON_DEMAND: "on-demand DocumentEntry",
 }
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.ihe.namespaces import HL7V3, XSI, qname
-from ihe_test_util.sim.store import PatientId
 from ihe_test_util.sim.volatile import Volatility
 
 INTERACTION_ROOT = "2.16.840.1.113883.1.6"
@@ -59,13 +59,13 @@ def read_id(element: etree._Element | None) -> PatientId | None:
     extension = (element.get("extension") or "").strip()
     if not root or not extension:
         return None
-    return PatientId(root, extension, element.get("assigningAuthorityName"))
+    return PatientId(extension, root, element.get("assigningAuthorityName"), check=False)
 
 
 def id_element(parent: etree._Element, local: str, pid: PatientId) -> etree._Element:
     element = sub(parent, local, root=pid.root, extension=pid.extension)
-    if pid.authority_name:
-        element.set("assigningAuthorityName", pid.authority_name)
+    if pid.assigning_authority_name:
+        element.set("assigningAuthorityName", pid.assigning_authority_name)
     return element
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.ihe.catalogue import spec_for
+from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import (
     Criteria,
@@ -36,7 +37,7 @@ from ihe_test_util.sim.hl7v3 import (
     wrapper,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.store import PatientId, PatientRecord
+from ihe_test_util.sim.store import PatientRecord
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ihe_test_util.ihe.catalogue import spec_for
+from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import person_facets, stored_person
 from ihe_test_util.sim.hl7v3 import (
@@ -32,7 +33,6 @@ from ihe_test_util.sim.hl7v3 import (
     wrapper,
 )
 from ihe_test_util.sim.profiles import Deviation
-from ihe_test_util.sim.store import PatientId
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 ADD, REVISE, MERGE = "PRPA_IN201301UV02", "PRPA_IN201302UV02", "PRPA_IN201304UV02"
@@ -212,7 +212,7 @@ def _resolve_query(
         if wanted.root in domains and ctx.has(Deviation.PIX_UNKNOWN_PATIENT_NF):
             return "AA", "NF", []
         what = "patient id" if wanted.root in domains else "domain"
-        return "AE", "AE", [AckDetail("204", f"unknown {what} {wanted.as_cx()}", id_location)]
+        return "AE", "AE", [AckDetail("204", f"unknown {what} {wanted.cx()}", id_location)]
     others = [pid for pid in ctx.store.ids_of(owner) if pid != wanted
               and (not sources or pid.root in sources)]
     if not others:

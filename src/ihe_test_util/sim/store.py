@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ihe_test_util.errors import UsageError
+from ihe_test_util.ihe.cx import PatientId
 
 SCHEMA_VERSION = 1
 
@@ -61,19 +62,6 @@ CREATE TABLE IF NOT EXISTS documents (
     size INTEGER NOT NULL
 );
 """
-
-
-@dataclass(frozen=True, order=True)
-class PatientId:
-    """An identifier in an assigning authority (HL7v3 II root/extension, CX.4/CX.1)."""
-
-    root: str
-    extension: str
-    authority_name: str | None = field(default=None, compare=False)
-
-    def as_cx(self) -> str:
-        """The XDS spelling ``extension^^^&root&ISO``."""
-        return f"{self.extension}^^^&{self.root}&ISO"
 
 
 @dataclass(frozen=True)
@@ -190,7 +178,7 @@ class Store:
             "SELECT root, extension, authority_name FROM patient_ids WHERE pid = ? ORDER BY seq",
             (number,),
         )
-        return tuple(PatientId(r[0], r[1], r[2]) for r in rows)
+        return tuple(PatientId(r[1], r[0], r[2], check=False) for r in rows)
 
     def patients(self) -> list[PatientRecord]:
         rows = self._rows("SELECT pid FROM patients ORDER BY pid")
@@ -223,7 +211,7 @@ class Store:
         self._exec(
             "INSERT INTO patient_ids (root, extension, authority_name, pid, seq) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(root, extension) DO UPDATE SET pid = excluded.pid",
-            (pid.root, pid.extension, pid.authority_name, number, seq),
+            (pid.root, pid.extension, pid.assigning_authority_name, number, seq),
         )
         self._exec("INSERT OR IGNORE INTO domains (root) VALUES (?)", (pid.root,))
 

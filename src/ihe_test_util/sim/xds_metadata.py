@@ -11,21 +11,23 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ihe_test_util.sim.ebrim import (
-    DE_AUTHOR,
-    DE_CODES,
-    DE_PATIENT_ID,
-    DE_UNIQUE_ID,
-    FOLDER_CODES,
+from ihe_test_util.ihe.vocabulary import (
+    DOCUMENT_ENTRY_AUTHOR,
+    DOCUMENT_ENTRY_PATIENT_ID,
+    DOCUMENT_ENTRY_UNIQUE_ID,
     FOLDER_NODE,
     FOLDER_PATIENT_ID,
     FOLDER_UNIQUE_ID,
-    SS_AUTHOR,
-    SS_CODES,
-    SS_PATIENT_ID,
-    SS_SOURCE_ID,
-    SS_UNIQUE_ID,
+    SUBMISSION_SET_AUTHOR,
     SUBMISSION_SET_NODE,
+    SUBMISSION_SET_PATIENT_ID,
+    SUBMISSION_SET_SOURCE_ID,
+    SUBMISSION_SET_UNIQUE_ID,
+)
+from ihe_test_util.sim.ebrim import (
+    DOCUMENT_ENTRY_CODES,
+    FOLDER_CODES,
+    SUBMISSION_SET_CODES,
     author_people,
     classifications,
     coded_values,
@@ -34,7 +36,6 @@ from ihe_test_util.sim.ebrim import (
     rim,
     slot_values,
 )
-from ihe_test_util.sim.store import PatientId
 from ihe_test_util.sim.xmlstyle import is_element
 
 DOCUMENT_ENTRY, SUBMISSION_SET, FOLDER, ASSOCIATION = (
@@ -71,18 +72,18 @@ REQUIRED: dict[str, tuple[Requirement, ...]] = {
         Requirement("slot", "creationTime", "creationTime"),
         Requirement("slot", "languageCode", "languageCode"),
         Requirement("slot", "sourcePatientId", "sourcePatientId"),
-        *_codes(DE_CODES, "classCode", "confidentialityCode", "formatCode",
+        *_codes(DOCUMENT_ENTRY_CODES, "classCode", "confidentialityCode", "formatCode",
                 "healthcareFacilityTypeCode", "practiceSettingCode", "typeCode"),
-        Requirement("identifier", DE_PATIENT_ID, "patientId"),
-        Requirement("identifier", DE_UNIQUE_ID, "uniqueId"),
+        Requirement("identifier", DOCUMENT_ENTRY_PATIENT_ID, "patientId"),
+        Requirement("identifier", DOCUMENT_ENTRY_UNIQUE_ID, "uniqueId"),
         Requirement("attribute", "mimeType", "mimeType"),
     ),
     SUBMISSION_SET: (
         Requirement("slot", "submissionTime", "submissionTime"),
-        *_codes(SS_CODES, "contentTypeCode"),
-        Requirement("identifier", SS_PATIENT_ID, "patientId"),
-        Requirement("identifier", SS_SOURCE_ID, "sourceId"),
-        Requirement("identifier", SS_UNIQUE_ID, "uniqueId"),
+        *_codes(SUBMISSION_SET_CODES, "contentTypeCode"),
+        Requirement("identifier", SUBMISSION_SET_PATIENT_ID, "patientId"),
+        Requirement("identifier", SUBMISSION_SET_SOURCE_ID, "sourceId"),
+        Requirement("identifier", SUBMISSION_SET_UNIQUE_ID, "uniqueId"),
     ),
     FOLDER: (
         *_codes(FOLDER_CODES, "codeList"),
@@ -99,10 +100,10 @@ REQUIRED_FROM_REPOSITORY: tuple[Requirement, ...] = (
     Requirement("slot", "repositoryUniqueId", "repositoryUniqueId"),
 )
 
-UNIQUE_ID_SCHEME = {DOCUMENT_ENTRY: DE_UNIQUE_ID, SUBMISSION_SET: SS_UNIQUE_ID,
-                    FOLDER: FOLDER_UNIQUE_ID}
-PATIENT_ID_SCHEME = {DOCUMENT_ENTRY: DE_PATIENT_ID, SUBMISSION_SET: SS_PATIENT_ID,
-                     FOLDER: FOLDER_PATIENT_ID}
+UNIQUE_ID_SCHEME = {DOCUMENT_ENTRY: DOCUMENT_ENTRY_UNIQUE_ID,
+                    SUBMISSION_SET: SUBMISSION_SET_UNIQUE_ID, FOLDER: FOLDER_UNIQUE_ID}
+PATIENT_ID_SCHEME = {DOCUMENT_ENTRY: DOCUMENT_ENTRY_PATIENT_ID,
+                     SUBMISSION_SET: SUBMISSION_SET_PATIENT_ID, FOLDER: FOLDER_PATIENT_ID}
 
 
 @dataclass
@@ -175,30 +176,23 @@ def missing_metadata(obj: SubmittedObject, *, from_repository: bool) -> list[str
     return [r.label for r in required if not r.present(obj.element)]
 
 
-def parse_cx(value: str) -> PatientId | None:
-    """``id^^^&root&ISO`` -> PatientId; None when it is not an ISO-rooted CX."""
-    extension, _, rest = value.partition("^^^")
-    parts = rest.split("&")
-    if not extension or len(parts) < 3 or parts[2] != "ISO" or not parts[1]:
-        return None
-    return PatientId(parts[1], extension)
-
-
 def facets_of(obj: SubmittedObject) -> dict[str, list[str]]:
     """The values stored queries filter on, per object kind."""
     element = obj.element
     if obj.kind == DOCUMENT_ENTRY:
-        facets = {name: coded_values(element, scheme) for name, scheme in DE_CODES.items()}
+        facets = {name: coded_values(element, scheme)
+                  for name, scheme in DOCUMENT_ENTRY_CODES.items()}
         for slot in ("creationTime", "serviceStartTime", "serviceStopTime"):
             facets[slot] = slot_values(element, slot)
-        facets["authorPerson"] = author_people(element, DE_AUTHOR)
+        facets["authorPerson"] = author_people(element, DOCUMENT_ENTRY_AUTHOR)
         facets["objectType"] = [element.get("objectType", "")]
         return facets
     if obj.kind == SUBMISSION_SET:
-        facets = {name: coded_values(element, scheme) for name, scheme in SS_CODES.items()}
+        facets = {name: coded_values(element, scheme)
+                  for name, scheme in SUBMISSION_SET_CODES.items()}
         facets["submissionTime"] = slot_values(element, "submissionTime")
-        facets["authorPerson"] = author_people(element, SS_AUTHOR)
-        facets["sourceId"] = [external_id(element, SS_SOURCE_ID) or ""]
+        facets["authorPerson"] = author_people(element, SUBMISSION_SET_AUTHOR)
+        facets["sourceId"] = [external_id(element, SUBMISSION_SET_SOURCE_ID) or ""]
         return facets
     if obj.kind == FOLDER:
         return {name: coded_values(element, scheme) for name, scheme in FOLDER_CODES.items()}

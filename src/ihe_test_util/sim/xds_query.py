@@ -16,15 +16,18 @@ from lxml import etree
 
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import QUERY, qname
+from ihe_test_util.ihe.vocabulary import (
+    APPROVED,
+    DEPRECATED,
+    DOCUMENT_ENTRY_STABLE,
+    HAS_MEMBER,
+    STATUS_FAILURE,
+    STATUS_SUCCESS,
+    STORED_QUERIES,
+)
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.ebrim import (
-    APPROVED,
-    DEPRECATED,
-    FAILURE,
-    HAS_MEMBER,
-    STABLE_DOCUMENT,
-    SUCCESS,
     RegistryError,
     error_list,
     insert_child,
@@ -43,13 +46,9 @@ DOCUMENT_AVAILABILITY = "urn:ihe:iti:2010:DocumentAvailability:Online"
 
 #: Stored queries IHE defines that this registry does not implement (id -> name).
 NOT_IMPLEMENTED = {
-    "urn:uuid:958f3006-baad-4929-a4de-ff1114824431": "FindFolders",
-    "urn:uuid:10b545ea-725c-446d-9b95-8aeb444eddf3": "GetAll",
-    "urn:uuid:5737b14c-8a1a-4539-b659-e03a34a5e1e4": "GetFolders",
-    "urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7": "GetFolderAndContents",
-    "urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578": "GetFoldersForDocument",
-    "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6": "GetRelatedDocuments",
-    "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492": "FindDocumentsByReferenceId",
+    STORED_QUERIES[name]: name
+    for name in ("FindFolders", "GetAll", "GetFolders", "GetFolderAndContents",
+                 "GetFoldersForDocument", "GetRelatedDocuments", "FindDocumentsByReferenceId")
 }
 
 
@@ -88,6 +87,11 @@ class StoredQuery:
     #: each entry is a set of alternatives: exactly one of them must be present
     required: tuple[tuple[str, ...], ...]
     run: Callable[[Params, ActorContext], list[RegistryRecord]]
+
+    @property
+    def id(self) -> str:
+        """The query id IHE assigns to this name."""
+        return STORED_QUERIES[self.name]
 
 
 def parse_values(raw: str, name: str) -> list[str]:
@@ -248,7 +252,7 @@ def find_documents(params: Params, ctx: ActorContext) -> list[RegistryRecord]:
         statuses = [APPROVED, DEPRECATED]
     found = ctx.store.objects(kind=DOCUMENT_ENTRY, patient_id=patient, statuses=statuses)
     if not params.has("$XDSDocumentEntryType"):
-        found = [r for r in found if STABLE_DOCUMENT in r.facets.get("objectType", [])]
+        found = [r for r in found if DOCUMENT_ENTRY_STABLE in r.facets.get("objectType", [])]
     return [r for r in found if _passes(r, params, _DE_FILTERS)]
 
 
@@ -308,29 +312,30 @@ def get_submission_set_and_contents(params: Params, ctx: ActorContext) -> list[R
     return [package, *documents, *folders, *(a for a in links if a.target in shown)]
 
 
-STORED_QUERIES: dict[str, StoredQuery] = {
-    "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d": StoredQuery(
+#: The stored queries this registry answers, by query id.
+IMPLEMENTED: dict[str, StoredQuery] = {query.id: query for query in (
+    StoredQuery(
         "FindDocuments",
         (("$XDSDocumentEntryPatientId",), ("$XDSDocumentEntryStatus",)), find_documents),
-    "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9": StoredQuery(
+    StoredQuery(
         "FindSubmissionSets",
         (("$XDSSubmissionSetPatientId",), ("$XDSSubmissionSetStatus",)), find_submission_sets),
-    "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4": StoredQuery(
+    StoredQuery(
         "GetDocuments",
         (("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId"),), get_documents),
-    "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155": StoredQuery(
+    StoredQuery(
         "GetAssociations", (("$uuid",),), get_associations),
-    "urn:uuid:bab9529a-4a10-40b3-a01f-f68a615d247a": StoredQuery(
+    StoredQuery(
         "GetDocumentsAndAssociations",
         (("$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId"),),
         get_documents_and_associations),
-    "urn:uuid:51224314-5390-4169-9b91-b1980040715a": StoredQuery(
+    StoredQuery(
         "GetSubmissionSets", (("$uuid",),), get_submission_sets),
-    "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83": StoredQuery(
+    StoredQuery(
         "GetSubmissionSetAndContents",
         (("$XDSSubmissionSetEntryUUID", "$XDSSubmissionSetUniqueId"),),
         get_submission_set_and_contents),
-}
+)}
 
 
 def _check_required(query: StoredQuery, params: Params) -> None:
@@ -361,11 +366,11 @@ def stored_query(request: SoapRequest, ctx: ActorContext) -> SoapReply:
                               f"LeafClass or ObjectRef, got {return_type!r}")
         records = _run(body, ctx)
     except QueryFailed as failure:
-        response.set("status", FAILURE)
+        response.set("status", STATUS_FAILURE)
         error_list(response, [failure.error], reworded=ctx.has(Deviation.REWORDED_ERROR_CONTEXT))
         etree.SubElement(response, rim("RegistryObjectList"))
         return SoapReply(spec_for("ITI-18").response_action(), response)
-    response.set("status", SUCCESS)
+    response.set("status", STATUS_SUCCESS)
     listing = etree.SubElement(response, rim("RegistryObjectList"))
     if ctx.has(Deviation.REORDERED_RESULTS):
         records.reverse()
@@ -382,7 +387,7 @@ def _run(body: etree._Element, ctx: ActorContext) -> list[RegistryRecord]:
     query_id = (adhoc.get("id") or "").strip() if adhoc is not None else ""
     if adhoc is None or not query_id:
         raise QueryFailed("XDSUnknownStoredQuery", "no AdhocQuery/@id in the request")
-    query = STORED_QUERIES.get(query_id)
+    query = IMPLEMENTED.get(query_id)
     if query is None:
         known = NOT_IMPLEMENTED.get(query_id)
         detail = f"{known} is not supported by this registry" if known else "unknown query id"

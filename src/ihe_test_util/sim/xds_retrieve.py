@@ -14,11 +14,13 @@ from lxml import etree
 
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import XDSB, XOP, qname
+from ihe_test_util.ihe.vocabulary import (
+    STATUS_FAILURE,
+    STATUS_PARTIAL_SUCCESS,
+    STATUS_SUCCESS,
+)
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.ebrim import (
-    FAILURE,
-    PARTIAL_SUCCESS,
-    SUCCESS,
     RegistryError,
     registry_response,
 )
@@ -60,11 +62,11 @@ def retrieve(request: SoapRequest, ctx: ActorContext) -> SoapReply:
         else:
             found.append((document, _text(document_request, "HomeCommunityId")))
     if not errors:
-        status = SUCCESS
+        status = STATUS_SUCCESS
     elif found and not ctx.has(Deviation.RETRIEVE_PARTIAL_AS_FAILURE):
-        status = PARTIAL_SUCCESS
+        status = STATUS_PARTIAL_SUCCESS
     else:
-        status, found = FAILURE, []
+        status, found = STATUS_FAILURE, []
     response = etree.Element(_x("RetrieveDocumentSetResponse"))
     response.append(registry_response(
         status, errors, reworded=ctx.has(Deviation.REWORDED_ERROR_CONTEXT)))

@@ -16,14 +16,17 @@ from copy import deepcopy
 from lxml import etree
 
 from ihe_test_util.ihe.catalogue import spec_for
+from ihe_test_util.ihe.cx import parse_cx
 from ihe_test_util.ihe.namespaces import LCM, XDSB, qname
-from ihe_test_util.sim.context import ActorContext
-from ihe_test_util.sim.ebrim import (
+from ihe_test_util.ihe.vocabulary import (
     APPROVED,
     DEPRECATED,
+    DOCUMENT_RELATIONSHIPS,
     HAS_MEMBER,
-    RELATIONSHIPS,
-    REPLACING,
+    REPLACING_RELATIONSHIPS,
+)
+from ihe_test_util.sim.context import ActorContext
+from ihe_test_util.sim.ebrim import (
     RegistryError,
     has_slot,
     insert_child,
@@ -44,7 +47,6 @@ from ihe_test_util.sim.xds_metadata import (
     SubmittedObject,
     facets_of,
     missing_metadata,
-    parse_cx,
     read_submission,
 )
 from ihe_test_util.sim.xmlstyle import BASELINE_STYLE, is_element, serialize
@@ -138,7 +140,7 @@ def _check_patients(submission: Submission, ctx: ActorContext) -> list[RegistryE
             + ", ".join(sorted(patients)),
         ))
     for value in sorted(patients):
-        cx = parse_cx(value)
+        cx = parse_cx(value, strict=True)
         if cx is None:
             errors.append(RegistryError(
                 METADATA_ERROR, f"patientId {value!r} is not id^^^&OID&ISO", value,
@@ -222,7 +224,7 @@ def _check_associations(submission: Submission, ctx: ActorContext) -> list[Regis
                     METADATA_ERROR, f"HasMember association {association.id} links unknown "
                     f"objects ({source} -> {target})", association.id,
                 ))
-        elif kind in RELATIONSHIPS:
+        elif kind in DOCUMENT_RELATIONSHIPS:
             errors += _check_relationship(association, local, ctx)
         else:
             errors.append(RegistryError(
@@ -252,7 +254,7 @@ def _check_relationship(
             "a new DocumentEntry to one in the registry", target_id,
         )]
     target = found[0]
-    if kind in REPLACING and target.status == DEPRECATED:
+    if kind in REPLACING_RELATIONSHIPS and target.status == DEPRECATED:
         return [RegistryError(
             "XDSRegistryDeprecatedDocumentError", f"document {target_id} is already replaced",
             target.unique_id,
@@ -289,7 +291,7 @@ def _store(
         if obj.kind == ASSOCIATION and kind == HAS_MEMBER and not has_slot(
                 element, "SubmissionSetStatus"):
             insert_child(element, make_slot("SubmissionSetStatus", ["Original"]))
-        if kind in REPLACING:
+        if kind in REPLACING_RELATIONSHIPS:
             replaced.append(element.get("targetObject", ""))
         records.append(RegistryRecord(
             entry_uuid=obj.id, kind=obj.kind, status=APPROVED,

@@ -8,10 +8,9 @@ import re
 import pytest
 
 from ihe_test_util.errors import UsageError
+from ihe_test_util.ihe.cx import PatientId, parse_cx
 from ihe_test_util.sim.demographics import Criteria, matches
 from ihe_test_util.sim.profiles import DEVIATIONS, PROFILE_TABLE, Kind, get_profile
-from ihe_test_util.sim.store import PatientId
-from ihe_test_util.sim.xds_metadata import parse_cx
 from ihe_test_util.sim.xds_query import QueryFailed, _codes_match, _time_in, parse_values
 
 from ...conftest import REPO_ROOT
@@ -53,9 +52,9 @@ def test_codes_or_within_and_across_slots() -> None:
 
 
 def test_cx() -> None:
-    assert parse_cx("SR7^^^&1.2.260&ISO") == PatientId("1.2.260", "SR7")
-    assert parse_cx("SR7") is None
-    assert parse_cx("SR7^^^&1.2.260&L") is None
+    assert parse_cx("SR7^^^&1.2.260&ISO", strict=True) == PatientId("SR7", "1.2.260")
+    assert parse_cx("SR7", strict=True) is None
+    assert parse_cx("SR7^^^&1.2.260&L", strict=True) is None
 
 
 def test_matching() -> None:

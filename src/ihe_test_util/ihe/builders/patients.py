@@ -1,4 +1,4 @@
-"""Patients as plain values: identifiers, names, addresses, demographics.
+"""Patients as plain values: names, addresses, demographics (identifiers: :mod:`..cx`).
 
 The same :class:`PatientDemographics` feeds an ITI-44 registration, the traits of an ITI-47 or
 ITI-55 query, the CCD template and the ``sourcePatientInfo`` slot of an ITI-41 submission.
@@ -10,48 +10,13 @@ import re
 from dataclasses import dataclass, field
 
 from ihe_test_util.errors import UsageError
-from ihe_test_util.ihe.identifiers import is_oid
+from ihe_test_util.ihe.cx import PatientId
+
+__all__ = ["GENDERS", "Address", "PatientDemographics", "PatientId", "PersonName"]
 
 #: HL7 AdministrativeGender codes (also PID-8 in sourcePatientInfo).
 GENDERS = frozenset({"M", "F", "O", "U", "UN"})
 _HL7_DATE = re.compile(r"^\d{4}(\d{2}(\d{2})?)?$")
-_CX = re.compile(r"^(?P<id>[^^]+)\^\^\^(?P<name>[^&]*)&(?P<root>[0-9.]+)&ISO$")
-
-
-@dataclass(frozen=True)
-class PatientId:
-    """An identifier within an assigning authority (``root`` is the authority's OID)."""
-
-    extension: str
-    root: str
-    assigning_authority_name: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.extension:
-            raise UsageError("a patient id needs a value (extension)")
-        if not is_oid(self.root):
-            raise UsageError(
-                f"patient id {self.extension!r}: assigning authority {self.root!r} is not an OID",
-                hint="write the authority as an OID such as 1.3.6.1.4.1.21367.2005.3.7",
-            )
-
-    def cx(self) -> str:
-        """The HL7 v2 CX form XDS metadata uses: ``id^^^&root&ISO``."""
-        return f"{self.extension}^^^&{self.root}&ISO"
-
-    @classmethod
-    def parse(cls, text: str) -> PatientId:
-        """Read ``id^^^&root&ISO`` (CX) or ``root|id``; raise :class:`UsageError` otherwise."""
-        match = _CX.match(text.strip())
-        if match:
-            return cls(match["id"], match["root"], match["name"] or None)
-        if "|" in text:
-            root, _, extension = text.partition("|")
-            return cls(extension.strip(), root.strip())
-        raise UsageError(
-            f"cannot read patient id {text!r}",
-            hint="write it as CX (12345^^^&1.2.3.4&ISO) or as root|id (1.2.3.4|12345)",
-        )
 
 
 @dataclass(frozen=True)

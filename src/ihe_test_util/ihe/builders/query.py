@@ -16,9 +16,7 @@ from lxml import etree
 from ihe_test_util.errors import UsageError
 from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.namespaces import QUERY, RIM, XDSB, qname
-from ihe_test_util.ihe.vocabulary import STORED_QUERIES
-
-APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+from ihe_test_util.ihe.vocabulary import APPROVED, STORED_QUERIES
 
 #: Parameters a query cannot do without, and defaults filled in when they are not given.
 REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {

@@ -27,6 +27,7 @@ from ihe_test_util.ihe.vocabulary import (
     DOCUMENT_ENTRY_SCHEMES,
     DOCUMENT_ENTRY_STABLE,
     DOCUMENT_ENTRY_UNIQUE_ID,
+    HAS_MEMBER,
     SUBMISSION_SET_AUTHOR,
     SUBMISSION_SET_CONTENT_TYPE,
     SUBMISSION_SET_NODE,
@@ -59,7 +60,6 @@ DEFAULT_CODES: Mapping[str, Code] = {
     "contentTypeCode": Code("34133-9", "2.16.840.1.113883.6.1", "Summarization of Episode Note"),
 }
 
-HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
 
 #: Source id used when a scenario does not name its own (an OID under the IHE test arc).
 DEFAULT_SOURCE_ID = "1.3.6.1.4.1.21367.13.20.1002"
