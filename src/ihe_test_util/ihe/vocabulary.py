@@ -107,54 +107,6 @@ UNORDERED_CONTAINERS: dict[str, frozenset[str]] = {
     qname(FHIR, "Parameters"): frozenset({qname(FHIR, "parameter")}),
 }
 
-#: Metadata UUIDs -> the attribute names people use (descriptions: "classCode 34133-9").
-METADATA_NAMES: dict[str, str] = {
-    DOCUMENT_ENTRY_UNIQUE_ID: "uniqueId",
-    DOCUMENT_ENTRY_PATIENT_ID: "patientId",
-    SUBMISSION_SET_UNIQUE_ID: "uniqueId",
-    SUBMISSION_SET_SOURCE_ID: "sourceId",
-    SUBMISSION_SET_PATIENT_ID: "patientId",
-    FOLDER_UNIQUE_ID: "uniqueId",
-    FOLDER_PATIENT_ID: "patientId",
-    SUBMISSION_SET_NODE: "SubmissionSet",
-    FOLDER_NODE: "Folder",
-    "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d": "author",
-    "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a": "classCode",
-    "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f": "confidentialityCode",
-    DOCUMENT_ENTRY_EVENT_CODE_LIST: "eventCodeList",
-    "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d": "formatCode",
-    "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1": "healthcareFacilityTypeCode",
-    "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead": "practiceSettingCode",
-    "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983": "typeCode",
-    "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d": "author",
-    "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500": "contentTypeCode",
-    FOLDER_CODE_LIST: "codeList",
-    "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1": "stable DocumentEntry",
-    DOCUMENT_ENTRY_ON_DEMAND: "on-demand DocumentEntry",
-}
-
-
-def short_urn(value: str) -> str:
-    """The last segment of a URN-style code (``...:StatusType:Approved`` -> ``Approved``)."""
-    if value.startswith("urn:") and not value.startswith(("urn:uuid:", "urn:oid:")):
-        return value.rsplit(":", 1)[-1]
-    return value
-
-
-def registry_status(value: str | None) -> str | None:
-    """Short status name; unknown spellings are kept verbatim so they still compare."""
-    if value is None:
-        return None
-    return REGISTRY_STATUS.get(value.strip(), value.strip())
-
-
-def error_severity(value: str | None) -> str:
-    if value is None:
-        return ""
-    return ERROR_SEVERITY.get(value.strip(), value.strip())
-
-
-# -- added by helper "table" for the message builders (twin 7) --------------------------------
 # ITI TF-3 4.2.5: more metadata UUIDs (urn:uuid: prefix on the wire).
 DOCUMENT_ENTRY_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
 DOCUMENT_ENTRY_STABLE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
@@ -189,3 +141,44 @@ STORED_QUERIES: dict[str, str] = {
     "FindDocumentsByReferenceId": "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492",
     "FindDocumentsForMultiplePatients": "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f",
 }
+
+#: Metadata UUIDs -> the attribute names people use (descriptions: "classCode 34133-9").
+METADATA_NAMES: dict[str, str] = {
+    DOCUMENT_ENTRY_UNIQUE_ID: "uniqueId",
+    DOCUMENT_ENTRY_PATIENT_ID: "patientId",
+    SUBMISSION_SET_UNIQUE_ID: "uniqueId",
+    SUBMISSION_SET_SOURCE_ID: "sourceId",
+    SUBMISSION_SET_PATIENT_ID: "patientId",
+    FOLDER_UNIQUE_ID: "uniqueId",
+    FOLDER_PATIENT_ID: "patientId",
+    SUBMISSION_SET_NODE: "SubmissionSet",
+    FOLDER_NODE: "Folder",
+    DOCUMENT_ENTRY_AUTHOR: "author",
+    **{scheme: name for name, scheme in DOCUMENT_ENTRY_SCHEMES.items()},
+    DOCUMENT_ENTRY_EVENT_CODE_LIST: "eventCodeList",
+    SUBMISSION_SET_AUTHOR: "author",
+    SUBMISSION_SET_CONTENT_TYPE: "contentTypeCode",
+    FOLDER_CODE_LIST: "codeList",
+    DOCUMENT_ENTRY_STABLE: "stable DocumentEntry",
+    DOCUMENT_ENTRY_ON_DEMAND: "on-demand DocumentEntry",
+}
+
+
+def short_urn(value: str) -> str:
+    """The last segment of a URN-style code (``...:StatusType:Approved`` -> ``Approved``)."""
+    if value.startswith("urn:") and not value.startswith(("urn:uuid:", "urn:oid:")):
+        return value.rsplit(":", 1)[-1]
+    return value
+
+
+def registry_status(value: str | None) -> str | None:
+    """Short status name; unknown spellings are kept verbatim so they still compare."""
+    if value is None:
+        return None
+    return REGISTRY_STATUS.get(value.strip(), value.strip())
+
+
+def error_severity(value: str | None) -> str:
+    if value is None:
+        return ""
+    return ERROR_SEVERITY.get(value.strip(), value.strip())

@@ -31,14 +31,16 @@ from ihe_test_util.ihe.tokens import (
     occurs,
     tokens,
 )
+from ihe_test_util.ihe.vocabulary import (
+    DOCUMENT_ENTRY_UNIQUE_ID,
+    FOLDER_UNIQUE_ID,
+    SUBMISSION_SET_UNIQUE_ID,
+)
 from ihe_test_util.replay.capture_rules import CaptureRule, applicable
 
 #: Identification schemes whose ExternalIdentifier value is an object's stable key.
-UNIQUE_ID_SCHEMES = frozenset({
-    "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab",  # DocumentEntry.uniqueId
-    "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8",  # SubmissionSet.uniqueId
-    "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a",  # Folder.uniqueId
-})
+UNIQUE_ID_SCHEMES = frozenset(
+    {DOCUMENT_ENTRY_UNIQUE_ID, SUBMISSION_SET_UNIQUE_ID, FOLDER_UNIQUE_ID})
 _REGISTRY_OBJECTS = frozenset(
     f"{{{RIM}}}{name}" for name in ("ExtrinsicObject", "RegistryPackage")
 )
