@@ -156,7 +156,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, no_color: bool,
       ihe sim --port 8080
       ihe record examples/scenarios/xds-roundtrip.yaml
       ihe replay cassettes/ --target http://127.0.0.1:8080 --html run.html
-      ihe approve run.json --only xds-roundtrip.yaml#3
+      ihe approve run.json --only xds-documents.yaml#3
       ihe diff recorded.xml replayed.xml
     """
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
