@@ -170,6 +170,22 @@ def _tier_problem(source: str, target: str) -> str | None:
     return None  # building blocks and tier 1: acyclic, checked below
 
 
+@pytest.mark.parametrize(("source", "target", "allowed"), [
+    ("ihe_test_util.cli.main", "ihe_test_util.report.outputs", True),
+    ("ihe_test_util.replay.engine", "ihe_test_util.ihe.regenerate", True),
+    ("ihe_test_util.compare.comparer", "ihe_test_util.ihe.catalogue", True),
+    ("ihe_test_util.config", "ihe_test_util.results", True),
+    ("ihe_test_util", "ihe_test_util.replay.runner", True),
+    ("ihe_test_util", "ihe_test_util.report.base", False),
+    ("ihe_test_util.ihe.regenerate", "ihe_test_util.replay.engine", False),
+    ("ihe_test_util.report.terminal", "ihe_test_util.cli.context", False),
+    ("ihe_test_util.serve.app", "ihe_test_util.sim.soap", False),
+    ("ihe_test_util.model", "ihe_test_util.transport.mtom", False),
+])
+def test_the_tier_rule(source: str, target: str, allowed: bool) -> None:
+    assert (_tier_problem(source, target) is None) is allowed
+
+
 def test_every_top_level_name_has_a_tier() -> None:
     tops = {_top(_module_name(path)) for path in _sources()} - {""}
     assert tops <= set(TIERS), f"give {sorted(tops - set(TIERS))} a tier in TIERS and " \
