@@ -3,8 +3,9 @@ measured in the same run on the same ``ihe sim``.
 
 * Loading and checking a scenario (schema, references, every value known before the run) vs
   ``yaml.safe_load`` of the same file: the price of "every problem before anything is sent".
-* Recording the bundled XDS round trip with :func:`record_scenario` vs the same seven exchanges
-  recorded by the programmatic flow (``demo/flow.py``): the scenario machinery per exchange.
+* Recording the bundled XDS round trip with :func:`record_scenario` vs sending the same seven
+  requests, already built (taken from a cassette recorded on another simulator), and appending
+  them to a cassette: the scenario machinery (building, captures, checks) per exchange.
 * One ITI-45 exchange through :class:`RecordingProxy` (forward + detect + redact + atomic
   append + answer) vs the same request sent straight to the simulator; sequentially, then
   8 concurrent clients (throughput).
@@ -17,17 +18,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 import requests
 import yaml
 
-from ihe_test_util.cassette import CassetteWriter, Redactor
-from ihe_test_util.demo.flow import FlowEndpoints, demo_patient, record_xds_flow
+from ihe_test_util.cassette import CassetteWriter, Redactor, load_cassette
 from ihe_test_util.ihe.builders import PatientId, iti45_query
+from ihe_test_util.model import Cassette, CassetteMeta, Interaction
 from ihe_test_util.record import RecordingProxy, Routes, load_scenario, record_scenario
 from ihe_test_util.sim import Simulator
+from ihe_test_util.transport.http import HttpTransport
 
 DEMO = Path(str(resources.files("ihe_test_util.demo").joinpath("xds-roundtrip.yaml")))
 
@@ -56,31 +59,51 @@ def _loading() -> None:
     _line("load_scenario(demo scenario): schema + checks", checked, baseline)
 
 
-def _runner(folder: Path) -> None:
-    with Simulator() as sim:
-        endpoints = FlowEndpoints.of(sim.urls(), sim.identity.repository_unique_id)
-        counter = iter(range(1, 10**6))
+def _record(sim: Simulator, path: Path, number: int) -> Path:
+    """The bundled scenario for patient ``number`` (new patients keep the answers small)."""
+    result = record_scenario(
+        DEMO, endpoints_override=sim.urls(), cassette=path,
+        variables={"patient_id": f"IHEDEMO-{number:04d}^^^&${{affinity_domain}}&ISO",
+                   "local_id": f"LOCAL-{number:04d}^^^&${{local_domain}}&ISO"})
+    assert result.recorded == 7, result.as_dict()
+    return path
 
-        def flow() -> None:  # a new patient each time: the queries' answers do not grow
-            number = next(counter)
-            record_xds_flow(folder / f"flow-{number}.yaml", endpoints,
-                            patient=demo_patient(number))
+
+def _send_and_write(cassette: Cassette, source: str, target: str, path: Path) -> None:
+    """The baseline: the same requests, already built, sent to ``target`` and written."""
+    with HttpTransport() as transport, \
+            CassetteWriter(path, CassetteMeta(name=path.stem), Redactor()) as writer:
+        for recorded in cassette.interactions:
+            request = replace(recorded.request, uri=recorded.request.uri.replace(source, target))
+            response, _ = transport.send(request)
+            writer.append(Interaction(request, response, recorded.meta))
+
+
+def _runner(folder: Path) -> None:
+    runs = 15
+    with Simulator() as source, Simulator() as sim:
+        # Requests built once on another simulator: replaying them here submits new patients
+        # and documents, as the scenario runs below do.
+        built = [load_cassette(_record(source, folder / f"built-{n}.yaml", n))
+                 for n in range(1, runs + 2)]
+        numbers = iter(range(1000, 10**6))
+        prepared = iter(built)
+
+        def raw() -> None:
+            _send_and_write(next(prepared), source.base_url, sim.base_url,
+                            folder / f"raw-{next(numbers)}.yaml")
 
         def scenario() -> None:
-            number = next(counter)
-            result = record_scenario(
-                DEMO, endpoints_override=sim.urls(), cassette=folder / f"s-{number}.yaml",
-                variables={"patient_id": f"IHEDEMO-{number:04d}^^^&${{affinity_domain}}&ISO",
-                           "local_id": f"LOCAL-{number:04d}^^^&${{local_domain}}&ISO"})
-            assert result.recorded == 7, result.as_dict()
+            number = next(numbers)
+            _record(sim, folder / f"s-{number}.yaml", number)
 
-        flow(), scenario()  # warm up both
-        flows, scenarios = [], []
-        for _ in range(15):  # interleaved: both see the same simulator state
-            flows.append(_median(flow, 1))
+        raw(), scenario()  # warm up both
+        raws, scenarios = [], []
+        for _ in range(runs):  # interleaved: both see the same simulator state
+            raws.append(_median(raw, 1))
             scenarios.append(_median(scenario, 1))
-        baseline, measured = statistics.median(flows), statistics.median(scenarios)
-    _line("XDS round trip, 7 exchanges, programmatic flow", baseline)
+        baseline, measured = statistics.median(raws), statistics.median(scenarios)
+    _line("XDS round trip, 7 built requests sent + written", baseline)
     _line("XDS round trip, 7 exchanges, record_scenario", measured, baseline)
 
 

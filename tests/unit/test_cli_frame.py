@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from ihe_test_util import __version__
-from ihe_test_util.cli.main import COMMANDS, cli
+from ihe_test_util.cli.main import COMMANDS, cli, load_command
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -29,6 +31,29 @@ def test_help_lists_every_registered_command() -> None:
     assert "Examples" in out
     for name in COMMANDS:
         assert name in out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_listed_summary_is_the_commands_own(name: str) -> None:
+    # ``ihe --help`` lists COMMANDS' summaries without importing the commands; they must not drift.
+    assert COMMANDS[name].summary == load_command(name).get_short_help_str(limit=10**6)
+
+
+def test_group_help_imports_no_command_module() -> None:
+    probe = (
+        "import sys\n"
+        "from ihe_test_util.cli.main import cli\n"
+        "try:\n"
+        "    cli(['--help'], prog_name='ihe')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ihe_test_util.cli.commands.')),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert "Commands" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import rich_click as click
 from click.exceptions import Abort, ClickException, Exit
@@ -18,20 +19,44 @@ click.rich_click.TEXT_MARKUP = "rich"
 click.rich_click.SHOW_ARGUMENTS = True
 click.rich_click.MAX_WIDTH = 100
 
-#: Registered sub-commands: name -> module under ihe_test_util.cli.commands.
+class Registered(NamedTuple):
+    """Where a sub-command lives and the one line ``ihe --help`` shows for it.
+
+    The summary is kept here so that listing the commands imports none of them (``ihe --help``
+    stays fast); ``test_cli_frame`` checks it against the command's own docstring.
+    """
+
+    module: str
+    summary: str
+
+
+#: Registered sub-commands: name -> module under ihe_test_util.cli.commands + summary.
 #: A command is listed here only once it works end to end.
-COMMANDS: dict[str, str] = {
-    "approve": "approve",
-    "cassette": "cassette_cmd",
-    "config": "config_cmd",
-    "demo": "demo",
-    "diff": "diff",
-    "record": "record",
-    "replay": "replay",
-    "report": "report",
-    "serve": "serve",
-    "sim": "sim",
+COMMANDS: dict[str, Registered] = {
+    "approve": Registered("approve", "Write replayed responses from a run as the new baseline "
+                                     "of their cassettes."),
+    "cassette": Registered("cassette_cmd", "Inspect cassette files."),
+    "config": Registered("config_cmd", "Validate the configuration and show the effective "
+                                       "settings."),
+    "demo": Registered("demo", "Record, upgrade, replay and report: the main job, on the "
+                               "embedded simulator."),
+    "diff": Registered("diff", "Compare a replayed response with a recorded one, IHE-aware."),
+    "record": Registered("record", "Record IHE exchanges into a cassette, to replay after an "
+                                   "upgrade."),
+    "replay": Registered("replay", "Replay recorded exchanges against an upgraded endpoint and "
+                                   "report regressions."),
+    "report": Registered("report", "Merge shard run reports, and render a JSON run report as "
+                                   "JUnit, Markdown or HTML."),
+    "serve": Registered("serve", "Serve recorded responses to IHE clients: a stub endpoint for "
+                                 "testing them offline."),
+    "sim": Registered("sim", "Run a reference IHE endpoint: PIX Manager (ITI-44/45), PDQ "
+                             "Supplier (ITI-47), XDS.b Registry (ITI-18/42) and Repository "
+                             "(ITI-41/43), XCPD Responding Gateway (ITI-55)."),
 }
+
+#: ``ctx.meta`` key set while the group renders its own help: commands are then listed from
+#: ``COMMANDS`` instead of being imported.
+_LISTING = "ihe.listing"
 
 
 #: Exit codes outside the replay contract's 0-3: Ctrl-C (the shell convention) and a bug in
@@ -47,12 +72,19 @@ class IheGroup(click.RichGroup):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module_name = COMMANDS.get(cmd_name)
-        if module_name is None:
+        registered = COMMANDS.get(cmd_name)
+        if registered is None:
             return None
-        module = importlib.import_module(f"ihe_test_util.cli.commands.{module_name}")
-        command: click.Command = module.command
-        return command
+        if ctx.meta.get(_LISTING):
+            return click.Command(cmd_name, short_help=registered.summary)
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_help(ctx, formatter)  # type: ignore[arg-type]
+        finally:
+            del ctx.meta[_LISTING]
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -78,6 +110,13 @@ class IheGroup(click.RichGroup):
                      "please report it",
             ))
             ctx.exit(INTERNAL_ERROR)
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module of a registered command and return its click command."""
+    module = importlib.import_module(f"ihe_test_util.cli.commands.{COMMANDS[name].module}")
+    command: click.Command = module.command
+    return command
 
 
 def _print_error(ctx: click.Context, exc: IheTestError) -> None:
@@ -117,7 +156,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, no_color: bool,
       ihe sim --port 8080
       ihe record examples/scenarios/xds-roundtrip.yaml
       ihe replay cassettes/ --target http://127.0.0.1:8080 --html run.html
-      ihe approve run.json --only xds-roundtrip.yaml#3
+      ihe approve run.json --only xds-documents.yaml#3
       ihe diff recorded.xml replayed.xml
     """
     no_color = no_color or bool(os.environ.get("NO_COLOR"))

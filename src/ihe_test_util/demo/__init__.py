@@ -1,1 +1,1 @@
-"""The bundled end-to-end story (``ihe demo``) and its XDS flow."""
+"""The scenario ``ihe demo`` records: the XDS round trip, ``xds-roundtrip.yaml``."""

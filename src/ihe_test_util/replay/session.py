@@ -1,8 +1,8 @@
 """Assembling a real replay: cassette store, HTTP transport, regeneration, comparer.
 
-The engine (:mod:`.engine`, :mod:`.runner`) takes its collaborators as arguments so it can
-be driven from the CLI, the pytest plugin or a test; this module is the one place that
-chooses the production ones.
+The engine (:mod:`.engine`, :mod:`.runner`) takes its collaborators as arguments so that a
+test can drive it with fakes; this module is the one place that chooses the production ones
+(:func:`production_engine`), for ``ihe replay`` and the public API (docs/api.md) alike.
 """
 
 from __future__ import annotations
@@ -10,15 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ihe_test_util.cassette import fill_request, placeholders_in_request, secret_values
+from ihe_test_util.cassette import (
+    fill_request,
+    load_cassette,
+    placeholders_in_request,
+    secret_values,
+)
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
-from ihe_test_util.replay.engine import Comparer
+from ihe_test_util.replay.capture_rules import load_capture_rules
+from ihe_test_util.replay.engine import Comparer, ExchangeSink
+from ihe_test_util.replay.runner import ReplayEngine
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
+from ihe_test_util.transport.security_config import security_header
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
@@ -90,11 +98,29 @@ def make_transport(options: TransportOptions) -> HttpTransport:
     return HttpTransport(options)
 
 
+def production_engine(
+    settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
+    fresh_patients: bool = False, keep: ExchangeSink | None = None,
+) -> ReplayEngine:
+    """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
+    capture rules and SAML header, regeneration per cassette. ConfigError on a bad setting."""
+    options = options or transport_options(settings, None, timeout=None, insecure=False)
+    comparer = production_comparer(settings)
+    capture_rules = load_capture_rules(settings.correlate, settings.source)
+    security = security_header(settings.saml, base=settings.folder)
+    return ReplayEngine(
+        load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
+        make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
+        targets=targets, keep=keep, capture_rules=capture_rules,
+    )
+
+
 __all__ = [
     "CassetteRegenerator",
     "RuleBoundComparer",
     "TargetMap",
     "make_transport",
     "production_comparer",
+    "production_engine",
     "transport_options",
 ]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ihe_test_util.demo.flow import FlowEndpoints, record_xds_flow
 from ihe_test_util.sim import Simulator
+
+from ..demo_support import record_demo
 
 
 @pytest.fixture(scope="session")
@@ -17,10 +18,7 @@ def recorded_flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ITI-44 -> 45 -> 47 -> 41 -> 18 -> 18 -> 43, recorded against a baseline simulator."""
     folder = tmp_path_factory.mktemp("recorded")
     with Simulator(profile="baseline") as sim:
-        return record_xds_flow(
-            folder / "xds-flow.yaml",
-            FlowEndpoints.of(sim.urls(), sim.identity.repository_unique_id),
-        )
+        return record_demo(folder / "xds-flow.yaml", sim)
 
 
 @pytest.fixture

@@ -45,6 +45,6 @@ def test_examples_regress_on_the_breaking_server_naming_the_regressions(tmp_path
         for d in e["differences"] if d["severity"] == "regression"
     }
     # GetDocuments drops a document; a PIX revise feed is answered AE (docs/simulator.md).
-    assert ("xds-roundtrip.yaml#3", "ITI-18 verdict result_count") in regressions, regressions
+    assert ("xds-documents.yaml#3", "ITI-18 verdict result_count") in regressions, regressions
     assert ("pix-pdq.yaml#1", "ITI-44 verdict ack_code") in regressions, regressions
-    assert "xds-roundtrip.yaml#3" in output and "pix-pdq.yaml#1" in output
+    assert "xds-documents.yaml#3" in output and "pix-pdq.yaml#1" in output
