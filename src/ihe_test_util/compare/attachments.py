@@ -15,15 +15,15 @@ import binascii
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 from lxml import etree
 
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.rules import CompiledRules
-from ihe_test_util.ihe.bodies import Attachment, Body
+from ihe_test_util.ihe.message import Message, attachment_sha256
 from ihe_test_util.ihe.namespaces import XOP
 from ihe_test_util.results import DifferenceKind
+from ihe_test_util.transport.mtom import MimePart, normalise_cid
 
 MISSING = "missing attachment"
 
@@ -58,30 +58,35 @@ class Documents:
     """The documents of one body: by carrying element, and the attachments nothing references."""
 
     by_element: dict[etree._Element, Document]
-    unreferenced: list[Attachment]
+    unreferenced: list[MimePart]
 
 
-def _cid(value: str) -> str:
-    value = value.strip().strip("<>")
-    if value.lower().startswith("cid:"):
-        value = value[4:]
-    return unquote(value).strip("<>").lower()
+def carries_documents(body: Message, rules: CompiledRules) -> bool:
+    """Whether :func:`extract_documents` would change the tree (so it needs a private copy)."""
+    root = body.root
+    if root is None:
+        return False
+    if body.multipart and next(root.iter(f"{{{XOP}}}Include"), None) is not None:
+        return True
+    return any(isinstance(node, etree._Element) and not len(node)
+               for pattern in rules.binary for node in pattern.select(root))
 
 
-def extract_documents(body: Body, rules: CompiledRules) -> Documents:
-    """Replace document content by digests in ``body.root`` (in place) and return the documents."""
+def extract_documents(body: Message, rules: CompiledRules) -> Documents:
+    """Replace document content by digests in ``body.root`` (in place: give it a message
+    with a private tree, see :func:`carries_documents`) and return the documents."""
     found: dict[etree._Element, Document] = {}
     root = body.root
     if root is None:
         return Documents(found, list(body.attachments))
-    parts = {_cid(a.content_id): a for a in body.attachments if a.content_id}
+    parts = {normalise_cid(a.content_id): a for a in body.attachments if a.content_id}
     used: set[str] = set()
     if body.multipart:
         for include in list(root.iter(f"{{{XOP}}}Include")):
             holder = include.getparent()
             if holder is None:
                 continue
-            cid = _cid(include.get("href", ""))
+            cid = normalise_cid(include.get("href", ""))
             part = parts.get(cid)
             used.add(cid)
             shown = part.content_id if part is not None and part.content_id else cid
@@ -103,7 +108,7 @@ def extract_documents(body: Body, rules: CompiledRules) -> Documents:
             node.text = document.marker
             found[node] = document
     unreferenced = [a for a in body.attachments
-                    if not a.content_id or _cid(a.content_id) not in used]
+                    if not a.content_id or normalise_cid(a.content_id) not in used]
     return Documents(found, unreferenced)
 
 
@@ -129,12 +134,12 @@ def document_findings(findings: list[Finding], recorded: Documents,
 
 def unreferenced_findings(recorded: Documents, replayed: Documents) -> list[Finding]:
     """Attachments no element points at, matched by content regardless of Content-ID."""
-    waiting: dict[str, list[Attachment]] = {}
+    waiting: dict[str, list[MimePart]] = {}
     for attachment in replayed.unreferenced:
-        waiting.setdefault(attachment.sha256, []).append(attachment)
+        waiting.setdefault(attachment_sha256(attachment), []).append(attachment)
     findings: list[Finding] = []
     for attachment in recorded.unreferenced:
-        same = waiting.get(attachment.sha256)
+        same = waiting.get(attachment_sha256(attachment))
         if same:
             same.pop()
             continue

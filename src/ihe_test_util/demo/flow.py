@@ -29,9 +29,9 @@ from ihe_test_util.ihe.builders import (
     iti45_query,
     iti47_query,
 )
+from ihe_test_util.ihe.message import message_of
 from ihe_test_util.ihe.namespaces import RIM
 from ihe_test_util.model import CassetteMeta, Interaction, InteractionMeta, Response
-from ihe_test_util.replay.messages import xml_of
 from ihe_test_util.transport.http import HttpTransport
 
 AFFINITY_DOMAIN = "1.3.6.1.4.1.21367.13.20.1000"
@@ -105,14 +105,14 @@ def record_xds_flow(
 
 
 def _object_refs(response: Response) -> list[str]:
-    root = xml_of(response)
+    root = message_of(response).root
     if root is None:
         return []
     return [str(ref.get("id")) for ref in root.iter(f"{{{RIM}}}ObjectRef")]
 
 
 def _document_unique_ids(response: Response) -> list[str]:
-    root = xml_of(response)
+    root = message_of(response).root
     if root is None:
         return []
     scheme = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"

@@ -1,7 +1,7 @@
 """Assembling a real replay: cassette store, HTTP transport, regeneration, comparer.
 
 The engine (:mod:`.engine`, :mod:`.runner`) takes its collaborators as arguments so it can
-be driven from the CLI, the pytest plugin or a test; this module is the one place that
+be driven from the CLI, a benchmark or a test; this module is the one place that
 chooses the production ones.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ihe_test_util.cassette import fill_request, placeholders_in_request, secret_values
 from ihe_test_util.config import Settings, TlsSettings
+from ihe_test_util.ihe.message import Reader, read_uncached
 from ihe_test_util.ihe.regenerate import IdMap, regenerate_request
 from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.engine import Comparer
@@ -67,14 +68,14 @@ class RuleBoundComparer:
     def __call__(
         self, recorded: Response, replayed: Response, *, transaction: str | None,
         recorded_request: Request | None, replayed_request: Request | None,
-        cassette: str | None, value_map: Mapping[str, str],
+        cassette: str | None, value_map: Mapping[str, str], read: Reader = read_uncached,
     ) -> Comparison:
         from ihe_test_util.compare import compare_responses
 
         return compare_responses(
             recorded, replayed, transaction=transaction, recorded_request=recorded_request,
             replayed_request=replayed_request, rules=self.rules,  # type: ignore[arg-type]
-            cassette=cassette, value_map=value_map,
+            cassette=cassette, value_map=value_map, read=read,
         )
 
 
