@@ -31,13 +31,12 @@ from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
-from ihe_test_util.ihe.message import Message, Reader, read_uncached
+from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import Reading, read_verdict
 from ihe_test_util.model import Request, Response
 from ihe_test_util.results import Comparison, DifferenceKind, Outcome, Severity
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.transport.mtom import content_type_params
 
 #: How reports name the verdict fields.
 VERDICT_LABELS = {
@@ -144,7 +143,7 @@ def _media(response: Response) -> str | None:
     content_type = response.content_type
     if not content_type:
         return None
-    media, params = content_type_params(content_type)
+    media, params = media_type_of(content_type)
     if media.startswith("multipart/"):
         media = params.get("start-info") or params.get("type") or media
     elif media == "application/xop+xml":

@@ -19,10 +19,11 @@ private deep copy (much cheaper than parsing the bytes again).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import Literal
 
 from lxml import etree
@@ -129,13 +130,21 @@ def attachment_sha256(part: MimePart) -> str:
     return hashlib.sha256(part.content).hexdigest()
 
 
+@lru_cache(maxsize=1024)
+def media_type_of(content_type: str) -> tuple[str, Mapping[str, str]]:
+    """:func:`~ihe_test_util.transport.mtom.content_type_params`, remembered: every message
+    needs it and a run sends the same few Content-Types again and again (read-only result)."""
+    media, params = content_type_params(content_type)
+    return media, MappingProxyType(params)
+
+
 def header_actions(headers: Headers) -> tuple[str, ...]:
     """The SOAP action as HTTP headers carry it: Content-Type ``action`` (SOAP 1.2) and
     ``start-info-action`` (MTOM), then ``SOAPAction`` (SOAP 1.1)."""
     found: list[str] = []
     content_type = headers.get("Content-Type")
     if content_type:
-        params = content_type_params(content_type)[1]
+        params = media_type_of(content_type)[1]
         for name in ("action", "start-info-action"):
             value = params.get(name, "").strip()
             if value:
@@ -181,7 +190,7 @@ def read_message(data: bytes, headers: Headers | None = None, *,
         content_type = headers.get("Content-Type")
     elif "Content-Type" not in headers:
         headers = headers.with_value("Content-Type", content_type)
-    media, params = content_type_params(content_type) if content_type else ("", {})
+    media, params = media_type_of(content_type) if content_type else ("", {})
     actions = header_actions(headers)
     try:
         data = decode_content(data, headers.get("Content-Encoding"), max_bytes)
@@ -203,7 +212,7 @@ def _read_multipart(data: bytes, content_type: str, media: str, actions: tuple[s
     except XmlInputError as exc:
         return Message("unparseable", error=exc.message, media_type=media, raw=data,
                        multipart=True, header_actions=actions)
-    root_type, root_params = content_type_params(mime.root.content_type)
+    root_type, root_params = media_type_of(mime.root.content_type)
     root_action = root_params.get("action", "").strip()
     if root_action and root_action not in actions:
         actions = (*actions, root_action)
@@ -375,6 +384,7 @@ __all__ = [
     "attachment_sha256",
     "decode_content",
     "header_actions",
+    "media_type_of",
     "message_of",
     "payload_of",
     "read_message",
