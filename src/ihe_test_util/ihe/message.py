@@ -18,6 +18,7 @@ private deep copy (much cheaper than parsing the bytes again).
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable, Mapping
 from copy import deepcopy
@@ -125,8 +126,6 @@ def payload_of(root: etree._Element | None) -> etree._Element | None:
 
 def attachment_sha256(part: MimePart) -> str:
     """The digest an attachment is compared by."""
-    import hashlib
-
     return hashlib.sha256(part.content).hexdigest()
 
 
@@ -283,13 +282,13 @@ def decode_content(data: bytes, coding: str | None, max_bytes: int = MAX_XML_BYT
             continue
         decoder = _DECODERS.get(name)
         if decoder is None:
-            raise ValueError(f"unparseable: unsupported Content-Encoding {name!r}")
+            raise ValueError(f"unsupported Content-Encoding {name!r}")
         try:
             data = decoder(data, max_bytes)
         except (zlib.error, _BrotliError) as exc:
-            raise ValueError(f"unparseable: body is not valid {name}: {exc}") from None
+            raise ValueError(f"body is not valid {name}: {exc}") from None
         if len(data) > max_bytes:
-            raise ValueError(f"unparseable: decoded body exceeds {max_bytes:,} bytes")
+            raise ValueError(f"decoded body exceeds {max_bytes:,} bytes")
     return data
 
 
@@ -315,7 +314,7 @@ def _brotli(data: bytes, max_bytes: int) -> bytes:
     try:
         import brotli
     except ImportError:  # pragma: no cover - brotli is a dependency
-        raise ValueError("unparseable: Content-Encoding br needs the brotli package") from None
+        raise ValueError("Content-Encoding br needs the brotli package") from None
     decoder = brotli.Decompressor()
     try:
         out = decoder.process(data, output_buffer_limit=max_bytes + 1)
