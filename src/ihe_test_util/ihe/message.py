@@ -113,8 +113,7 @@ def payload_of(root: etree._Element | None) -> etree._Element | None:
     if root is None:
         return None
     if root.tag in ENVELOPES:
-        namespace = root.tag[1:].split("}", 1)[0]
-        body = root.find(f"{{{namespace}}}Body")
+        body = _soap_child(root, "Body")
         if body is None:
             return None
         for child in body:
@@ -122,6 +121,15 @@ def payload_of(root: etree._Element | None) -> etree._Element | None:
                 return child
         return None
     return root
+
+
+def _soap_child(envelope: etree._Element, local: str) -> etree._Element | None:
+    """``soap:Header`` / ``soap:Body`` of an envelope (a child scan: no path to compile)."""
+    tag = envelope.tag[:-len("Envelope")] + local
+    for child in envelope:
+        if child.tag == tag:
+            return child
+    return None
 
 
 def attachment_sha256(part: MimePart) -> str:
@@ -157,7 +165,7 @@ def header_actions(headers: Headers) -> tuple[str, ...]:
 def _wsa_actions(envelope: etree._Element | None) -> tuple[str, ...]:
     if envelope is None:
         return ()
-    header = envelope.find(f"{{{etree.QName(envelope).namespace}}}Header")
+    header = _soap_child(envelope, "Header")
     if header is None:
         return ()
     return tuple(
