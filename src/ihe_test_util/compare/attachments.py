@@ -20,10 +20,10 @@ from lxml import etree
 
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.rules import CompiledRules
-from ihe_test_util.ihe.bodies import Attachment, Body
+from ihe_test_util.ihe.message import Message, attachment_sha256
 from ihe_test_util.ihe.namespaces import XOP
 from ihe_test_util.results import DifferenceKind
-from ihe_test_util.transport.mtom import normalise_cid
+from ihe_test_util.transport.mtom import MimePart, normalise_cid
 
 MISSING = "missing attachment"
 
@@ -58,11 +58,23 @@ class Documents:
     """The documents of one body: by carrying element, and the attachments nothing references."""
 
     by_element: dict[etree._Element, Document]
-    unreferenced: list[Attachment]
+    unreferenced: list[MimePart]
 
 
-def extract_documents(body: Body, rules: CompiledRules) -> Documents:
-    """Replace document content by digests in ``body.root`` (in place) and return the documents."""
+def carries_documents(body: Message, rules: CompiledRules) -> bool:
+    """Whether :func:`extract_documents` would change the tree (so it needs a private copy)."""
+    root = body.root
+    if root is None:
+        return False
+    if body.multipart and next(root.iter(f"{{{XOP}}}Include"), None) is not None:
+        return True
+    return any(isinstance(node, etree._Element) and not len(node)
+               for pattern in rules.binary for node in pattern.select(root))
+
+
+def extract_documents(body: Message, rules: CompiledRules) -> Documents:
+    """Replace document content by digests in ``body.root`` (in place: give it a message
+    with a private tree, see :func:`carries_documents`) and return the documents."""
     found: dict[etree._Element, Document] = {}
     root = body.root
     if root is None:
@@ -122,12 +134,12 @@ def document_findings(findings: list[Finding], recorded: Documents,
 
 def unreferenced_findings(recorded: Documents, replayed: Documents) -> list[Finding]:
     """Attachments no element points at, matched by content regardless of Content-ID."""
-    waiting: dict[str, list[Attachment]] = {}
+    waiting: dict[str, list[MimePart]] = {}
     for attachment in replayed.unreferenced:
-        waiting.setdefault(attachment.sha256, []).append(attachment)
+        waiting.setdefault(attachment_sha256(attachment), []).append(attachment)
     findings: list[Finding] = []
     for attachment in recorded.unreferenced:
-        same = waiting.get(attachment.sha256)
+        same = waiting.get(attachment_sha256(attachment))
         if same:
             same.pop()
             continue

@@ -14,9 +14,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ihe_test_util.compare.attachments import (
     Documents,
+    carries_documents,
     document_findings,
     extract_documents,
     unreferenced_findings,
@@ -28,20 +30,13 @@ from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.errors import XmlInputError
-from ihe_test_util.ihe.bodies import Body, read_body
-from ihe_test_util.ihe.catalogue import (
-    GENERIC_XML,
-    detect,
-    hints_for,
-    normalise_id,
-    spec_for,
-)
+from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
+from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import Reading, read_verdict
 from ihe_test_util.model import Request, Response
 from ihe_test_util.results import Comparison, DifferenceKind, Outcome, Severity
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.transport.mtom import content_type_params
 
 #: How reports name the verdict fields.
 VERDICT_LABELS = {
@@ -70,22 +65,29 @@ def compare_responses(
     rules: RuleSet | None = None,
     cassette: str | None = None,
     value_map: Mapping[str, str] | None = None,
+    read: Reader = read_uncached,
 ) -> Comparison:
     """Compare a replayed response with the recorded one under the IHE rules of its transaction.
 
     ``transaction`` (``ITI-18``) skips detection; the requests let echo fields be checked and
     help detection; ``rules`` and ``cassette`` select the user's rules; ``value_map`` lists
     values the replay regenerated (recorded -> replayed), which are equal under the map.
+    ``read`` parses a message (a replay passes its per-cassette cache: each message is
+    parsed once per run).
     """
     notes: list[str] = []
-    rec_body = read_body(recorded.body, recorded.content_type, source="recorded response")
-    rep_body = read_body(replayed.body, replayed.content_type, source="replayed response")
-    rec_request = _request_body(recorded_request, "recorded request")
-    rep_request = _request_body(replayed_request, "replayed request")
-    spec = _choose_spec(transaction, recorded, rec_body, rep_body, recorded_request,
-                        rec_request, notes)
+    rec_body = read(recorded, "recorded response")
+    rep_body = read(replayed, "replayed response")
+    rec_request = read(recorded_request, "recorded request") if recorded_request else None
+    rep_request = read(replayed_request, "replayed request") if replayed_request else None
+    spec = _choose_spec(transaction, recorded_request, rec_body, rep_body, rec_request, notes)
     user_rules = rules.for_exchange(spec.id, cassette) if rules is not None else ()
     compiled = compile_rules(spec, user_rules)
+    # Documents are replaced by digests in the tree before the walk: on a private copy,
+    # taken before the verdicts are read so both see the same elements.
+    if rec_body.root is not None and rep_body.root is not None:
+        rec_body = rec_body.private() if carries_documents(rec_body, compiled) else rec_body
+        rep_body = rep_body.private() if carries_documents(rep_body, compiled) else rep_body
     session = _Session(compiled, value_map or {})
     verdict_rec = session.verdicts(recorded, rec_body)
     verdict_rep = session.verdicts(replayed, rep_body)
@@ -102,14 +104,8 @@ def compare_responses(
     return session.result(spec, verdict_rec, verdict_rep, notes)
 
 
-def _request_body(request: Request | None, source: str) -> Body | None:
-    if request is None:
-        return None
-    return read_body(request.body, request.content_type, source=source)
-
-
-def _choose_spec(transaction: str | None, recorded: Response, rec_body: Body, rep_body: Body,
-                 recorded_request: Request | None, rec_request: Body | None,
+def _choose_spec(transaction: str | None, recorded_request: Request | None, rec_body: Message,
+                 rep_body: Message, rec_request: Message | None,
                  notes: list[str]) -> TransactionSpec:
     if transaction:
         try:
@@ -118,11 +114,11 @@ def _choose_spec(transaction: str | None, recorded: Response, rec_body: Body, re
             notes.append(f"transaction {normalise_id(transaction)!r} is not in the catalogue; "
                          "detected from the messages instead")
     body = rec_body if rec_body.parsed else rep_body
-    hints = hints_for(recorded_request, recorded, rec_request, body)
-    return detect(body if body.parsed else None, rec_request, hints)
+    path = urlsplit(recorded_request.uri).path if recorded_request is not None else None
+    return detect(body, rec_request, path=path)
 
 
-def _abbreviation_note(label: str, body: Body) -> str | None:
+def _abbreviation_note(label: str, body: Message) -> str | None:
     if not body.parsed or (b"...." not in body.raw and b"$" not in body.raw):
         return None
     match = _ABBREVIATED.search(body.raw)
@@ -147,7 +143,7 @@ def _media(response: Response) -> str | None:
     content_type = response.content_type
     if not content_type:
         return None
-    media, params = content_type_params(content_type)
+    media, params = media_type_of(content_type)
     if media.startswith("multipart/"):
         media = params.get("start-info") or params.get("type") or media
     elif media == "application/xop+xml":
@@ -171,7 +167,7 @@ class _Session:
 
     # --- verdicts ------------------------------------------------------------------------------
 
-    def verdicts(self, response: Response, body: Body) -> dict[str, Any]:
+    def verdicts(self, response: Response, body: Message) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "http_status": response.status or None,
             "parseable": body.parsed,
@@ -228,8 +224,8 @@ class _Session:
 
     # --- bodies --------------------------------------------------------------------------------
 
-    def compare_bodies(self, rec: Body, rep: Body, rec_request: Body | None,
-                       rep_request: Body | None) -> None:
+    def compare_bodies(self, rec: Message, rep: Message, rec_request: Message | None,
+                       rep_request: Message | None) -> None:
         assert rec.root is not None and rep.root is not None
         rec_docs = extract_documents(rec, self.rules)
         rep_docs = extract_documents(rep, self.rules)
@@ -270,7 +266,7 @@ class _Session:
             self.noise += inner.noise
         self.findings.extend(unreferenced_findings(rec, rep))
 
-    def compare_unparsed(self, rec: Body, rep: Body, notes: list[str]) -> None:
+    def compare_unparsed(self, rec: Message, rep: Message, notes: list[str]) -> None:
         if rec.parsed and not rep.parsed:
             self.verdict_findings.append(Finding(
                 DifferenceKind.OTHER, None, path="http:body", recorded=f"parsed ({rec.kind})",

@@ -36,12 +36,11 @@ def check_echoes(echoes: tuple[EchoRule, ...], rule_prefix: str,
         _, rep_value = _select(echo.response, replayed)
         if rec_value is None and rep_value is None:
             continue
-        if recorded_request is not None and replayed_request is not None:
-            _, asked_before = _select(echo.request, recorded_request)
+        # The replayed request is only looked at when the recorded response did echo.
+        if recorded_request is not None and replayed_request is not None and \
+                rec_value is not None and rec_value == _select(echo.request, recorded_request)[1]:
             _, asked_now = _select(echo.request, replayed_request)
-            echoed_before = rec_value is not None and rec_value == asked_before
-            echoed_now = rep_value is not None and rep_value == asked_now
-            if echoed_before and not echoed_now:
+            if rep_value is None or rep_value != asked_now:
                 yield EchoOutcome(Finding(
                     DifferenceKind.VALUE, rec_node, None, recorded=rec_value, replayed=rep_value,
                     description=(f"{echo.label} no longer echoes the request: expected "
@@ -75,12 +74,31 @@ def _identifier(value: str) -> str:
 
 def content(element: etree._Element) -> str:
     """What an element says, not what it is called: attributes, text and children rendered
-    independently of prefixes, attribute order and whitespace (RelatesTo vs MessageID)."""
+    independently of prefixes, attribute order and whitespace (RelatesTo vs MessageID).
+
+    One pass over the subtree (``<local>head children</>`` per child, comments skipped).
+    """
+    parts: list[str] = []
+    append = parts.append
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        tag = node.tag
+        if not isinstance(tag, str):
+            continue
+        if event == "start":
+            if node is not element:
+                append(f"<{local_name(tag)}>")
+            append(_head(node))
+        elif node is not element:
+            append("</>")
+    return "".join(parts)
+
+
+def _head(element: etree._Element) -> str:
+    text = _identifier(element.text or "")
+    if not len(element.attrib):
+        return text
     rendered = " ".join(
         f"{local_name(name)}={_identifier(value)!r}"
         for name, value in sorted(attributes(element).items()) if local_name(name) != "type"
     )
-    text = _identifier(element.text or "")
-    children = "".join(f"<{local_name(child.tag)}>{content(child)}</>" for child in element
-                       if isinstance(child.tag, str))
-    return f"[{rendered}]{text}{children}" if rendered else f"{text}{children}"
+    return f"[{rendered}]{text}" if rendered else text

@@ -14,18 +14,17 @@ renamed consistently, and which values echo the request. Facts and their sources
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ihe_test_util.ihe import vocabulary as v
-from ihe_test_util.ihe.bodies import Body, read_body
 from ihe_test_util.ihe.er7 import message_type
+from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
 from ihe_test_util.ihe.patterns import local_name
 from ihe_test_util.ihe.specs import (
     Echo,
     Label,
-    Message,
+    MessageSpec,
     Rule,
     TransactionSpec,
     Unordered,
@@ -33,7 +32,6 @@ from ihe_test_util.ihe.specs import (
     Verdict,
 )
 from ihe_test_util.model import Request, Response
-from ihe_test_util.transport.mtom import content_type_params
 
 # --- building blocks shared by several entries ------------------------------------------------
 
@@ -218,7 +216,7 @@ FRESH_PATIENT_ADD = (
 )
 
 
-def _xds(id_: str, name: str, request: Message, response: Message, *,
+def _xds(id_: str, name: str, request: MessageSpec, response: MessageSpec, *,
          verdicts: tuple[Verdict, ...] = (),
          noise: tuple[str, ...] = ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE,
          unordered: tuple[Unordered, ...] = (), binary: tuple[str, ...] = (),
@@ -232,7 +230,8 @@ def _xds(id_: str, name: str, request: Message, response: Message, *,
     )
 
 
-def _hl7v3(id_: str, name: str, requests: tuple[Message, ...], responses: tuple[Message, ...],
+def _hl7v3(id_: str, name: str, requests: tuple[MessageSpec, ...],
+           responses: tuple[MessageSpec, ...],
            verdicts: tuple[Verdict, ...], regeneration: tuple[Rule, ...], *,
            fresh_patient: tuple[Rule, ...] = ()) -> TransactionSpec:
     return TransactionSpec(
@@ -248,8 +247,8 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
            response_types: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
     return TransactionSpec(
         id=id_, name=name, family="hl7v2",
-        requests=tuple(Message(f"HL7v2:{t}") for t in request_types),
-        responses=tuple(Message(f"HL7v2:{t}") for t in response_types),
+        requests=tuple(MessageSpec(f"HL7v2:{t}") for t in request_types),
+        responses=tuple(MessageSpec(f"HL7v2:{t}") for t in response_types),
         verdicts=verdicts, noise=HL7V2_NOISE, unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES,
     )
 
@@ -266,13 +265,13 @@ _ITI = "urn:ihe:iti:2007:"
 _V3 = "urn:hl7-org:v3:"
 
 
-def _ebxml(namespace: str, local: str, action: str) -> Message:
-    return Message(f"{{{namespace}}}{local}", f"{_ITI}{action}")
+def _ebxml(namespace: str, local: str, action: str) -> MessageSpec:
+    return MessageSpec(f"{{{namespace}}}{local}", f"{_ITI}{action}")
 
 
-def _v3(interaction: str, action: str | None = None) -> Message:
+def _v3(interaction: str, action: str | None = None) -> MessageSpec:
     """An HL7 v3 message: its interaction is the payload root and, by default, the action."""
-    return Message(f"{{{HL7V3}}}{interaction}",
+    return MessageSpec(f"{{{HL7V3}}}{interaction}",
                    f"{_V3}{interaction}" if action is None else action)
 
 
@@ -320,7 +319,7 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
     _hl7v3("ITI-55", "Cross Gateway Patient Discovery",
            (_v3("PRPA_IN201305UV02", f"{_V3}PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),),
            (_v3("PRPA_IN201306UV02", f"{_V3}PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
-            Message(f"{{{HL7V3}}}MCCI_IN000002UV01")),
+            MessageSpec(f"{{{HL7V3}}}MCCI_IN000002UV01")),
            HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
@@ -389,34 +388,30 @@ LABELS: tuple[Label, ...] = (
 
 # --- detection -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Hints:
-    """What the wire says besides the payload: actions and the request path."""
 
-    actions: tuple[str, ...] = ()
-    path: str | None = None
-
-
-def root_key(body: Body | None) -> str | None:
-    """The detection key of a body (see :class:`TransactionSpec`)."""
-    if body is None or body.root is None:
+def root_key(message: Message | None) -> str | None:
+    """The detection key of a message (see :class:`TransactionSpec`)."""
+    if message is None or message.root is None:
         return None
-    if body.kind == "hl7v2":
-        kind = message_type(body.root)
+    if message.kind == "hl7v2":
+        kind = message_type(message.root)
         return f"HL7v2:{kind}" if kind else None
-    payload = body.payload
+    payload = message.payload
     return payload.tag if payload is not None and isinstance(payload.tag, str) else None
 
 
-def detect(response: Body | None = None, request: Body | None = None,
-           hints: Hints = Hints()) -> TransactionSpec:
+def detect(response: Message | None = None, request: Message | None = None, *,
+           path: str | None = None) -> TransactionSpec:
     """The best catalogue entry for an exchange, else the generic entry for its format.
 
-    Payload roots decide; actions and the request path break ties and identify a transaction
-    only when no root is recognised (a SOAP Fault answers every transaction).
+    Payload roots decide; the messages' actions (wsa:Action, Content-Type ``action``,
+    SOAPAction: :attr:`Message.actions`) and the request ``path`` break ties and identify a
+    transaction only when no root is recognised (a SOAP Fault answers every transaction).
     """
     response_key = root_key(response)
     request_key = root_key(request)
+    actions = (*(response.actions if response is not None else ()),
+               *(request.actions if request is not None else ()))
     roots_known = response_key in _ALL_RESPONSE_ROOTS or request_key in _ALL_REQUEST_ROOTS
     best: TransactionSpec | None = None
     best_score = 0
@@ -428,9 +423,9 @@ def detect(response: Body | None = None, request: Body | None = None,
             score += 4
         if roots_known and score == 0:
             continue
-        if any(action in spec.actions for action in hints.actions):
+        if any(action in spec.actions for action in actions):
             score += 2
-        if hints.path and any(hint in hints.path for hint in spec.path_hints):
+        if path and any(hint in path for hint in spec.path_hints):
             score += 1
         if score > best_score:
             best, best_score = spec, score
@@ -443,16 +438,16 @@ _ALL_RESPONSE_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.resp
 _ALL_REQUEST_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.request_roots)
 
 
-def generic_for(body: Body | None) -> TransactionSpec:
-    if body is None or body.root is None:
+def generic_for(message: Message | None) -> TransactionSpec:
+    if message is None or message.root is None:
         return GENERIC_XML
-    if body.kind == "hl7v2":
+    if message.kind == "hl7v2":
         return GENERIC_HL7V2
-    if body.kind == "json":
-        return GENERIC_FHIR if body.root.tag.startswith(f"{{{FHIR}}}") else GENERIC_JSON
-    if body.root.tag.startswith(f"{{{FHIR}}}"):
+    if message.kind == "json":
+        return GENERIC_FHIR if message.root.tag.startswith(f"{{{FHIR}}}") else GENERIC_JSON
+    if message.root.tag.startswith(f"{{{FHIR}}}"):
         return GENERIC_FHIR
-    return GENERIC_SOAP if body.envelope is not None else GENERIC_XML
+    return GENERIC_SOAP if message.envelope is not None else GENERIC_XML
 
 
 def spec_for(transaction: str) -> TransactionSpec:
@@ -476,35 +471,19 @@ def known_ids() -> tuple[str, ...]:
     return tuple(spec.id for spec in CATALOGUE if spec.id)
 
 
-def hints_for(request: Request | None, response: Response | None,
-              request_body: Body | None = None, response_body: Body | None = None) -> Hints:
-    """Actions from wsa:Action headers, SOAPAction and Content-Type ``action``; request path."""
-    actions: list[str] = []
-    for body in (response_body, request_body):
-        envelope = body.envelope if body is not None else None
-        header = envelope.find("{*}Header") if envelope is not None else None
-        for element in header if header is not None else ():
-            if local_name(element.tag) == "Action" and element.text:
-                actions.append(element.text.strip())
-    for message in (request, response):
-        if message is None:
-            continue
-        soap_action = message.headers.get("SOAPAction")
-        if soap_action:
-            actions.append(soap_action.strip().strip('"'))
-        content_type = message.headers.get("Content-Type")
-        if content_type:
-            params = content_type_params(content_type)[1]
-            if params.get("action"):
-                actions.append(params["action"].strip())
-    path = urlsplit(request.uri).path if request else None
-    return Hints(tuple(actions), path)
+def detect_exchange(request: Request | None, response: Response | None, *,
+                    request_message: Message | None = None,
+                    response_message: Message | None = None) -> TransactionSpec:
+    """:func:`detect` for model messages, reading them unless already read."""
+    if request_message is None and request is not None:
+        request_message = message_of(request, source="request")
+    if response_message is None and response is not None:
+        response_message = message_of(response, source="response")
+    return detect(response_message, request_message,
+                  path=urlsplit(request.uri).path if request is not None else None)
 
 
 def detect_transaction(*, request: Request | None = None,
                        response: Response | None = None) -> str | None:
     """The IHE transaction id of an exchange (``ITI-18``), or None when not recognised."""
-    request_body = read_body(request.body, request.content_type) if request else None
-    response_body = read_body(response.body, response.content_type) if response else None
-    hints = hints_for(request, response, request_body, response_body)
-    return detect(response_body, request_body, hints).id
+    return detect_exchange(request, response).id

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from lxml import etree
 
-from ihe_test_util.ihe.bodies import Body
-from ihe_test_util.ihe.catalogue import detect, hints_for, regeneration_rules
+from ihe_test_util.ihe.catalogue import detect, regeneration_rules
 from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.message import Message, header_actions
 from ihe_test_util.ihe.namespaces import WSA, WSSE, XDSB, qname
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
@@ -84,8 +85,8 @@ def regenerate_request(
     detected: list[str | None] = [transaction]
 
     def edit(root: etree._Element, xml: bytes) -> list[Change]:
-        envelope = _envelope_of(root)
-        payload = _payload_of(envelope) if envelope is not None else root
+        message = Message("xml", root)
+        envelope, payload = message.envelope, message.payload
         if transaction is None and payload is not None:
             detected[0] = _detect(request, root)
         rules = regeneration_rules(detected[0], fresh_patients=fresh_patients)
@@ -157,19 +158,8 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None) -> 
 def _detect(request: Request, root: etree._Element) -> str | None:
     """The catalogue's transaction for the request, from the tree already parsed (detection by
     payload root, actions breaking ties: an XCPD request is ITI-55, not PDQ's ITI-47)."""
-    body = Body("xml", root)
-    return detect(request=body, hints=hints_for(request, None, request_body=body)).id
-
-
-def _envelope_of(root: etree._Element) -> etree._Element | None:
-    return root if etree.QName(root).localname == "Envelope" else None
-
-
-def _payload_of(envelope: etree._Element) -> etree._Element | None:
-    for child in envelope.iterchildren("*"):
-        if etree.QName(child).localname == "Body":
-            return next(child.iterchildren("*"), None)
-    return None
+    message = Message("xml", root, header_actions=header_actions(request.headers))
+    return detect(request=message, path=urlsplit(request.uri).path).id
 
 
 def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:

@@ -17,7 +17,7 @@ Family = Literal["xds", "hl7v3", "hl7v2", "fhir", "soap", "xml", "json"]
 
 
 @dataclass(frozen=True)
-class Message:
+class MessageSpec:
     """One kind of message of a transaction: its detection key and its SOAP action.
 
     ``root`` is a detection key (see :class:`TransactionSpec`); ``action`` the wsa:Action (and
@@ -118,7 +118,7 @@ class Label:
 class TransactionSpec:
     """One transaction (or a generic fallback, ``id`` None): the one place for its spec facts.
 
-    ``requests`` / ``responses`` are its message kinds (:class:`Message`): detection keys
+    ``requests`` / ``responses`` are its message kinds (:class:`MessageSpec`): detection keys
     (``{namespace}local`` of the payload element for XML, ``HL7v2:CODE^TRIGGER`` (MSH-9) for
     ER7, ``{fhir ns}Type`` for FHIR) and SOAP actions, read by detection, the builders, the
     simulator and serve. Actions and ``path_hints`` (request path substrings) only break
@@ -130,8 +130,8 @@ class TransactionSpec:
     id: str | None
     name: str
     family: Family
-    requests: tuple[Message, ...] = ()
-    responses: tuple[Message, ...] = ()
+    requests: tuple[MessageSpec, ...] = ()
+    responses: tuple[MessageSpec, ...] = ()
     path_hints: tuple[str, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     noise: tuple[str, ...] = ()
@@ -185,7 +185,7 @@ def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value for value in values if value))
 
 
-def _action_of(messages: tuple[Message, ...], root: str | None, transaction: str | None) -> str:
+def _action_of(messages: tuple[MessageSpec, ...], root: str | None, transaction: str | None) -> str:
     for message in messages:
         if message.action and (root is None or message.root == root):
             return message.action

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.ihe import er7, vocabulary
-from ihe_test_util.ihe.bodies import Body
+from ihe_test_util.ihe.message import Message
 from ihe_test_util.ihe.namespaces import FHIR, HL7V3, RS, SOAP11, SOAP12
 from ihe_test_util.ihe.patterns import (
     NAMESPACES,
@@ -56,7 +56,7 @@ class Reading:
         return self.value if self.key is None else self.key
 
 
-Reader = Callable[[Body, Verdict], Reading]
+Reader = Callable[[Message, Verdict], Reading]
 
 
 def _exact(target: etree._Element | None, name: str | None) -> Covers:
@@ -83,7 +83,7 @@ def _members(container: etree._Element | None) -> Covers:
     return covers
 
 
-def read_soap_fault(body: Body, verdict: Verdict) -> Reading:
+def read_soap_fault(body: Message, verdict: Verdict) -> Reading:
     """None without a Fault; else its codes' local names joined by '/' (Sender/InvalidSecurity)."""
     payload = body.payload
     if payload is None or local_name(payload.tag) != "Fault":
@@ -117,7 +117,7 @@ def _status_element(payload: etree._Element | None) -> etree._Element | None:
     return payload.find(f"{{{RS}}}RegistryResponse")
 
 
-def read_registry_status(body: Body, verdict: Verdict) -> Reading:
+def read_registry_status(body: Message, verdict: Verdict) -> Reading:
     element = _status_element(body.payload)
     if element is None:
         return Reading(None)
@@ -126,7 +126,7 @@ def read_registry_status(body: Body, verdict: Verdict) -> Reading:
                    covers=_exact(element, "status"), exact=True)
 
 
-def read_registry_errors(body: Body, verdict: Verdict) -> Reading:
+def read_registry_errors(body: Message, verdict: Verdict) -> Reading:
     """The set of ``errorCode:Severity`` pairs (severity spelled as URN or bare word)."""
     element = _status_element(body.payload)
     if element is None:
@@ -141,7 +141,7 @@ def read_registry_errors(body: Body, verdict: Verdict) -> Reading:
     return Reading(pairs, element=error_list, covers=_subtree(error_list))
 
 
-def read_count(body: Body, verdict: Verdict) -> Reading:
+def read_count(body: Message, verdict: Verdict) -> Reading:
     """How many results: children of ``location`` (payload-relative; '.' = the payload)."""
     payload = body.payload
     if payload is None:
@@ -169,7 +169,7 @@ def _first_element(context: etree._Element, expression: str) -> etree._Element |
     return None
 
 
-def read_ack(body: Body, verdict: Verdict) -> Reading:
+def read_ack(body: Message, verdict: Verdict) -> Reading:
     """HL7v3 ``acknowledgement/typeCode/@code`` (a child element in the IHE ITS; an attribute in
     older senders), compared by class: AA/CA accept, AE/CE error, AR/CR reject."""
     payload = body.payload
@@ -193,7 +193,7 @@ def _ack_class(code: str | None) -> str | None:
     return vocabulary.ACK_CLASS.get(code.strip(), code.strip())
 
 
-def read_query_response_code(body: Body, verdict: Verdict) -> Reading:
+def read_query_response_code(body: Message, verdict: Verdict) -> Reading:
     payload = body.payload
     if payload is None:
         return Reading(None)
@@ -206,7 +206,7 @@ def read_query_response_code(body: Body, verdict: Verdict) -> Reading:
                    exact=True)
 
 
-def _er7_field(body: Body, segment: str, name: str) -> tuple[str | None, etree._Element | None]:
+def _er7_field(body: Message, segment: str, name: str) -> tuple[str | None, etree._Element | None]:
     root = body.root
     if root is None or body.kind != "hl7v2":
         return None, None
@@ -215,21 +215,21 @@ def _er7_field(body: Body, segment: str, name: str) -> tuple[str | None, etree._
     return er7.field_value(root, segment, name), element
 
 
-def read_msa(body: Body, verdict: Verdict) -> Reading:
+def read_msa(body: Message, verdict: Verdict) -> Reading:
     """HL7 v2 MSA-1, by class (AA/CA, AE/CE, AR/CR)."""
     code, element = _er7_field(body, "MSA", "MSA.1")
     covers = _subtree(element) if element is not None else _covers_nothing
     return Reading(code, _ack_class(code), element, None, covers, exact=True)
 
 
-def read_qak(body: Body, verdict: Verdict) -> Reading:
+def read_qak(body: Message, verdict: Verdict) -> Reading:
     """HL7 v2 QAK-2 query response status (OK / NF / AE / AR)."""
     code, element = _er7_field(body, "QAK", "QAK.2")
     covers = _subtree(element) if element is not None else _covers_nothing
     return Reading(code, element=element, covers=covers, exact=True)
 
 
-def read_segment_count(body: Body, verdict: Verdict) -> Reading:
+def read_segment_count(body: Message, verdict: Verdict) -> Reading:
     """How many ``location`` segments (PID) an ER7 response returned."""
     root = body.root
     if root is None or body.kind != "hl7v2":
@@ -244,7 +244,7 @@ def _segment_members(root: etree._Element, segment: str) -> Covers:
     return covers
 
 
-def read_fhir_total(body: Body, verdict: Verdict) -> Reading:
+def read_fhir_total(body: Message, verdict: Verdict) -> Reading:
     root = body.root
     if root is None or root.tag != f"{{{FHIR}}}Bundle":
         return Reading(None)
@@ -257,7 +257,7 @@ def read_fhir_total(body: Body, verdict: Verdict) -> Reading:
                    exact=True)
 
 
-def read_fhir_severity(body: Body, verdict: Verdict) -> Reading:
+def read_fhir_severity(body: Message, verdict: Verdict) -> Reading:
     """The most severe OperationOutcome issue anywhere in the response, or None."""
     root = body.root
     if root is None:
@@ -277,7 +277,7 @@ def read_fhir_severity(body: Body, verdict: Verdict) -> Reading:
                    covers=_exact(worst_element, "value"), exact=True)
 
 
-def read_values(body: Body, verdict: Verdict) -> Reading:
+def read_values(body: Message, verdict: Verdict) -> Reading:
     """User-defined verdict field: the string values ``location`` selects (a pattern)."""
     root = body.root
     if root is None:
@@ -325,6 +325,6 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_verdict(body: Body, verdict: Verdict) -> Reading:
+def read_verdict(body: Message, verdict: Verdict) -> Reading:
     return READERS[verdict.reader](body, verdict)
 

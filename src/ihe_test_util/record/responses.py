@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ihe_test_util.ihe.bodies import Body, read_body
-from ihe_test_util.ihe.catalogue import detect, hints_for, spec_for
+from ihe_test_util.ihe.catalogue import detect_exchange, spec_for
+from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import read_verdict
 from ihe_test_util.ihe.xpath import values_of
@@ -27,25 +27,24 @@ class ResponseReading:
 
     transaction: str | None
     status: str | None
-    body: Body
+    body: Message
 
 
 def read_response(request: Request, response: Response, transaction: str | None) -> (
         ResponseReading):
-    body = read_body(response.body, response.content_type, source="response")
+    body = message_of(response, source="response")
     spec = _spec(request, response, body, transaction)
     return ResponseReading(spec.id, status_words(body, spec), body)
 
 
-def _spec(request: Request, response: Response, body: Body, transaction: str | None) -> (
+def _spec(request: Request, response: Response, body: Message, transaction: str | None) -> (
         TransactionSpec):
     if transaction:
         try:
             return spec_for(transaction)
         except KeyError:
             pass
-    request_body = read_body(request.body, request.content_type, source="request")
-    return detect(body, request_body, hints_for(request, response, request_body, body))
+    return detect_exchange(request, response, response_message=body)
 
 
 _WORDS = {
@@ -59,7 +58,7 @@ _WORDS = {
 }
 
 
-def status_words(body: Body, spec: TransactionSpec) -> str | None:
+def status_words(body: Message, spec: TransactionSpec) -> str | None:
     """``Success, 2 result(s)``, ``ack AA, query OK, 1 result(s)``, ``SOAP Fault Sender``, ...
     or None when the body cannot be read."""
     if not body.parsed:
@@ -83,7 +82,7 @@ class Captured:
     missed: dict[str, str] = field(default_factory=dict)  # name -> why there is no value
 
 
-def capture(body: Body, xpaths: Mapping[str, etree.XPath]) -> Captured:
+def capture(body: Message, xpaths: Mapping[str, etree.XPath]) -> Captured:
     """Evaluate every capture XPath on the response (the SOAP envelope, root part of MTOM);
     values are read as replay's ``[[correlate]]`` rules read them
     (:func:`ihe_test_util.ihe.xpath.node_value`)."""

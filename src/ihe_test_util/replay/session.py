@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from ihe_test_util.cassette import (
     fill_request,
@@ -18,6 +19,7 @@ from ihe_test_util.cassette import (
 )
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.message import Reader, read_uncached
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
@@ -38,6 +40,8 @@ class CassetteRegenerator:
     security: SecurityHeader | None = None
     fresh_patients: bool = False
     id_map: IdMap = field(default_factory=IdMap)
+    _items: Mapping[str, str] = field(default_factory=dict, init=False, repr=False)
+    _items_size: int = field(default=0, init=False, repr=False)
 
     def regenerate(self, request: Request, transaction: str | None) -> Request:
         # Regenerate first: it removes the recorded WS-Security header (and with it any
@@ -52,7 +56,12 @@ class CassetteRegenerator:
 
     @property
     def value_map(self) -> Mapping[str, str]:
-        return self.id_map.items()
+        """Recorded -> fresh values so far (a read-only view, rebuilt only when it grew: the
+        engine asks for it on every exchange and the map only ever grows)."""
+        if self._items_size != len(self.id_map):
+            self._items = MappingProxyType(self.id_map.items())
+            self._items_size = len(self.id_map)
+        return self._items
 
 
 def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: float | None,
@@ -76,14 +85,14 @@ class RuleBoundComparer:
     def __call__(
         self, recorded: Response, replayed: Response, *, transaction: str | None,
         recorded_request: Request | None, replayed_request: Request | None,
-        cassette: str | None, value_map: Mapping[str, str],
+        cassette: str | None, value_map: Mapping[str, str], read: Reader = read_uncached,
     ) -> Comparison:
         from ihe_test_util.compare import compare_responses
 
         return compare_responses(
             recorded, replayed, transaction=transaction, recorded_request=recorded_request,
             replayed_request=replayed_request, rules=self.rules,  # type: ignore[arg-type]
-            cassette=cassette, value_map=value_map,
+            cassette=cassette, value_map=value_map, read=read,
         )
 
 

@@ -31,14 +31,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from lxml import etree
 
-from ihe_test_util.errors import XmlInputError
-from ihe_test_util.ihe.bodies import Body
-from ihe_test_util.ihe.catalogue import Hints, detect, regeneration_rules
+from ihe_test_util.ihe.catalogue import detect, regeneration_rules
+from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.namespaces import (
     HL7V3,
     RIM,
-    SOAP11,
-    SOAP12,
     WSA,
     XDSB,
     XOP,
@@ -48,15 +45,9 @@ from ihe_test_util.ihe.patterns import attributes
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
-from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
 from ihe_test_util.serve.renames import Renames
-from ihe_test_util.transport.mtom import (
-    content_type_params,
-    is_multipart,
-    normalise_cid,
-    parse_multipart,
-)
+from ihe_test_util.transport.mtom import normalise_cid
 
 #: What a blanked value reads as in the canonical body and in explanations.
 BLANK = "~"
@@ -74,7 +65,6 @@ UNORDERED_PARENTS = frozenset({
 #: Attributes that name an element in explanations: ``Slot[@name='$XDSDocumentEntryPatientId']``.
 NAMING_ATTRIBUTES = ("name",)
 
-_ENVELOPES = {qname(SOAP12, "Envelope"), qname(SOAP11, "Envelope")}
 _INCLUDE = qname(XOP, "Include")
 _DOCUMENT = qname(XDSB, "Document")
 
@@ -125,25 +115,26 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     if split.query:
         path += "?" + urlencode(sorted(parse_qsl(split.query, keep_blank_values=True)))
     method = request.method.upper()
-    content_type = request.content_type
-    try:
-        root, attachments = _parse(request.body, content_type)
-    except XmlInputError as exc:
-        return _opaque(method, path, _header_action(request), request.body, exc.message)
-    if root is None:
-        return _opaque(method, path, _header_action(request), request.body, None)
-    envelope = root if root.tag in _ENVELOPES else None
-    payload = _payload(envelope) if envelope is not None else root
-    action = (_wsa(envelope, "Action") if envelope is not None else None) or \
-        _header_action(request)
-    spec = detect(None, Body("xml", root), Hints((action,) if action else (), path))
+    message = message_of(request, source="request body")
+    if message.kind != "xml":  # JSON, ER7, binary, empty or unreadable: compared as bytes
+        return _opaque(method, path, _header_action(message),
+                       request.body if message.multipart else message.raw or request.body,
+                       message.error if _failed_xml(message) else None)
+    message = message.private()  # blanking edits the tree
+    root = message.root
+    assert root is not None
+    envelope = message.envelope
+    payload = message.payload
+    action = message.action or ""
+    spec = detect(None, message, path=path)
     transaction = spec.id
     if payload is None:
         return RequestShape(method, path, action, transaction, _digest(b""),
                             message_id=_wsa(envelope, "MessageID"), soap=envelope is not None,
                             _raw_facts=("soap:Body is empty",))
     echoes = capture_echoes(spec, root)
-    _digest_binaries(payload, attachments)
+    _digest_binaries(payload, {_cid(part.content_id): part.content
+                               for part in message.attachments if part.content_id})
     if renames is not None:
         renames.to_recorded(payload)
     identifiers = _blank_noise(payload, transaction)
@@ -156,29 +147,6 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _parse(body: bytes, content_type: str | None) -> (
-    tuple[etree._Element | None, dict[str, bytes]]
-):
-    """The XML root and attachments by normalised Content-ID; root None for non-XML bodies."""
-    attachments: dict[str, bytes] = {}
-    xml = body
-    if is_multipart(content_type):
-        message = parse_multipart(body, content_type or "", source="request body")
-        xml = message.root.content
-        attachments = {_cid(part.content_id): part.content
-                       for part in message.attachments if part.content_id}
-    if not xml.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return None, attachments
-    return parse_xml(xml, source="request body"), attachments
-
-
-def _payload(envelope: etree._Element) -> etree._Element | None:
-    body = envelope.find(f"{{{etree.QName(envelope).namespace}}}Body")
-    if body is None:
-        return None
-    return next((child for child in body if isinstance(child.tag, str)), None)
-
-
 def _wsa(envelope: etree._Element | None, local: str) -> str | None:
     if envelope is None:
         return None
@@ -187,15 +155,15 @@ def _wsa(envelope: etree._Element | None, local: str) -> str | None:
     return (found.text or "").strip() if found is not None else None
 
 
-def _header_action(request: Request) -> str:
-    """The action from HTTP headers: Content-Type ``action`` (SOAP 1.2) or SOAPAction (1.1)."""
-    content_type = request.content_type
-    if content_type:
-        params = content_type_params(content_type)[1]
-        for name in ("action", "start-info-action"):
-            if params.get(name):
-                return params[name].strip()
-    return (request.headers.get("SOAPAction") or "").strip().strip('"')
+def _failed_xml(message: Message) -> bool:
+    """Whether the body is XML (or MTOM) that could not be read, rather than not XML at all."""
+    return message.kind == "unparseable" and (
+        message.multipart or message.raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<")
+
+
+def _header_action(message: Message) -> str:
+    """The action from HTTP headers alone (the body is not an envelope)."""
+    return message.header_actions[0] if message.header_actions else ""
 
 
 def _cid(value: str | None) -> str:

@@ -7,7 +7,7 @@ import threading
 
 from lxml import etree
 
-from ihe_test_util.ihe.bodies import read_body
+from ihe_test_util.ihe.message import read_message
 from ihe_test_util.ihe.xpath import (
     PerThread,
     compile_xpath,
@@ -52,7 +52,7 @@ def test_the_value_of_a_node() -> None:
 def test_record_captures_and_correlate_rules_read_the_same_values() -> None:
     """``ihe record`` used to take all descendant text and ``[[correlate]]`` only
     ``element.text``: ``//name`` read ``Ann Lee`` in one and nothing in the other."""
-    body = read_body(RESPONSE, "text/xml")
+    body = read_message(RESPONSE, content_type="text/xml")
     assert body.root is not None
     for expression in ("//hl7:id", "//name", "//note", "//Value", "//hl7:id/@root",
                        "//given/text()", "string(//family)", "count(//hl7:id)"):

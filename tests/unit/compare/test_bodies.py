@@ -6,9 +6,9 @@ import pytest
 from lxml import etree
 
 from ihe_test_util.compare.files import parse_capture
-from ihe_test_util.ihe.bodies import read_body
 from ihe_test_util.ihe.er7 import Er7Error, message_type, parse_er7
 from ihe_test_util.ihe.jsonxml import JsonViewError, parse_json_view
+from ihe_test_util.ihe.message import read_message
 from ihe_test_util.ihe.namespaces import FHIR
 from tests.conftest import corpus_file
 
@@ -17,7 +17,7 @@ def test_capture_with_a_banner_line_and_multipart_body() -> None:
     response = parse_capture(corpus_file("ITI-41/ITI-41_response_raw.xml").read_bytes())
     assert response.status == 200 and response.reason == "OK"
     assert (response.content_type or "").startswith("multipart/related")
-    body = read_body(response.body, response.content_type)
+    body = read_message(response.body, content_type=response.content_type)
     assert body.kind == "xml" and body.multipart
     assert body.payload is not None and body.payload.tag.endswith("}RegistryResponse")
 
@@ -37,7 +37,7 @@ def test_chunked_capture_is_dechunked() -> None:
 
 def test_bare_multipart_gets_its_boundary_from_the_first_line() -> None:
     response = parse_capture(corpus_file("ITI-41/nist-PnrXop-Xop-body.txt").read_bytes())
-    body = read_body(response.body, response.content_type)
+    body = read_message(response.body, content_type=response.content_type)
     assert body.kind == "xml" and len(body.attachments) == 1
 
 
@@ -78,7 +78,7 @@ def test_plain_json_keeps_types_and_odd_keys_and_refuses_garbage() -> None:
 
 
 def test_unreadable_bodies_are_values_not_exceptions() -> None:
-    assert read_body(b"", "text/xml").kind == "empty"
+    assert read_message(b"", content_type="text/xml").kind == "empty"
     hostile = b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
-    body = read_body(hostile, "text/xml")
+    body = read_message(hostile, content_type="text/xml")
     assert body.kind == "unparseable" and body.error and "DTD" in body.error
