@@ -108,10 +108,8 @@ def _escaped(signum: int, frame: object) -> None:
     raise AssertionError(f"signal {signum} reached the handler installed before the command")
 
 
-def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ihe_test_util.replay.approval as approval
-
+def _changed_run(tmp_path: Path) -> tuple[Path, Path]:
+    """Cassettes ``a`` and ``b`` and the report of a replay that changed every answer."""
     def changed(body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
         return 200, [("Content-Type", "text/plain")], b"new answer to " + body
 
@@ -121,8 +119,29 @@ def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
         replayed = CliRunner().invoke(cli, ["replay", str(cassettes), "--fail-on", "never",
                                             "--report-json", str(report)])
     assert replayed.exit_code == 0, replayed.output
-    before = _snapshot(cassettes)
+    return cassettes, report
 
+
+def _approve_with_sigterm(report: Path) -> Any:
+    """``ihe approve`` in-process; the handler installed before must never see the signal."""
+    previous = signal.signal(signal.SIGTERM, _escaped)
+    try:
+        result = CliRunner().invoke(cli, ["--no-color", "approve", str(report),
+                                          "--allow-regressions"])
+        assert signal.getsignal(signal.SIGTERM) is _escaped
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return result
+
+
+def test_an_approve_stopped_while_writing_leaves_every_cassette_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17: the baseline is wholly old or wholly new. (Before, the first cassette stayed
+    # approved and the second not.)
+    import ihe_test_util.replay.approval as approval
+
+    cassettes, report = _changed_run(tmp_path)
+    before = _snapshot(cassettes)
     saved: list[Path] = []
     real_save = approval.save_cassette
 
@@ -133,17 +152,36 @@ def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
         saved.append(path)
 
     monkeypatch.setattr(approval, "save_cassette", save_then_sigterm)
-    previous = signal.signal(signal.SIGTERM, _escaped)
-    try:
-        result = CliRunner().invoke(cli, ["--no-color", "approve", str(report),
-                                          "--allow-regressions"])
-        assert signal.getsignal(signal.SIGTERM) is _escaped
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    result = _approve_with_sigterm(report)
+
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Traceback" not in result.output
+    assert len(saved) == 1  # the first cassette was written (staged) before the signal
+    assert _snapshot(cassettes) == before  # nothing replaced, no temporary file left
+
+
+def test_an_approve_stopped_while_renaming_completes_every_cassette(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ihe_test_util.replay.approval as approval
+
+    cassettes, report = _changed_run(tmp_path)
+    before = _snapshot(cassettes)
+    installed: list[Path] = []
+    real_install = approval.install_staged
+
+    def sigterm_then_install(staged: Path, target: Path) -> None:
+        if not installed:  # the job is cancelled as the first cassette is put in place
+            signal.raise_signal(signal.SIGTERM)
+        real_install(staged, target)
+        installed.append(target)
+
+    monkeypatch.setattr(approval, "install_staged", sigterm_then_install)
+    result = _approve_with_sigterm(report)
 
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.output and "Traceback" not in result.output
     after = _snapshot(cassettes)
     assert sorted(after) == sorted(before)  # no temporary file left beside the cassettes
-    assert [name for name in after if after[name] != before[name]] == [saved[0].name]
-    assert b"new answer to" in after[saved[0].name]
+    assert sorted(installed) == sorted((cassettes / name).resolve() for name in before)
+    for name in before:
+        assert after[name] != before[name] and b"new answer to" in after[name], name

@@ -109,10 +109,10 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
     capture_rules = load_capture_rules(settings.correlate, settings.source)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
+    redactor = Redactor.from_settings(settings)
     store = None
     if outputs.json is not None:
-        store = ReplayedExchangeStore.beside(outputs.json,
-                                             redactor=Redactor.from_settings(settings))
+        store = ReplayedExchangeStore.beside(outputs.json, redactor=redactor)
     options = request.options
     security = security_header(settings.saml, base=settings.folder)
     engine = ReplayEngine(
@@ -126,7 +126,7 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
                    targets=request.targets.describe(), root=str(plan.root))
-    with ReporterSet([*outputs.reporters(), terminal]) as reporters, \
+    with ReporterSet([*outputs.reporters(), terminal], redactor.result) as reporters, \
             store if store is not None else nullcontext():
         if store is not None:
             store.start(plan.root)
