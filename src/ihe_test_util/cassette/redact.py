@@ -435,8 +435,10 @@ def _secret_spans(document: bytes) -> list[tuple[int, int, bytes]]:
             return  # an empty token or password holds nothing
         if item.secret.scope is Scope.ELEMENT:
             spans.append((item.start, document.index(b">", index) + 1, text))
-        elif document[item.content_start:index].strip():
-            spans.append((item.content_start, index, text))
+        else:
+            content = document[item.content_start:index].strip()
+            if content and not _PLACEHOLDER_BYTES.fullmatch(content):  # redacted already
+                spans.append((item.content_start, index, text))
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
