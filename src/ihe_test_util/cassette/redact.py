@@ -35,6 +35,7 @@ that errs on the side of removing too much.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -274,6 +275,42 @@ class Redactor:
             if value in body:
                 body = body.replace(value, placeholder(name).encode("ascii"))
         return body
+
+
+class _LogRedaction:
+    """The redactor every log record of the process goes through (one factory, installed once)."""
+
+    redactor: Redactor | None = None
+    installed = False
+
+
+def redact_log_records(redactor: Redactor | None) -> None:
+    """Redact every log message from now on with ``redactor`` (replacing the previous one;
+    ``None`` stops redacting).
+
+    A record factory rather than a handler filter: it holds for handlers added later (``ihe sim
+    -v``, ``ihe serve``) and for Python's last-resort handler alike.
+    """
+    _LogRedaction.redactor = redactor
+    if _LogRedaction.installed:
+        return
+    _LogRedaction.installed = True
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        current = _LogRedaction.redactor
+        if current is not None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format is for the handler to report
+                return record
+            redacted = current.text(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 def configured_secrets(settings: Settings, environ: Mapping[str, str] | None = None,

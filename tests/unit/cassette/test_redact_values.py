@@ -4,11 +4,19 @@ in exchanges and in the text of results; replay fills an encoded value back enco
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
+
 from ihe_test_util.cassette import Redactor, fill_request, placeholders_in_request, secret_values
-from ihe_test_util.cassette.redact import configured_secrets, redact_body, redact_xml
+from ihe_test_util.cassette.redact import (
+    configured_secrets,
+    redact_body,
+    redact_log_records,
+    redact_xml,
+)
 from ihe_test_util.config import load_settings
 from ihe_test_util.model import Headers, Request, Response
 from ihe_test_util.results import (
@@ -143,3 +151,16 @@ def test_responses_echoing_configured_values_are_redacted() -> None:
     redacted = Redactor(secrets=SECRETS).response(response)
     assert redacted.headers.get("X-Seen") == "Authorization: Bearer [[ihe-secret:api_token]]"
     assert redacted.body == b"<echo>[[ihe-secret:api_key]]</echo>"
+
+
+def test_log_messages_are_redacted_whatever_handler_writes_them(
+        caplog: pytest.LogCaptureFixture) -> None:
+    redact_log_records(Redactor(secrets=SECRETS))
+    try:
+        with caplog.at_level(logging.INFO, logger="ihe_test_util.test"):
+            logging.getLogger("ihe_test_util.test").info(
+                "GET %s from %s", f"/p?access_token={TOKEN}", KEY)
+    finally:
+        redact_log_records(None)
+    assert caplog.messages == ["GET /p?access_token=[[ihe-secret:api_token]] from "
+                               "[[ihe-secret:api_key]]"]
