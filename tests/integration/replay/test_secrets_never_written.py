@@ -33,32 +33,10 @@ from ihe_test_util.cassette import load_cassette
 
 from ...unit.transport.saml_keys import signing_pair
 from ..record.conftest import Run, finally_killed, ihe, ihe_process
+from ..record.test_record_secrets import API_KEY, SAML, SCENARIO, SECRETS, TOKEN
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-TOKEN = "tok-5e1b9c7a3d2f4e60"
-API_KEY = "key-8a2c4e6f1b3d"
-CONFIG = """\
-[secrets]
-api_token = { env = "E2E_SECRET_TOKEN" }
-api_key = { env = "E2E_SECRET_KEY" }
-
-[saml]
-issuer = "https://sts.example"
-subject = "recorder"
-certificate = "saml.pem"
-key = { env = "E2E_SECRET_SAML_KEY" }
-"""
-SCENARIO = """\
-version: 1
-name: pix
-endpoints: {pix: "http://127.0.0.1:1/pix"}
-headers:
-  Authorization: "Bearer ${secret.api_token}"
-  X-Api-Key: "${secret.api_key}"
-steps:
-  - {name: query, transaction: ITI-45, endpoint: pix, with: {patient_id: "1.2.3|S-1"}}
-"""
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WST = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 SAML2 = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -176,10 +154,10 @@ def test_no_secret_in_any_byte_written_after_record_replay_approve_and_every_rep
     monkeypatch.chdir(tmp_path)
     pair = signing_pair()
     (tmp_path / "saml.pem").write_bytes(pair.cert_pem)
-    (tmp_path / "ihe.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "ihe.toml").write_text(SECRETS + SAML, encoding="utf-8")
     (tmp_path / "scenario.yaml").write_text(SCENARIO, encoding="utf-8")
-    env = {"E2E_SECRET_TOKEN": TOKEN, "E2E_SECRET_KEY": API_KEY,
-           "E2E_SECRET_SAML_KEY": pair.key_pem.decode()}
+    env = {"REC_TEST_TOKEN": TOKEN, "REC_TEST_KEY": API_KEY,
+           "REC_TEST_SAML_KEY": pair.key_pem.decode()}
     outputs: list[Run] = []
     with echo_server() as server:
         outputs.append(_record_through_proxy(tmp_path, server, env))
@@ -195,7 +173,7 @@ def test_no_secret_in_any_byte_written_after_record_replay_approve_and_every_rep
         assert outputs[-1].exit_code == 0, outputs[-1]
         run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
         assert {e["outcome"] for e in run["exchanges"]} <= {"changed", "regression"}, run
-        assert len(run["exchanges"]) == 3
+        assert len(run["exchanges"]) == 4
         outputs.append(ihe("approve", "out/run.json", "--allow-regressions", env=env))
         assert outputs[-1].exit_code == 0, outputs[-1]
         outputs.append(ihe("-v", "report", "render", "out/run.json", "--html", "again/run.html",
