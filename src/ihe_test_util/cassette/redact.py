@@ -240,15 +240,16 @@ class Redactor:
     def _mapping(self, data: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
         if data is None:
             return None
-        return {key: self._any(value) for key, value in data.items()}
+        return {key: self.data(value) for key, value in data.items()}
 
-    def _any(self, value: Any) -> Any:
+    def data(self, value: Any) -> Any:
+        """JSON-like data (what a ``--json`` line prints) with every string redacted."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
             return self._mapping(value)
         if isinstance(value, (list, tuple)):
-            return type(value)(self._any(item) for item in value)
+            return type(value)(self.data(item) for item in value)
         return value
 
     def _headers(self, headers: Headers) -> Headers:

@@ -62,7 +62,8 @@ def run_proxy_command(
         else:
             view.event(replace(event, path=redactor.uri(event.path),
                                url=event.url and redactor.uri(event.url),
-                               message=redactor.text(event.message)))
+                               message=redactor.text(event.message),
+                               hint=event.hint and redactor.text(event.hint)))
 
     proxy = RecordingProxy(routes, writer, options=options, host=host, port=port,
                            on_event=show)
