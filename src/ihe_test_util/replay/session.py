@@ -78,7 +78,8 @@ class RuleBoundComparer:
     ) -> Comparison:
         from ihe_test_util.compare import compare_responses
 
-        if self.redactor is not None:
+        if self.redactor is not None:  # the recorded side too: cassettes of older versions
+            recorded = self.redactor.response(recorded)
             replayed = self.redactor.response(replayed)
             if replayed_request is not None:
                 replayed_request = self.redactor.request(replayed_request)
