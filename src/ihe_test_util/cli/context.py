@@ -22,11 +22,14 @@ class CliContext:
     _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
-        """Load (once) and return the settings; raises ConfigError on a bad file."""
+        """Load (once) and return the settings; raises ConfigError on a bad file. From then on
+        log messages are redacted with the configured secrets too."""
         if self._settings is None:
+            from ihe_test_util.cassette.redact import Redactor, redact_log_records
             from ihe_test_util.config import load_settings
 
             self._settings = load_settings(self.config_path)
+            redact_log_records(Redactor.from_settings(self._settings))
         return self._settings
 
     def console(self, *, stderr: bool = False) -> Console:

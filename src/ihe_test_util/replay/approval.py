@@ -7,16 +7,18 @@ redacted like any cassette, plus ``manifest.json`` naming the run's root folder.
 replaces the previous run's only when the run finishes (an interrupted run leaves both the
 previous report and its folder as they were).
 
-``ihe approve run.json`` reads the report, picks exchanges, and rewrites their cassettes
-atomically. Exchanges of a cassette chain (an entryUUID assigned in one response is sent in a
-later request), so a cassette is re-baselined as a whole: the approved exchanges *and* the
-ones that passed take their replayed request and response (a pass differs only by noise),
-keeping every chained value consistent; exchanges neither approved nor passed keep their
-recording.
+``ihe approve run.json`` reads the report, picks exchanges, and rewrites their cassettes: all
+of them or none (:class:`StagedApprovals`), each redacted again so the approved cassette keeps
+its recording's placeholders and holds no secret a server echoed. Exchanges of a cassette
+chain (an entryUUID assigned in one response is sent in a later request), so a cassette is
+re-baselined as a whole: the approved exchanges *and* the ones that passed take their replayed
+request and response (a pass differs only by noise), keeping every chained value consistent;
+exchanges neither approved nor passed keep their recording.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -26,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ihe_test_util.atomicfile import fsync_folder, temp_path_beside
 from ihe_test_util.cassette import Redactor, load_cassette, save_cassette
 from ihe_test_util.cassette.store import now_utc
 from ihe_test_util.errors import CassetteError, UsageError
@@ -199,35 +202,102 @@ def plan_approvals(
     return approvals + companions
 
 
-def apply_approvals(approvals: Sequence[Approval], store: Path,
-                    redactor: Redactor | None = None) -> list[Path]:
-    """Write the replayed exchanges into their cassettes (one atomic write per cassette)."""
+@dataclass
+class StagedApprovals:
+    """Approved cassettes written beside their targets, waiting to be put in place together.
+
+    ``ihe approve`` changes a baseline as a whole or not at all: :func:`stage_approvals`
+    writes every new cassette as a hidden file beside the one it replaces (the slow part, which
+    a signal may interrupt: leaving the ``with`` block deletes whatever was staged, so every
+    cassette stays as it was); :meth:`commit` then only renames, and the caller holds stop
+    signals back around it (``Stop.deferred()``), so the renames are not split either.
+    """
+
+    pairs: list[tuple[Path, Path]] = field(default_factory=list)  # (staged file, target)
+
+    def commit(self) -> list[Path]:
+        """Put every staged cassette in place of its target; the targets, in order."""
+        written: list[Path] = []
+        while self.pairs:
+            staged, target = self.pairs[0]
+            install_staged(staged, target)
+            self.pairs.pop(0)
+            written.append(target)
+        for folder in dict.fromkeys(target.parent for target in written):
+            fsync_folder(folder)
+        return written
+
+    def discard(self) -> None:
+        """Delete what is staged and not committed (idempotent)."""
+        while self.pairs:
+            staged, _ = self.pairs.pop()
+            with contextlib.suppress(OSError):
+                staged.unlink()
+
+    def __enter__(self) -> StagedApprovals:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()
+
+
+STAGED_SUFFIX = ".approving"
+
+
+def install_staged(staged: Path, target: Path) -> None:
+    """One rename: ``staged`` (same folder) replaces ``target``, keeping its permissions."""
+    with contextlib.suppress(OSError):
+        staged.chmod(target.stat().st_mode & 0o777)
+    staged.replace(target)
+
+
+def stage_approvals(approvals: Sequence[Approval], store: Path,
+                    redactor: Redactor | None = None) -> StagedApprovals:
+    """Write the cassettes the approvals produce beside their targets (nothing replaced yet).
+
+    Each approved exchange takes the kept replayed exchange, redacted again (``redactor``:
+    :meth:`Redactor.from_settings`, whose configured values turn back into the recording's
+    placeholders). A failure or interrupt part-way deletes what was staged.
+    """
     by_cassette: dict[Path, list[Approval]] = {}
     for approval in approvals:
         by_cassette.setdefault(approval.cassette, []).append(approval)
-    written: list[Path] = []
-    for path, items in by_cassette.items():
-        cassette = load_cassette(path)
-        interactions = list(cassette.interactions)
-        for approval in items:
-            cassette_id = approval.exchange_id.rsplit("#", 1)[0]
-            kept_path = kept_exchange_path(store, cassette_id, approval.index)
-            if not kept_path.is_file():
-                raise CassetteError("replayed exchange missing", path=kept_path)
-            (replayed,) = load_cassette(kept_path).interactions
-            if approval.index >= len(interactions):
-                raise CassetteError(
-                    f"has no exchange #{approval.index}: the cassette changed since the run",
-                    path=path,
-                )
-            original = interactions[approval.index]
-            interactions[approval.index] = Interaction(
-                replayed.request, replayed.response,
-                replace(original.meta, duration_ms=replayed.meta.duration_ms,
-                        recorded_at=replayed.meta.recorded_at),
-            )
-        save_cassette(path, replace(cassette, interactions=tuple(interactions)),
-                      redactor=redactor)
-        written.append(path)
-    return written
+    staged = StagedApprovals()
+    try:
+        for path, items in by_cassette.items():
+            target = path.resolve()
+            for stale in target.parent.glob(f".{target.name}.*{STAGED_SUFFIX}"):
+                with contextlib.suppress(OSError):  # left by a killed approve (SIGKILL)
+                    stale.unlink()
+            cassette = _approved(path, items, store)
+            staging = temp_path_beside(target, suffix=STAGED_SUFFIX)
+            staged.pairs.append((staging, target))
+            save_cassette(staging, cassette, redactor=redactor)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
+
+def _approved(path: Path, items: Sequence[Approval], store: Path) -> Cassette:
+    """``path``'s cassette with the replayed exchanges of ``items`` in place of the recorded."""
+    cassette = load_cassette(path)
+    interactions = list(cassette.interactions)
+    for approval in items:
+        cassette_id = approval.exchange_id.rsplit("#", 1)[0]
+        kept_path = kept_exchange_path(store, cassette_id, approval.index)
+        if not kept_path.is_file():
+            raise CassetteError("replayed exchange missing", path=kept_path)
+        (replayed,) = load_cassette(kept_path).interactions
+        if approval.index >= len(interactions):
+            raise CassetteError(
+                f"has no exchange #{approval.index}: the cassette changed since the run",
+                path=path,
+            )
+        original = interactions[approval.index]
+        interactions[approval.index] = Interaction(
+            replayed.request, replayed.response,
+            replace(original.meta, duration_ms=replayed.meta.duration_ms,
+                    recorded_at=replayed.meta.recorded_at),
+        )
+    return replace(cassette, interactions=tuple(interactions))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ihe_test_util.cassette import (
+    Redactor,
     fill_request,
     load_cassette,
     placeholders_in_request,
@@ -78,9 +79,15 @@ def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: f
 
 @dataclass
 class RuleBoundComparer:
-    """The IHE comparer with the configured rules bound (matches the engine's Comparer)."""
+    """The IHE comparer with the configured rules bound (matches the engine's Comparer).
+
+    With a ``redactor`` the replayed exchange is compared redacted, like its recording: a
+    token or assertion the server hands out is a placeholder on both sides, so it is neither
+    a difference nor a value any report could show.
+    """
 
     rules: object | None = None
+    redactor: Redactor | None = None
 
     def __call__(
         self, recorded: Response, replayed: Response, *, transaction: str | None,
@@ -89,6 +96,11 @@ class RuleBoundComparer:
     ) -> Comparison:
         from ihe_test_util.compare import compare_responses
 
+        if self.redactor is not None:  # the recorded side too: cassettes of older versions
+            recorded = self.redactor.response(recorded)
+            replayed = self.redactor.response(replayed)
+            if replayed_request is not None:
+                replayed_request = self.redactor.request(replayed_request)
         return compare_responses(
             recorded, replayed, transaction=transaction, recorded_request=recorded_request,
             replayed_request=replayed_request, rules=self.rules,  # type: ignore[arg-type]
@@ -97,10 +109,12 @@ class RuleBoundComparer:
 
 
 def production_comparer(settings: Settings) -> Comparer:
-    """The comparer with ``[[rules]]`` from the configuration (ConfigError on a bad rule)."""
+    """The comparer with ``[[rules]]`` from the configuration (ConfigError on a bad rule),
+    comparing redacted exchanges."""
     from ihe_test_util.compare import load_rules
 
-    return RuleBoundComparer(load_rules(settings.rules) if settings.rules else None)
+    return RuleBoundComparer(load_rules(settings.rules) if settings.rules else None,
+                             Redactor.from_settings(settings))
 
 
 def make_transport(options: TransportOptions) -> HttpTransport:

@@ -7,7 +7,7 @@ flat however many exchanges a run has: reporters spool to disk, never to lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
 from ihe_test_util.results import ExchangeResult, RunInfo, RunSummary
@@ -51,16 +51,23 @@ class ReporterSet(Closing):
 
     ``with ReporterSet(reporters) as report: ...`` guarantees that an interrupted run leaves no
     spool files behind, while a finished run has already written every report.
+
+    ``redact`` (``Redactor.result``) is applied to each result once, before any reporter sees
+    it: no format, terminal included, can show a secret another one hides.
     """
 
-    def __init__(self, reporters: Iterable[Reporter]) -> None:
+    def __init__(self, reporters: Iterable[Reporter],
+                 redact: Callable[[ExchangeResult], ExchangeResult] | None = None) -> None:
         self.reporters: Sequence[Reporter] = tuple(reporters)
+        self.redact = redact
 
     def start(self, info: RunInfo) -> None:
         for reporter in self.reporters:
             reporter.start(info)
 
     def exchange(self, result: ExchangeResult) -> None:
+        if self.redact is not None:
+            result = self.redact(result)
         for reporter in self.reporters:
             reporter.exchange(result)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from dataclasses import replace
 
 from rich import box
 from rich.console import Console
@@ -26,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ihe_test_util.cassette.redact import Redactor
 from ihe_test_util.record.results import (
     RecordEvent,
     RecordResult,
@@ -47,11 +49,14 @@ class _RateColumn(ProgressColumn):
 
 
 class RecordView:
-    """Renders record events on a rich console, then the summary (:meth:`finish`)."""
+    """Renders record events on a rich console, then the summary (:meth:`finish`); URLs,
+    messages and captured values redacted by ``redactor`` (``Redactor.from_settings``)."""
 
-    def __init__(self, console: Console, verbosity: int) -> None:
+    def __init__(self, console: Console, verbosity: int,
+                 redactor: Redactor | None = None) -> None:
         self.console = console
         self.verbosity = verbosity
+        self.redactor = redactor or Redactor()
         self.total = 0
         self.done = 0
         self.progress: Progress | None = None
@@ -74,7 +79,7 @@ class RecordView:
                                   (str(event.cassette), "bold")))
         if self.verbosity > 0:
             for name, url in event.endpoints.items():
-                self._print(Text(f"  {name:12} {url}", style="dim"))
+                self._print(Text(f"  {name:12} {self.redactor.uri(url)}", style="dim"))
         if self.console.is_terminal and self.verbosity >= 0:
             self.progress = Progress(
                 TextColumn("recording"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
@@ -94,6 +99,7 @@ class RecordView:
             self.console.print(text, soft_wrap=True)
 
     def _step(self, result: StepResult) -> None:
+        result = redact_step(result, self.redactor)
         mark, style = _MARK[result.status]
         where = f"row {result.row} " if result.row is not None else ""
         line = Text.assemble(
@@ -159,9 +165,23 @@ def summary_table(result: RecordResult) -> Table:
     return table
 
 
-def write_json(result: RecordResult) -> None:
-    """``--json``: the whole result as one JSON object on stdout."""
-    sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+def redact_step(result: StepResult, redactor: Redactor) -> StepResult:
+    """A step result as people may see it: URL, message, hint, warnings, captures redacted."""
+    return replace(
+        result, url=result.url and redactor.uri(result.url),
+        message=result.message and redactor.text(result.message),
+        hint=result.hint and redactor.text(result.hint),
+        warnings=tuple(redactor.text(warning) for warning in result.warnings),
+        captured=redactor.data(dict(result.captured)),
+    )
+
+
+def write_json(result: RecordResult, redactor: Redactor | None = None) -> None:
+    """``--json``: the whole result as one JSON object on stdout, redacted."""
+    data = result.as_dict()
+    redactor = redactor or Redactor()
+    data["steps"] = [redact_step(step, redactor).as_dict() for step in result.steps]
+    sys.stdout.write(json.dumps(redactor.data(data), indent=2) + "\n")
     sys.stdout.flush()
 
 

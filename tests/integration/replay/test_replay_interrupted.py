@@ -108,10 +108,8 @@ def _escaped(signum: int, frame: object) -> None:
     raise AssertionError(f"signal {signum} reached the handler installed before the command")
 
 
-def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ihe_test_util.replay.approval as approval
-
+def _changed_run(tmp_path: Path) -> tuple[Path, Path]:
+    """Cassettes ``a`` and ``b`` and the report of a replay that changed every answer."""
     def changed(body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
         return 200, [("Content-Type", "text/plain")], b"new answer to " + body
 
@@ -121,18 +119,26 @@ def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
         replayed = CliRunner().invoke(cli, ["replay", str(cassettes), "--fail-on", "never",
                                             "--report-json", str(report)])
     assert replayed.exit_code == 0, replayed.output
-    before = _snapshot(cassettes)
+    return cassettes, report
 
-    saved: list[Path] = []
-    real_save = approval.save_cassette
 
-    def save_then_sigterm(path: Path, *args: Any, **kwargs: Any) -> None:
-        if saved:  # the second cassette: the job is cancelled while it is written
+def _approve_with_sigterm(report: Path, monkeypatch: pytest.MonkeyPatch, step: str,
+                          at_call: int) -> list[Path]:
+    """``ihe approve`` in-process, SIGTERM raised as ``approval.<step>`` is called the
+    ``at_call``-th time (0-based); the paths each call got. The handler installed before the
+    command must never see the signal."""
+    import ihe_test_util.replay.approval as approval
+
+    calls: list[Path] = []
+    real = getattr(approval, step)
+
+    def then_sigterm(path: Path, *args: Any, **kwargs: Any) -> None:
+        if len(calls) == at_call:
             signal.raise_signal(signal.SIGTERM)
-        real_save(path, *args, **kwargs)
-        saved.append(path)
+        real(path, *args, **kwargs)
+        calls.append(path)
 
-    monkeypatch.setattr(approval, "save_cassette", save_then_sigterm)
+    monkeypatch.setattr(approval, step, then_sigterm)
     previous = signal.signal(signal.SIGTERM, _escaped)
     try:
         result = CliRunner().invoke(cli, ["--no-color", "approve", str(report),
@@ -140,10 +146,31 @@ def test_a_stopped_approve_exits_130_with_each_cassette_approved_or_untouched(
         assert signal.getsignal(signal.SIGTERM) is _escaped
     finally:
         signal.signal(signal.SIGTERM, previous)
-
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.output and "Traceback" not in result.output
+    return calls
+
+
+def test_an_approve_stopped_while_writing_leaves_every_cassette_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17: the baseline is wholly old or wholly new. (Before, the first cassette stayed
+    # approved and the second not.)
+    cassettes, report = _changed_run(tmp_path)
+    before = _snapshot(cassettes)
+    # the job is cancelled while the second cassette is written
+    saved = _approve_with_sigterm(report, monkeypatch, "save_cassette", at_call=1)
+    assert len(saved) == 1  # the first cassette was written (staged) before the signal
+    assert _snapshot(cassettes) == before  # nothing replaced, no temporary file left
+
+
+def test_an_approve_stopped_while_renaming_completes_every_cassette(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cassettes, report = _changed_run(tmp_path)
+    before = _snapshot(cassettes)
+    # the job is cancelled as the first staged cassette is put in place
+    staged = _approve_with_sigterm(report, monkeypatch, "install_staged", at_call=0)
     after = _snapshot(cassettes)
     assert sorted(after) == sorted(before)  # no temporary file left beside the cassettes
-    assert [name for name in after if after[name] != before[name]] == [saved[0].name]
-    assert b"new answer to" in after[saved[0].name]
+    assert len(staged) == len(before) == 2
+    for name in before:
+        assert after[name] != before[name] and b"new answer to" in after[name], name

@@ -8,6 +8,7 @@ completed exchange in the cassette; what people see is rendered by
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from click.exceptions import Exit
@@ -19,7 +20,7 @@ from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.config import TlsSettings
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import CassetteMeta
-from ihe_test_util.record.proxy import RecordingProxy
+from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy
 from ihe_test_util.record.routes import Routes
 from ihe_test_util.record.secrets import RecordingRedactor, SecretResolver
 from ihe_test_util.report.notices import print_insecure_warning
@@ -53,14 +54,25 @@ def run_proxy_command(
     redactor = RecordingRedactor.for_settings(settings, SecretResolver(settings, {}).configured())
     writer = CassetteWriter(cassette, CassetteMeta(name=cassette.stem), redactor)
     view = ProxyView(cli_ctx.console(), as_json, cli_ctx.verbosity)
+
+    def show(event: ProxyEvent) -> None:
+        """Lines and ``--json`` objects carry the event redacted like the cassette."""
+        if isinstance(event, ProxyExchange):
+            view.event(replace(event, path=redactor.uri(event.path), url=redactor.uri(event.url)))
+        else:
+            view.event(replace(event, path=redactor.uri(event.path),
+                               url=event.url and redactor.uri(event.url),
+                               message=redactor.text(event.message),
+                               hint=event.hint and redactor.text(event.hint)))
+
     proxy = RecordingProxy(routes, writer, options=options, host=host, port=port,
-                           on_event=view.event)
+                           on_event=show)
     interrupted = False
     with stop_on_signals():
         proxy.start()
         try:
-            view.listening(proxy.url, [(u.prefix, u.url) for u in proxy.routes.upstreams],
-                           cassette)
+            view.listening(proxy.url, [(u.prefix, redactor.uri(u.url))
+                                       for u in proxy.routes.upstreams], cassette)
             while True:
                 time.sleep(0.2)
         except KeyboardInterrupt:

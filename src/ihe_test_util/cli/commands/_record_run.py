@@ -11,6 +11,7 @@ from pathlib import Path
 from click.exceptions import Exit
 from rich.console import Console
 
+from ihe_test_util.cassette.redact import Redactor
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.errors import UsageError
@@ -44,7 +45,8 @@ def run_record_command(
     errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
     if insecure:
         print_insecure_warning(errors)
-    view = None if as_json else RecordView(cli_ctx.console(), cli_ctx.verbosity)
+    redactor = Redactor.from_settings(settings)
+    view = None if as_json else RecordView(cli_ctx.console(), cli_ctx.verbosity, redactor)
     with stop_on_signals():
         result = record_scenario(
             loaded, settings=settings, env=env_name, endpoints_override=overrides,
@@ -54,7 +56,7 @@ def run_record_command(
         if view is not None:
             view.finish(result)
         else:
-            write_json(result)
+            write_json(result, redactor)
         if result.interrupted:
             print_interrupted(errors, result)
     raise Exit(result.exit_code)

@@ -98,10 +98,10 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         print_insecure_warning(errors)
     outputs = request.outputs
     outputs.check()
+    redactor = Redactor.from_settings(settings)
     store = None
     if outputs.json is not None:
-        store = ReplayedExchangeStore.beside(outputs.json,
-                                             redactor=Redactor.from_settings(settings))
+        store = ReplayedExchangeStore.beside(outputs.json, redactor=redactor)
     engine = production_engine(settings, request.targets, request.options,
                                fresh_patients=request.fresh_patients,
                                keep=store.keep if store is not None else None)
@@ -111,7 +111,7 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
                    targets=request.targets.describe(), root=str(plan.root))
-    with ReporterSet([*outputs.reporters(), terminal]) as reporters, \
+    with ReporterSet([*outputs.reporters(), terminal], redactor.result) as reporters, \
             store if store is not None else nullcontext():
         if store is not None:
             store.start(plan.root)

@@ -24,12 +24,13 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
 
     After an upgrade, review the run (the HTML report is made for it), then approve the
     expected changes: each approved exchange's replayed request and response replace the
-    recorded ones in its cassette, atomically and redacted like any recording. Exchanges of
+    recorded ones in its cassette, redacted like any recording (configured secret values and
+    tokens a server returned become the recording's placeholders). Exchanges of
     the same cassette that passed are refreshed too, so values chained between exchanges
     (entryUUIDs, patient ids) stay consistent. A regression is
     approved only with [b]--allow-regressions[/]. Needs the [b]<report>.exchanges/[/] folder
     that [b]ihe replay --report-json[/] writes beside the report. Stopped by Ctrl-C or SIGTERM
-    (exit 130), every cassette is either fully approved or left as it was.
+    (exit 130), either every cassette is approved or every one is left as it was.
 
     [b]Examples[/]
 
@@ -43,7 +44,7 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
 
     from ihe_test_util.cassette import Redactor
     from ihe_test_util.cli.signals import stop_on_signals
-    from ihe_test_util.replay.approval import apply_approvals, plan_approvals, store_dir_for
+    from ihe_test_util.replay.approval import plan_approvals, stage_approvals, store_dir_for
     from ihe_test_util.report.reader import ReportReader
     from ihe_test_util.results import Outcome
 
@@ -63,7 +64,10 @@ def command(cli_ctx: CliContext, report: Path, only: tuple[str, ...], allow_regr
         console.print(Text(f"{verb} {approval.exchange_id} ({approval.outcome.value})"))
     if dry_run:
         return
-    with stop_on_signals():  # stopped mid-way: written cassettes are whole, the rest untouched
-        written = apply_approvals(approvals, store, redactor=Redactor.from_settings(settings))
+    redactor = Redactor.from_settings(settings)
+    # Stopped while staging: nothing replaced. The renames run as one block a stop waits for.
+    with stop_on_signals() as stop, stage_approvals(approvals, store, redactor) as staged, \
+            stop.deferred():
+        written = staged.commit()
     console.print(Text(f"updated {len(written)} cassette(s): "
                        + ", ".join(str(p) for p in written), style="green"))

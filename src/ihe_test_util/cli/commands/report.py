@@ -104,6 +104,7 @@ def _run(cli_ctx: CliContext, reports: list[Path], outputs: ReportOutputs,
          fail_on: str | None) -> None:
     from rich.console import Console
 
+    from ihe_test_util.cassette.redact import Redactor
     from ihe_test_util.report.base import ReporterSet
     from ihe_test_util.report.merge import merge_reports
     from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
@@ -114,7 +115,8 @@ def _run(cli_ctx: CliContext, reports: list[Path], outputs: ReportOutputs,
     terminal = TerminalReporter(
         console, options=TerminalOptions.for_verbosity(cli_ctx.verbosity, progress=False))
     spool_dir = (outputs.json or outputs.junit or outputs.html or outputs.markdown)
-    with ReporterSet([*outputs.reporters(), terminal]) as reporters:
+    redactor = Redactor.from_settings(cli_ctx.settings())  # also reports other tools wrote
+    with ReporterSet([*outputs.reporters(), terminal], redactor.result) as reporters:
         merged = merge_reports(reports, reporters, fail_on=FailOn(fail_on) if fail_on else None,
                                spool_dir=spool_dir.resolve().parent if spool_dir else None)
     _print_notes(cli_ctx, merged, outputs)
