@@ -1,0 +1,91 @@
+"""Missing ``../shared`` data: skipped with the reason locally, a failure in CI (``CI=true``).
+
+A CI job that forgot to check out the corpus must not go green by skipping every test that
+reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .. import conftest
+
+LOOKUPS: list[Callable[[], Path]] = [
+    lambda: conftest.corpus_file("ITI-41/missing.xml"),
+    lambda: conftest.corpus_dir(),
+    lambda: conftest.shared_file("spec/run-report.schema.json"),
+]
+NAMES = ["corpus_file", "corpus_dir", "shared_file"]
+
+
+@pytest.fixture
+def nothing_shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    missing = tmp_path / "no-shared"
+    monkeypatch.setattr(conftest, "SHARED_DIR", missing)
+    monkeypatch.setattr(conftest, "CORPUS_DIR", missing / "corpus")
+    return missing
+
+
+@pytest.mark.parametrize("lookup", LOOKUPS, ids=NAMES)
+@pytest.mark.parametrize("ci", [None, "", "false", "0"])
+def test_outside_ci_missing_shared_data_skips_naming_the_path(
+    nothing_shared: Path, monkeypatch: pytest.MonkeyPatch, lookup: Callable[[], Path],
+    ci: str | None,
+) -> None:
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        lookup()
+    assert str(nothing_shared) in str(skipped.value)
+    assert "IHE_CORPUS" in str(skipped.value)
+
+
+@pytest.mark.parametrize("lookup", LOOKUPS, ids=NAMES)
+@pytest.mark.parametrize("ci", ["true", "TRUE", "1"])
+def test_in_ci_missing_shared_data_fails(
+    nothing_shared: Path, monkeypatch: pytest.MonkeyPatch, lookup: Callable[[], Path], ci: str,
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        lookup()
+    assert str(nothing_shared) in str(failed.value)
+    assert "CI=true" in str(failed.value)
+
+
+def test_present_shared_data_is_found_in_ci_too(
+    nothing_shared: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    corpus_file = nothing_shared / "corpus" / "ITI-41" / "present.xml"
+    corpus_file.parent.mkdir(parents=True)
+    corpus_file.write_bytes(b"<a/>")
+    spec = nothing_shared / "spec" / "run-report.schema.json"
+    spec.parent.mkdir()
+    spec.write_text("{}", encoding="utf-8")
+    assert conftest.corpus_file("ITI-41/present.xml") == corpus_file
+    assert conftest.corpus_dir() == nothing_shared / "corpus"
+    assert conftest.shared_file("spec/run-report.schema.json") == spec
+
+
+def test_a_ci_run_without_the_corpus_reports_failures_not_skips(tmp_path: Path) -> None:
+    """The way CI sees it: a real corpus test, run by pytest with the corpus absent."""
+    env = {"CI": "true", "IHE_CORPUS": str(tmp_path / "absent"),
+           "IHE_SHARED": str(tmp_path / "absent")}
+    test = "tests/unit/test_mtom.py::test_real_cxf_mtom_capture_from_corpus"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfs", test],
+        cwd=conftest.REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**{k: v for k, v in os.environ.items() if k not in env}, **env},
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed" in run.stdout and "skipped" not in run.stdout
+    assert "CI=true" in run.stdout
+
