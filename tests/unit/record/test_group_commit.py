@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,14 @@ def test_concurrent_commits_share_rewrites_and_get_their_own_numbers(tmp_path: P
     writer = CassetteWriter(tmp_path / "c.yaml")
     rewrites = []
     extend = writer.extend
+    arrived: list[int] = []
+    arrived_lock = threading.Lock()
+    all_in = threading.Event()
 
     def counting(interactions: list[Interaction]) -> None:
         rewrites.append(len(interactions))
         if len(rewrites) == 1:
-            time.sleep(0.2)  # a slow disk: the others arrive meanwhile
+            all_in.wait()  # a slow disk: it ends only once every client has called commit
         extend(interactions)
 
     writer.extend = counting  # type: ignore[method-assign]
@@ -37,6 +39,10 @@ def test_concurrent_commits_share_rewrites_and_get_their_own_numbers(tmp_path: P
 
     def client(number: int) -> None:
         start.wait()
+        with arrived_lock:
+            arrived.append(number)
+            if len(arrived) == 16:
+                all_in.set()
         numbers[number] = commits.commit(interaction(number))
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
