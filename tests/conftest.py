@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("IHE_SHARED", REPO_ROOT.parent / "shared"))
@@ -21,6 +22,15 @@ CORPUS_DIR = Path(os.environ.get("IHE_CORPUS", SHARED_DIR / "corpus"))
 def running_in_ci() -> bool:
     """``CI=true`` (GitHub Actions, GitLab, ``.ci/run`` under a CI runner) or ``CI=1``."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# Property tests: no per-example wall-clock deadline anywhere (a shared, busy machine would
+# make them flaky; speed belongs in benchmarks/). In CI the examples are derandomised (the
+# same run every time, nothing written to .hypothesis/); locally they vary from run to run.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if running_in_ci() else "dev"))
 
 
 def shared_missing(what: str, path: Path) -> NoReturn:

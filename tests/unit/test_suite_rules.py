@@ -1,7 +1,8 @@
-"""Missing ``../shared`` data: skipped with the reason locally, a failure in CI (``CI=true``).
+"""Rules for the suite itself (tests/conftest.py).
 
-A CI job that forgot to check out the corpus must not go green by skipping every test that
-reads it.
+Missing ``../shared`` data is skipped with the reason locally and a failure in CI
+(``CI=true``): a CI job that forgot to check out the corpus must not go green by skipping
+every test that reads it. Property tests have no wall-clock deadline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from .. import conftest
 
@@ -89,3 +91,10 @@ def test_a_ci_run_without_the_corpus_reports_failures_not_skips(tmp_path: Path) 
     assert "1 failed" in run.stdout and "skipped" not in run.stdout
     assert "CI=true" in run.stdout
 
+
+
+def test_property_tests_have_no_wall_clock_deadline() -> None:
+    assert settings.default.deadline is None
+    for profile in ("dev", "ci"):
+        assert settings.get_profile(profile).deadline is None
+    assert settings.get_profile("ci").derandomize
