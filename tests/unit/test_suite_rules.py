@@ -7,9 +7,6 @@ every test that reads it. Property tests have no wall-clock deadline.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +14,8 @@ import pytest
 from hypothesis import settings
 
 from .. import conftest
+
+pytest_plugins = ["pytester"]
 
 LOOKUPS: list[Callable[[], Path]] = [
     lambda: conftest.corpus_file("ITI-41/missing.xml"),
@@ -77,20 +76,23 @@ def test_present_shared_data_is_found_in_ci_too(
     assert conftest.shared_file("spec/run-report.schema.json") == spec
 
 
-def test_a_ci_run_without_the_corpus_reports_failures_not_skips(tmp_path: Path) -> None:
-    """The way CI sees it: a real corpus test, run by pytest with the corpus absent."""
-    env = {"CI": "true", "IHE_CORPUS": str(tmp_path / "absent"),
-           "IHE_SHARED": str(tmp_path / "absent")}
-    test = "tests/unit/test_mtom.py::test_real_cxf_mtom_capture_from_corpus"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfs", test],
-        cwd=conftest.REPO_ROOT, capture_output=True, text=True, timeout=120,
-        env={**{k: v for k, v in os.environ.items() if k not in env}, **env},
-    )
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "1 failed" in run.stdout and "skipped" not in run.stdout
-    assert "CI=true" in run.stdout
+def test_a_ci_run_without_the_corpus_reports_failures_not_skips(
+    nothing_shared: Path, monkeypatch: pytest.MonkeyPatch, pytester: pytest.Pytester,
+) -> None:
+    """The way CI sees it: pytest's own outcome for tests that read the absent corpus."""
+    monkeypatch.setenv("CI", "true")
+    pytester.makepyfile(test_reads_the_corpus="""
+        from tests.conftest import corpus_file, corpus_dir
 
+        def test_a_file():
+            corpus_file("ITI-41/nist-PnrXop-Xop-body.txt")
+
+        def test_the_folder():
+            corpus_dir()
+    """)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*CI=true, where missing shared data is an error*"])
 
 
 def test_property_tests_have_no_wall_clock_deadline() -> None:
