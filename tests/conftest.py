@@ -1,36 +1,79 @@
-"""Shared fixtures: the public IHE corpus (skipped cleanly when absent) and CLI helpers."""
+"""Shared fixtures: the public IHE corpus and shared spec (../shared), and CLI helpers.
+
+``../shared`` is a separate checkout. Locally, a test that needs it skips with the reason when
+it is missing; in CI (``CI=true``) the same absence fails the test, so a CI job without the
+corpus cannot pass by silently skipping several hundred tests (:func:`shared_missing`).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS_DIR = Path(os.environ.get("IHE_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
+SHARED_DIR = Path(os.environ.get("IHE_SHARED", REPO_ROOT.parent / "shared"))
+CORPUS_DIR = Path(os.environ.get("IHE_CORPUS", SHARED_DIR / "corpus"))
+
+
+def running_in_ci() -> bool:
+    """``CI=true`` (GitHub Actions, GitLab, ``.ci/run`` under a CI runner) or ``CI=1``."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+# Property tests: no per-example wall-clock deadline anywhere (a shared, busy machine would
+# make them flaky; speed belongs in benchmarks/). In CI the examples are derandomised (the
+# same run every time, nothing written to .hypothesis/); locally they vary from run to run.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if running_in_ci() else "dev"))
+
+
+def shared_missing(what: str, path: Path) -> NoReturn:
+    """The one rule for absent ``../shared`` data: a failure in CI, a skip elsewhere."""
+    reason = f"{what} not available at {path} (set IHE_CORPUS / IHE_SHARED or check out ../shared)"
+    if running_in_ci():
+        pytest.fail(f"{reason}; CI=true, where missing shared data is an error, not a skip",
+                    pytrace=False)
+    pytest.skip(reason)
 
 
 def corpus_file(relative: str) -> Path:
-    """Path to a corpus file; skips the calling test when the corpus is not checked out."""
+    """Path to a corpus file (see :func:`shared_missing` when it is absent)."""
     path = CORPUS_DIR / relative
     if not path.is_file():
-        pytest.skip(f"corpus file not available: {path} (set IHE_CORPUS or check out ../shared)")
+        shared_missing("corpus file", path)
     return path
+
+
+def shared_file(relative: str) -> Path:
+    """Path to a file under ``../shared`` such as ``spec/run-report.schema.json``."""
+    path = SHARED_DIR / relative
+    if not path.is_file():
+        shared_missing("shared file", path)
+    return path
+
+
+def corpus_dir() -> Path:
+    if not CORPUS_DIR.is_dir():
+        shared_missing("IHE corpus", CORPUS_DIR)
+    return CORPUS_DIR
 
 
 @pytest.fixture
 def corpus() -> Path:
-    if not CORPUS_DIR.is_dir():
-        pytest.skip(f"IHE corpus not available at {CORPUS_DIR}")
-    return CORPUS_DIR
+    return corpus_dir()
 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's IHE_* settings or colour preferences."""
     for name in list(os.environ):
-        if name.startswith("IHE_") and name != "IHE_CORPUS":
+        if name.startswith("IHE_") and name not in {"IHE_CORPUS", "IHE_SHARED"}:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("COLUMNS", "100")

@@ -44,7 +44,17 @@ def test_every_corpus_file_round_trips_and_plays_back(corpus: Path, tmp_path: Pa
     cassette = Cassette(tuple(interactions))
     path = tmp_path / "corpus.yaml"
     save_cassette(path, cassette)
-    assert load_cassette(path) == cassette
+    loaded = load_cassette(path)
+    assert loaded == cassette
+    bodies = {i.request.uri: (i.request.body, i.response.body) for i in loaded.interactions}
+    for file in files:  # against the corpus bytes themselves, read again
+        data = file.read_bytes()
+        uri = f"http://127.0.0.1:9/{file.relative_to(corpus).as_posix()}"
+        assert bodies.pop(uri) == (data, data), uri
+        if b"\n" in data:
+            crlf = data.replace(b"\n", b"\r\n")
+            assert bodies.pop(uri + "?crlf") == (crlf, crlf), uri
+    assert not bodies
     with vcr.VCR(record_mode="none").use_cassette(str(path)), requests.Session() as session:
         for interaction in interactions:
             answer = session.post(interaction.request.uri, data=interaction.request.body)

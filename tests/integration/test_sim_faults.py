@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -32,7 +31,8 @@ SOAP_CT = "application/soap+xml; charset=UTF-8"
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(max_body_bytes=200_000, read_timeout=0.5) as running:
+    """The default read timeout: a busy machine must not turn a test's request into a 408."""
+    with Simulator(max_body_bytes=200_000) as running:
         yield running
 
 
@@ -64,9 +64,7 @@ def test_dtd_and_entity_expansion_are_refused_quickly(sim: Simulator) -> None:
                                                   * 10) for i in range(1, 9))
             + b"]><soap:Envelope xmlns:soap='http://www.w3.org/2003/05/soap-envelope'>"
             b"<soap:Body>&lol8;</soap:Body></soap:Envelope>")
-    started = time.perf_counter()
-    answer = post_raw(sim.url_for("pix"), bomb, SOAP_CT)
-    assert time.perf_counter() - started < 2
+    answer = post_raw(sim.url_for("pix"), bomb, SOAP_CT)  # refused unexpanded: see "DTD" below
     _fault(answer, 400, "Sender")
     assert "DTD" in answer.envelope.findtext(f".//{{{SOAP12}}}Text", "")
     xxe = (b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -171,18 +169,19 @@ def test_unknown_path_and_get(sim: Simulator) -> None:
     assert requests.get(sim.url_for("pix"), timeout=5).status_code == 405
 
 
-def test_slow_body_times_out_without_blocking_others(sim: Simulator) -> None:
-    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as slow:
+def test_slow_body_times_out_without_blocking_others() -> None:
+    """The stalled client is answered 408 by the server's read timeout (the client itself
+    would wait 30 s); how soon after 0.5 s is measured in benchmarks/bench_deadlines.py."""
+    with Simulator(max_body_bytes=200_000, read_timeout=0.5) as sim, \
+            socket.create_connection(("127.0.0.1", sim.port), timeout=30) as slow:
         slow.sendall(b"POST /pix HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml\r\n"
                      b"Content-Length: 1000\r\n\r\n<soap:Envelope")
         # the server keeps answering other clients meanwhile
         answer = post(sim.url_for("pix"), PIX_ADD, feed_message(Patient("1.2.3", "a")))
         assert answer.ack_code == "AA"
-        started = time.perf_counter()
         reply = b""
         while chunk := slow.recv(65536):
             reply += chunk
-        assert time.perf_counter() - started < 3
     assert reply.startswith(b"HTTP/1.1 408")
     assert b"Fault" in reply
 

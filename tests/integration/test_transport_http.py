@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,21 +110,19 @@ def test_unreachable_port() -> None:
 
 
 def test_sleeping_server_times_out_within_the_timeout() -> None:
+    """The server answers after 10 s: only the client's own timeout can end the call with an
+    error (how close to 0.5 s it fires is measured in benchmarks/bench_deadlines.py)."""
     with serve() as server, HttpTransport(TransportOptions(timeout=0.5)) as transport:
-        started = time.perf_counter()
         with pytest.raises(EndpointTimeout, match=r"within 0\.5 s") as caught:
             transport.send(_post(f"{base_url(server)}/sleep?s=10"))
-        assert time.perf_counter() - started < 2.0
     assert "--timeout" in (caught.value.hint or "")
 
 
 def test_trickling_server_hits_the_total_deadline() -> None:
-    """Each byte comes in time, the whole response does not: still a timeout."""
-    with serve() as server, HttpTransport(TransportOptions(timeout=0.6)) as transport:
-        started = time.perf_counter()
-        with pytest.raises(EndpointTimeout):
-            transport.send(_post(f"{base_url(server)}/trickle"))
-        assert time.perf_counter() - started < 2.0
+    """Each byte comes in time, the whole response (5 s) does not: still a timeout."""
+    with serve() as server, HttpTransport(TransportOptions(timeout=0.6)) as transport, \
+            pytest.raises(EndpointTimeout):
+        transport.send(_post(f"{base_url(server)}/trickle"))
 
 
 def test_connection_closed_without_response(http_url: str) -> None:

@@ -104,6 +104,9 @@ def run_replay(
     If this thread is interrupted (KeyboardInterrupt: Ctrl-C or SIGTERM) or ``on_result``
     raises, the exception propagates at once: workers start no further exchange, and, being
     daemon threads, an exchange still waiting for its answer does not keep the process alive.
+    A bug in one worker (an exception from the engine) ends only that worker's cassette: the
+    other cassettes are still replayed and reported, then the first such exception is raised
+    (the CLI turns it into exit 70, "internal error").
     """
     summary = RunSummary()
     if jobs <= 1 or len(plan.cassettes) <= 1:
@@ -141,13 +144,14 @@ def run_replay(
     for worker in workers:
         worker.start()
     running = len(workers)
+    failure: BaseException | None = None
     try:
         while running:
             item = results.get()
             if item is _WORKER_DONE:
                 running -= 1
             elif isinstance(item, BaseException):
-                raise item
+                failure = failure or item
             else:
                 assert isinstance(item, ExchangeResult)
                 summary.add(item.outcome)
@@ -156,6 +160,8 @@ def run_replay(
         stopping.set()
         _drain(results)  # unblocks workers waiting to put, so they see ``stopping``
         raise
+    if failure is not None:
+        raise failure
     return summary
 
 

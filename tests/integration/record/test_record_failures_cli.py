@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -42,9 +41,8 @@ def test_a_timeout_fails_its_step_the_next_runs_and_dependents_name_the_variable
     with serve() as server:
         path = scenario_file(workdir, CHAIN.format(slow=base_url(server) + "/sleep?s=3"),
                              **{"q.txt": "question"})
-        started = time.perf_counter()
+        # The slow endpoint answers after 3 s: a failed first step proves the timeout fired.
         run = ihe("record", str(path), "--timeout", "0.5", *endpoints(sim, "registry"))
-        assert time.perf_counter() - started < 2.5
     assert run.exit_code == 3, run.stdout + run.stderr
     out = " ".join(run.stdout.split())
     assert "✗ 1/3 ask the slow one raw -> slow failed: " in out

@@ -27,7 +27,7 @@ def test_concurrent_commits_share_rewrites_and_get_their_own_numbers(tmp_path: P
     def counting(interactions: list[Interaction]) -> None:
         rewrites.append(len(interactions))
         while len(rewrites) == 1 and rewrites[0] + len(commits._pending) < 16:
-            time.sleep(0.001)  # a slow disk: the first write lasts until the others wait
+            time.sleep(0)  # yield only: a slow disk, the first write lasts until all others wait
         extend(interactions)
 
     writer.extend = counting  # type: ignore[method-assign]

@@ -155,11 +155,12 @@ def test_wrong_types_in_every_field_name_field_and_line(
 
 def test_truncated_at_any_byte_is_an_error_never_a_shorter_cassette(tmp_path: Path) -> None:
     path = tmp_path / "full.yaml"
-    save_cassette(path, Cassette((
+    saved = Cassette((
         Interaction(Request("POST", "http://h/p", Headers([("A", "1")]), "Zürich\r\n".encode()),
                     Response(200, "OK", body=b"<r>\n  ok\n</r>\n")),
         Interaction(Request("GET", "http://h/q"), Response(500, "Error", body=bytes(range(90)))),
-    )))
+    ))
+    save_cassette(path, saved)
     data = path.read_bytes()
     cut = tmp_path / "cut.yaml"
     for length in range(len(data) - 1):
@@ -168,7 +169,9 @@ def test_truncated_at_any_byte_is_an_error_never_a_shorter_cassette(tmp_path: Pa
             load_cassette(cut)
         assert "cut.yaml" in caught.value.message and caught.value.line is not None, length
     cut.write_bytes(data[:-1])  # only the final newline missing: still the whole cassette
-    assert load_cassette(cut) == load_cassette(path)
+    whole = load_cassette(cut)
+    assert whole == load_cassette(path)
+    assert whole.interactions == saved.interactions  # and that is what was saved
 
 
 def test_truncation_message_says_what_happened(tmp_path: Path) -> None:

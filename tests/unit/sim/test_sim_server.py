@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 import requests
@@ -13,9 +12,7 @@ from ihe_test_util.sim import Simulator
 
 
 def test_addresses_and_lifecycle() -> None:
-    started = time.perf_counter()
-    sim = Simulator(port=0).start()
-    assert time.perf_counter() - started < 1  # ready in well under a second
+    sim = Simulator(port=0).start()  # start-up time: benchmarks/bench_deadlines.py
     try:
         assert sim.start() is sim  # idempotent
         port = sim.port
