@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from ihe_test_util import __version__
 from ihe_test_util.model import Request
-from ihe_test_util.serve.canonical import RequestShape, shape_of
 from ihe_test_util.serve.explain import SERVE_NS, Explainer
 from ihe_test_util.serve.fixups import fix_response
 from ihe_test_util.serve.index import PlaybackIndex
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import RequestShape, shape_of
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
 from ihe_test_util.transport.soap_server import SoapFault, render_fault
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.serve.canonical import RequestShape
 from ihe_test_util.serve.index import RecordedEntry
+from ihe_test_util.serve.shape import RequestShape
 
 #: Namespace of the machine-readable ``soap:Detail`` of ihe serve's faults.
 SERVE_NS = "urn:ihe-test-utility:serve"

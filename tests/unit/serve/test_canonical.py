@@ -26,8 +26,10 @@ from ihe_test_util.ihe.namespaces import QUERY, RIM, SOAP12, WSA, XDSB
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.serve.canonical import BLANK, canonical_text, shape_of
+from ihe_test_util.serve.blanking import BLANK
+from ihe_test_util.serve.canonical import canonical_text
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import shape_of
 from ihe_test_util.transport.soap import soap_content_type
 
 from ...conftest import corpus_file
