@@ -42,7 +42,7 @@ from ihe_test_util.compare.ordered import align_ordered
 from ihe_test_util.compare.rules import CompiledRules, ElementRules
 from ihe_test_util.compare.unordered import UnorderedAligner, partition
 from ihe_test_util.ihe.namespaces import XSI
-from ihe_test_util.ihe.patterns import attributes, local_name
+from ihe_test_util.ihe.patterns import attributes, local_name, qname_value
 from ihe_test_util.results import DifferenceKind
 
 #: Deeper than this, a differing subtree is reported as a whole (hostile nesting).
@@ -141,7 +141,7 @@ class TreeComparer:
                     self._stale(a, b, name, va, ra)
                 continue
             if va is not None and vb is not None:
-                if name == _XSI_TYPE and _qname(a, va) == _qname(b, vb):
+                if name == _XSI_TYPE and qname_value(a, va) == qname_value(b, vb):
                     continue
                 if self.values.equivalent(va, vb):
                     self._suppress("value map")
@@ -275,9 +275,4 @@ class TreeComparer:
             self._identifier(a.element, b.element, name, a.element.get(name),
                              b.element.get(name), rule)
 
-
-def _qname(element: etree._Element, value: str) -> str:
-    prefix, _, local = value.strip().rpartition(":")
-    namespace = element.nsmap.get(prefix or None)
-    return f"{{{namespace}}}{local}" if namespace else value.strip()
 

@@ -245,6 +245,15 @@ def local_name(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+def qname_value(element: etree._Element, value: str) -> str:
+    """A QName-valued attribute by meaning (``xsi:type="hl7:II"`` -> ``{urn:hl7-org:v3}II``):
+    its prefix, or the default namespace, resolved where ``element`` stands; the trimmed value
+    when no namespace is in scope. Two documents that spell one type differently then agree."""
+    prefix, _, local = value.strip().rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    return f"{{{namespace}}}{local}" if namespace else value.strip()
+
+
 def _match(steps: tuple[PatternStep, ...], index: int, element: etree._Element, anchored: bool,
            names_only: bool = False) -> bool:
     tag: object = element.tag

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ihe_test_util.ihe.patterns import qname_value
 from ihe_test_util.ihe.vocabulary import UNORDERED_CONTAINERS
 
 
@@ -40,9 +41,4 @@ def canonical_text(root: etree._Element) -> str:
 
 def _attribute_value(element: etree._Element, name: str, value: str) -> str:
     """``xsi:type="hl7:II"`` reads as ``{urn:hl7-org:v3}II``: QName values by meaning."""
-    if name.endswith("}type") and ":" in value:
-        prefix, local = value.split(":", 1)
-        namespace = element.nsmap.get(prefix)
-        if namespace is not None:
-            return f"{{{namespace}}}{local}"
-    return value
+    return qname_value(element, value) if name.endswith("}type") else value

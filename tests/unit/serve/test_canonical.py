@@ -268,6 +268,18 @@ def test_canonical_text_reads_xsi_type_by_meaning() -> None:
     assert canonical_text(one) == canonical_text(two)
 
 
+def test_canonical_text_reads_an_unprefixed_xsi_type_in_the_default_namespace() -> None:
+    """The comparer's rule (ihe.patterns.qname_value): ``II`` under a default namespace is that
+    namespace's II, the same type as ``h:II``; in another namespace it is another type."""
+    xsi = b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    prefixed = parse_xml(b"<h:a " + xsi + b' xmlns:h="urn:hl7-org:v3" xsi:type="h:II"/>')
+    default = parse_xml(b"<a " + xsi + b' xmlns="urn:hl7-org:v3" xsi:type=" II "/>')
+    other = parse_xml(b"<h:a " + xsi + b' xmlns:h="urn:hl7-org:v3" xmlns="urn:other" '
+                      b'xsi:type="II"/>')
+    assert canonical_text(prefixed) == canonical_text(default)
+    assert canonical_text(other) != canonical_text(default)
+
+
 def test_hostile_nesting_is_keyed_without_recursion() -> None:
     deep = b"<a>" * 2000 + b"x" + b"</a>" * 2000
     shape = shape_of(Request("POST", URL, Headers([("Content-Type", "text/xml")]), deep))
