@@ -110,11 +110,6 @@ def direct_text(element: etree._Element) -> str | None:
     return text.strip() or None
 
 
-def text_of(element: etree._Element) -> str:
-    """All descendant text, concatenated."""
-    return "".join(str(piece) for piece in element.itertext())
-
-
 def snippet(element: etree._Element) -> str:
     """A short one-line rendering of an element for reports (namespace declarations dropped)."""
     if sum(1 for _ in islice(element.iter(), 60)) >= 60:

@@ -21,11 +21,11 @@ from ihe_test_util.compare.elements import (
     content_shape,
     digest_all,
     pair,
-    text_of,
 )
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, UnorderedRule
 from ihe_test_util.ihe.patterns import split_tag
+from ihe_test_util.ihe.xpath import node_value
 
 #: A member of an unordered list: the child, the number of its rule, the rule.
 Member = tuple[Child, int, UnorderedRule]
@@ -181,7 +181,7 @@ class UnorderedAligner:
                 parts.append("")
                 continue
             if isinstance(node, etree._Element):
-                value = " ".join(text_of(node).split())
+                value = node_value(node) or ""
             else:
                 value = str(node)
                 parent = getattr(node, "getparent", None)
