@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from lxml import etree
+
 from ihe_test_util.ihe import catalogue, vocabulary
 from ihe_test_util.ihe.namespaces import PREFIXES, qname
-from ihe_test_util.serve import canonical
+from ihe_test_util.serve.canonical import canonical_text
 
 SRC = Path(vocabulary.__file__).resolve().parents[1]
 #: Packages that must take every IHE URN / UUID from the vocabulary (modules still being moved
@@ -76,5 +78,25 @@ def test_every_unordered_container_of_the_catalogue_is_in_the_vocabulary() -> No
     assert checked > 10
 
 
-def test_serve_sorts_only_containers_the_vocabulary_names() -> None:
-    assert set(canonical.UNORDERED_PARENTS) <= set(vocabulary.UNORDERED_CONTAINERS)
+def _two_orders(parent: str, child: str) -> tuple[str, str]:
+    """The canonical text of ``parent`` holding two distinct ``child`` elements, both orders."""
+    texts = []
+    for order in (("1", "2"), ("2", "1")):
+        element = etree.Element(parent)
+        for number in order:
+            etree.SubElement(element, child, n=number)
+        texts.append(canonical_text(element))
+    return texts[0], texts[1]
+
+
+def test_serve_sorts_exactly_the_containers_the_vocabulary_names() -> None:
+    for parent, children in vocabulary.UNORDERED_CONTAINERS.items():
+        child = next(iter(sorted(children)))
+        if child == "*":
+            child = qname(etree.QName(parent).namespace or "", "anything")
+        first, second = _two_orders(parent, child)
+        assert first == second, parent
+    ordered = qname(PREFIXES["hl7"], "queryByParameter")
+    assert ordered not in vocabulary.UNORDERED_CONTAINERS
+    first, second = _two_orders(ordered, qname(PREFIXES["hl7"], "parameterList"))
+    assert first != second

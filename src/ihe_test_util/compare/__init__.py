@@ -1,6 +1,6 @@
 """The IHE-aware response comparer: ``compare_responses``, user rules (``RuleSet``, ``load_rules``).
 
-See :mod:`ihe_test_util.compare.comparer` for the steps and :mod:`ihe_test_util.compare.engine`
+See :mod:`ihe_test_util.compare.comparer` for the steps and :mod:`ihe_test_util.compare.walk`
 for how the tree walk stays linear on large responses.
 """
 

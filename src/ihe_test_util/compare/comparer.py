@@ -25,10 +25,10 @@ from ihe_test_util.compare.attachments import (
 )
 from ihe_test_util.compare.describe import PathNamer, element_path, to_difference
 from ihe_test_util.compare.echoes import check_echoes
-from ihe_test_util.compare.engine import TreeComparer
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
+from ihe_test_util.compare.walk import TreeComparer
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
 from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached

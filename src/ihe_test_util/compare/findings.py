@@ -1,4 +1,4 @@
-"""A difference as the engine finds it: still attached to the elements it is about.
+"""A difference as the tree walk finds it: still attached to the elements it is about.
 
 Paths, IHE-term descriptions and severities are worked out later from these elements
 (:mod:`ihe_test_util.compare.describe`), once the verdicts are known; the report only ever sees

@@ -160,7 +160,7 @@ def _strings(table: Mapping[str, Any], key: str, where: str, source: str | None)
 # --- compiled index ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Located:
+class RulePattern:
     """A compiled pattern and the name of the rule it came from (reports cite it)."""
 
     pattern: Pattern
@@ -170,17 +170,17 @@ class Located:
 class PatternIndex:
     """Patterns indexed by the local name of their last step, for per-element lookups."""
 
-    def __init__(self, located: Iterable[Located]) -> None:
-        self.by_local: dict[str, list[Located]] = {}
-        self.wildcard: list[Located] = []
-        for item in located:
+    def __init__(self, patterns: Iterable[RulePattern]) -> None:
+        self.by_local: dict[str, list[RulePattern]] = {}
+        self.wildcard: list[RulePattern] = []
+        for item in patterns:
             last = item.pattern.last_local
             if last == "*":
                 self.wildcard.append(item)
             else:
                 self.by_local.setdefault(last, []).append(item)
 
-    def candidates(self, local: str) -> list[Located]:
+    def candidates(self, local: str) -> list[RulePattern]:
         named = self.by_local.get(local)
         if named is None:
             return self.wildcard
@@ -229,8 +229,8 @@ class CompiledRules:
     def __init__(self, spec: TransactionSpec, user_rules: tuple[UserRule, ...] = ()) -> None:
         self.spec = spec
         tag = spec.id or spec.name
-        noise = [_located(p, f"{tag} noise {p}") for p in spec.noise]
-        identifiers = [_located(p, f"{tag} identifiers {p}") for p in spec.identifiers]
+        noise = [_rule_patterns(p, f"{tag} noise {p}") for p in spec.noise]
+        identifiers = [_rule_patterns(p, f"{tag} identifiers {p}") for p in spec.identifiers]
         unordered = [(u, f"{tag} unordered {u.parent}/{u.children}") for u in spec.unordered]
         verdicts = list(spec.verdicts)
         self.verdict_rules: dict[str, str] = {v.name: f"{tag} verdict {v.name}"
@@ -238,8 +238,8 @@ class CompiledRules:
         for rule in user_rules:
             label = rule.name if rule.name == f"rules[{rule.index}]" else (
                 f"rules[{rule.index}] {rule.name}")
-            noise += [_located(p, label) for p in rule.noise]
-            identifiers += [_located(p, label) for p in rule.identifiers]
+            noise += [_rule_patterns(p, label) for p in rule.noise]
+            identifiers += [_rule_patterns(p, label) for p in rule.identifiers]
             unordered = [(Unordered(p, "*", rule.key), label) for p in rule.unordered] + unordered
             for number, pattern in enumerate(rule.verdict):
                 name = rule.name if len(rule.verdict) == 1 else f"{rule.name}[{number}]"
@@ -253,11 +253,11 @@ class CompiledRules:
             for e in spec.echoes
         )
         self.echo_index = PatternIndex(
-            Located(p, f"{tag} echo {e.label}") for e in self.echoes for p in e.response
+            RulePattern(p, f"{tag} echo {e.label}") for e in self.echoes for p in e.response
         )
         self.unordered = _compile_unordered(unordered)
         self.unordered_parents = PatternIndex(
-            Located(rule.parent, str(number)) for number, rule in enumerate(self.unordered)
+            RulePattern(rule.parent, str(number)) for number, rule in enumerate(self.unordered)
         )
         self.binary = tuple(p for text in spec.binary for p in compile_patterns(text))
         # Per-path memo of rule lookups (shared by threads: dict updates are atomic).
@@ -356,7 +356,7 @@ class CompiledRules:
                    for item in self.identifiers.candidates(local_name(element.tag)))
 
 
-_Candidate = tuple[str, Located]
+_Candidate = tuple[str, RulePattern]
 
 
 def _copy(rules: ElementRules) -> ElementRules:
@@ -374,8 +374,8 @@ def _attributes_of(element: etree._Element, pattern: Pattern, into: dict[str, st
         into.setdefault(pattern.attribute, rule)
 
 
-def _located(text: str, rule: str) -> list[Located]:
-    return [Located(pattern, rule) for pattern in _patterns(text)]
+def _rule_patterns(text: str, rule: str) -> list[RulePattern]:
+    return [RulePattern(pattern, rule) for pattern in _patterns(text)]
 
 
 @lru_cache(maxsize=1024)

@@ -114,7 +114,7 @@ def _name_test(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Step:
+class PatternStep:
     """One location step: a name test, an optional sibling position, other predicates."""
 
     descendant: bool
@@ -245,7 +245,16 @@ def local_name(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def _match(steps: tuple[Step, ...], index: int, element: etree._Element, anchored: bool,
+def qname_value(element: etree._Element, value: str) -> str:
+    """A QName-valued attribute by meaning (``xsi:type="hl7:II"`` -> ``{urn:hl7-org:v3}II``):
+    its prefix, or the default namespace, resolved where ``element`` stands; the trimmed value
+    when no namespace is in scope. Two documents that spell one type differently then agree."""
+    prefix, _, local = value.strip().rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    return f"{{{namespace}}}{local}" if namespace else value.strip()
+
+
+def _match(steps: tuple[PatternStep, ...], index: int, element: etree._Element, anchored: bool,
            names_only: bool = False) -> bool:
     tag: object = element.tag
     if not isinstance(tag, str):
@@ -283,7 +292,7 @@ def _attribute_name(name: str) -> str:
     return name
 
 
-def _compile_step(descendant: bool, text: str) -> Step:
+def _compile_step(descendant: bool, text: str) -> PatternStep:
     match = re.match(rf"((?:{_NAME}:)?(?:{_NAME}|\*))", text)
     if match is None:
         raise PatternError(f"invalid step {text!r}: expected a name test")
@@ -305,8 +314,8 @@ def _compile_step(descendant: bool, text: str) -> Step:
     if ":" in name:
         _check_prefix(name)
         prefix, local = name.split(":", 1)
-        return Step(descendant, NAMESPACES[prefix], local, position, tuple(predicates))
-    return Step(descendant, ANY, name, position, tuple(predicates))
+        return PatternStep(descendant, NAMESPACES[prefix], local, position, tuple(predicates))
+    return PatternStep(descendant, ANY, name, position, tuple(predicates))
 
 
 def _split_predicates(text: str, step: str) -> Iterable[str]:

@@ -40,7 +40,7 @@ from ihe_test_util.transport.endpoint import (
 )
 from ihe_test_util.transport.hop_by_hop import end_to_end
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.soap_server import SoapFault, render_fault
+from ihe_test_util.transport.soap_server import FaultReply, render_fault
 
 #: Seconds a client connection may stay idle: clients (an EHR's connection pool) keep
 #: connections open between exchanges, far longer than a test endpoint's read timeout.
@@ -139,7 +139,7 @@ def fault_answer(status: int, message: str, hint: str | None) -> HttpAnswer:
     """A SOAP 1.2 Fault telling the client why the proxy has no answer for it (Receiver for
     an upstream without answer, Sender for a request the proxy cannot take)."""
     reason = f"ihe record proxy: {message}" + (f" ({hint})" if hint else "")
-    return render_fault(SoapFault("Sender" if status < 500 else "Receiver", reason,
+    return render_fault(FaultReply("Sender" if status < 500 else "Receiver", reason,
                                   http_status=status))
 
 

@@ -57,7 +57,7 @@ MIN_VALUE_LENGTH = 6
 
 
 @dataclass(frozen=True)
-class Step:
+class AnchoredStep:
     """One element step: its tag and how to find it among siblings."""
 
     tag: str
@@ -73,7 +73,7 @@ class Step:
 
 @dataclass(frozen=True)
 class ValueLocation:
-    steps: tuple[Step, ...]
+    steps: tuple[AnchoredStep, ...]
     attribute: str | None  # Clark name of the attribute, or None for element text
 
     def render(self) -> str:
@@ -164,17 +164,17 @@ def _unique_id_of(element: etree._Element) -> str | None:
     return None
 
 
-def _step_for(element: etree._Element) -> Step:
+def _step_for(element: etree._Element) -> AnchoredStep:
     tag = str(element.tag)
     if tag in _REGISTRY_OBJECTS:
         unique_id = _unique_id_of(element)
         if unique_id:
-            return Step(tag, "uniqueId", unique_id)
+            return AnchoredStep(tag, "uniqueId", unique_id)
     if etree.QName(tag).localname == "id" and element.get("root"):
-        return Step(tag, "root", element.get("root") or "")
+        return AnchoredStep(tag, "root", element.get("root") or "")
     attribute = _KEY_ATTRIBUTES.get(tag)
     if attribute is not None and element.get(attribute):
-        return Step(tag, attribute, element.get(attribute) or "")
+        return AnchoredStep(tag, attribute, element.get(attribute) or "")
     parent = element.getparent()
     position = 1
     if parent is not None:
@@ -183,11 +183,11 @@ def _step_for(element: etree._Element) -> Step:
                 break
             if sibling.tag == tag:
                 position += 1
-    return Step(tag, "pos", str(position))
+    return AnchoredStep(tag, "pos", str(position))
 
 
 def location_of(element: etree._Element, attribute: str | None) -> ValueLocation:
-    steps: list[Step] = []
+    steps: list[AnchoredStep] = []
     node: etree._Element | None = element
     while node is not None:
         steps.append(_step_for(node))

@@ -51,8 +51,9 @@ def join_location(template: str, values: tuple[str | None, ...]) -> str:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One grouped difference: where, in which transaction, how bad, how widespread."""
+class DifferenceGroup:
+    """One finding of a run: differences grouped by transaction and location; how bad, how
+    widespread."""
 
     transaction: str | None
     location: str
@@ -153,9 +154,9 @@ class FindingGrouper:
                 group = self._errors[group_key] = _ErrorTally(result.id, message)
             group.exchanges += 1
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[DifferenceGroup]:
         found = [
-            Finding(
+            DifferenceGroup(
                 transaction=transaction,
                 location=join_location(tally.template, tuple(tally.values)),
                 severity=tally.severity,

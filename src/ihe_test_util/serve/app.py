@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 
 from ihe_test_util import __version__
 from ihe_test_util.model import Request
-from ihe_test_util.serve.canonical import RequestShape, shape_of
 from ihe_test_util.serve.explain import SERVE_NS, Explainer
 from ihe_test_util.serve.fixups import fix_response
 from ihe_test_util.serve.index import PlaybackIndex
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import RequestShape, shape_of
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
-from ihe_test_util.transport.soap_server import SoapFault, render_fault
+from ihe_test_util.transport.soap_server import FaultReply, render_fault
 
 logger = logging.getLogger("ihe_test_util.serve")
 
@@ -45,7 +45,7 @@ class PlaybackApp(HttpApp):
             return self._answer(Request(call.method, call.path, call.headers, call.body))
         except Exception:  # a bug must still give the client a proper answer
             logger.exception("internal error while answering %s %s", call.method, call.path)
-            return self.fault(SoapFault("Receiver", "internal error in ihe serve; see its log"))
+            return self.fault(FaultReply("Receiver", "internal error in ihe serve; see its log"))
 
     def _answer(self, request: Request) -> HttpAnswer:
         shape = shape_of(request, renames=self.renames)
@@ -56,7 +56,7 @@ class PlaybackApp(HttpApp):
         if choice.entry is None:
             reason = choice.refusal or "refused"
             logger.warning("refused %s %s: %s", shape.method, shape.path, reason)
-            return self._refusal(shape, request, SoapFault(
+            return self._refusal(shape, request, FaultReply(
                 "Sender", reason, http_status=NO_MATCH_STATUS, relates_to=shape.message_id))
         entry = choice.entry
         learned = self.renames.learn(shape.identifiers, entry.shape.identifiers)
@@ -68,11 +68,11 @@ class PlaybackApp(HttpApp):
         mismatch = self.explainer.explain(shape)
         reason = mismatch.reason_text()
         logger.warning("%s", reason)
-        return self._refusal(shape, request, SoapFault(
+        return self._refusal(shape, request, FaultReply(
             "Sender", reason, http_status=NO_MATCH_STATUS, subcode=(SERVE_NS, "NoRecordedMatch"),
             relates_to=shape.message_id, detail=(mismatch.detail(),)))
 
-    def _refusal(self, shape: RequestShape, request: Request, fault: SoapFault) -> HttpAnswer:
+    def _refusal(self, shape: RequestShape, request: Request, fault: FaultReply) -> HttpAnswer:
         """A SOAP fault, except to a client that speaks JSON/FHIR and sent no SOAP envelope:
         it gets the same explanation as a FHIR OperationOutcome."""
         wanted = " ".join(request.headers.get(name) or "" for name in ("Accept", "Content-Type"))
@@ -84,9 +84,9 @@ class PlaybackApp(HttpApp):
                           "application/fhir+json; charset=utf-8")
 
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
-        return self.fault(SoapFault("Sender", reason, http_status=status))
+        return self.fault(FaultReply("Sender", reason, http_status=status))
 
-    def fault(self, fault: SoapFault) -> HttpAnswer:
+    def fault(self, fault: FaultReply) -> HttpAnswer:
         return render_fault(fault)
 
     def reset(self) -> None:

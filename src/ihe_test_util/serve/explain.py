@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.serve.canonical import RequestShape
 from ihe_test_util.serve.index import RecordedEntry
+from ihe_test_util.serve.shape import RequestShape
 
 #: Namespace of the machine-readable ``soap:Detail`` of ihe serve's faults.
 SERVE_NS = "urn:ihe-test-utility:serve"
@@ -33,7 +33,7 @@ _VALUE_CHARS = 100
 
 
 @dataclass(frozen=True)
-class Difference:
+class ValueDifference:
     """One value that differs; ``recorded`` / ``received`` None when only one side has it."""
 
     location: str
@@ -57,7 +57,7 @@ class Mismatch:
     closest: RecordedEntry | None
     similarity: float
     reasons: tuple[str, ...]
-    differences: tuple[Difference, ...]
+    differences: tuple[ValueDifference, ...]
 
     def reason_text(self) -> str:
         what = self.request.transaction or "request"
@@ -159,7 +159,8 @@ def _reasons(recorded: RequestShape, request: RequestShape) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def value_differences(recorded: Sequence[str], received: Sequence[str]) -> tuple[Difference, ...]:
+def value_differences(recorded: Sequence[str],
+                      received: Sequence[str]) -> tuple[ValueDifference, ...]:
     """Values only one side has, paired by location where both have one (in document order)."""
     only_recorded = _surplus(recorded, Counter(recorded) - Counter(received))
     only_received = _surplus(received, Counter(received) - Counter(recorded))
@@ -167,11 +168,12 @@ def value_differences(recorded: Sequence[str], received: Sequence[str]) -> tuple
     for location, values in only_recorded.items():
         others = only_received.pop(location, [])
         for index, value in enumerate(values):
-            differences.append(Difference(location, value,
-                                          others[index] if index < len(others) else None))
-        differences.extend(Difference(location, None, value) for value in others[len(values):])
+            differences.append(ValueDifference(location, value,
+                                               others[index] if index < len(others) else None))
+        differences.extend(ValueDifference(location, None, value)
+                           for value in others[len(values):])
     for location, values in only_received.items():
-        differences.extend(Difference(location, None, value) for value in values)
+        differences.extend(ValueDifference(location, None, value) for value in values)
     return tuple(differences)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ihe_test_util.cassette import find_cassettes, load_cassette
 from ihe_test_util.errors import CassetteError
 from ihe_test_util.model import Interaction
-from ihe_test_util.serve.canonical import RequestShape, shape_of
+from ihe_test_util.serve.shape import RequestShape, shape_of
 
 MatchKey = tuple[str, str, str, str]
 

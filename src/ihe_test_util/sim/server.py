@@ -37,7 +37,7 @@ from ihe_test_util.transport.endpoint import (
     LocalEndpoint,
 )
 from ihe_test_util.transport.soap_server import (
-    SoapFault,
+    FaultReply,
     SoapReply,
     SoapRequest,
     parse_request,
@@ -69,13 +69,13 @@ class SimApp(HttpApp):
                           (("Allow", "POST"),) if status == 405 else ())
 
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
-        return self.fault(SoapFault("Sender", reason, http_status=status))
+        return self.fault(FaultReply("Sender", reason, http_status=status))
 
     def answer(self, path: str, content_type: str | None, body: bytes) -> HttpAnswer:
         actor = actor_at(urlsplit(path).path)
         if actor is None:
             paths = ", ".join(a.path for a in ACTORS)
-            return self.fault(SoapFault(
+            return self.fault(FaultReply(
                 "Sender", f"no IHE actor at {urlsplit(path).path!r}; actors are at {paths}",
                 http_status=404,
             ))
@@ -85,13 +85,13 @@ class SimApp(HttpApp):
             reply = self._dispatch(actor, request)
             return render_reply(reply, request, style=self.ctx.style,
                                 volatility=self.ctx.volatility)
-        except SoapFault as fault:
+        except FaultReply as fault:
             if fault.relates_to is None and request is not None:
                 fault.relates_to = request.message_id
             return self.fault(fault)
         except Exception:  # a bug in an actor must still give the client a proper answer
             logger.exception("internal error while answering a request to %s", actor.path)
-            return self.fault(SoapFault(
+            return self.fault(FaultReply(
                 "Receiver", "internal error in the simulator; see its log",
                 relates_to=request.message_id if request is not None else None,
             ))
@@ -101,7 +101,7 @@ class SimApp(HttpApp):
         if transaction is None:
             elsewhere = [a.path for a in ACTORS if transaction_for(a, request.action)]
             hint = f" (it is served at {elsewhere[0]})" if elsewhere else ""
-            raise SoapFault(
+            raise FaultReply(
                 "Sender", f"action {request.action!r} is not supported by the "
                 f"{actor.title} at {actor.path}{hint}",
                 subcode=(WSA, "ActionNotSupported"), problem_action=request.action,
@@ -109,14 +109,14 @@ class SimApp(HttpApp):
         root = etree.QName(request.body)
         if (root.namespace, root.localname) != transaction.body:
             namespace, local = transaction.body
-            raise SoapFault(
+            raise FaultReply(
                 "Sender", f"action {request.action} expects a {{{namespace}}}{local} body, "
                 f"found {root.text}",
             )
         with self.ctx.store.transaction():
             return transaction.handler(request, self.ctx)
 
-    def fault(self, fault: SoapFault) -> HttpAnswer:
+    def fault(self, fault: FaultReply) -> HttpAnswer:
         return render_fault(fault, message_id=self.ctx.volatility.urn_uuid(),
                             xml_declaration=self.ctx.style.xml_declaration)
 

@@ -3,7 +3,7 @@ write a fault. Shared by every local server: ``ihe sim``, ``ihe serve`` and the 
 
 IHE ITI TF-2 Appendix V requires SOAP 1.2 and WS-Addressing 1.0. Everything a client can get
 wrong at this level (malformed or hostile XML, a SOAP 1.1 envelope, a header it must understand,
-a missing ``wsa:Action``) ends as a :class:`SoapFault` with the code the specs prescribe, never
+a missing ``wsa:Action``) ends as a :class:`FaultReply` with the code the specs prescribe, never
 as a traceback. How a reply body is spelled (prefixes, volatile values) is the simulator's
 business (:mod:`ihe_test_util.sim.reply`); this module takes the values it writes as arguments.
 """
@@ -52,7 +52,7 @@ def _env(local: str) -> str:
     return qname(_ENV, local)
 
 
-class SoapFault(Exception):
+class FaultReply(Exception):
     """A SOAP 1.2 fault to send back: ``code`` is Sender, Receiver, VersionMismatch, ...
 
     ``subcode`` is a (namespace, local name) QName such as wsa:ActionNotSupported.
@@ -101,7 +101,7 @@ class SoapRequest:
         href = include.get("href", "")
         part = self.multipart.attachment(href) if self.multipart is not None else None
         if part is None:
-            raise SoapFault("Sender", f"xop:Include href={href!r} names no MIME part of the "
+            raise FaultReply("Sender", f"xop:Include href={href!r} names no MIME part of the "
                             "request", relates_to=self.message_id)
         return part.content
 
@@ -114,7 +114,7 @@ class SoapRequest:
         try:
             return base64.b64decode(text, validate=True)
         except ValueError:
-            raise SoapFault(
+            raise FaultReply(
                 "Sender", f"element {etree.QName(element).localname} holds neither valid "
                 "base64 nor an xop:Include", relates_to=self.message_id,
             ) from None
@@ -131,7 +131,7 @@ class SoapReply:
 
 
 def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> SoapRequest:
-    """Read a SOAP 1.2 request (plain or MTOM) or raise :class:`SoapFault` saying what is wrong."""
+    """Read a SOAP 1.2 request (plain or MTOM) or raise :class:`FaultReply` saying what is wrong."""
     envelope, multipart = read_envelope(body, content_type, max_bytes=max_bytes)
     _check_envelope(envelope)
     header = envelope.find(_env("Header"))
@@ -145,7 +145,7 @@ def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> S
     body_el = envelope.find(_env("Body"))
     children = [c for c in body_el if _is_element(c)] if body_el is not None else []
     if len(children) != 1:
-        raise SoapFault(
+        raise FaultReply(
             "Sender", f"soap:Body must hold exactly one element, found {len(children)}",
             relates_to=message_id,
         )
@@ -168,7 +168,7 @@ def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
     """
     media, _ = content_type_params(content_type or "")
     if media not in _ACCEPTED_MEDIA:
-        raise SoapFault(
+        raise FaultReply(
             "Sender", f"unsupported Content-Type {content_type!r}; SOAP 1.2 requests use "
             f"{SOAP_CONTENT_TYPE} or MTOM (multipart/related)", http_status=415,
         )
@@ -178,30 +178,30 @@ def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
         try:
             multipart = parse_multipart(body, content_type or "", source="request body")
         except XmlInputError as exc:
-            raise SoapFault("Sender", exc.message) from None
+            raise FaultReply("Sender", exc.message) from None
         xml = multipart.root.content
     try:
         envelope = parse_xml(xml, source="request body", max_bytes=max_bytes)
     except XmlInputError as exc:
-        raise SoapFault("Sender", str(exc).replace("\n  hint:", ";")) from None
+        raise FaultReply("Sender", str(exc).replace("\n  hint:", ";")) from None
     return envelope, multipart
 
 
 def _check_envelope(envelope: etree._Element) -> None:
     tag = etree.QName(envelope)
     if tag.localname == "Envelope" and tag.namespace == SOAP11:
-        raise SoapFault(
+        raise FaultReply(
             "VersionMismatch", "SOAP 1.1 envelopes are not supported: IHE requires SOAP 1.2 "
             f"({SOAP12})", upgrade=True,
         )
     if tag.localname != "Envelope" or tag.namespace != SOAP12:
-        raise SoapFault(
+        raise FaultReply(
             "VersionMismatch", f"expected a SOAP 1.2 Envelope, found element {tag.text!r}",
             upgrade=True,
         )
     body = envelope.find(_env("Body"))
     if body is None:
-        raise SoapFault("Sender", "soap:Envelope has no soap:Body")
+        raise FaultReply("Sender", "soap:Envelope has no soap:Body")
 
 
 def _single_header(header: etree._Element | None, local: str) -> str:
@@ -209,15 +209,15 @@ def _single_header(header: etree._Element | None, local: str) -> str:
         return ""
     found = header.findall(qname(WSA, local))
     if len(found) > 1:
-        raise SoapFault(
+        raise FaultReply(
             "Sender", f"wsa:{local} appears {len(found)} times; it must appear once",
             subcode=(WSA, "InvalidAddressingHeader"), problem_header=f"wsa:{local}",
         )
     return (found[0].text or "").strip() if found else ""
 
 
-def _missing_header(local: str, message_id: str | None) -> SoapFault:
-    return SoapFault(
+def _missing_header(local: str, message_id: str | None) -> FaultReply:
+    return FaultReply(
         "Sender", f"required WS-Addressing header wsa:{local} is missing",
         subcode=(WSA, "MessageAddressingHeaderRequired"), problem_header=f"wsa:{local}",
         relates_to=message_id or None,
@@ -239,7 +239,7 @@ def _check_must_understand(header: etree._Element | None, message_id: str) -> No
     ]
     if not_understood:
         names = ", ".join(etree.QName(t).localname for t in not_understood)
-        raise SoapFault(
+        raise FaultReply(
             "MustUnderstand", f"header block(s) marked mustUnderstand are not understood: {names}",
             not_understood=not_understood, relates_to=message_id or None,
         )
@@ -263,7 +263,7 @@ def envelope_for(
     return envelope
 
 
-def render_fault(fault: SoapFault, *, message_id: str | None = None,
+def render_fault(fault: FaultReply, *, message_id: str | None = None,
                  xml_declaration: bool = True) -> HttpAnswer:
     """A SOAP 1.2 fault envelope (always application/soap+xml); ``message_id`` is its
     wsa:MessageID (a fresh ``urn:uuid:`` unless given)."""

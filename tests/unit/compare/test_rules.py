@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from ihe_test_util.compare import RuleSet, load_rules
+from ihe_test_util.compare import RuleSet, compare_responses, load_rules
 from ihe_test_util.config import load_settings
 from ihe_test_util.errors import ConfigError
+from ihe_test_util.model import Response
 from ihe_test_util.results import Outcome
 from tests.unit.compare.helpers import compare_captures, raw, reorder, replace
 
@@ -108,3 +109,18 @@ def test_identifier_rule_compares_up_to_consistent_renaming() -> None:
     comparison = compare(mutation, rules)
     assert comparison.outcome is Outcome.PASS
     assert comparison.noise_suppressed == 1
+
+
+def test_a_key_on_an_hl7_ii_element_reads_its_value() -> None:
+    """An element key is read as every other XPath value is (ihe.xpath.node_value): an II
+    without text stands for its extension, so members pair by it even when both changed."""
+    def items(*members: tuple[str, str]) -> Response:
+        body = "".join(f'<item><id root="1.2" extension="{ext}"/><v>{v}</v></item>'
+                       for ext, v in members)
+        return Response(200, body=f"<r><list>{body}</list></r>".encode())
+
+    rules = load_rules([{"unordered": "//list", "key": ["id"]}])
+    comparison = compare_responses(items(("A", "1"), ("B", "2")), items(("B", "20"), ("A", "10")),
+                                   rules=rules)
+    changed = sorted((d.recorded, d.replayed) for d in comparison.differences)
+    assert changed == [("1", "10"), ("2", "20")]

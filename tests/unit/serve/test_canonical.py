@@ -26,8 +26,10 @@ from ihe_test_util.ihe.namespaces import QUERY, RIM, SOAP12, WSA, XDSB
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.serve.canonical import BLANK, canonical_text, shape_of
+from ihe_test_util.serve.blanking import BLANK
+from ihe_test_util.serve.canonical import canonical_text
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import shape_of
 from ihe_test_util.transport.soap import soap_content_type
 
 from ...conftest import corpus_file
@@ -264,6 +266,18 @@ def test_canonical_text_reads_xsi_type_by_meaning() -> None:
     one = parse_xml(b"<a " + xsi + b' xmlns:h="urn:hl7-org:v3" xsi:type="h:II"/>')
     two = parse_xml(b"<a " + xsi + b' xmlns:v3="urn:hl7-org:v3" xsi:type="v3:II"/>')
     assert canonical_text(one) == canonical_text(two)
+
+
+def test_canonical_text_reads_an_unprefixed_xsi_type_in_the_default_namespace() -> None:
+    """The comparer's rule (ihe.patterns.qname_value): ``II`` under a default namespace is that
+    namespace's II, the same type as ``h:II``; in another namespace it is another type."""
+    xsi = b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    prefixed = parse_xml(b"<h:a " + xsi + b' xmlns:h="urn:hl7-org:v3" xsi:type="h:II"/>')
+    default = parse_xml(b"<a " + xsi + b' xmlns="urn:hl7-org:v3" xsi:type=" II "/>')
+    other = parse_xml(b"<h:a " + xsi + b' xmlns:h="urn:hl7-org:v3" xmlns="urn:other" '
+                      b'xsi:type="II"/>')
+    assert canonical_text(prefixed) == canonical_text(default)
+    assert canonical_text(other) != canonical_text(default)
 
 
 def test_hostile_nesting_is_keyed_without_recursion() -> None:

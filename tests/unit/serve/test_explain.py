@@ -14,9 +14,9 @@ from ihe_test_util.ihe.builders import (
     iti47_query,
 )
 from ihe_test_util.model import Interaction, InteractionMeta, Request, Response
-from ihe_test_util.serve.canonical import shape_of
 from ihe_test_util.serve.explain import SERVE_NS, Explainer, value_differences
 from ihe_test_util.serve.index import RecordedEntry
+from ihe_test_util.serve.shape import shape_of
 
 BASE = "http://registry.example"
 PATIENT = PatientId("IHEDEMO-0001", "1.3.6.1.4.1.21367.13.20.1000")

@@ -11,9 +11,10 @@ from ihe_test_util.ihe.builders import PatientId, iti45_query
 from ihe_test_util.ihe.namespaces import HL7V3, SOAP12, WSA, XOP
 from ihe_test_util.model import Headers, Request, Response
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.serve.canonical import canonical_text, shape_of
+from ihe_test_util.serve.canonical import canonical_text
 from ihe_test_util.serve.fixups import fix_response
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import shape_of
 from ihe_test_util.transport.mtom import Attachment, build_mtom, parse_multipart
 
 from ...conftest import corpus_file

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from ihe_test_util.model import Headers, Interaction, Request, Response
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.serve.canonical import shape_of
 from ihe_test_util.serve.index import PlaybackIndex, RecordedEntry
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
+from ihe_test_util.serve.shape import shape_of
 
 
 def _entry(cassette: str, number: int, body: bytes, answer: bytes = b"") -> RecordedEntry:

@@ -7,7 +7,7 @@ from lxml import etree
 
 from ihe_test_util.ihe.namespaces import SOAP12, WSA
 from ihe_test_util.transport.mtom import Attachment, build_mtom
-from ihe_test_util.transport.soap_server import SoapFault, parse_request, render_fault
+from ihe_test_util.transport.soap_server import FaultReply, parse_request, render_fault
 
 CT = "application/soap+xml"
 
@@ -46,7 +46,7 @@ def test_parses_action_message_id_and_body() -> None:
 ])
 def test_bad_requests_raise_faults(data: bytes, content_type: str, code: str,
                                    subcode: str | None) -> None:
-    with pytest.raises(SoapFault) as caught:
+    with pytest.raises(FaultReply) as caught:
         parse_request(data, content_type, max_bytes=10_000)
     assert caught.value.code == code
     assert (caught.value.subcode[1] if caught.value.subcode else None) == subcode
@@ -69,21 +69,21 @@ def test_mtom_request_and_xop_resolution() -> None:
                          "'http://www.w3.org/2004/08/xop/include' href='cid:missing'/></x:D>")
     body, content_type = build_mtom(dangling)
     request = parse_request(body, content_type, max_bytes=100_000)
-    with pytest.raises(SoapFault):
+    with pytest.raises(FaultReply):
         request.binary_content(request.body)
     inline = parse_request(_envelope(OK_HEADERS, "<x:D xmlns:x='urn:q'>aGk=\n</x:D>"), CT,
                            max_bytes=10_000)
     assert inline.binary_content(inline.body) == b"hi"
     bad = parse_request(_envelope(OK_HEADERS, "<x:D xmlns:x='urn:q'>not base64!</x:D>"), CT,
                         max_bytes=10_000)
-    with pytest.raises(SoapFault):
+    with pytest.raises(FaultReply):
         bad.binary_content(bad.body)
 
 
 @pytest.mark.parametrize(("code", "status"), [("Sender", 400), ("Receiver", 500),
                                               ("VersionMismatch", 500), ("MustUnderstand", 500)])
 def test_fault_http_status_follows_the_soap_http_binding(code: str, status: int) -> None:
-    answer = render_fault(SoapFault(code, "why"))
+    answer = render_fault(FaultReply(code, "why"))
     assert answer.status == status
     envelope = etree.fromstring(answer.body)
     value = envelope.find(f".//{{{SOAP12}}}Code/{{{SOAP12}}}Value")

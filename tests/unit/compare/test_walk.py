@@ -1,9 +1,11 @@
-"""Engine details: canonical equality, value maps, echoes, ordered lists, hostile nesting."""
+"""The tree walk and its aligners: canonical equality, value maps, echoes, ordered lists, hostile
+nesting."""
 
 from __future__ import annotations
 
 from ihe_test_util.compare import compare_responses
-from ihe_test_util.compare.engine import MAX_DEPTH, snippet
+from ihe_test_util.compare.elements import snippet
+from ihe_test_util.compare.walk import MAX_DEPTH
 from ihe_test_util.model import Request, Response
 from ihe_test_util.results import DifferenceKind, Outcome
 from tests.conftest import corpus_file

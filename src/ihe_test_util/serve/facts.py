@@ -1,0 +1,56 @@
+"""A request body as ``location = value`` lines: what an explanation of a mismatch compares,
+value by value (XML paths name a ``Slot`` by its name; JSON paths are keys and indexes).
+
+Both walks are iterative: a hostile document nests as deep as the parser allows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from lxml import etree
+
+from ihe_test_util.ihe.patterns import attributes
+
+#: Attributes that name an element in explanations: ``Slot[@name='$XDSDocumentEntryPatientId']``.
+NAMING_ATTRIBUTES = ("name",)
+
+
+def xml_facts(root: etree._Element) -> Iterator[str]:
+    """``.../Slot[@name='x']/ValueList/Value = v`` lines, in document order."""
+    stack: list[tuple[etree._Element, str]] = [(root, _named_step(root))]
+    while stack:
+        element, path = stack.pop()
+        text = (element.text or "").strip()
+        if text:
+            yield f"{path} = {text}"
+        for name, value in sorted(attributes(element).items()):
+            if name not in NAMING_ATTRIBUTES:  # already in the path
+                yield f"{path}/@{etree.QName(name).localname} = {value}"
+        children = [child for child in element if isinstance(child.tag, str)]
+        stack.extend((child, f"{path}/{_named_step(child)}") for child in reversed(children))
+
+
+def _named_step(element: etree._Element) -> str:
+    """An element's local name, with the attribute that names it: ``Slot[@name='...']``."""
+    local = etree.QName(element).localname
+    for attribute in NAMING_ATTRIBUTES:
+        value = element.get(attribute)
+        if value is not None:
+            return f"{local}[@{attribute}='{value}']"
+    return local
+
+
+def json_facts(value: object) -> Iterator[str]:
+    """``/entry/0/resource/id = "x"`` lines, keys sorted (iteratively, like the XML ones)."""
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{path}/{key}", item[key]) for key in sorted(item, reverse=True))
+        elif isinstance(item, list):
+            stack.extend((f"{path}/{index}", entry)
+                         for index, entry in reversed(list(enumerate(item))))
+        else:
+            yield f"{path or '/'} = {json.dumps(item)}"
