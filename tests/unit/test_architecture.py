@@ -9,8 +9,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "ihe_test_util"
 
-#: Packages/modules allowed to import presentation libraries.
-PRESENTATION = ("cli", "report", "__main__")
+#: Packages/modules allowed to import presentation libraries (the pytest plugin renders the
+#: terminal report's panel for a failing exchange).
+PRESENTATION = ("cli", "report", "__main__", "pytest_plugin")
 
 
 def _imports(path: Path) -> set[str]:

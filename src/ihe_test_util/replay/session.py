@@ -15,7 +15,8 @@ from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
-from ihe_test_util.replay.engine import Comparer
+from ihe_test_util.replay.engine import Comparer, ExchangeSink
+from ihe_test_util.replay.runner import ReplayEngine
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
@@ -90,11 +91,35 @@ def make_transport(options: TransportOptions) -> HttpTransport:
     return HttpTransport(options)
 
 
+def production_engine(settings: Settings, targets: TargetMap, options: TransportOptions, *,
+                      fresh_patients: bool = False, keep: ExchangeSink | None = None) -> (
+    ReplayEngine
+):
+    """The engine ``ihe replay`` and the pytest plugin drive: real HTTP, configured rules.
+
+    Raises ConfigError on a bad ``[[rules]]``, ``[[correlate]]`` or ``[saml]`` table, before
+    anything is sent.
+    """
+    from ihe_test_util.cassette import load_cassette
+    from ihe_test_util.replay.capture_rules import load_capture_rules
+    from ihe_test_util.transport.security_config import security_header
+
+    comparer = production_comparer(settings)
+    capture_rules = load_capture_rules(settings.correlate, settings.source)
+    security = security_header(settings.saml, base=settings.folder)
+    return ReplayEngine(
+        load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
+        make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
+        targets=targets, keep=keep, capture_rules=capture_rules,
+    )
+
+
 __all__ = [
     "CassetteRegenerator",
     "RuleBoundComparer",
     "TargetMap",
     "make_transport",
     "production_comparer",
+    "production_engine",
     "transport_options",
 ]

@@ -17,15 +17,9 @@ from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import Stop, stop_on_signals
 from ihe_test_util.config import Settings, TlsSettings
 from ihe_test_util.replay.approval import ReplayedExchangeStore
-from ihe_test_util.replay.capture_rules import load_capture_rules
-from ihe_test_util.replay.runner import ReplayEngine, plan_replay, run_replay
+from ihe_test_util.replay.runner import plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
-from ihe_test_util.replay.session import (
-    CassetteRegenerator,
-    make_transport,
-    production_comparer,
-    transport_options,
-)
+from ihe_test_util.replay.session import production_engine, transport_options
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.report.base import ReporterSet
 from ihe_test_util.report.notices import print_insecure_warning
@@ -33,7 +27,6 @@ from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
 from ihe_test_util.results import FailOn, RunInfo, RunSummary
 from ihe_test_util.transport.http import TransportOptions
-from ihe_test_util.transport.security_config import security_header
 
 
 def now_iso() -> str:
@@ -105,23 +98,15 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         print_insecure_warning(errors)
     outputs = request.outputs
     outputs.check()
-    comparer = production_comparer(settings)
-    capture_rules = load_capture_rules(settings.correlate, settings.source)
+    engine = production_engine(settings, request.targets, request.options,
+                               fresh_patients=request.fresh_patients)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
     store = None
     if outputs.json is not None:
         store = ReplayedExchangeStore.beside(outputs.json,
                                              redactor=Redactor.from_settings(settings))
-    options = request.options
-    security = security_header(settings.saml, base=settings.folder)
-    engine = ReplayEngine(
-        load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings, security,
-                                                     request.fresh_patients),
-        targets=request.targets,
-        keep=store.keep if store is not None else None, capture_rules=capture_rules,
-    )
+        engine.keep = store.keep
     terminal = TerminalReporter(
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,

@@ -1,0 +1,238 @@
+"""The pytest plugin: `pytest --ihe-replay cassettes/ --ihe-target URL` replays cassettes.
+
+Each recorded exchange becomes one test item (id ``<cassette file>#<exchange>``, the transaction
+in its name), so ``-k``, ``-x``, ``--junitxml`` and the rest of pytest apply to replays. An item
+fails when its exchange's outcome is at or above the fail-on threshold (``--ihe-fail-on``,
+default from the configuration: ``changed``), and its failure shows the differences as
+``ihe replay`` prints them.
+
+Exchanges of one cassette depend on each other (values the server assigned travel to later
+requests), so a cassette is replayed by one :class:`~ihe_test_util.replay.engine.CassetteReplay`
+in order, lazily: the first item of a cassette that runs starts it and each item takes its own
+exchange's result, replaying earlier exchanges that were deselected without reporting them.
+With pytest-xdist, keep a cassette on one worker: ``--dist loadgroup`` (every item carries an
+``xdist_group`` marker named after its cassette).
+
+The plugin is installed with the package (entry point ``pytest11``) and is inert unless
+``--ihe-replay`` is given: this module imports only pytest at start-up; the replay machinery
+is imported when a replay is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+    from ihe_test_util.replay.engine import CassetteReplay
+    from ihe_test_util.replay.runner import PlannedCassette, ReplayEngine
+    from ihe_test_util.results import ExchangeResult, FailOn
+
+_OPTIONS_GROUP = "ihe"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(_OPTIONS_GROUP, "ihe-test-utility: replay recorded IHE exchanges")
+    group.addoption("--ihe-replay", action="append", default=[], metavar="PATH",
+                    help="Replay the cassettes in PATH (file or folder; repeatable), one test "
+                         "per exchange. Without it the plugin does nothing.")
+    group.addoption("--ihe-target", action="append", default=[], metavar="URL|ORIGIN=URL",
+                    help="Where to send the requests, as `ihe replay --target` (repeatable).")
+    group.addoption("--ihe-config", metavar="FILE", default=None,
+                    help="ihe.toml to use (default: discovered in the current directory).")
+    group.addoption("--ihe-fail-on", choices=["regression", "changed", "never"], default=None,
+                    help="Lowest outcome that fails an exchange's test (default: the "
+                         "configuration's fail_on, `changed`).")
+    group.addoption("--ihe-timeout", type=float, default=None, metavar="SECONDS",
+                    help="Connect + read timeout per request.")
+    group.addoption("--ihe-fresh-patients", action="store_true", default=False,
+                    help="As `ihe replay --fresh-patients`.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("ihe_replay"):
+        return
+    config.addinivalue_line(
+        "markers", "xdist_group(name): keeps one cassette's exchanges on one xdist worker")
+    paths = list(config.getoption("ihe_replay"))
+    if config.args_source is pytest.Config.ArgsSource.ARGS:
+        config.args.extend(paths)  # the tests named, and the cassettes
+    else:
+        config.args[:] = paths  # no test paths named: only the cassettes, not testpaths
+    config.pluginmanager.register(ReplaySession(config), "ihe-replay-session")
+
+
+class ExchangeFailed(Exception):
+    """An exchange's outcome is at or above the threshold (a result, shown as a report)."""
+
+    def __init__(self, result: ExchangeResult) -> None:
+        super().__init__(f"{result.id}: {result.outcome.value}")
+        self.result = result
+
+
+class ReplaySession:
+    """Finds the cassettes, collects them as files; builds the production engine on first use."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        from ihe_test_util.cassette import find_cassettes
+        from ihe_test_util.replay.selection import run_root
+
+        paths = [Path(p) for p in config.getoption("ihe_replay")]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise pytest.UsageError(f"--ihe-replay: no such file or folder: {', '.join(missing)}")
+        self.root = run_root(paths)
+        self.cassettes = {p.resolve() for p in find_cassettes(paths)}
+        if not self.cassettes:
+            raise pytest.UsageError(
+                f"--ihe-replay: no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+        self._engine: ReplayEngine | None = None
+        self._fail_on: FailOn | None = None
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> (
+        CassetteFile | None
+    ):
+        if file_path.resolve() in self.cassettes:
+            return CassetteFile.from_parent(parent, path=file_path, replay=self)
+        return None
+
+    def run_of(self, path: Path, exchanges: int) -> CassetteRun:
+        from ihe_test_util.replay.runner import PlannedCassette
+        from ihe_test_util.replay.selection import cassette_id
+
+        return CassetteRun(self, PlannedCassette(path, cassette_id(path, self.root), exchanges))
+
+    def engine(self) -> ReplayEngine:
+        if self._engine is None:
+            from ihe_test_util.config import load_settings
+            from ihe_test_util.replay.session import production_engine, transport_options
+            from ihe_test_util.replay.targets import TargetMap
+            from ihe_test_util.results import FailOn
+
+            option = self.config.getoption
+            config_file = option("ihe_config")
+            settings = load_settings(Path(config_file) if config_file else None)
+            fail_on = option("ihe_fail_on")
+            self._fail_on = FailOn(fail_on) if fail_on else settings.fail_on
+            self._engine = production_engine(
+                settings, TargetMap.parse(option("ihe_target")),
+                transport_options(settings, None, timeout=option("ihe_timeout"),
+                                  insecure=False),
+                fresh_patients=option("ihe_fresh_patients"),
+            )
+        return self._engine
+
+    @property
+    def fail_on(self) -> FailOn:
+        self.engine()
+        assert self._fail_on is not None
+        return self._fail_on
+
+
+class CassetteRun:
+    """One cassette's replay, advanced exchange by exchange as its items ask for results."""
+
+    def __init__(self, session: ReplaySession, planned: PlannedCassette) -> None:
+        self.session = session
+        self.planned = planned
+        self._results: list[ExchangeResult] = []
+        self._replay: Iterator[ExchangeResult] | None = None
+
+    def result(self, index: int) -> ExchangeResult:
+        if self._replay is None:
+            replay: CassetteReplay = self.session.engine().replay(self.planned)
+            self._replay = replay.run()
+        while len(self._results) <= index:
+            self._results.append(next(self._replay))
+        return self._results[index]
+
+
+class CassetteFile(pytest.File):
+    """A cassette named by ``--ihe-replay``: one item per recorded exchange."""
+
+    def __init__(self, *, replay: ReplaySession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.replay = replay
+
+    def collect(self) -> list[pytest.Item]:
+        from ihe_test_util.cassette import load_cassette
+        from ihe_test_util.errors import IheTestError
+
+        try:
+            cassette = load_cassette(self.path)
+        except IheTestError as exc:
+            raise self.CollectError(f"invalid cassette: {exc}") from None
+        run = self.replay.run_of(self.path, len(cassette.interactions))
+        return [
+            ExchangeItem.from_parent(
+                self, name=f"{run.planned.id}#{index} {interaction.meta.transaction or '?'}",
+                nodeid=f"{self.nodeid}#{index}", run=run, index=index,
+                transaction=interaction.meta.transaction)
+            for index, interaction in enumerate(cassette.interactions)
+        ]
+
+
+class ExchangeItem(pytest.Item):
+    """One recorded exchange: passes unless its outcome is at or above the threshold."""
+
+    def __init__(self, *, run: CassetteRun, index: int, transaction: str | None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+        self.index = index
+        self.transaction = transaction
+        self.add_marker(pytest.mark.xdist_group(self.run.planned.id))
+        if transaction:
+            self.extra_keyword_matches.add(transaction)
+
+    def runtest(self) -> None:
+        from ihe_test_util.results import Outcome
+
+        result = self.run.result(self.index)
+        self.user_properties.append(("outcome", result.outcome.value))
+        if result.outcome is Outcome.SKIPPED:
+            reason = result.error.message if result.error else "not replayed"
+            pytest.skip(f"{result.id}: {reason}")
+        if result.outcome is Outcome.ERROR or self.run.session.fail_on.fails(result.outcome):
+            raise ExchangeFailed(result)
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        if isinstance(excinfo.value, ExchangeFailed):
+            return render_result(excinfo.value.result, self.config)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+def render_result(result: ExchangeResult, config: pytest.Config) -> str:
+    """The exchange as the terminal report's panel for it (colour when pytest uses colour)."""
+    import io
+
+    from rich.console import Console
+
+    from ihe_test_util.report.labels import exchange_label
+    from ihe_test_util.report.terminal import exchange_panel
+    from ihe_test_util.results import Severity
+
+    headline = f"{result.outcome.value} {exchange_label(result)}"
+    rules = dict.fromkeys(d.rule or d.path for d in result.differences
+                          if d.severity is Severity.REGRESSION)
+    if rules:
+        headline += ": " + "; ".join(rules)
+    elif result.error is not None:
+        headline += f": {result.error.type}"
+    writer = config.get_terminal_writer()
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=max(writer.fullwidth, 80), highlight=False,
+                      force_terminal=writer.hasmarkup, no_color=not writer.hasmarkup)
+    max_differences = 10**9 if config.get_verbosity() > 0 else 10
+    console.print(exchange_panel(result, max_differences))
+    return headline + "\n" + buffer.getvalue().rstrip("\n")
