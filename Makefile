@@ -52,7 +52,9 @@ $(VENV)/.installed-workflows: $(VENV)/.installed-dev
 # both with no network (--offline), at the "auditor" persona so nothing is waved through.
 lint-ci: $(VENV)/.installed-workflows
 	$(BIN)/actionlint
-	$(BIN)/zizmor --offline --persona auditor .github/
+	$(BIN)/zizmor --offline --strict-collection --persona auditor .github/ action.yml
+	$(BIN)/ruff check .github/action
+	$(BIN)/mypy --strict .github/action/run.py
 
 build: dev
 	rm -rf dist
