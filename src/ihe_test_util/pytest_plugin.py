@@ -13,6 +13,10 @@ exchange's result, replaying earlier exchanges that were deselected without repo
 With pytest-xdist, keep a cassette on one worker: ``--dist loadgroup`` (every item carries an
 ``xdist_group`` marker named after its cassette).
 
+For users' own client code, the ``ihe_cassette`` fixture records a test's exchanges once
+through the recording proxy (``ihe record --proxy``) and afterwards answers them from
+``ihe serve`` in-process, so the test runs offline: point the client at ``ihe_cassette.url``.
+
 The plugin is installed with the package (entry point ``pytest11``) and is inert unless
 ``--ihe-replay`` is given: this module imports only pytest at start-up; the replay machinery
 is imported when a replay is asked for.
@@ -21,6 +25,7 @@ is imported when a replay is asked for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Connect + read timeout per request.")
     group.addoption("--ihe-fresh-patients", action="store_true", default=False,
                     help="As `ihe replay --fresh-patients`.")
+    group.addoption("--ihe-record-mode", choices=["once", "none", "rewrite"], default="once",
+                    help="ihe_cassette fixture: record a missing cassette through the recording "
+                         "proxy (once, the default), never record (none: a missing cassette "
+                         "fails the test, for CI), or record again (rewrite).")
+    group.addoption("--ihe-upstream", action="append", default=[], metavar="URL|/PREFIX=URL",
+                    help="ihe_cassette fixture: where to record from when the marker names no "
+                         "upstream (as `ihe record --proxy --upstream`).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "ihe_cassette(path, upstream=None): the cassette (and, to record it, the "
+                   "upstream URL or URLs) the ihe_cassette fixture uses for this test")
     if not config.getoption("ihe_replay"):
         return
     config.addinivalue_line(
@@ -236,3 +251,65 @@ def render_result(result: ExchangeResult, config: pytest.Config) -> str:
     max_differences = 10**9 if config.get_verbosity() > 0 else 10
     console.print(exchange_panel(result, max_differences))
     return headline + "\n" + buffer.getvalue().rstrip("\n")
+
+
+@dataclass(frozen=True)
+class IheCassette:
+    """What a test using the ``ihe_cassette`` fixture talks to."""
+
+    path: Path
+    url: str  # base URL for the client: the playback stub, or the recording proxy
+    recording: bool
+
+
+@pytest.fixture
+def ihe_cassette(request: pytest.FixtureRequest) -> Iterator[IheCassette]:
+    """Record once through the recording proxy, then answer from ``ihe serve`` in-process.
+
+    The cassette is ``@pytest.mark.ihe_cassette(path, upstream=...)``'s ``path`` (relative to
+    the test file), by default ``cassettes/<test name>.yaml`` beside the test file. It is
+    recorded when missing (``--ihe-record-mode once``) or always (``rewrite``), from the
+    marker's ``upstream`` or ``--ihe-upstream``; otherwise it is played back and nothing
+    leaves the machine.
+    """
+    marker = request.node.get_closest_marker("ihe_cassette")
+    folder = request.path.parent
+    name = (marker.args[0] if marker and marker.args else
+            f"cassettes/{request.node.name.replace('/', '_')}.yaml")
+    path = folder / name
+    mode = request.config.getoption("ihe_record_mode")
+    if mode == "rewrite" or (mode == "once" and not path.exists()):
+        upstream = marker.kwargs.get("upstream") if marker else None
+        upstreams = ([upstream] if isinstance(upstream, str) else list(upstream or [])) or \
+            list(request.config.getoption("ihe_upstream"))
+        if not upstreams:
+            pytest.fail(f"ihe_cassette: {path} is to be recorded but no upstream is known: "
+                        f"give @pytest.mark.ihe_cassette(..., upstream=URL) or --ihe-upstream")
+        yield from _recording(request.config, path, upstreams)
+    elif not path.exists():
+        pytest.fail(f"ihe_cassette: {path} does not exist and --ihe-record-mode is none")
+    else:
+        from ihe_test_util.serve import PlaybackServer
+
+        with PlaybackServer([path]) as stub:
+            yield IheCassette(path, stub.base_url, recording=False)
+
+
+def _recording(config: pytest.Config, path: Path, upstreams: list[str]) -> Iterator[IheCassette]:
+    from ihe_test_util.cassette.store import CassetteWriter
+    from ihe_test_util.config import load_settings
+    from ihe_test_util.model import CassetteMeta
+    from ihe_test_util.record.proxy import RecordingProxy
+    from ihe_test_util.record.routes import Routes
+    from ihe_test_util.record.secrets import RecordingRedactor, SecretResolver
+
+    config_file = config.getoption("ihe_config")
+    settings = load_settings(Path(config_file) if config_file else None)
+    redactor = RecordingRedactor.for_settings(settings, SecretResolver(settings, {}).configured())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with CassetteWriter(path, CassetteMeta(name=path.stem), redactor) as writer, \
+            RecordingProxy(Routes.parse(upstreams), writer) as proxy:
+        yield IheCassette(path, proxy.base_url, recording=True)
+    if proxy.failures:
+        pytest.fail(f"ihe_cassette: {proxy.failures} request(s) could not be forwarded to "
+                    f"{', '.join(upstreams)} or recorded in {path}")

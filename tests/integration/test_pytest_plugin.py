@@ -157,3 +157,54 @@ def test_the_plugin_imports_nothing_heavy_at_pytest_start_up() -> None:
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60).stdout.strip()
     assert output == ""
+
+
+CLIENT_TEST = '''
+import pytest
+import requests
+
+from ihe_test_util.cassette import load_cassette
+
+FEED = load_cassette({example!r}).interactions[0].request  # an ITI-44 patient feed
+
+
+@pytest.mark.ihe_cassette("recorded/feed.yaml", upstream={upstream!r})
+def test_client_feeds_a_patient(ihe_cassette):
+    answer = requests.post(ihe_cassette.url + "/pix", data=FEED.body,
+                           headers={{"Content-Type": FEED.headers.get("Content-Type")}},
+                           timeout=10)
+    assert answer.status_code == 200
+    assert b'<acknowledgement><typeCode code="AA"/>' in answer.content
+    print("recording" if ihe_cassette.recording else "playback")
+'''
+
+
+def client_test(pytester: pytest.Pytester, upstream: str) -> None:
+    pytester.makepyfile(test_client=CLIENT_TEST.format(
+        example=str(EXAMPLES / "pix-pdq.yaml"), upstream=upstream))
+
+
+def test_ihe_cassette_records_once_then_answers_offline_from_serve(
+    pytester: pytest.Pytester,
+) -> None:
+    with Simulator(profile="baseline") as sim:
+        client_test(pytester, sim.base_url)
+        first = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    first.assert_outcomes(passed=1)
+    assert "recording" in first.stdout.str()
+    cassette = pytester.path / "recorded" / "feed.yaml"
+    assert len(load_cassette(cassette).interactions) == 1
+    # The simulator is gone: the same test now runs against the cassette, in-process.
+    second = pytester.runpytest("-p", "no:cacheprovider", "-s", "--ihe-record-mode", "none")
+    second.assert_outcomes(passed=1)
+    assert "playback" in second.stdout.str()
+
+
+def test_ihe_cassette_with_record_mode_none_fails_on_a_missing_cassette(
+    pytester: pytest.Pytester,
+) -> None:
+    client_test(pytester, "http://127.0.0.1:9")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--ihe-record-mode", "none")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*feed.yaml does not exist and --ihe-record-mode is none*"],
+                                consecutive=False)
