@@ -1,7 +1,8 @@
 """The pytest plugin: `pytest --ihe-replay cassettes/ --ihe-target URL` replays cassettes.
 
-Each recorded exchange becomes one test item (id ``<cassette file>#<exchange>``, the transaction
-in its name), so ``-k``, ``-x``, ``--junitxml`` and the rest of pytest apply to replays. An item
+Each recorded exchange becomes one test item, ``<cassette file>::#<exchange>[<transaction>]``
+(``cassettes/xds.yaml::#3[ITI-18]``; its failure is headed with the reports' exchange id,
+``xds.yaml#3``), so ``-k``, ``-x``, ``--junitxml`` and the rest of pytest apply to replays. An item
 fails when its exchange's outcome is at or above the fail-on threshold (``--ihe-fail-on``,
 default from the configuration: ``changed``), and its failure shows the differences as
 ``ihe replay`` prints them.
@@ -10,8 +11,8 @@ Exchanges of one cassette depend on each other (values the server assigned trave
 requests), so a cassette is replayed by one :class:`~ihe_test_util.replay.engine.CassetteReplay`
 in order, lazily: the first item of a cassette that runs starts it and each item takes its own
 exchange's result, replaying earlier exchanges that were deselected without reporting them.
-With pytest-xdist, keep a cassette on one worker: ``--dist loadgroup`` (every item carries an
-``xdist_group`` marker named after its cassette).
+With pytest-xdist, keep a cassette on one worker: ``--dist loadfile`` (or ``loadgroup``: every
+item carries an ``xdist_group`` marker named after its cassette).
 
 For users' own client code, the ``ihe_cassette`` fixture records a test's exchanges once
 through the recording proxy (``ihe record --proxy``) and afterwards answers them from
@@ -186,9 +187,8 @@ class CassetteFile(pytest.File):
         run = self.replay.run_of(self.path, len(cassette.interactions))
         return [
             ExchangeItem.from_parent(
-                self, name=f"{run.planned.id}#{index} {interaction.meta.transaction or '?'}",
-                nodeid=f"{self.nodeid}#{index}", run=run, index=index,
-                transaction=interaction.meta.transaction)
+                self, name=f"#{index}[{interaction.meta.transaction or '?'}]", run=run,
+                index=index, transaction=interaction.meta.transaction)
             for index, interaction in enumerate(cassette.interactions)
         ]
 
@@ -224,7 +224,8 @@ class ExchangeItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, self.name
+        """The failure's headline: the exchange id of the reports, and the transaction."""
+        return self.path, None, f"{self.run.planned.id}#{self.index} {self.transaction or '?'}"
 
 
 def render_result(result: ExchangeResult, config: pytest.Config) -> str:

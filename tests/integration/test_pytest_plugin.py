@@ -21,7 +21,7 @@ pytest_plugins = ["pytester"]
 EXAMPLES = REPO_ROOT / "cassettes"
 #: docs/simulator.md: on the breaking server GetDocuments drops a document and a PIX revise
 #: feed is answered AE; these are the example cassettes' regressions.
-REGRESSIONS = {"cassettes/xds-roundtrip.yaml#3", "cassettes/pix-pdq.yaml#1"}
+REGRESSIONS = {"cassettes/xds-roundtrip.yaml::#3[ITI-18]", "cassettes/pix-pdq.yaml::#1[ITI-44]"}
 
 
 @pytest.fixture
@@ -65,7 +65,8 @@ def test_every_exchange_is_a_passing_test_on_the_baseline_server(
     result = replay(pytester, baseline, "-v")
     result.assert_outcomes(passed=exchanges())
     result.stdout.fnmatch_lines([f"*collected {exchanges()} items",
-                                 "cassettes/xds-roundtrip.yaml#3 PASSED*"], consecutive=False)
+                                 "cassettes/xds-roundtrip.yaml::#3[[]ITI-18[]] PASSED*"],
+                                consecutive=False)
 
 
 def test_breaking_server_fails_the_regressions_naming_them_in_pytest_output(
@@ -79,7 +80,7 @@ def test_breaking_server_fails_the_regressions_naming_them_in_pytest_output(
         "*_ xds-roundtrip.yaml#3 ITI-18 _*",
         "regression xds-roundtrip.yaml#3 ITI-18 get documents: ITI-18 verdict result_count",
         "*regression*ITI-18 verdict*",  # the terminal report's panel, difference by difference
-        "FAILED cassettes/pix-pdq.yaml#1 - regression pix-pdq.yaml#1 ITI-44*",
+        "FAILED cassettes/pix-pdq.yaml::#1[[]ITI-44[]] - regression pix-pdq.yaml#1 ITI-44*",
     ], consecutive=False)
 
 
@@ -88,8 +89,9 @@ def test_changed_exchanges_fail_by_default_as_in_ihe_replay(
 ) -> None:
     result = replay(pytester, breaking)
     assert REGRESSIONS < failed_ids(result)
-    result.stdout.fnmatch_lines(["FAILED cassettes/pix-pdq.yaml#3 - changed pix-pdq.yaml#3*"],
-                                consecutive=False)
+    result.stdout.fnmatch_lines(
+        ["FAILED cassettes/pix-pdq.yaml::#3[[]ITI-47[]] - changed pix-pdq.yaml#3*"],
+        consecutive=False)
 
 
 def test_k_selects_by_transaction_and_later_exchanges_still_see_earlier_ones(
@@ -99,10 +101,11 @@ def test_k_selects_by_transaction_and_later_exchanges_still_see_earlier_ones(
     # replayed (unreported) so #3 is compared, and fails, as in a full run.
     result = replay(pytester, breaking, "-k", "xds-roundtrip and ITI-18", "--ihe-fail-on",
                     "regression")
-    assert failed_ids(result) == {"cassettes/xds-roundtrip.yaml#3"}
+    assert failed_ids(result) == {"cassettes/xds-roundtrip.yaml::#3[ITI-18]"}
     reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
     ran = {r.nodeid for r in reports if r.when == "call"}
-    assert ran and all("xds-roundtrip.yaml#" in n for n in ran)
+    assert ran and all(n.startswith("cassettes/xds-roundtrip.yaml::#") and "[ITI-18]" in n
+                       for n in ran)
     assert all(n in ran for n in failed_ids(result))
 
 
@@ -115,6 +118,17 @@ def test_x_stops_at_the_first_failing_exchange(
     assert outcomes.get("passed", 0) < exchanges() - 1
 
 
+def test_xdist_keeps_each_cassette_on_one_worker_with_dist_loadfile(
+    pytester: pytest.Pytester, cassettes: Path, breaking: str,
+) -> None:
+    pytest.importorskip("xdist")
+    result = replay(pytester, breaking, "-n", "2", "--dist", "loadfile", "--ihe-fail-on",
+                    "regression")
+    result.assert_outcomes(passed=exchanges() - 2, failed=2)
+    assert failed_ids(result) == REGRESSIONS
+    result.stdout.fnmatch_lines(["created: 2/2 workers"], consecutive=False)
+
+
 def test_junit_xml_has_one_testcase_per_exchange_with_the_failure(
     pytester: pytest.Pytester, cassettes: Path, breaking: str,
 ) -> None:
@@ -122,9 +136,11 @@ def test_junit_xml_has_one_testcase_per_exchange_with_the_failure(
     replay(pytester, breaking, f"--junitxml={junit}", "--ihe-fail-on", "regression")
     cases = ElementTree.parse(junit).getroot().findall(".//testcase")
     assert len(cases) == exchanges()
-    failures = {c.get("name"): c.find("failure") for c in cases if c.find("failure") is not None}
-    assert set(failures) == {"cassettes.xds-roundtrip.yaml#3", "cassettes.pix-pdq.yaml#1"}
-    failure = failures["cassettes.xds-roundtrip.yaml#3"]
+    failures = {(c.get("classname"), c.get("name")): c.find("failure") for c in cases
+                if c.find("failure") is not None}
+    assert set(failures) == {("cassettes.xds-roundtrip.yaml", "#3[ITI-18]"),
+                             ("cassettes.pix-pdq.yaml", "#1[ITI-44]")}
+    failure = failures[("cassettes.xds-roundtrip.yaml", "#3[ITI-18]")]
     assert failure is not None and "ITI-18 verdict result_count" in (failure.text or "")
 
 
@@ -143,7 +159,7 @@ def test_without_the_flag_the_plugin_changes_nothing(pytester: pytest.Pytester,
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=1)
-    assert "yaml#" not in result.stdout.str()
+    assert ".yaml::#" not in result.stdout.str()
     assert "--ihe-replay" in pytester.runpytest("--help").stdout.str()
 
 
