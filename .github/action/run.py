@@ -13,6 +13,7 @@ never into the script text). Standard library only: it runs before anything else
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shlex
@@ -35,6 +36,16 @@ def words(name: str) -> list[str]:
     return [word for line in env(name).splitlines() for word in shlex.split(line)]
 
 
+def files(name: str) -> list[str]:
+    """Like :func:`words`, with globs expanded (sorted); a glob that matches nothing stays,
+    so ``ihe`` names it in its usage error."""
+    found = []
+    for word in words(name):
+        matches = sorted(glob.glob(word)) if glob.has_magic(word) else []  # noqa: PTH207
+        found += matches or [word]
+    return found
+
+
 def install() -> int:
     version = env("version")
     source = os.environ.get("GITHUB_ACTION_PATH", str(Path(__file__).resolve().parents[2]))
@@ -51,7 +62,7 @@ def ihe_command(mode: str, reports: Path) -> list[str]:
     if env("fail-on"):
         outputs += ["--fail-on", env("fail-on")]
     if mode == "merge":
-        return [*command, "report", "merge", *words("merge"), "-o", str(reports / "run.json"),
+        return [*command, "report", "merge", *files("merge"), "-o", str(reports / "run.json"),
                 *outputs]
     command += ["replay", *words("cassettes"), "--report-json", str(reports / "run.json"),
                 *outputs]
