@@ -8,14 +8,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-from ihe_test_util.sim import Simulator
 
 from ..conftest import REPO_ROOT
 
@@ -27,18 +24,6 @@ EXPRESSION = re.compile(r"\$\{\{\s*(inputs|steps\.run\.outputs)\.([\w-]+)\s*\}\}
 def workspace(tmp_path: Path) -> Path:
     shutil.copytree(REPO_ROOT / "cassettes", tmp_path / "cassettes")
     return tmp_path
-
-
-@pytest.fixture
-def baseline() -> Iterator[str]:
-    with Simulator(profile="baseline") as sim:
-        yield sim.base_url
-
-
-@pytest.fixture
-def breaking() -> Iterator[str]:
-    with Simulator(profile="breaking") as sim:
-        yield sim.base_url
 
 
 class Run:

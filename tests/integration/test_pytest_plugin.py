@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -29,18 +28,6 @@ def cassettes(pytester: pytest.Pytester) -> Path:
     folder = pytester.path / "cassettes"
     shutil.copytree(EXAMPLES, folder)
     return folder
-
-
-@pytest.fixture
-def baseline() -> Iterator[str]:
-    with Simulator(profile="baseline") as sim:
-        yield sim.base_url
-
-
-@pytest.fixture
-def breaking() -> Iterator[str]:
-    with Simulator(profile="breaking") as sim:
-        yield sim.base_url
 
 
 def replay(pytester: pytest.Pytester, target: str, *args: str) -> pytest.RunResult:
