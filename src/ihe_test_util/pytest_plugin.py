@@ -92,7 +92,7 @@ class ExchangeFailed(Exception):
 
 
 class ReplaySession:
-    """Finds the cassettes, collects them as files; builds the production engine on first use."""
+    """Builds the production engine, finds the cassettes and collects them as files."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -108,8 +108,7 @@ class ReplaySession:
         if not self.cassettes:
             raise pytest.UsageError(
                 f"--ihe-replay: no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
-        self._engine: ReplayEngine | None = None
-        self._fail_on: FailOn | None = None
+        self.engine, self.fail_on = self._production_engine()
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> (
         CassetteFile | None
@@ -124,31 +123,29 @@ class ReplaySession:
 
         return CassetteRun(self, PlannedCassette(path, cassette_id(path, self.root), exchanges))
 
-    def engine(self) -> ReplayEngine:
-        if self._engine is None:
-            from ihe_test_util.config import load_settings
-            from ihe_test_util.replay.session import production_engine, transport_options
-            from ihe_test_util.replay.targets import TargetMap
-            from ihe_test_util.results import FailOn
+    def _production_engine(self) -> tuple[ReplayEngine, FailOn]:
+        """Settings, targets and rules are checked here, at start-up: a mistake is a usage
+        error before anything is collected or sent, not a failure of every test."""
+        from ihe_test_util.config import load_settings
+        from ihe_test_util.errors import IheTestError
+        from ihe_test_util.replay.session import production_engine, transport_options
+        from ihe_test_util.replay.targets import TargetMap
+        from ihe_test_util.results import FailOn
 
-            option = self.config.getoption
-            config_file = option("ihe_config")
+        option = self.config.getoption
+        config_file = option("ihe_config")
+        try:
             settings = load_settings(Path(config_file) if config_file else None)
             fail_on = option("ihe_fail_on")
-            self._fail_on = FailOn(fail_on) if fail_on else settings.fail_on
-            self._engine = production_engine(
+            engine = production_engine(
                 settings, TargetMap.parse(option("ihe_target")),
                 transport_options(settings, None, timeout=option("ihe_timeout"),
                                   insecure=False),
                 fresh_patients=option("ihe_fresh_patients"),
             )
-        return self._engine
-
-    @property
-    def fail_on(self) -> FailOn:
-        self.engine()
-        assert self._fail_on is not None
-        return self._fail_on
+        except IheTestError as exc:
+            raise pytest.UsageError(f"--ihe-replay: {exc}") from None
+        return engine, FailOn(fail_on) if fail_on else settings.fail_on
 
 
 class CassetteRun:
@@ -162,7 +159,7 @@ class CassetteRun:
 
     def result(self, index: int) -> ExchangeResult:
         if self._replay is None:
-            replay: CassetteReplay = self.session.engine().replay(self.planned)
+            replay: CassetteReplay = self.session.engine.replay(self.planned)
             self._replay = replay.run()
         while len(self._results) <= index:
             self._results.append(next(self._replay))

@@ -141,6 +141,16 @@ def test_an_invalid_cassette_is_a_collection_error_and_nothing_runs(
     result.assert_outcomes(errors=1)
 
 
+def test_a_configuration_mistake_is_a_usage_error_before_anything_runs(
+    pytester: pytest.Pytester, cassettes: Path,
+) -> None:
+    (cassettes / "ihe.toml").write_text("fail_onn = 'changed'\n", encoding="utf-8")
+    result = replay(pytester, "http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ihe-replay:*fail_onn*"], consecutive=False)
+    assert "collected" not in result.stdout.str()
+
+
 def test_without_the_flag_the_plugin_changes_nothing(pytester: pytest.Pytester,
                                                      cassettes: Path) -> None:
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
