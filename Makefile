@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint build demo bench docker clean
+.PHONY: help install dev test lint lint-ci build demo bench docker clean
 
 help:
 	@echo "make install  - create .venv and install ihe-test-utility"
 	@echo "make dev      - install with development extras (tests, lint, build)"
 	@echo "make test     - run the test suite"
 	@echo "make lint     - ruff + mypy --strict"
+	@echo "make lint-ci  - actionlint + zizmor (offline) on .github/ and action.yml"
 	@echo "make build    - build wheel and sdist into dist/"
 	@echo "make demo     - the main job end to end on the embedded simulator"
 	@echo "make bench    - run the benchmarks (figures as ratios to in-run baselines)"
@@ -42,6 +43,18 @@ test: dev
 lint: dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy --strict src
+
+$(VENV)/.installed-workflows: $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e ".[dev,workflows]"
+	@touch $@
+
+# actionlint reads .github/workflows/ (and, through `uses: ./`, action.yml); zizmor audits
+# both with no network (--offline), at the "auditor" persona so nothing is waved through.
+lint-ci: $(VENV)/.installed-workflows
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --strict-collection --persona auditor .github/ action.yml
+	$(BIN)/ruff check .github/action
+	$(BIN)/mypy --strict .github/action/run.py
 
 build: dev
 	rm -rf dist
