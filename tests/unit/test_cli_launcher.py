@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from ihe_test_util.cli import launcher
-from ihe_test_util.cli.main import cli
+from ihe_test_util.cli.main import COMMANDS, cli
 
 #: Runs the click group directly, as the entry point did before the launcher.
 CLICK = "from ihe_test_util.cli.main import main; main()"
@@ -23,6 +23,24 @@ LAUNCHER = (
     "    main()\n"
     "finally:\n"
     "    print('click imported:', 'click' in sys.modules, file=sys.stderr)\n"
+)
+
+
+#: ``ihe NAME --help`` for each NAME, in one process: ``-c EVERY_COMMAND launcher|click NAME...``.
+EVERY_COMMAND = (
+    "import sys\n"
+    "runner, names = sys.argv[1], sys.argv[2:]\n"
+    "if runner == 'launcher':\n"
+    "    from ihe_test_util.cli.launcher import main as run\n"
+    "else:\n"
+    "    from ihe_test_util.cli.main import main as run\n"
+    "for name in names:\n"
+    "    sys.argv = ['ihe', name, '--help']\n"
+    "    try:\n"
+    "        run()\n"
+    "    except SystemExit as stop:\n"
+    "        print('exit', stop.code, flush=True)\n"
+    "print('click imported:', 'click' in sys.modules, file=sys.stderr)\n"
 )
 
 
@@ -75,6 +93,28 @@ def test_cached_help_is_byte_identical_to_clicks(tmp_path: Path, extra: dict[str
     assert direct.returncode == cold.returncode == warm.returncode == (2 if not args else 0)
     assert "click imported: True" in cold.stderr.decode()
     assert "click imported: False" in warm.stderr.decode()
+
+
+def test_cached_command_help_is_byte_identical_to_clicks(tmp_path: Path) -> None:
+    env = _env(tmp_path, FORCE_COLOR="1", COLUMNS="90")
+    names = sorted(COMMANDS)
+    direct = _run(EVERY_COMMAND, ["click", *names], env)
+    cold = _run(EVERY_COMMAND, ["launcher", *names], env)
+    warm = _run(EVERY_COMMAND, ["launcher", *names], env)
+    assert direct.returncode == cold.returncode == warm.returncode == 0
+    assert direct.stdout.count(b"exit 0\n") == len(COMMANDS)
+    assert direct.stdout.count(b"Examples") >= len(COMMANDS)
+    assert cold.stdout == direct.stdout
+    assert warm.stdout == direct.stdout
+    assert len(_cached_files(tmp_path)) == len(COMMANDS)
+    assert "click imported: False" in warm.stderr.decode()
+
+
+def test_unknown_command_is_left_to_click(tmp_path: Path) -> None:
+    done = _run(LAUNCHER, ["frobnicate", "--help"], _env(tmp_path))
+    assert done.returncode == 2
+    assert b"No such command" in done.stdout + done.stderr
+    assert _cached_files(tmp_path) == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -192,16 +232,21 @@ def test_key_follows_the_cli_source_files(tmp_path: Path, monkeypatch: pytest.Mo
     None
 ):
     package = tmp_path / "ihe_test_util"
-    (package / "cli").mkdir(parents=True)
-    for name in ("__init__.py", "cli/main.py", "cli/context.py", "cli/launcher.py"):
+    (package / "cli" / "commands").mkdir(parents=True)
+    for name in ("__init__.py", "cli/main.py", "cli/context.py", "cli/launcher.py",
+                 "cli/commands/replay.py"):
         (package / name).write_text("# stand-in\n")
     monkeypatch.setattr(launcher, "__file__", str(package / "cli" / "launcher.py"))
-    first = launcher.cache_key()
+    first = launcher.cache_key("replay")
     assert first is not None
+    assert launcher.cache_key("record") != first
+    (package / "cli" / "commands" / "replay.py").write_text("# an edited option\n")
+    second = launcher.cache_key("replay")
+    assert second not in (first, None)
     (package / "cli" / "main.py").write_text("# an edited command registry\n")
-    assert launcher.cache_key() != first
+    assert launcher.cache_key("replay") not in (first, second, None)
     (package / "cli" / "main.py").unlink()
-    assert launcher.cache_key() is None  # unsure: no cache
+    assert launcher.cache_key("replay") is None  # unsure: no cache
 
 
 def test_cache_dir_honours_xdg_cache_home(monkeypatch: pytest.MonkeyPatch) -> None:

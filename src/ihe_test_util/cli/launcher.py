@@ -6,14 +6,15 @@ library, answers two requests itself and hands everything else to the click grou
 (``cli/main.py``):
 
 - ``ihe --version`` / ``ihe -V``: the version line, as click's version option prints it;
-- ``ihe``, ``ihe --help`` / ``ihe -h``: the group's help as rich-click rendered it last time,
-  from the user cache directory. The cache key holds everything the rendering can depend on:
-  the Python and the files of ihe-test-utility, click, rich-click and rich (path, size, mtime,
-  inode), stdout's encoding, whether fds 0-2 are terminals and their sizes, and the whole
-  environment except a few variables that change between shell commands (PWD, OLDPWD, SHLVL,
-  ``_``). The file holds a BLAKE2 digest of that key (never the environment's values) and is
-  printed only when the digest matches in full. A miss renders through click, prints, and stores
-  the text.
+- ``ihe``, ``ihe --help``, ``ihe COMMAND --help`` (or ``-h``): the help as rich-click rendered
+  it last time, from the user cache directory. The cache key holds everything the rendering can
+  depend on: the arguments; the Python; the files of click, rich-click, rich and of the command
+  line (the group, ``cli/context.py`` and every command module, which import nothing else at
+  module level: ARCHITECTURE.md) by path, size, mtime and inode; stdout's encoding; whether
+  fds 0-2 are terminals and their sizes; the whole environment except a few variables that
+  change between shell commands (PWD, OLDPWD, SHLVL, ``_``). The file holds a BLAKE2 digest of
+  that key (never the environment's values) and is printed only when the digest matches in
+  full. A miss renders through click, prints, and stores the text.
 
 Any doubt (other arguments, shell completion, a non-UTF-8 stdout, an unreadable or unwritable
 cache, ``IHE_NO_HELP_CACHE`` set) sends the request to the click group unchanged.
@@ -38,8 +39,7 @@ PROG_NAME = "ihe"
 VERSION_LINE = f"ihe-test-utility {__version__}"
 
 _VERSION_ARGS = (["--version"], ["-V"])
-#: Argument lists that print the group's help; with no argument click exits 2, as here.
-_HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
+_HELP_FLAGS = ("--help", "-h")
 
 #: Set (non-empty) to always render ``--help`` through click and never read or write the cache.
 NO_CACHE_VARIABLE = "IHE_NO_HELP_CACHE"
@@ -48,8 +48,9 @@ NO_CACHE_VARIABLE = "IHE_NO_HELP_CACHE"
 _VOLATILE = frozenset({"PWD", "OLDPWD", "SHLVL", "_"})
 #: Libraries whose files are part of the key: an upgrade of any of them re-renders.
 _LIBRARIES = ("click", "rich_click", "rich")
-#: Cached help files kept; older ones are removed when a new one is written.
-_KEEP = 8
+#: Cached help files kept (a dozen commands, a few terminal set-ups); older ones are removed
+#: when a new one is written.
+_KEEP = 32
 
 
 def main() -> None:
@@ -59,11 +60,12 @@ def main() -> None:
     if args in _VERSION_ARGS and not _completing():
         _print(VERSION_LINE + "\n")
         sys.exit(0)
-    if args in _HELP_ARGS and not _completing() and not os.environ.get(NO_CACHE_VARIABLE):
-        text = _help_text()
+    command = _help_request(args)
+    if command is not None and not _completing() and not os.environ.get(NO_CACHE_VARIABLE):
+        text = _help_text(command)
         if text is not None:
             _print(text + "\n")  # as rich-click's print(ctx.get_help())
-            sys.exit(2 if not args else 0)
+            sys.exit(2 if not args else 0)  # click: a group run without arguments exits 2
     from ihe_test_util.cli.main import main as click_main
 
     click_main()
@@ -88,17 +90,26 @@ def _print(text: str) -> None:
         sys.exit(1)
 
 
+def _help_request(args: list[str]) -> str | None:
+    """``""`` for the group's help, the command's name for its help, None for anything else."""
+    if args == [] or (len(args) == 1 and args[0] in _HELP_FLAGS):
+        return ""
+    if len(args) == 2 and args[1] in _HELP_FLAGS and args[0][:1].isalpha():
+        return args[0]
+    return None
+
+
 def _completing() -> bool:
     """Shell completion (click's ``_IHE_COMPLETE``) is click's job."""
     return f"_{PROG_NAME.upper()}_COMPLETE" in os.environ
 
 
-def _help_text() -> str | None:
-    """The group's help for this terminal and environment: cached, or rendered and stored."""
+def _help_text(command: str) -> str | None:
+    """The help for this terminal and environment: cached, or rendered and stored."""
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     if encoding != "utf8":
         return None
-    key = cache_key()
+    key = cache_key(command)
     if key is None:
         return None
     digest = key_digest(key)
@@ -106,22 +117,29 @@ def _help_text() -> str | None:
     cached = read_cached(path, digest)
     if cached is not None:
         return cached
-    from ihe_test_util.cli.main import render_group_help
+    from ihe_test_util.cli.main import render_help
 
-    text = render_group_help()
-    store(path, digest, text)
+    text = render_help(command or None)
+    if text is not None:  # None: no such command (click says so)
+        store(path, digest, text)
     return text
 
 
-def cache_key() -> str | None:
+def cache_key(command: str = "") -> str | None:
     """A text naming everything the rendered help can depend on; None when unsure."""
-    parts: list[object] = [__version__, sys.version, sys.platform, sys.executable,
+    parts: list[object] = [command, __version__, sys.version, sys.platform, sys.executable,
                            sys.stdout.encoding, sys.stdout.errors]
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commands = os.path.join(package, "cli", "commands")
+    try:
+        modules = sorted(entry.path for entry in os.scandir(commands)
+                         if entry.name.endswith(".py"))
+    except OSError:
+        return None
     files = [os.path.join(package, "__init__.py"),
              os.path.join(package, "cli", "main.py"),
              os.path.join(package, "cli", "context.py"),
-             os.path.abspath(__file__)]
+             os.path.abspath(__file__), *modules]
     from importlib.machinery import PathFinder
 
     for name in _LIBRARIES:

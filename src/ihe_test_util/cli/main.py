@@ -165,13 +165,19 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, no_color: bool,
     )
 
 
-def render_group_help() -> str:
-    """The group's help exactly as ``ihe --help`` prints it, less the final newline.
+def render_help(command: str | None = None) -> str | None:
+    """The help ``ihe [COMMAND] --help`` prints, less its final newline; None for no such command.
 
     The launcher caches this text per terminal and environment (``cli/launcher.py``).
     """
+    if command is not None and command not in COMMANDS:
+        return None
     with cli.make_context(PROG_NAME, [], resilient_parsing=True) as ctx:
-        return ctx.get_help()
+        if command is None:
+            return ctx.get_help()
+        sub = load_command(command)
+        with sub.make_context(command, [], parent=ctx, resilient_parsing=True) as sub_ctx:
+            return sub_ctx.get_help()
 
 
 def main() -> None:
