@@ -44,6 +44,10 @@ EVERY_COMMAND = (
 )
 
 
+#: The help cache is off on Windows (``launcher._help_text``).
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="no help cache on Windows")
+
+
 def _env(cache: Path, **extra: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if name not in ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "TERM", "COLORTERM",
@@ -74,6 +78,7 @@ def test_version_imports_neither_click_nor_rich(tmp_path: Path, flag: str) -> No
     assert "click imported: False" in done.stderr.decode()
 
 
+@posix_only
 @pytest.mark.parametrize("extra", [
     {},
     {"FORCE_COLOR": "1", "COLUMNS": "64"},
@@ -95,6 +100,7 @@ def test_cached_help_is_byte_identical_to_clicks(tmp_path: Path, extra: dict[str
     assert "click imported: False" in warm.stderr.decode()
 
 
+@posix_only
 def test_cached_command_help_is_byte_identical_to_clicks(tmp_path: Path) -> None:
     env = _env(tmp_path, FORCE_COLOR="1", COLUMNS="90")
     names = sorted(COMMANDS)
@@ -117,7 +123,7 @@ def test_unknown_command_is_left_to_click(tmp_path: Path) -> None:
     assert _cached_files(tmp_path) == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@posix_only
 def test_cached_help_on_a_real_terminal_is_clicks(tmp_path: Path) -> None:
     import fcntl
     import pty
@@ -195,6 +201,7 @@ def test_stored_text_is_read_back_only_under_its_own_key(tmp_path: Path) -> None
     assert launcher.read_cached(str(tmp_path / "missing.txt"), one) is None
 
 
+@posix_only
 def test_the_environment_never_reaches_the_cache_file(tmp_path: Path) -> None:
     done = _run(LAUNCHER, ["--help"], _env(tmp_path, SOME_TOKEN="do-not-store-me"))
     assert done.returncode == 0
@@ -214,6 +221,7 @@ def test_store_keeps_only_the_newest_files(tmp_path: Path) -> None:
     assert "help-0.txt" not in kept
 
 
+@posix_only
 def test_key_follows_terminal_environment_but_not_the_working_directory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -16,8 +16,8 @@ library, answers two requests itself and hands everything else to the click grou
   that key (never the environment's values) and is printed only when the digest matches in
   full. A miss renders through click, prints, and stores the text.
 
-Any doubt (other arguments, shell completion, a non-UTF-8 stdout, an unreadable or unwritable
-cache, ``IHE_NO_HELP_CACHE`` set) sends the request to the click group unchanged.
+Any doubt (other arguments, shell completion, a non-UTF-8 stdout, Windows, an unreadable or
+unwritable cache, ``IHE_NO_HELP_CACHE`` set) sends the request to the click group unchanged.
 
 ``os.path`` rather than ``pathlib`` on purpose: importing pathlib costs about half a
 ``python -c pass`` here, a sizeable part of what this module exists to save.
@@ -106,6 +106,8 @@ def _completing() -> bool:
 
 def _help_text(command: str) -> str | None:
     """The help for this terminal and environment: cached, or rendered and stored."""
+    if sys.platform == "win32":  # pragma: no cover - rich may convert ANSI codes for a legacy
+        return None  # console (colorama), which depends on the console mode, not in the key
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     if encoding != "utf8":
         return None
