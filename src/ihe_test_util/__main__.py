@@ -1,6 +1,6 @@
-"""Allow ``python -m ihe_test_util``."""
+"""Allow ``python -m ihe_test_util`` (the same entry point as the ``ihe`` script)."""
 
-from ihe_test_util.cli.main import main
+from ihe_test_util.cli.launcher import main
 
 if __name__ == "__main__":
     main()

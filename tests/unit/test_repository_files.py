@@ -63,7 +63,8 @@ def test_pyproject_contract() -> None:
     assert meta["version"] == "0.1.0"
     assert meta["requires-python"] == ">=3.10"
     assert meta["scripts"] == {
-        "ihe": "ihe_test_util.cli.main:main", "ihe-test-util": "ihe_test_util.cli.main:main",
+        "ihe": "ihe_test_util.cli.launcher:main",
+        "ihe-test-util": "ihe_test_util.cli.launcher:main",
     }
     deps = " ".join(meta["dependencies"])
     for name in ("vcrpy>=8.2.1", "requests", "lxml", "xmldiff", "click", "rich"):

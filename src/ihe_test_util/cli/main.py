@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,6 +12,7 @@ from click.exceptions import Abort, ClickException, Exit
 
 from ihe_test_util import __version__
 from ihe_test_util.cli.context import CliContext
+from ihe_test_util.cli.launcher import PROG_NAME, utf8_console_streams
 from ihe_test_util.errors import IheTestError
 
 click.rich_click.TEXT_MARKUP = "rich"
@@ -165,11 +165,23 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, no_color: bool,
     )
 
 
+def render_help(command: str | None = None) -> str | None:
+    """The help ``ihe [COMMAND] --help`` prints, less its final newline; None for no such command.
+
+    The launcher caches this text per terminal and environment (``cli/launcher.py``).
+    """
+    if command is not None and command not in COMMANDS:
+        return None
+    with cli.make_context(PROG_NAME, [], resilient_parsing=True) as ctx:
+        if command is None:
+            return ctx.get_help()
+        sub = load_command(command)
+        with sub.make_context(command, [], parent=ctx, resilient_parsing=True) as sub_ctx:
+            return sub_ctx.get_help()
+
+
 def main() -> None:
-    """Console-script entry point (``ihe`` and ``ihe-test-util``)."""
-    if sys.platform == "win32":  # pragma: no cover - Windows consoles default to cp1252
-        for stream in (sys.stdout, sys.stderr):
-            reconfigure = getattr(stream, "reconfigure", None)
-            if reconfigure is not None:
-                reconfigure(encoding="utf-8", errors="replace")
-    cli(prog_name="ihe")
+    """Run the click group on ``sys.argv`` (the launcher hands it every request it does not
+    answer itself)."""
+    utf8_console_streams()
+    cli(prog_name=PROG_NAME)
