@@ -7,7 +7,10 @@ corpus cannot pass by silently skipping several hundred tests (:func:`shared_mis
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,6 +20,13 @@ from hypothesis import settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("IHE_SHARED", REPO_ROOT.parent / "shared"))
 CORPUS_DIR = Path(os.environ.get("IHE_CORPUS", SHARED_DIR / "corpus"))
+
+
+# The suite never writes into the user's own cache (``ihe --help`` caches its text there, see
+# cli/launcher.py): processes started by tests inherit a private one, removed at exit.
+_CACHE_HOME = tempfile.mkdtemp(prefix="ihe-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, True)
 
 
 def running_in_ci() -> bool:
