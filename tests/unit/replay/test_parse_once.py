@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 
 from ihe_test_util.config import Settings
-from ihe_test_util.ihe import message as message_module
 from ihe_test_util.model import Cassette, Headers, Interaction, Request, Response
 from ihe_test_util.replay.engine import CassetteReplay
 from ihe_test_util.replay.session import CassetteRegenerator, production_comparer
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Outcome
+from ihe_test_util.transport import content as content_module
 
 SOAP = Headers([("Content-Type", "application/soap+xml; charset=utf-8")])
 URL = "http://registry.example/service"
@@ -52,13 +52,13 @@ class _Server:
 
 def test_every_message_of_an_exchange_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[bytes] = []
-    real = message_module.parse_xml
+    real = content_module.parse_xml
 
     def counting(data: bytes, **kwargs: object) -> object:
         parsed.append(data)
         return real(data, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(message_module, "parse_xml", counting)
+    monkeypatch.setattr(content_module, "parse_xml", counting)
     server = _Server()
     settings = Settings()
     replay = CassetteReplay("c", CASSETTE, TargetMap.parse([]), server,
