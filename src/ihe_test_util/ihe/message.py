@@ -278,6 +278,8 @@ def read_uncached(message: Request | Response, source: str | None = None) -> Mes
     return message_of(message, source=source)
 
 
+# ENVELOPES, decode_content, media_type_of and payload_of live in transport/content.py; they are
+# part of the reader's API too.
 __all__ = [
     "ENVELOPES",
     "Message",
