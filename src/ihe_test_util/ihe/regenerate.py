@@ -36,7 +36,7 @@ from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import serialise_like
-from ihe_test_util.transport.content import BOM, ENVELOPES, payload_of
+from ihe_test_util.transport.content import ENVELOPES, looks_like_xml, payload_of
 from ihe_test_util.transport.mtom import repackage
 from ihe_test_util.transport.soap import SoapMessage
 from ihe_test_util.transport.wssecurity import SecurityHeader
@@ -146,7 +146,7 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
     message = read(request, source or "request")
     if message.kind == "unparseable" and (
             (message.multipart and message.mime is None)
-            or message.raw.lstrip(BOM + b" \t\r\n").startswith(b"<")):
+            or looks_like_xml(message.raw)):
         raise XmlInputError(message.error or "unreadable XML", source=source)
     root = message.editable() if message.kind == "xml" else None
     if root is None:

@@ -44,6 +44,12 @@ def media_type_of(content_type: str) -> tuple[str, Mapping[str, str]]:
 # -- XML root ---------------------------------------------------------------------------------
 
 
+def looks_like_xml(data: bytes) -> bool:
+    """Whether a (decoded) body starts like XML: ``<`` after an optional BOM and whitespace
+    (the cheap sniff that decides between "not XML: leave it" and "XML: must parse")."""
+    return data[:4096].lstrip(BOM + b" \t\r\n")[:1] == b"<"
+
+
 @dataclass(frozen=True)
 class RootPart:
     """The bytes a body's XML is read from: the body itself, or the root MIME part of a
@@ -203,6 +209,7 @@ __all__ = [
     "UTF8_CHARSETS",
     "RootPart",
     "decode_content",
+    "looks_like_xml",
     "media_type_of",
     "parse_xml_body",
     "payload_of",

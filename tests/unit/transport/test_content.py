@@ -8,7 +8,7 @@ import pytest
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.message import read_message
 from ihe_test_util.ihe.namespaces import SOAP12, WSA
-from ihe_test_util.transport.content import read_xml, root_part
+from ihe_test_util.transport.content import looks_like_xml, read_xml, root_part
 from ihe_test_util.transport.mtom import Attachment, build_mtom
 from ihe_test_util.transport.soap import parse_envelope
 from ihe_test_util.transport.soap_server import SoapFault, parse_request
@@ -43,3 +43,11 @@ def test_the_mtom_root_part_and_its_package() -> None:
     assert part.media_type == "application/xop+xml" and part.charset == "UTF-8"
     with pytest.raises(XmlInputError, match="truncated"):
         root_part(body[:-40], content_type)
+
+
+@pytest.mark.parametrize(("data", "xml"), [
+    (b"<a/>", True), (b"\xef\xbb\xbf \r\n<a/>", True), (b"  <?xml version='1.0'?><a/>", True),
+    (b"MSH|^~\\&|", False), (b'{"a": "<b/>"}', False), (b"", False), (b"\xef\xbb\xbf", False),
+])
+def test_the_xml_sniff(data: bytes, xml: bool) -> None:
+    assert looks_like_xml(data) is xml
