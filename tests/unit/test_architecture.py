@@ -328,6 +328,41 @@ def _xml_parser_uses(path: Path, tree: ast.Module) -> Iterator[str]:
             yield f"line {line}: imports {name}"
 
 
+#: The one home of the format-neutral steps of reading a body (ARCHITECTURE.md, transport/):
+#: only it splits MTOM packages and undoes content codings; everyone else reads through it
+#: (or through ihe/message.py, which builds on it).
+BODY_READER = "transport/content.py"
+#: Calls that split an MTOM package or decompress a body.
+BODY_READING_CALLS = {"parse_multipart", "decompress", "decompressobj", "Decompressor"}
+
+
+def _body_reading_calls(tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else \
+                func.id if isinstance(func, ast.Name) else ""
+            if name in BODY_READING_CALLS:
+                yield f"line {node.lineno}: {ast.unparse(func)}"
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_bodies_are_read_through_the_one_body_reader(path: Path) -> None:
+    if path.relative_to(PACKAGE).as_posix() == BODY_READER:
+        return
+    calls = list(_body_reading_calls(_tree(path)))
+    assert not calls, f"{path.relative_to(PACKAGE)} splits MTOM or decodes a body itself " \
+                      f"(use {BODY_READER} or ihe/message.py): {calls}"
+
+
+def test_the_body_reader_rule_sees_the_ways_to_read() -> None:
+    code = ("import zlib\nfrom ihe_test_util.transport.mtom import parse_multipart\n"
+            "parse_multipart(b'', '')\nzlib.decompress(b'')\nzlib.decompressobj(31)\n"
+            "zlib.compress(b'')\n")
+    assert list(_body_reading_calls(ast.parse(code))) == [
+        "line 3: parse_multipart", "line 4: zlib.decompress", "line 5: zlib.decompressobj"]
+
+
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_all_outside_xml_goes_through_safexml(path: Path) -> None:
     if path == PACKAGE / "safexml.py":

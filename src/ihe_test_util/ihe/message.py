@@ -3,7 +3,10 @@
 Every part of the harness that needs to know what a request or response *says* (correlation,
 regeneration input, comparison, serve matching, recording, reports) reads it here, so content
 codings (``gzip``, ``deflate``, ``br``, stacked), the UTF-8 BOM, a declared charset, MTOM/XOP
-packaging, the SOAP payload and the SOAP action are each handled in exactly one place.
+packaging, the SOAP payload and the SOAP action are each handled in exactly one place. The
+format-neutral steps (codings, MTOM root part, BOM/charset, SOAP payload) are
+:mod:`ihe_test_util.transport.content`, which the SOAP client and server share; this module
+adds what needs IHE knowledge (HL7 v2, JSON, actions, detection) and the per-run cache.
 
 SOAP (plain or MTOM/XOP multipart), bare XML, HL7 v2 ER7 and JSON all become one lxml tree
 (see :mod:`ihe_test_util.ihe.er7`, :mod:`ihe_test_util.ihe.jsonxml`). A body that cannot be
@@ -19,12 +22,10 @@ private deep copy (much cheaper than parsing the bytes again).
 from __future__ import annotations
 
 import hashlib
-import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
-from types import MappingProxyType
+from functools import cached_property
 from typing import Literal
 
 from lxml import etree
@@ -32,14 +33,22 @@ from lxml import etree
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.er7 import Er7Error, looks_like_er7, parse_er7
 from ihe_test_util.ihe.jsonxml import JsonViewError, parse_json_view
-from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
 from ihe_test_util.model import Headers, Request, Response
-from ihe_test_util.safexml import MAX_XML_BYTES, parse_xml
-from ihe_test_util.transport.mtom import MimePart, content_type_params, parse_multipart
+from ihe_test_util.safexml import MAX_XML_BYTES
+from ihe_test_util.transport.content import (
+    BOM,
+    ENVELOPES,
+    decode_content,
+    media_type_of,
+    parse_xml_body,
+    payload_of,
+    root_part,
+    soap_child,
+)
+from ihe_test_util.transport.content import UTF8_CHARSETS as _UTF8
+from ihe_test_util.transport.mtom import MimePart, MultipartMessage
 
 MessageKind = Literal["xml", "hl7v2", "json", "binary", "empty", "unparseable"]
-ENVELOPES = frozenset({f"{{{SOAP12}}}Envelope", f"{{{SOAP11}}}Envelope"})
-BOM = b"\xef\xbb\xbf"
 
 #: Media types whose bodies are not text: not parsed, compared by bytes.
 _BINARY_PREFIXES = ("image/", "audio/", "video/")
@@ -47,7 +56,6 @@ _BINARY_TYPES = frozenset({
     "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
     "application/dicom",
 })
-_UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,8 +67,9 @@ class Message:
     kind: MessageKind
     root: etree._Element | None = None
     error: str | None = None
-    #: The non-root MIME parts of a multipart body (Content-ID, media type, bytes as sent).
-    attachments: tuple[MimePart, ...] = ()
+    #: The MIME package of a multipart body that could be split (root part and attachments,
+    #: bytes as sent): what an MTOM body is re-packaged from.
+    mime: MultipartMessage | None = None
     multipart: bool = False
     #: The media type of the HTTP body (``multipart/related`` for MTOM), lower case.
     media_type: str = ""
@@ -69,6 +78,11 @@ class Message:
     #: Actions from the HTTP headers (Content-Type ``action``/``start-info-action``,
     #: SOAPAction), in that order; see :attr:`actions` for the full list.
     header_actions: tuple[str, ...] = ()
+
+    @property
+    def attachments(self) -> tuple[MimePart, ...]:
+        """The non-root MIME parts of a multipart body (Content-ID, media type, bytes)."""
+        return self.mime.attachments if self.mime is not None else ()
 
     @property
     def parsed(self) -> bool:
@@ -105,44 +119,9 @@ class Message:
         return replace(self, root=self.editable()) if self.root is not None else self
 
 
-def payload_of(root: etree._Element | None) -> etree._Element | None:
-    """The SOAP payload (first element child of the Body) of an envelope, else ``root``.
-
-    None for an envelope without a Body or with an empty one.
-    """
-    if root is None:
-        return None
-    if root.tag in ENVELOPES:
-        body = _soap_child(root, "Body")
-        if body is None:
-            return None
-        for child in body:
-            if isinstance(child.tag, str):
-                return child
-        return None
-    return root
-
-
-def _soap_child(envelope: etree._Element, local: str) -> etree._Element | None:
-    """``soap:Header`` / ``soap:Body`` of an envelope (a child scan: no path to compile)."""
-    tag = envelope.tag[:-len("Envelope")] + local
-    for child in envelope:
-        if child.tag == tag:
-            return child
-    return None
-
-
 def attachment_sha256(part: MimePart) -> str:
     """The digest an attachment is compared by."""
     return hashlib.sha256(part.content).hexdigest()
-
-
-@lru_cache(maxsize=1024)
-def media_type_of(content_type: str) -> tuple[str, Mapping[str, str]]:
-    """:func:`~ihe_test_util.transport.mtom.content_type_params`, remembered: every message
-    needs it and a run sends the same few Content-Types again and again (read-only result)."""
-    media, params = content_type_params(content_type)
-    return media, MappingProxyType(params)
 
 
 def header_actions(headers: Headers) -> tuple[str, ...]:
@@ -165,7 +144,7 @@ def header_actions(headers: Headers) -> tuple[str, ...]:
 def _wsa_actions(envelope: etree._Element | None) -> tuple[str, ...]:
     if envelope is None:
         return ()
-    header = _soap_child(envelope, "Header")
+    header = soap_child(envelope, "Header")
     if header is None:
         return ()
     return tuple(
@@ -215,18 +194,15 @@ def read_message(data: bytes, headers: Headers | None = None, *,
 def _read_multipart(data: bytes, content_type: str, media: str, actions: tuple[str, ...],
                     source: str | None, max_bytes: int) -> Message:
     try:
-        mime = parse_multipart(data, content_type, source=source)
+        part = root_part(data, content_type, source=source)
     except XmlInputError as exc:
         return Message("unparseable", error=exc.message, media_type=media, raw=data,
                        multipart=True, header_actions=actions)
-    root_type, root_params = media_type_of(mime.root.content_type)
-    root_action = root_params.get("action", "").strip()
+    root_action = media_type_of(part.content_type)[1].get("action", "").strip()
     if root_action and root_action not in actions:
         actions = (*actions, root_action)
-    single = _read_single(mime.root.content, root_type, root_params.get("charset"), source,
-                          max_bytes, actions)
-    return Message(single.kind, single.root, single.error, mime.attachments, True, media,
-                   single.raw, actions)
+    single = _read_single(part.data, part.media_type, part.charset, source, max_bytes, actions)
+    return replace(single, mime=part.mime, multipart=True, media_type=media)
 
 
 def _read_single(data: bytes, media: str, charset: str | None, source: str | None,
@@ -242,24 +218,14 @@ def _read_single(data: bytes, media: str, charset: str | None, source: str | Non
         if head[:1] != b"<" and _is_binary(media):
             return Message("binary", error=f"a binary body ({media}, {len(data):,} bytes)",
                            media_type=media, raw=data, header_actions=actions)
-        return Message("xml", _parse_xml(data, charset, source, max_bytes), media_type=media,
-                       raw=data, header_actions=actions)
+        root = parse_xml_body(data, charset, source=source, max_bytes=max_bytes)
+        return Message("xml", root, media_type=media, raw=data, header_actions=actions)
     except XmlInputError as exc:
         return Message("unparseable", error=exc.message, media_type=media, raw=data,
                        header_actions=actions)
     except (Er7Error, JsonViewError, LookupError, UnicodeDecodeError) as exc:
         return Message("unparseable", error=str(exc), media_type=media, raw=data,
                        header_actions=actions)
-
-
-def _parse_xml(data: bytes, charset: str | None, source: str | None,
-               max_bytes: int) -> etree._Element:
-    """XML by its own BOM / declaration; a Content-Type charset counts only when the
-    document declares none (RFC 7303), so it is transcoded to UTF-8 first."""
-    if charset and charset.lower() not in _UTF8 and not data.startswith(BOM) and \
-            data.lstrip()[:5] != b"<?xml":
-        data = data.decode(charset).encode("utf-8")
-    return parse_xml(data, source=source, max_bytes=max_bytes)
 
 
 def _utf8(data: bytes, charset: str | None) -> bytes:
@@ -273,76 +239,6 @@ def _utf8(data: bytes, charset: str | None) -> bytes:
 
 def _is_binary(media: str) -> bool:
     return media in _BINARY_TYPES or media.startswith(_BINARY_PREFIXES)
-
-
-# -- content codings ------------------------------------------------------------------------
-
-
-def decode_content(data: bytes, coding: str | None, max_bytes: int = MAX_XML_BYTES) -> bytes:
-    """Undo ``Content-Encoding`` (``gzip``, ``deflate``, ``br``, stacked: last applied is
-    undone first). Raises ValueError saying why (unknown coding, corrupt data, or a decoded
-    size above ``max_bytes``)."""
-    if not coding:
-        return data
-    codings = [c.strip().lower() for c in coding.split(",") if c.strip()]
-    for name in reversed(codings):
-        if name == "identity":
-            continue
-        decoder = _DECODERS.get(name)
-        if decoder is None:
-            raise ValueError(f"unsupported Content-Encoding {name!r}")
-        try:
-            data = decoder(data, max_bytes)
-        except (zlib.error, _BrotliError) as exc:
-            raise ValueError(f"body is not valid {name}: {exc}") from None
-        if len(data) > max_bytes:
-            raise ValueError(f"decoded body exceeds {max_bytes:,} bytes")
-    return data
-
-
-def _zlib(wbits: int) -> Callable[[bytes, int], bytes]:
-    def decode(data: bytes, max_bytes: int) -> bytes:
-        decoder = zlib.decompressobj(wbits)
-        out = decoder.decompress(data, max_bytes + 1)
-        if len(out) <= max_bytes and not decoder.eof and not decoder.unconsumed_tail:
-            raise zlib.error("truncated data")
-        return out
-    return decode
-
-
-def _deflate(data: bytes, max_bytes: int) -> bytes:
-    """``deflate`` is zlib-wrapped by the RFC, raw in some servers: both are accepted."""
-    try:
-        return _zlib(zlib.MAX_WBITS)(data, max_bytes)
-    except zlib.error:
-        return _zlib(-zlib.MAX_WBITS)(data, max_bytes)
-
-
-def _brotli(data: bytes, max_bytes: int) -> bytes:
-    try:
-        import brotli
-    except ImportError:  # pragma: no cover - brotli is a dependency
-        raise ValueError("Content-Encoding br needs the brotli package") from None
-    decoder = brotli.Decompressor()
-    try:
-        out = decoder.process(data, output_buffer_limit=max_bytes + 1)
-    except brotli.error as exc:
-        raise _BrotliError(str(exc) or "corrupt data") from None
-    if len(out) <= max_bytes and not decoder.is_finished():
-        raise _BrotliError("truncated data")
-    return bytes(out)
-
-
-class _BrotliError(Exception):
-    pass
-
-
-_DECODERS: dict[str, Callable[[bytes, int], bytes]] = {
-    "gzip": _zlib(16 + zlib.MAX_WBITS),
-    "x-gzip": _zlib(16 + zlib.MAX_WBITS),
-    "deflate": _deflate,
-    "br": _brotli,
-}
 
 
 # -- one parse per message per run ------------------------------------------------------------
@@ -382,6 +278,8 @@ def read_uncached(message: Request | Response, source: str | None = None) -> Mes
     return message_of(message, source=source)
 
 
+# ENVELOPES, decode_content, media_type_of and payload_of live in transport/content.py; they are
+# part of the reader's API too.
 __all__ = [
     "ENVELOPES",
     "Message",

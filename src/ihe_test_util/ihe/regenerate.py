@@ -27,15 +27,17 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import detect, regeneration_rules
 from ihe_test_util.ihe.idmap import IdMap
-from ihe_test_util.ihe.message import Message, header_actions
+from ihe_test_util.ihe.message import Message, Reader, read_uncached
 from ihe_test_util.ihe.namespaces import WSA, WSSE, XDSB, qname
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
-from ihe_test_util.safexml import parse_xml, serialise_like
-from ihe_test_util.transport.mtom import is_multipart, parse_multipart, repackage
+from ihe_test_util.safexml import serialise_like
+from ihe_test_util.transport.content import ENVELOPES, looks_like_xml, payload_of
+from ihe_test_util.transport.mtom import repackage
 from ihe_test_util.transport.soap import SoapMessage
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
@@ -72,6 +74,7 @@ def regenerate_request(
     to: str | None = None,
     source: str | None = None,
     fresh_patients: bool = False,
+    read: Reader = read_uncached,
 ) -> Regenerated:
     """A copy of ``request`` with the values of its transaction's regeneration rules made
     fresh (and of its fresh-patient rules with ``fresh_patients``).
@@ -80,15 +83,16 @@ def regenerate_request(
     wherever they reappear. ``transaction`` overrides the catalogue's detection; ``to``
     rewrites ``wsa:To`` for a new target; ``security`` re-issues WS-Security. Bodies that are
     not XML (HL7 v2, JSON) come back unchanged. Malformed XML raises
-    :class:`~ihe_test_util.errors.XmlInputError` naming ``source``.
+    :class:`~ihe_test_util.errors.XmlInputError` naming ``source``. ``read`` is how the request
+    is parsed (the replay engine passes its per-cassette cache: one parse per run).
     """
     detected: list[str | None] = [transaction]
 
-    def edit(root: etree._Element, xml: bytes) -> list[Change]:
-        message = Message("xml", root)
-        envelope, payload = message.envelope, message.payload
-        if transaction is None and payload is not None:
-            detected[0] = _detect(request, root)
+    def edit(root: etree._Element, message: Message) -> list[Change]:
+        envelope = root if root.tag in ENVELOPES else None
+        payload = payload_of(root)
+        if transaction is None and message.payload is not None:
+            detected[0] = detect(request=message, path=urlsplit(request.uri).path).id
         rules = regeneration_rules(detected[0], fresh_patients=fresh_patients)
         changes: list[Change] = []
         if envelope is not None:
@@ -99,67 +103,71 @@ def regenerate_request(
         if payload is not None:
             changes.extend(_apply(payload, rules, id_map))
         replaced = sum(1 for change in changes if change.kind in GLOBAL_KINDS)
-        _remap_everywhere(root, id_map, xml, replaced)
+        _remap_everywhere(root, id_map, message.raw, replaced)
         return changes
 
-    rewritten, changes = rewrite_request(request, edit, source)
+    rewritten, changes = rewrite_request(request, edit, source, read=read)
     return Regenerated(rewritten, detected[0], tuple(changes))
 
 
-def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None) -> Request:
+def apply_id_map(request: Request, id_map: IdMap, *, source: str | None = None,
+                 read: Reader = read_uncached) -> Request:
     """Only substitute values already in ``id_map`` (nothing new is generated)."""
     if not id_map.has_global():
         return request
 
-    def edit(root: etree._Element, xml: bytes) -> list[Change]:
-        _remap_everywhere(root, id_map, xml)
+    def edit(root: etree._Element, message: Message) -> list[Change]:
+        _remap_everywhere(root, id_map, message.raw)
         return []
 
-    return rewrite_request(request, edit, source)[0]
+    return rewrite_request(request, edit, source, read=read)[0]
 
 
 # -- internals ------------------------------------------------------------------------------
 
-Edit = Callable[[etree._Element, bytes], list[Change]]
+#: Changes a private copy of the request's tree (the parsed request is given for reading:
+#: detection, original bytes). Returns the changes made, or None when it changed nothing.
+Edit = Callable[[etree._Element, Message], list[Change] | None]
 
 
-def rewrite_request(request: Request, edit: Edit, source: str | None = None) -> (
-    tuple[Request, list[Change]]
-):
-    """Parse the request's XML (root part if MTOM), ``edit`` it, serialise it back.
+def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
+                    read: Reader = read_uncached) -> tuple[Request, list[Change]]:
+    """Read the request through ``read``, ``edit`` a private copy of its XML (root part if
+    MTOM), serialise it back.
 
     MTOM is re-packaged with a fresh boundary and Content-IDs; a plain body keeps its
-    declared encoding; ``Content-Type`` and ``Content-Length`` follow the new body.
+    declared encoding; ``Content-Type`` and ``Content-Length`` follow the new body. Bodies
+    that are not XML (HL7 v2, JSON, empty) or carry a ``Content-Encoding``, and edits that
+    change nothing, give back ``request`` itself. XML that cannot be read raises
+    :class:`~ihe_test_util.errors.XmlInputError` naming ``source``.
     """
-    content_type = request.content_type
-    multipart = is_multipart(content_type)
-    mime = parse_multipart(request.body, content_type or "", source=source) if multipart \
-        else None
-    xml = mime.root.content if mime is not None else request.body
-    if not xml.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"<"):
+    if (request.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
+        return request, []  # sent as recorded: the tree is not the bytes on the wire
+    message = read(request, source or "request")
+    if message.kind == "unparseable" and (
+            (message.multipart and message.mime is None)
+            or looks_like_xml(message.raw)):
+        raise XmlInputError(message.error or "unreadable XML", source=source)
+    root = message.editable() if message.kind == "xml" else None
+    if root is None:
         return request, []  # HL7 v2, JSON, empty: nothing to regenerate here
-    root = parse_xml(xml, source=source)
-    changes = edit(root, xml)
-    if mime is not None:
-        packed = repackage(root, mime, content_type or "")
+    changes = edit(root, message)
+    if changes is None:
+        return request, []
+    content_type = request.content_type
+    if message.mime is not None:
+        packed = repackage(root, message.mime, content_type or "")
         body, content_type = packed.body, packed.content_type
         changes.extend(Change("MTOM Content-ID", f"{_where(include)}/@href", old, new)
                        for include, old, new in packed.renamed)
     else:
-        body = serialise_like(root, xml)
+        body = serialise_like(root, message.raw)
     headers = request.headers
     if content_type is not None:
         headers = headers.with_value("Content-Type", content_type)
     if "Content-Length" in headers:
         headers = headers.with_value("Content-Length", str(len(body)))
     return request.evolve(body=body, headers=headers), changes
-
-
-def _detect(request: Request, root: etree._Element) -> str | None:
-    """The catalogue's transaction for the request, from the tree already parsed (detection by
-    payload root, actions breaking ties: an XCPD request is ITI-55, not PDQ's ITI-47)."""
-    message = Message("xml", root, header_actions=header_actions(request.headers))
-    return detect(request=message, path=urlsplit(request.uri).path).id
 
 
 def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:

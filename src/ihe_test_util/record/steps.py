@@ -13,6 +13,7 @@ import mimetypes
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
@@ -40,14 +41,13 @@ from ihe_test_util.ihe.builders import (
 from ihe_test_util.ihe.builders.xds import DEFAULT_CODES
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
-from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
+from ihe_test_util.ihe.message import Message, read_message
 from ihe_test_util.ihe.vocabulary import DOCUMENT_ENTRY_SCHEMES
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.record import fields as f
 from ihe_test_util.record.fields import FieldError
 from ihe_test_util.record.variables import Path as TreePath
 from ihe_test_util.record.variables import Value, fill_text
-from ihe_test_util.safexml import parse_xml
 from ihe_test_util.transport.soap import soap_content_type, soap_request
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
@@ -324,7 +324,9 @@ class RawMessage:
         content_type = self.content_type or soap_content_type(self.action)
         if self.is_envelope and security is None:
             return Request("POST", url, Headers([("Content-Type", content_type)]), self.body)
-        request = soap_request(url, self.body, self.action or "", security=security)
+        tree = self._message.editable()  # soap_request moves it into the envelope it builds
+        assert tree is not None
+        request = soap_request(url, tree, self.action or "", security=security)
         return request.evolve(headers=request.headers.with_value("Content-Type", content_type))
 
     @property
@@ -334,8 +336,17 @@ class RawMessage:
 
     @property
     def is_envelope(self) -> bool:
-        root = parse_xml(self.body, source="raw request")
-        return root.tag in (f"{{{SOAP12}}}Envelope", f"{{{SOAP11}}}Envelope")
+        """Whether the file is a SOAP envelope; XmlInputError when it is not XML at all."""
+        message = self._message
+        if message.kind != "xml":
+            raise XmlInputError(message.error or f"a {message.kind} body, not XML",
+                                source="raw request")
+        return message.envelope is not None
+
+    @cached_property
+    def _message(self) -> Message:
+        """The file read once by the message reader (BOM, declared charset)."""
+        return read_message(self.body, content_type=self.content_type, source="raw request")
 
 
 def _raw(data: Mapping[str, Any], ctx: ReadContext) -> Build:

@@ -15,7 +15,7 @@ from typing import Protocol
 from lxml import etree
 
 from ihe_test_util.errors import IheTestError, TransportError
-from ihe_test_util.ihe.message import MessageCache, Reader
+from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
@@ -49,9 +49,15 @@ ExchangeSink = Callable[[ExchangeResult, Request, Response], None]
 
 
 class Regenerator(Protocol):
-    """Per cassette: makes requests fresh, remembering recorded -> fresh values."""
+    """Per cassette: makes requests fresh, remembering recorded -> fresh values.
 
-    def regenerate(self, request: Request, transaction: str | None) -> Request: ...
+    ``read`` is the engine's per-cassette reader: a request already parsed (for correlation,
+    detection) is not parsed again.
+    """
+
+    def regenerate(self, request: Request, transaction: str | None, *, read: Reader) -> (
+        Request
+    ): ...
 
     @property
     def value_map(self) -> Mapping[str, str]: ...
@@ -120,20 +126,24 @@ class CassetteReplay:
         recorded = interaction.request
         transaction = interaction.meta.transaction
         base = self._base_result(index, interaction)
+        read = self.messages.read
+        correlated = recorded
         try:
-            request = recorded
             if self.correlated:
                 values = dict(self.correlated)
 
-                def correlate(root: etree._Element, _: bytes) -> list[Change]:
-                    substitute(root, values)
-                    return []
+                def correlate(root: etree._Element, _: Message) -> list[Change] | None:
+                    return [] if substitute(root, values) else None
 
-                request = rewrite_request(request, correlate)[0]
-            request = self.regenerator.regenerate(request, transaction)
+                correlated = rewrite_request(recorded, correlate, "recorded request",
+                                             read=read)[0]
+            request = self.regenerator.regenerate(correlated, transaction, read=read)
             request = request.evolve(uri=self.targets.rewrite(request.uri))
         except IheTestError as exc:
             return self._error(base, "RegenerationError", str(exc)), None
+        finally:
+            if correlated is not recorded:  # a message of its own, read once by regeneration
+                self.messages.forget(correlated)
         try:
             response, elapsed_ms = self.sender.send(request)
         except TransportError as exc:

@@ -44,12 +44,13 @@ class CassetteRegenerator:
     _items: Mapping[str, str] = field(default_factory=dict, init=False, repr=False)
     _items_size: int = field(default=0, init=False, repr=False)
 
-    def regenerate(self, request: Request, transaction: str | None) -> Request:
+    def regenerate(self, request: Request, transaction: str | None, *,
+                   read: Reader = read_uncached) -> Request:
         # Regenerate first: it removes the recorded WS-Security header (and with it any
         # saml/wsse placeholder), so only secrets the request still needs are looked up.
         request = regenerate_request(request, self.id_map, transaction=transaction,
                                      security=self.security,
-                                     fresh_patients=self.fresh_patients).request
+                                     fresh_patients=self.fresh_patients, read=read).request
         names = placeholders_in_request(request)
         if names:
             request = fill_request(request, secret_values(self.settings, names))

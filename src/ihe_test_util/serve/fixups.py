@@ -26,18 +26,18 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ihe_test_util.cassette import find_placeholders
-from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
 from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.message import Message, Reader, message_of
 from ihe_test_util.ihe.patterns import Pattern, compile_patterns
 from ihe_test_util.ihe.specs import Echo, TransactionSpec, ValueKind
 from ihe_test_util.ihe.xpath import PerThread, identifier_attribute
 from ihe_test_util.model import Response
-from ihe_test_util.safexml import parse_xml, serialise_like
+from ihe_test_util.safexml import serialise_like
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.transport.endpoint import HttpAnswer
 from ihe_test_util.transport.hop_by_hop import HOP_BY_HOP
-from ihe_test_util.transport.mtom import is_multipart, parse_multipart, repackage
+from ihe_test_util.transport.mtom import repackage
 
 #: Response values a server makes up for every response: made fresh when serving.
 FRESH_VALUES: tuple[tuple[str, ValueKind], ...] = (
@@ -73,30 +73,38 @@ def capture_echoes(spec: TransactionSpec, root: etree._Element) -> tuple[EchoVal
     return tuple(captured)
 
 
-def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renames) -> (
-    HttpAnswer
-):
-    """The recorded ``response`` made consistent with the request being answered."""
+def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renames, *,
+                 read: Reader | None = None) -> HttpAnswer:
+    """The recorded ``response`` made consistent with the request being answered.
+
+    It is parsed afresh, or taken from a shared ``read`` (a cache) and copied: the fix-ups
+    edit the tree.
+    """
     headers = tuple((name, value) for name, value in response.headers
                     if name.lower() not in HOP_HEADERS and not find_placeholders(value))
     content_type = response.content_type or "application/octet-stream"
     coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
-    if coding != "identity":
+    if coding != "identity":  # served as recorded: a fixed tree would need re-encoding
         return HttpAnswer(response.status, response.body, content_type, headers)
-    try:
-        if is_multipart(content_type):
-            body, content_type = _fix_multipart(response.body, content_type, echoes, renames)
-        elif response.body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            root = parse_xml(response.body, source="recorded response")
-            if _fix_tree(root, echoes, renames):
-                body = serialise_like(root, response.body)
-            else:
-                body = response.body
-        else:
-            body = response.body
-    except XmlInputError:  # a recorded body that is not well-formed is served as it was
-        body = response.body
+    message = message_of(response, source="recorded response") if read is None else \
+        read(response, "recorded response").private()
+    body = response.body
+    if message.kind == "xml":
+        body, content_type = _fixed(message, content_type, echoes, renames)
     return HttpAnswer(response.status, body, content_type, headers)
+
+
+def _fixed(message: Message, content_type: str, echoes: Iterable[EchoValue],
+           renames: Renames) -> tuple[bytes, str]:
+    """The body of a (private) XML ``message`` with the fix-ups made; MTOM gets fresh framing
+    (boundary and Content-IDs) around the fixed root part, attachments byte for byte."""
+    root = message.root
+    assert root is not None
+    changed = _fix_tree(root, echoes, renames)
+    if message.mime is not None:
+        packed = repackage(root, message.mime, content_type, domain="ihe-serve", strict=False)
+        return packed.body, packed.content_type
+    return (serialise_like(root, message.raw) if changed else message.raw), content_type
 
 
 def _fix_tree(root: etree._Element, echoes: Iterable[EchoValue], renames: Renames) -> bool:
@@ -154,16 +162,6 @@ def _refresh(node: object, kind: ValueKind) -> bool:
             parent.set(str(node.attrname), DEFAULT_IDS.timestamp_like(str(node)))
             return True
     return False
-
-
-def _fix_multipart(body: bytes, content_type: str, echoes: Iterable[EchoValue],
-                   renames: Renames) -> tuple[bytes, str]:
-    """Fresh boundary and Content-IDs around the fixed root part; attachments byte for byte."""
-    message = parse_multipart(body, content_type, source="recorded response")
-    root = parse_xml(message.root.content, source="recorded response")
-    _fix_tree(root, echoes, renames)
-    packed = repackage(root, message, content_type, domain="ihe-serve", strict=False)
-    return packed.body, packed.content_type
 
 
 # -- patterns (compiled once per thread: the server answers on several) -----------------------

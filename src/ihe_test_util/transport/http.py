@@ -17,7 +17,6 @@ import ssl
 import threading
 import time
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from ihe_test_util.errors import (
     UsageError,
 )
 from ihe_test_util.model import Headers, Request, Response
+from ihe_test_util.transport.content import decode_content
 from ihe_test_util.transport.hop_by_hop import end_to_end
 
 _READ_CHUNK = 64 * 1024
@@ -228,22 +228,14 @@ class _Adapter(HTTPAdapter):
 
 
 def decoded_body(response: Response) -> bytes:
-    """The body with any gzip/deflate ``Content-Encoding`` undone (identity otherwise)."""
-    coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
-    if coding in ("", "identity"):
-        return response.body
+    """The body with its ``Content-Encoding`` undone (gzip, deflate, br, stacked; a size cap
+    against decompression bombs): :func:`~ihe_test_util.transport.content.decode_content`."""
+    coding = response.headers.get("Content-Encoding")
     try:
-        if coding in ("gzip", "x-gzip"):
-            return zlib.decompress(response.body, 16 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            try:
-                return zlib.decompress(response.body)
-            except zlib.error:
-                return zlib.decompress(response.body, -zlib.MAX_WBITS)
-    except zlib.error as exc:
-        raise TransportError(f"response body is not valid {coding}: {exc}") from None
-    raise TransportError(f"unsupported Content-Encoding {coding!r}",
-                         hint="ask the server for identity or gzip encoding")
+        return decode_content(response.body, coding)
+    except ValueError as exc:
+        raise TransportError(str(exc), hint="ask the server for identity or gzip encoding") \
+            from None
 
 
 def _outgoing_headers(headers: Headers) -> dict[str, str]:

@@ -21,14 +21,8 @@ from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, XOP, qname
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.safexml import parse_xml
-from ihe_test_util.transport.mtom import (
-    Attachment,
-    MimePart,
-    build_mtom,
-    is_multipart,
-    normalise_cid,
-    parse_multipart,
-)
+from ihe_test_util.transport.content import payload_of, read_xml, soap_child
+from ihe_test_util.transport.mtom import Attachment, MimePart, build_mtom, normalise_cid
 from ihe_test_util.transport.wssecurity import SecurityHeader, security_headers
 
 ANONYMOUS = "http://www.w3.org/2005/08/addressing/anonymous"
@@ -66,19 +60,16 @@ class SoapMessage:
 
     @property
     def header(self) -> etree._Element | None:
-        return self.envelope.find(qname(self.namespace, "Header"))
+        return soap_child(self.envelope, "Header")
 
     @property
     def body(self) -> etree._Element | None:
-        return self.envelope.find(qname(self.namespace, "Body"))
+        return soap_child(self.envelope, "Body")
 
     @property
     def payload(self) -> etree._Element | None:
         """The first element inside ``Body`` (the IHE request or response, or the Fault)."""
-        body = self.body
-        if body is None:
-            return None
-        return next((child for child in body if isinstance(child.tag, str)), None)
+        return payload_of(self.envelope)
 
     def addressing(self, local: str) -> str | None:
         """Text of a WS-Addressing header (``Action``, ``MessageID``, ``RelatesTo``, ``To``)."""
@@ -259,11 +250,8 @@ def parse_envelope(
     data: bytes, content_type: str | None = None, *, source: str | None = None,
 ) -> SoapMessage:
     """Parse a SOAP message (plain or MTOM) or raise :class:`XmlInputError` saying why not."""
-    attachments: tuple[MimePart, ...] = ()
-    if is_multipart(content_type):
-        multipart = parse_multipart(data, content_type or "", source=source)
-        data, attachments = multipart.root.content, multipart.attachments
-    root = parse_xml(data, source=source)
+    root, mime = read_xml(data, content_type, source=source)
+    attachments = mime.attachments if mime is not None else ()
     namespace, local = etree.QName(root).namespace, etree.QName(root).localname
     if local != "Envelope" or namespace not in _ENVELOPE_NAMESPACES:
         raise XmlInputError(

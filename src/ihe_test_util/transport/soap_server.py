@@ -20,14 +20,9 @@ from lxml import etree
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
-from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.content import media_type_of, parse_xml_body, root_part
 from ihe_test_util.transport.endpoint import HttpAnswer
-from ihe_test_util.transport.mtom import (
-    Attachment,
-    MultipartMessage,
-    content_type_params,
-    parse_multipart,
-)
+from ihe_test_util.transport.mtom import Attachment, MultipartMessage
 
 SOAP_CONTENT_TYPE = "application/soap+xml"
 #: wsa:Action of faults defined by SOAP itself and of WS-Addressing faults (WS-Addr SOAP binding).
@@ -163,28 +158,26 @@ def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
         tuple[etree._Element, MultipartMessage | None]):
     """Request bytes -> the XML root (the root part of an MTOM package) and the package.
 
-    The one step from bytes to XML on the serving side: a media type a SOAP server does not
-    take, a broken MTOM package or XML that is malformed or hostile is a Sender fault.
+    The serving side of :func:`~ihe_test_util.transport.content.read_xml`: a media type a SOAP
+    server does not take, a broken MTOM package or XML that is malformed or hostile is a Sender
+    fault.
     """
-    media, _ = content_type_params(content_type or "")
+    media = media_type_of(content_type)[0] if content_type else ""
     if media not in _ACCEPTED_MEDIA:
         raise FaultReply(
             "Sender", f"unsupported Content-Type {content_type!r}; SOAP 1.2 requests use "
             f"{SOAP_CONTENT_TYPE} or MTOM (multipart/related)", http_status=415,
         )
-    multipart: MultipartMessage | None = None
-    xml = body
-    if media == "multipart/related":
-        try:
-            multipart = parse_multipart(body, content_type or "", source="request body")
-        except XmlInputError as exc:
-            raise FaultReply("Sender", exc.message) from None
-        xml = multipart.root.content
     try:
-        envelope = parse_xml(xml, source="request body", max_bytes=max_bytes)
+        part = root_part(body, content_type, source="request body")
+    except XmlInputError as exc:
+        raise FaultReply("Sender", exc.message) from None
+    try:
+        envelope = parse_xml_body(part.data, part.charset, source="request body",
+                                  max_bytes=max_bytes)
     except XmlInputError as exc:
         raise FaultReply("Sender", str(exc).replace("\n  hint:", ";")) from None
-    return envelope, multipart
+    return envelope, part.mime
 
 
 def _check_envelope(envelope: etree._Element) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from ihe_test_util import safexml
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.namespaces import HL7V3, PREFIXES, RIM, SOAP12, XDSB
 from ihe_test_util.model import Request
@@ -127,6 +128,24 @@ def test_raw_envelopes_go_as_they_are_and_bodies_are_wrapped(tmp_path: Path) -> 
     wrapped, _ = request("raw", {"file": "body.xml", "action": "urn:y"}, tmp_path)
     assert xpath(wrapped, "/soap:Envelope/soap:Header/wsa:Action/text()") == ["urn:y"]
     assert xpath(wrapped, "/soap:Envelope/soap:Body/xdsb:Retrieve")
+
+
+def test_a_raw_file_is_parsed_once_however_often_it_is_sent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsers: list[object] = []
+    real = safexml._parser
+
+    def counting() -> object:
+        parsers.append(real())
+        return parsers[-1]
+
+    monkeypatch.setattr(safexml, "_parser", counting)
+    (tmp_path / "body.xml").write_text(f'<r:Retrieve xmlns:r="{XDSB}"/>')
+    message = STEP_KINDS["raw"].read({"file": "body.xml", "action": "urn:y"},
+                                     ReadContext(tmp_path, lambda name: ""))()
+    first, second = message.to_request(URL), message.to_request(URL)
+    assert len(parsers) == 1  # checked when the scenario is read; each send wraps a copy
+    assert first.body.count(b"Retrieve") == second.body.count(b"Retrieve") == 1
 
 
 def test_raw_other_bytes_need_a_content_type(tmp_path: Path) -> None:

@@ -103,14 +103,14 @@ class PassThrough:
 
     value_map: Mapping[str, str] = {}
 
-    def regenerate(self, request: Request, transaction: str | None) -> Request:
+    def regenerate(self, request: Request, transaction: str | None, **_: object) -> Request:
         return request
 
 
 class ParsingRegenerator(PassThrough):
     """Reads each request's XML with the hardened parser, as the real regeneration does."""
 
-    def regenerate(self, request: Request, transaction: str | None) -> Request:
+    def regenerate(self, request: Request, transaction: str | None, **_: object) -> Request:
         parse_xml(request.body, source=request.uri)
         return request
 

@@ -35,7 +35,7 @@ class GatedSender:
 
 
 class SameRequest:
-    def regenerate(self, request: Request, transaction: str | None) -> Request:
+    def regenerate(self, request: Request, transaction: str | None, **_: object) -> Request:
         return request
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 
+import brotli
 import pytest
 
 from ihe_test_util.errors import TransportError
@@ -16,6 +17,8 @@ from ihe_test_util.transport.http import _outgoing_headers, decoded_body
     ("gzip", gzip.compress),
     ("deflate", zlib.compress),
     ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send
+    ("br", brotli.compress),
+    ("gzip, br", lambda data: brotli.compress(gzip.compress(data))),  # stacked: br applied last
     ("identity", lambda data: data),
 ])
 def test_decoded_body(coding: str, encode: object) -> None:
@@ -28,8 +31,10 @@ def test_decoded_body(coding: str, encode: object) -> None:
 def test_bad_or_unknown_encodings_are_transport_errors() -> None:
     with pytest.raises(TransportError, match="not valid gzip"):
         decoded_body(Response(200, headers=Headers({"Content-Encoding": "gzip"}), body=b"x"))
-    with pytest.raises(TransportError, match="unsupported"):
+    with pytest.raises(TransportError, match="not valid br"):
         decoded_body(Response(200, headers=Headers({"Content-Encoding": "br"}), body=b"x"))
+    with pytest.raises(TransportError, match="unsupported"):
+        decoded_body(Response(200, headers=Headers({"Content-Encoding": "compress"}), body=b"x"))
 
 
 def test_outgoing_headers_drop_hop_by_hop_and_join_repeats() -> None:
