@@ -359,7 +359,8 @@ class _CheckedResponse(http.client.HTTPResponse):
         try:
             super().begin()
         finally:
-            self.fp = fp
+            if self.fp is lines:  # (http.client drops its fp when the status line is bad)
+                self.fp = fp
         if lines.last == b"":
             raise _HeaderBlockCut()
 

@@ -54,3 +54,12 @@ def test_a_response_within_the_deadline_is_not_cut_by_it() -> None:
         for number in range(20):
             response, _ = transport.send(_post(server.url + f"/good/{number}"))
             assert response.body == GOOD_BODY
+
+
+def test_a_status_line_trickled_past_the_deadline_is_a_timeout() -> None:
+    with fault_server(trickle_interval=0.3) as server, \
+            HttpTransport(TransportOptions(timeout=1.0)) as transport:
+        with pytest.raises(EndpointTimeout, match="no response within 1 s"):
+            transport.send(_post(server.url + "/fault/header-trickle"))
+        after, _ = transport.send(_post(server.url + "/good/2"))
+    assert after.body == GOOD_BODY
