@@ -359,7 +359,7 @@ class _CheckedResponse(http.client.HTTPResponse):
         try:
             super().begin()
         finally:
-            if self.fp is lines:  # (http.client drops its fp when the status line is bad)
+            if self.fp is not None:  # (http.client drops its fp when the status line is bad)
                 self.fp = fp
         if lines.last == b"":
             raise _HeaderBlockCut()
