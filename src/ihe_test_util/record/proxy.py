@@ -216,6 +216,7 @@ class RecordingProxy(LocalEndpoint):
 
     def _close_app(self) -> None:
         self.app.transport.close()
+        self.app.writer.close()  # its spare copy: nothing is appended once stopped
 
     @property
     def routes(self) -> Routes:

@@ -128,3 +128,4 @@ def test_record_a_fault_fails_its_step_and_keeps_the_others(tmp_path: Path, faul
     cassette = load_cassette(tmp_path / "cassettes" / f"{fault}.yaml")
     assert [i.meta.step for i in cassette.interactions] == ["before", "after"]
     assert all(i.response.body == GOOD_BODY for i in cassette.interactions)
+    assert [p.name for p in (tmp_path / "cassettes").iterdir()] == [f"{fault}.yaml"]
