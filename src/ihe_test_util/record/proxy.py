@@ -10,7 +10,7 @@ forwarded and ``Content-Length`` is recomputed.
 
 The exchange is appended (redacted, atomically) *before* the response goes back to the client,
 so whatever a client has received is in the cassette, even if the proxy is killed right after;
-exchanges of concurrent clients that complete together share one rewrite
+exchanges of concurrent clients that complete together share one write
 (:class:`~ihe_test_util.cassette.store.GroupCommit`). An upstream that gives no complete answer
 (down, reset, stalled past the timeout, broken framing: every
 :class:`~ihe_test_util.errors.TransportError`) gets the client a 502 with a failure in its own

@@ -436,23 +436,26 @@ class _Adapter(HTTPAdapter):
         }
 
 
+#: Content codings the transport can undo, as the ``wbits`` zlib needs for each.
+_DECODERS = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,),
+             "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+
+
 def decoded_body(response: Response) -> bytes:
     """The body with any gzip/deflate ``Content-Encoding`` undone (identity otherwise)."""
     coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if coding in ("", "identity"):
         return response.body
-    try:
-        if coding in ("gzip", "x-gzip"):
-            return zlib.decompress(response.body, 16 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            try:
-                return zlib.decompress(response.body)
-            except zlib.error:
-                return zlib.decompress(response.body, -zlib.MAX_WBITS)
-    except zlib.error as exc:
-        raise TransportError(f"response body is not valid {coding}: {exc}") from None
-    raise TransportError(f"unsupported Content-Encoding {coding!r}",
-                         hint="ask the server for identity or gzip encoding")
+    if coding not in _DECODERS:
+        raise TransportError(f"unsupported Content-Encoding {coding!r}",
+                             hint="ask the server for identity or gzip encoding")
+    error: zlib.error | None = None
+    for wbits in _DECODERS[coding]:
+        try:
+            return zlib.decompress(response.body, wbits)
+        except zlib.error as exc:
+            error = error or exc
+    raise TransportError(f"response body is not valid {coding}: {error}") from None
 
 
 def _outgoing_headers(headers: Headers) -> dict[str, str]:
@@ -542,11 +545,6 @@ def _check_answer(request: Request, response: Response) -> None:
                                  url=request.uri,
                                  hint="the server declares a Content-Encoding its body does "
                                       "not have") from None
-
-
-#: Content codings the transport can undo, as the ``wbits`` zlib needs for each.
-_DECODERS = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,),
-             "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
 
 
 def _check_decodes(body: bytes, coding: str) -> None:
