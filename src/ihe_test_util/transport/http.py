@@ -385,18 +385,8 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    """:class:`_WatchedHTTPConnection` over TLS."""
-
-    response_class = _CheckedResponse
-
-    def connect(self) -> None:
-        super().connect()
-        _attach(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self.sock)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """:class:`_WatchedHTTPConnection` over TLS (its ``connect`` wraps the TLS one)."""
 
 
 class _HTTPPool(HTTPConnectionPool):

@@ -14,6 +14,13 @@ from ihe_test_util.errors import CassetteError
 from .test_store import exchange
 
 
+def _writer_with_three(path: Path) -> CassetteWriter:
+    writer = CassetteWriter(path)
+    for number in range(1, 4):
+        writer.append(exchange(number))
+    return writer
+
+
 def _hidden(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -52,9 +59,7 @@ def test_the_spare_is_exactly_the_cassette_one_append_behind(tmp_path: Path) -> 
 def test_a_failed_swap_leaves_the_previous_cassette_and_the_next_append_recovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "c.yaml"
-    writer = CassetteWriter(path)
-    for number in range(1, 4):
-        writer.append(exchange(number))
+    writer = _writer_with_three(path)
     before = path.read_bytes()
     real_replace = Path.replace
 
@@ -78,9 +83,7 @@ def test_a_failed_swap_leaves_the_previous_cassette_and_the_next_append_recovers
 def test_a_failure_between_the_renames_leaves_a_complete_cassette_and_recovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "c.yaml"
-    writer = CassetteWriter(path)
-    for number in range(1, 4):
-        writer.append(exchange(number))
+    writer = _writer_with_three(path)
     real_replace = Path.replace
     calls = []
 
