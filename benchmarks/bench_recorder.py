@@ -9,6 +9,9 @@ measured in the same run on the same ``ihe sim``.
 * One ITI-45 exchange through :class:`RecordingProxy` (forward + detect + redact + atomic
   append + answer) vs the same request sent straight to the simulator; sequentially, then
   8 concurrent clients (throughput).
+* The cost of one append as the cassette grows: :class:`CassetteWriter` appending to a
+  cassette of 10 vs 1,000 ITI-45 exchanges, and one exchange through the proxy at those
+  sizes. Flat means a ratio near 1 (a whole-file rewrite per append made it ~50x).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import yaml
 
 from ihe_test_util.cassette import CassetteWriter, Redactor, load_cassette
 from ihe_test_util.ihe.builders import PatientId, iti45_query
-from ihe_test_util.model import Cassette, CassetteMeta, Interaction
+from ihe_test_util.model import Cassette, CassetteMeta, Interaction, InteractionMeta, Response
 from ihe_test_util.record import RecordingProxy, Routes, load_scenario, record_scenario
 from ihe_test_util.sim import Simulator
 from ihe_test_util.transport.http import HttpTransport
@@ -146,11 +149,73 @@ def _proxy(folder: Path) -> None:
                   direct_each)
 
 
+def _written() -> int:
+    """Bytes this process has written so far (Linux ``/proc/self/io``; -1 elsewhere): the
+    I/O an append costs, which wall time hides while the cassette fits in the page cache."""
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def _growth(folder: Path) -> None:
+    """Median time of 20 appends (writer) / 20 exchanges (proxy) once the cassette holds 10
+    and 1,000 exchanges."""
+    with Simulator() as sim:
+        answer = requests.post(sim.base_url + "/pix", timeout=30, data=iti45_query(
+            PatientId("G-0", "1.2.3")).to_request(sim.base_url + "/pix").body,
+            headers={"Content-Type": "application/soap+xml"})
+
+        def interaction(number: int) -> Interaction:
+            request = iti45_query(PatientId(f"G-{number}", "1.2.3")).to_request(
+                sim.base_url + "/pix")
+            return Interaction(request, Response(200, "OK", body=answer.content),
+                               InteractionMeta(transaction="ITI-45"))
+
+        appends: dict[int, float] = {}
+        for size in (10, 1000):
+            with CassetteWriter(folder / f"grow-{size}.yaml", redactor=Redactor()) as writer:
+                for number in range(size):
+                    writer.append(interaction(number))
+                numbers = iter(range(size, size + 100))
+                written = _written()
+                appends[size] = _median(
+                    lambda w=writer, n=numbers: w.append(interaction(next(n))), 20)
+                per_append = (_written() - written) / 20
+            megabytes = (folder / f"grow-{size}.yaml").stat().st_size / 1e6
+            _line(f"CassetteWriter.append at {size:>5} exchanges ({megabytes:.1f} MB)",
+                  appends[size], None if size == 10 else appends[10])
+            if per_append >= 0:
+                print(f"{'':<52}  {per_append / 1e3:9.1f} KB written per append")
+
+        proxied: dict[int, float] = {}
+        counter = iter(range(10**6))
+        for size in (10, 1000):
+            writer = CassetteWriter(folder / f"proxy-{size}.yaml", redactor=Redactor())
+            with RecordingProxy(Routes.parse([sim.base_url]), writer) as proxy, \
+                    requests.Session() as session:
+                def exchange(url: str = proxy.url, client: requests.Session = session) -> None:
+                    request = iti45_query(PatientId(f"P-{next(counter)}", "1.2.3")).to_request(
+                        url + "/pix")
+                    client.post(request.uri, data=request.body, timeout=30,
+                                headers={"Content-Type": request.content_type or ""})
+
+                for _ in range(size):
+                    exchange()
+                proxied[size] = _median(exchange, 20)
+            _line(f"one exchange through the proxy at {size:>5} exchanges", proxied[size],
+                  None if size == 10 else proxied[10])
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         _loading()
         _runner(Path(folder))
         _proxy(Path(folder))
+        _growth(Path(folder))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,15 @@
 Every write goes to a temporary file in the cassette's folder, is flushed and fsynced, and is
 then renamed over the target with ``os.replace`` (atomic on POSIX and Windows). A reader,
 a crash or a kill therefore sees the previous file or the complete new one, never a mix.
+:class:`CassetteWriter` keeps that guarantee while appending in time proportional to what is
+appended, not to the cassette (see there).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,10 +20,10 @@ from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ihe_test_util import __version__
-from ihe_test_util.atomicfile import atomic_file
+from ihe_test_util.atomicfile import atomic_file, fsync_folder
 from ihe_test_util.cassette.format import (
     DOCUMENT_TAIL,
     document_head,
@@ -89,11 +93,21 @@ def now_utc() -> str:
 class CassetteWriter:
     """Records a cassette interaction by interaction; the file on disk is always complete.
 
-    Each :meth:`append` rewrites the file atomically with every interaction so far, copying
-    the already-written ones byte for byte (they are rendered once), so an interrupted
-    recording keeps all completed exchanges. ``append`` is thread-safe. Nothing is written
-    until the first interaction, so a recording that fails at once leaves the previous file
-    alone; leaving the ``with`` block normally with no interaction writes an empty cassette.
+    An interrupted recording keeps all completed exchanges: the cassette's name always
+    refers to a complete file (ending in ``version: 1``), the previous one or the new one.
+    ``append`` is thread-safe. Nothing is written until the first interaction, so a
+    recording that fails at once leaves the previous file alone; leaving the ``with`` block
+    normally with no interaction writes an empty cassette.
+
+    Appends cost what they add, not the size of the cassette (a proxy recording thousands of
+    exchanges would otherwise slow down with every one): the writer keeps a hidden *spare*
+    copy beside the cassette (``.NAME.spare``), one append behind it. An append brings the
+    spare up to date in place (the previous append's items, the new ones, the tail), fsyncs
+    it, and swaps the two names atomically (the cassette is hard-linked aside, the spare is
+    renamed over it, the old cassette becomes the spare). A crash at any moment leaves the
+    cassette name on one complete file. Where hard links are not available every append
+    rewrites the whole file instead. :meth:`close` (or leaving the ``with`` block) removes
+    the spare.
     """
 
     def __init__(
@@ -109,6 +123,8 @@ class CassetteWriter:
         self._lock = threading.Lock()
         self._count = 0
         self._tail_offset = 0  # where DOCUMENT_TAIL starts in the file we last wrote
+        self._spare_offset: int | None = None  # where it starts in the spare (None: no spare)
+        self._swap = True  # False once hard links failed: rewrite the whole file instead
 
     def __enter__(self) -> CassetteWriter:
         return self
@@ -120,18 +136,29 @@ class CassetteWriter:
         with self._lock:
             if self._count == 0 and exc_type is None:
                 atomic_write(self.path, document_lines(Cassette(meta=self.meta)))
+        self.close()
 
     @property
     def count(self) -> int:
         """Interactions written so far."""
         return self._count
 
+    def close(self) -> None:
+        """Remove the spare copy (a later append would make a new one)."""
+        with self._lock:
+            if self._count > 1:
+                target = self.path.resolve()
+                for leftover in (_spare_of(target), _aside_of(target)):
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
+            self._spare_offset = None
+
     def append(self, interaction: Interaction) -> None:
         self.extend([interaction])
 
     def extend(self, interactions: Sequence[Interaction]) -> None:
-        """Append several interactions with one rewrite (:class:`GroupCommit` batches
-        exchanges that complete together)."""
+        """Append several interactions in one write (:class:`GroupCommit` batches exchanges
+        that complete together)."""
         if self._redactor is not None:
             interactions = [self._redactor.interaction(i) for i in interactions]
         if not interactions:
@@ -143,15 +170,64 @@ class CassetteWriter:
                 head = document_head(self.meta, empty=False).encode("utf-8")
                 atomic_write(self.path, chain([head], item, tail))
                 self._tail_offset = len(head) + item.size
+            elif self._swap and self._swapped(item):
+                pass
             else:
                 atomic_write(self.path, chain(self._previous_items(), item, tail))
                 self._tail_offset += item.size
             self._count += len(interactions)
 
-    def _previous_items(self) -> Iterator[bytes]:
-        """The file as last written, up to (without) its tail."""
-        remaining = self._tail_offset
+    def _swapped(self, item: _CountedBytes) -> bool:
+        """Append through the spare and swap names; False (nothing changed) where the file
+        system has no hard links."""
+        target = self.path.resolve()
+        spare, aside = _spare_of(target), _aside_of(target)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                aside.unlink()  # left by a crash between the renames
+            try:
+                aside.hardlink_to(target)  # the current cassette, kept for the next swap
+            except OSError:  # no hard links here (FAT, some network shares)
+                self._swap = False
+                return False
+            if self._spare_offset is None or not spare.is_file():
+                with spare.open("wb") as stream:  # first use: a full copy, once
+                    self._write_spare(stream, 0, item)
+                spare.chmod(target.stat().st_mode & 0o777)
+            else:
+                with spare.open("r+b") as stream:
+                    stream.seek(self._spare_offset)
+                    self._write_spare(stream, self._spare_offset, item)
+            spare.replace(target)  # the cassette is now the spare, brought up to date
+        except OSError as exc:
+            self._spare_offset = None  # the spare's state is unknown: copy afresh next time
+            raise CassetteError(f"cannot write cassette: {exc.strerror or exc}",
+                                path=self.path) from None
+        # The append is done; the old cassette becomes the spare, one append behind.
+        try:
+            aside.replace(spare)
+        except OSError:
+            self._spare_offset = None  # no spare: the next append makes a full copy
+        else:
+            self._spare_offset = self._tail_offset
+        fsync_folder(target.parent)
+        self._tail_offset += item.size
+        return True
+
+    def _write_spare(self, stream: BinaryIO, start: int, item: Iterable[bytes]) -> None:
+        """From ``start``: what the cassette holds past it (before its tail), ``item``, the
+        tail; the file ends there, durably."""
+        for chunk in chain(self._previous_items(start), item, [DOCUMENT_TAIL.encode("utf-8")]):
+            stream.write(chunk)
+        stream.truncate()
+        stream.flush()
+        os.fsync(stream.fileno())
+
+    def _previous_items(self, start: int = 0) -> Iterator[bytes]:
+        """The file as last written, from ``start`` up to (without) its tail."""
+        remaining = self._tail_offset - start
         with self.path.open("rb") as previous:
+            previous.seek(start)
             while remaining:
                 chunk = previous.read(min(_COPY_CHUNK, remaining))
                 if not chunk:
@@ -161,11 +237,19 @@ class CassetteWriter:
                 yield chunk
 
 
-class GroupCommit:
-    """Appends exchanges that complete at the same time with one atomic rewrite.
+def _spare_of(target: Path) -> Path:
+    return target.with_name(f".{target.name}.spare")
 
-    Each append rewrites the whole cassette (that is what makes it safe against a kill), so
-    concurrent clients would queue behind each other's rewrites. Instead, the first caller
+
+def _aside_of(target: Path) -> Path:
+    return target.with_name(f".{target.name}.aside")
+
+
+class GroupCommit:
+    """Appends exchanges that complete at the same time with one atomic write.
+
+    Each append is a durable write (fsyncs and renames), so concurrent clients would queue
+    behind each other's writes. Instead, the first caller
     writes everything waiting (and keeps going while more arrives); every caller returns only
     once its own exchange is on disk, with its number in the cassette.
     """

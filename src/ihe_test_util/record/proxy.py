@@ -10,23 +10,30 @@ forwarded and ``Content-Length`` is recomputed.
 
 The exchange is appended (redacted, atomically) *before* the response goes back to the client,
 so whatever a client has received is in the cassette, even if the proxy is killed right after;
-exchanges of concurrent clients that complete together share one rewrite
-(:class:`~ihe_test_util.cassette.store.GroupCommit`). An upstream that gives no answer gets the
-client a 502 with a SOAP 1.2 Fault saying why; it is reported and not recorded.
+exchanges of concurrent clients that complete together share one write
+(:class:`~ihe_test_util.cassette.store.GroupCommit`). An upstream that gives no complete answer
+(down, reset, stalled past the timeout, broken framing: every
+:class:`~ihe_test_util.errors.TransportError`) gets the client a 502 with a failure in its own
+dialect (:func:`fault_answer`) naming the upstream failure, never a made-up success; it is
+reported as a failure, counted, and not recorded.
 
 Routing by path prefix is :mod:`.routes`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ihe_test_util import __version__
 from ihe_test_util.cassette.store import CassetteWriter, GroupCommit, now_utc
 from ihe_test_util.errors import IheTestError
+from ihe_test_util.ihe.message import read_message
+from ihe_test_util.ihe.namespaces import SOAP11
 from ihe_test_util.model import Interaction, InteractionMeta, Request
 from ihe_test_util.record.responses import read_response
 from ihe_test_util.record.routes import Routes
@@ -40,7 +47,9 @@ from ihe_test_util.transport.endpoint import (
 )
 from ihe_test_util.transport.hop_by_hop import end_to_end
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.soap_server import FaultReply, render_fault
+from ihe_test_util.transport.soap_server import FaultReply, render_fault, render_soap11_fault
+
+logger = logging.getLogger("ihe_test_util.record.proxy")
 
 #: Seconds a client connection may stay idle: clients (an EHR's connection pool) keep
 #: connections open between exchanges, far longer than a test endpoint's read timeout.
@@ -104,6 +113,10 @@ class ProxyApp(HttpApp):
             response, elapsed = self.transport.send(request)
         except IheTestError as exc:
             return self.reject(call, url, 502, exc.message, exc.hint)
+        except Exception as exc:  # a bug of ours: the client still gets an answer, not a reset
+            logger.debug("forwarding %s %s failed", call.method, url, exc_info=True)
+            return self.reject(call, url, 502, f"internal error: {type(exc).__name__}: {exc}",
+                               "this is a bug in ihe-test-utility; please report it")
         reading = read_response(request, response, None)
         try:
             number = self._commits.commit(Interaction(request, response, InteractionMeta(
@@ -128,19 +141,47 @@ class ProxyApp(HttpApp):
         """Report a request without an answer from upstream; the client gets a SOAP Fault."""
         self._count_failure()
         self.on_event(ProxyFailure(call.method, call.path, url, status, message, hint))
-        return fault_answer(status, message, hint)
+        return fault_answer(status, message, hint, call)
 
     def _count_failure(self) -> None:
         with self._lock:  # handler threads count concurrently
             self.failures += 1
 
 
-def fault_answer(status: int, message: str, hint: str | None) -> HttpAnswer:
-    """A SOAP 1.2 Fault telling the client why the proxy has no answer for it (Receiver for
-    an upstream without answer, Sender for a request the proxy cannot take)."""
+def fault_answer(status: int, message: str, hint: str | None,
+                 call: HttpCall | None = None) -> HttpAnswer:
+    """Why the proxy has no answer, in the dialect of the client's request: a SOAP 1.2 or 1.1
+    Fault matching its envelope (Receiver/Server for an upstream without answer,
+    Sender/Client for a request the proxy cannot take), a FHIR OperationOutcome for a JSON
+    request, plain text otherwise."""
     reason = f"ihe record proxy: {message}" + (f" ({hint})" if hint else "")
-    return render_fault(FaultReply("Sender" if status < 500 else "Receiver", reason,
-                                  http_status=status))
+    dialect = _dialect(call) if call is not None else "soap12"
+    if dialect == "json":
+        outcome = {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": "transient" if status >= 500 else "invalid",
+            "diagnostics": reason}]}
+        return HttpAnswer(status, json.dumps(outcome).encode("utf-8"),
+                          "application/fhir+json; charset=UTF-8")
+    if dialect == "text":
+        return HttpAnswer(status, (reason + "\n").encode("utf-8"), "text/plain; charset=UTF-8")
+    fault = FaultReply("Sender" if status < 500 else "Receiver", reason, http_status=status)
+    return render_soap11_fault(fault) if dialect == "soap11" else render_fault(fault)
+
+
+def _dialect(call: HttpCall) -> str:
+    """soap12, soap11, json or text: what the client sent (its envelope's namespace decides
+    the SOAP version; a request without a readable body is judged by its media types)."""
+    if call.body:
+        body = read_message(call.body, content_type=call.content_type)
+        if body.envelope is not None:
+            return "soap11" if body.envelope.tag == f"{{{SOAP11}}}Envelope" else "soap12"
+        if body.kind == "json":
+            return "json"
+    media = (call.content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/soap+xml":
+        return "soap12"
+    accept = (call.headers.get("Accept") or "").lower()
+    return "json" if "json" in media or "json" in accept else "text"
 
 
 class RecordingProxy(LocalEndpoint):
@@ -164,7 +205,7 @@ class RecordingProxy(LocalEndpoint):
         = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
-        transport = HttpTransport(options or TransportOptions())
+        transport = HttpTransport(replace(options or TransportOptions(), url_source="--upstream"))
         super().__init__(host, port, read_timeout=idle_timeout,
                          drain_timeout=transport.options.timeout)
         self.app = ProxyApp(routes, writer, transport, on_event or (lambda event: None),
@@ -175,6 +216,7 @@ class RecordingProxy(LocalEndpoint):
 
     def _close_app(self) -> None:
         self.app.transport.close()
+        self.app.writer.close()  # its spare copy: nothing is appended once stopped
 
     @property
     def routes(self) -> Routes:

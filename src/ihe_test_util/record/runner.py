@@ -144,6 +144,8 @@ class _Run:
                     self._run_row(row, transport, writer)
         except KeyboardInterrupt:
             self.result.interrupted = True
+        finally:
+            writer.close()
         self.result.exchanges = writer.count
         return self.result
 

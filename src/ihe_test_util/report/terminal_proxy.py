@@ -89,4 +89,5 @@ class ProxyView:
                 f"; {failures} request(s) without an answer" if failures else ""))
         else:
             self.console.print(Text("proxy stopped: nothing recorded, the cassette was not "
-                                    "written", style="yellow"))
+                                    "written" + (f"; {failures} request(s) without an answer"
+                                                 if failures else ""), style="yellow"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -45,6 +46,9 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 DEFAULT_READ_TIMEOUT = 10.0
 #: Seconds :meth:`LocalEndpoint.stop` waits for answers in progress.
 DEFAULT_DRAIN_TIMEOUT = 5.0
+#: Connections the kernel queues before they are accepted (socketserver's default of 5 resets
+#: clients as soon as a few dozen connect at once; 200 concurrent clients must all get in).
+LISTEN_BACKLOG = 512
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], app: HttpApp, endpoint: LocalEndpoint) -> None:
         self.app = app
@@ -133,6 +138,16 @@ class _HttpServer(ThreadingHTTPServer):
         with self._state:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or goes silent is the client's business: one debug line.
+        Anything else is a bug of ours and keeps socketserver's traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("%s: connection dropped: %s", _address(client_address),
+                         type(error).__name__)
+            return
+        super().handle_error(request, client_address)
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -229,8 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
-        except ConnectionError:  # the client went away: not the server's error
+        except ConnectionError as error:  # the client went away: not the server's error
+            logger.debug("%s: client hung up: %s", self.address_string(),
+                         type(error).__name__)
             self.close_connection = True
+
+    def finish(self) -> None:
+        try:
+            super().finish()  # flushes what is left of the answer
+        except ConnectionError as error:
+            logger.debug("%s: client hung up before the answer was sent: %s",
+                         self.address_string(), type(error).__name__)
 
     def _serve(self) -> None:
         server = self.server
@@ -277,6 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         logger.info("%s %s", self.address_string(), format % args)
+
+
+def _address(client_address: Any) -> str:
+    return str(client_address[0]) if isinstance(client_address, tuple) else str(client_address)
 
 
 def origin_form(target: str) -> str:

@@ -9,22 +9,36 @@ Bodies are returned as they came off the wire (after HTTP chunked framing is rem
 ``Content-Encoding`` is *not* undone, so body and headers stay consistent in a cassette. Unless
 the request says otherwise, we ask for ``Accept-Encoding: identity`` so servers rarely
 compress; :func:`decoded_body` undoes gzip/deflate for readers that need the payload.
+
+A broken server is a :class:`~ihe_test_util.errors.TransportError` of that exchange, whatever
+the phase: ``timeout`` is a deadline for the whole exchange (a watchdog thread shuts the socket
+of an exchange that overruns it, so a server trickling its headers a byte at a time cannot hold
+a run), a header block cut off by the connection closing is not a response, and a body that is
+cut short, longer than its ``Content-Length``, badly chunked, larger than ``max_body_bytes`` or
+not decodable in its declared gzip/deflate coding is an error, never a truncated answer.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import http.client
+import itertools
+import socket
 import ssl
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ihe_test_util import __version__
@@ -38,9 +52,13 @@ from ihe_test_util.errors import (
 )
 from ihe_test_util.model import Headers, Request, Response
 from ihe_test_util.transport.content import decode_content
+from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES
 from ihe_test_util.transport.hop_by_hop import end_to_end
 
 _READ_CHUNK = 64 * 1024
+#: Largest response body accepted (bytes): what the local servers accept as a request body, so
+#: whatever a system answers can be recorded, served and replayed.
+DEFAULT_MAX_RESPONSE_BYTES = DEFAULT_MAX_BODY_BYTES
 
 
 #: The one wording of what ``verify=False`` (``--insecure``) means: warned by the transport, and
@@ -60,11 +78,15 @@ class InsecureTransportWarning(UserWarning):
 class TransportOptions:
     """How to reach endpoints.
 
-    ``timeout``: seconds for the whole response (connect + send + read, checked while reading).
+    ``timeout``: seconds for the whole exchange (connect + send + headers + body): a deadline.
     ``connect_timeout``: seconds to establish the connection (default: ``timeout``).
     ``verify``: True (system CAs), False (no verification: warns loudly) or a CA bundle path.
     ``cert`` / ``key``: client certificate and key (PEM files) for mutual TLS.
     ``headers``: sent with every request unless the request has its own value.
+    ``max_body_bytes``: a larger response body is an error (default
+    :data:`DEFAULT_MAX_RESPONSE_BYTES`).
+    ``url_source``: where the endpoint URL was given, named in hints (``--upstream`` for the
+    recording proxy).
     """
 
     timeout: float = 30.0
@@ -73,6 +95,8 @@ class TransportOptions:
     cert: str | None = None
     key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    max_body_bytes: int | None = None
+    url_source: str = "--target or ihe.toml"
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -125,23 +149,46 @@ class HttpTransport:
         """
         session = self._session()
         opts = self.options
-        deadline_s = opts.timeout
         started = time.perf_counter()
+        deadline = _Deadline()
+        _WATCHDOG.watch(started + opts.timeout, deadline)
+        _exchange.deadline = deadline
         try:
-            with session.request(
-                request.method, request.uri, data=request.body or None,
-                headers=_outgoing_headers(request.headers), stream=True,
-                timeout=(opts.connect_timeout or opts.timeout, opts.timeout),
-                allow_redirects=False,
-            ) as raw:
-                body = _read_within(raw, started, deadline_s, request.uri)
-                response = Response(
-                    status=raw.status_code, reason=raw.reason or "",
-                    headers=Headers(raw.raw.headers.items()), body=body,
-                )
+            response = self._exchange(session, request)
+        except TransportError:
+            if deadline.expired:
+                raise _overrun(request.uri, opts) from None
+            raise
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise _overrun(request.uri, opts) from None
             raise _translate(exc, request.uri, opts) from None
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            if deadline.expired:
+                raise _overrun(request.uri, opts) from None
+            raise _broken(exc, request.uri, opts) from None
+        finally:
+            deadline.finish()
+            _exchange.deadline = None
+        if deadline.expired:  # a body read until close ends quietly when the watchdog closes
+            raise _overrun(request.uri, opts)
+        _check_answer(request, response)
         return response, (time.perf_counter() - started) * 1000.0
+
+    def _exchange(self, session: requests.Session, request: Request) -> Response:
+        opts = self.options
+        limit = opts.max_body_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        with session.request(
+            request.method, request.uri, data=request.body or None,
+            headers=_outgoing_headers(request.headers), stream=True,
+            timeout=(opts.connect_timeout or opts.timeout, opts.timeout),
+            allow_redirects=False,
+        ) as raw:
+            body = _read_body(raw, limit, request.uri)
+            return Response(
+                status=raw.status_code, reason=raw.reason or "",
+                headers=Headers(raw.raw.headers.items()), body=body,
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -199,7 +246,158 @@ def warn_insecure() -> None:
     warnings.warn(INSECURE_WARNING, InsecureTransportWarning, stacklevel=3)
 
 
-class _UnverifiedHTTPSConnectionPool(HTTPSConnectionPool):
+# -- the exchange deadline ----------------------------------------------------------------
+
+
+class _Deadline:
+    """One exchange's deadline: when it passes, the socket in use is shut down, so whatever
+    read is waiting returns at once (the exchange then fails as :func:`_overrun`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._finished = False
+        self.expired = False
+
+    def attach(self, sock: socket.socket | None) -> None:
+        """The socket the exchange uses now (a new or a pooled connection)."""
+        with self._lock:
+            if self._finished or sock is None:
+                return
+            self._socket = sock
+            if self.expired:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            if self._socket is not None:
+                _shut(self._socket)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
+            self._socket = None
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the TCP connection under ``sock`` (a TLS socket's own ``shutdown`` would tear down
+    the TLS state another thread is reading with)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread expiring the deadlines of every exchange of the process, in order."""
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._numbers = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, when: float, deadline: _Deadline) -> None:
+        with self._state:
+            heapq.heappush(self._queue, (when, next(self._numbers), deadline.expire))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ihe-http-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._state.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._state:
+                while not self._queue:
+                    self._state.wait()
+                when = self._queue[0][0]
+                wait = when - time.perf_counter()
+                if wait > 0:
+                    self._state.wait(wait)
+                    continue
+                expire = heapq.heappop(self._queue)[2]
+            expire()
+
+
+_WATCHDOG = _Watchdog()
+#: The deadline of the exchange the current thread is running (connections attach to it).
+_exchange = threading.local()
+
+
+def _attach(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_exchange, "deadline", None)
+    if deadline is not None:
+        deadline.attach(sock)
+
+
+class _HeaderLines:
+    """``fp`` as http.client reads a header block from it, remembering the last line: a block
+    ended by the connection closing instead of a blank line is cut off, not complete."""
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self.last = b"\r\n"
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        self.last = line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
+
+
+class _CheckedResponse(http.client.HTTPResponse):
+    """http.client's response, refusing a header block that the connection cut off."""
+
+    def begin(self) -> None:
+        fp = self.fp
+        lines = _HeaderLines(fp)
+        self.fp = lines  # type: ignore[assignment]
+        try:
+            super().begin()
+        finally:
+            if self.fp is not None:  # (http.client drops its fp when the status line is bad)
+                self.fp = fp
+        if lines.last == b"":
+            raise _HeaderBlockCut()
+
+
+class _HeaderBlockCut(http.client.HTTPException):
+    def __init__(self) -> None:
+        super().__init__("the header block was cut off: the connection closed before the "
+                         "blank line that ends it")
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An HTTP connection whose socket the exchange's deadline can shut."""
+
+    response_class = _CheckedResponse
+
+    def connect(self) -> None:
+        super().connect()
+        _attach(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)  # a pooled connection (None when new: connect attaches)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """:class:`_WatchedHTTPConnection` over TLS (its ``connect`` wraps the TLS one)."""
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _UnverifiedHTTPSConnectionPool(_HTTPSPool):
     """An HTTPS pool for ``verify=False`` that does not warn per request.
 
     Mirrors urllib3's ``_validate_conn`` minus the warning; changing global warning filters
@@ -213,7 +411,8 @@ class _UnverifiedHTTPSConnectionPool(HTTPSConnectionPool):
 
 
 class _Adapter(HTTPAdapter):
-    """No retries (a retried POST could submit a document twice); quiet pool when unverified."""
+    """No retries (a retried POST could submit a document twice); connections the exchange
+    deadline can shut; quiet pool when unverified."""
 
     def __init__(self, *, unverified: bool) -> None:
         self._unverified = unverified
@@ -221,10 +420,10 @@ class _Adapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        if self._unverified:
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": HTTPConnectionPool, "https": _UnverifiedHTTPSConnectionPool,
-            }
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _HTTPPool,
+            "https": _UnverifiedHTTPSConnectionPool if self._unverified else _HTTPSPool,
+        }
 
 
 def decoded_body(response: Response) -> bytes:
@@ -245,26 +444,110 @@ def _outgoing_headers(headers: Headers) -> dict[str, str]:
     return {name: ", ".join(values) for name, values in clean.as_multidict().items()}
 
 
-def _read_within(raw: requests.Response, started: float, timeout: float, url: str) -> bytes:
-    """Read the body exactly as sent, giving up once ``timeout`` seconds have passed in total.
+def _read_body(raw: requests.Response, limit: int, url: str) -> bytes:
+    """Read the body exactly as sent (framing removed, coding kept), at most ``limit`` bytes.
 
-    requests' read timeout bounds each socket read only; a server trickling a byte a second
-    would never time out. ``read1`` returns after one socket read, so the deadline is checked
-    at least once per read timeout.
+    The exchange's deadline is the watchdog's (:class:`_Deadline`); ``read1`` returns after
+    one socket read, so a body larger than ``limit`` is refused as it arrives.
     """
     stream: urllib3.response.BaseHTTPResponse = raw.raw
+    declared = _content_length(raw.headers.get("Content-Length"))
+    if declared is not None and declared > limit:
+        raise _oversized(declared, limit, url)
+    inner = getattr(stream, "_fp", None)
     chunks: list[bytes] = []
+    total = 0
     while True:
+        _check_overlong(inner, url)
         chunk = stream.read1(_READ_CHUNK, decode_content=False)
         if not chunk:
             break
+        total += len(chunk)
+        if total > limit:
+            raise _oversized(total, limit, url)
         chunks.append(chunk)
-        if time.perf_counter() - started > timeout:
-            raise EndpointTimeout(
-                f"the response did not complete within {timeout:g} s", url=url,
-                hint="the server answers too slowly; raise --timeout if that is expected",
-            )
     return b"".join(chunks)
+
+
+def _content_length(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _oversized(size: int, limit: int, url: str) -> TransportError:
+    return TransportError(
+        f"the response body exceeds the limit of {limit:,} bytes (at least {size:,} bytes)",
+        url=url, hint="the server sends far more than an IHE answer should hold",
+    )
+
+
+def _check_overlong(inner: Any, url: str) -> None:
+    """A ``Content-Length`` body followed by more bytes than it announced: the framing is wrong
+    and the body read is only part of what the server meant (http.client would drop the rest).
+
+    Looks at what the connection has already buffered beyond the announced length; ``peek``
+    reads the socket only when nothing is buffered (the next read would wait for it anyway).
+    """
+    if not isinstance(inner, http.client.HTTPResponse) or inner.chunked:
+        return
+    remaining, buffered = inner.length, inner.fp
+    if not remaining or buffered is None:
+        return
+    ahead = len(buffered.peek(remaining + 1))
+    if ahead > remaining:
+        raise TransportError(
+            "the server sent more bytes than its Content-Length announced",
+            url=url, hint="the response framing is broken: the server (or a front end) "
+                          "miscomputes Content-Length",
+        )
+
+
+def _check_answer(request: Request, response: Response) -> None:
+    """What arrived complete but is no answer: a redirect to the very URL asked for (a loop:
+    requests are never redirected, a client following it would go round for ever) or a body
+    that is not what its ``Content-Encoding`` says."""
+    location = response.headers.get("Location")
+    if 300 <= response.status < 400 and location is not None \
+            and urljoin(request.uri, location.strip()) == request.uri:
+        raise TransportError(
+            f"HTTP {response.status} redirects to the URL requested (a redirect loop)",
+            url=request.uri, hint="the server's configuration sends this path back to itself",
+        )
+    coding = response.headers.get("Content-Encoding")
+    if coding and response.body:
+        try:  # the one table of content codings (transport/content.py)
+            decode_content(response.body, coding)
+        except ValueError as exc:
+            raise TransportError(f"the response {exc}", url=request.uri,
+                                 hint="the server declares a Content-Encoding its body does "
+                                      "not have") from None
+
+
+
+def _overrun(url: str, opts: TransportOptions) -> EndpointTimeout:
+    return EndpointTimeout(
+        f"no response within {opts.timeout:g} s (the deadline of the whole exchange)", url=url,
+        hint="the server accepted the connection but did not finish answering in time (it "
+             "stalled, or trickled the response); raise --timeout if it is just slow",
+    )
+
+
+def _broken(exc: BaseException, url: str, opts: TransportOptions) -> TransportError:
+    """An error from below requests (urllib3, http.client, the socket) while the response was
+    read: the server broke the exchange."""
+    text = _reason(exc)
+    if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+        return EndpointTimeout(
+            f"the response stalled: nothing arrived for {opts.timeout:g} s", url=url,
+            hint="the server stopped sending mid-response; raise --timeout if it is just slow",
+        )
+    if isinstance(exc, (urllib3.exceptions.ProtocolError, OSError)):
+        return TransportError(f"the response was cut off ({text})", url=url,
+                              hint="the server closed or reset the connection mid-response")
+    return TransportError(f"invalid HTTP response ({text})", url=url,
+                          hint="the server does not speak HTTP/1.1 correctly here")
 
 
 def _translate(exc: requests.RequestException, url: str, opts: TransportOptions) -> Exception:
@@ -298,7 +581,7 @@ def _translate(exc: requests.RequestException, url: str, opts: TransportOptions)
         return EndpointUnreachable(
             f"cannot connect ({text})", url=url,
             hint="is the server running and listening on that host and port? "
-                 "Check the URL (scheme, host, port) in --target or ihe.toml",
+                 f"Check the URL (scheme, host, port) in {opts.url_source}",
         )
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return TransportError(f"the response was cut off ({text})", url=url,

@@ -256,6 +256,23 @@ def envelope_for(
     return envelope
 
 
+#: SOAP 1.1 fault codes for the SOAP 1.2 ones (SOAP 1.2 part 1, 5.4.6 / SOAP 1.1, 4.4.1).
+_SOAP11_CODES = {"Sender": "Client", "Receiver": "Server"}
+
+
+def render_soap11_fault(fault: FaultReply) -> HttpAnswer:
+    """``fault`` as a SOAP 1.1 envelope (text/xml), for a client that spoke SOAP 1.1: it
+    would not read a SOAP 1.2 fault. Only the code and reason carry over."""
+    envelope = etree.Element(qname(SOAP11, "Envelope"), nsmap={"soapenv": SOAP11})
+    fault_el = etree.SubElement(etree.SubElement(envelope, qname(SOAP11, "Body")),
+                                qname(SOAP11, "Fault"))
+    code = _SOAP11_CODES.get(fault.code, fault.code)
+    etree.SubElement(fault_el, "faultcode").text = f"soapenv:{code}"
+    etree.SubElement(fault_el, "faultstring").text = fault.reason
+    xml = etree.tostring(envelope, encoding="UTF-8", xml_declaration=True)
+    return HttpAnswer(fault.http_status, xml, "text/xml; charset=UTF-8")
+
+
 def render_fault(fault: FaultReply, *, message_id: str | None = None,
                  xml_declaration: bool = True) -> HttpAnswer:
     """A SOAP 1.2 fault envelope (always application/soap+xml); ``message_id`` is its

@@ -47,6 +47,13 @@ def test_nothing_recorded_says_the_cassette_was_not_written() -> None:
     assert out.getvalue() == "proxy stopped: nothing recorded, the cassette was not written\n"
 
 
+def test_nothing_recorded_still_counts_the_failures() -> None:
+    view, out = _people()
+    view.stopped(0, 2, Path("p.yaml"), interrupted=False)
+    assert out.getvalue() == ("proxy stopped: nothing recorded, the cassette was not written; "
+                              "2 request(s) without an answer\n")
+
+
 def test_scripts_get_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     view = ProxyView(Console(file=io.StringIO()), True, 0)
     view.listening("http://127.0.0.1:8081", ROUTES, Path("p.yaml"))
