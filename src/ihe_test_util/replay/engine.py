@@ -49,7 +49,8 @@ ExchangeSink = Callable[[ExchangeResult, Request, Response], None]
 
 
 class Regenerator(Protocol):
-    """Per cassette: makes requests fresh, remembering recorded -> fresh values."""
+    """Per cassette: makes requests fresh, remembering recorded -> fresh values. A request
+    arrives already addressed to its target (``request.uri``)."""
 
     def regenerate(self, request: Request, transaction: str | None) -> Request: ...
 
@@ -130,8 +131,9 @@ class CassetteReplay:
                     return []
 
                 request = rewrite_request(request, correlate)[0]
-            request = self.regenerator.regenerate(request, transaction)
+            # Addressed first: the regenerator sets wsa:To to the URL it is sent to.
             request = request.evolve(uri=self.targets.rewrite(request.uri))
+            request = self.regenerator.regenerate(request, transaction)
         except IheTestError as exc:
             return self._error(base, "RegenerationError", str(exc)), None
         try:

@@ -47,8 +47,9 @@ class CassetteRegenerator:
     def regenerate(self, request: Request, transaction: str | None) -> Request:
         # Regenerate first: it removes the recorded WS-Security header (and with it any
         # saml/wsse placeholder), so only secrets the request still needs are looked up.
+        # wsa:To names where the request goes now, not the recorded (proxy's) address.
         request = regenerate_request(request, self.id_map, transaction=transaction,
-                                     security=self.security,
+                                     security=self.security, to=request.uri,
                                      fresh_patients=self.fresh_patients).request
         names = placeholders_in_request(request)
         if names:
