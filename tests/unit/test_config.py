@@ -132,3 +132,34 @@ def test_saml_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, text), environ={})
     assert key in str(info.value)
+
+
+def test_hooks_table_strings_are_split_like_a_shell_arrays_are_argv(tmp_path: Path) -> None:
+    path = write(tmp_path, "[hooks]\n"
+                           "before_replay = \"./reset.sh --tenant 'staging one'\"\n"
+                           "after_replay = [\"purge a\", ['C:\\tools\\purge.exe', '--all']]\n"
+                           "timeout = 12\n")
+    hooks = load_settings(path, environ={}).hooks
+    assert hooks.before_replay == (("./reset.sh", "--tenant", "staging one"),)
+    assert hooks.after_replay == (("purge", "a"), ("C:\\tools\\purge.exe", "--all"))
+    assert hooks.timeout == 12
+    assert load_settings(cwd=tmp_path / "none", environ={}).hooks.before_replay == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[hooks]\nbefore = ['x']\n", "hooks.before"),
+        ("[hooks]\nbefore_replay = ['x \"unclosed']\n", "hooks.before_replay[0]"),
+        ("[hooks]\nafter_replay = ['x', '']\n", "hooks.after_replay[1]"),
+        ("[hooks]\nafter_replay = [[]]\n", "hooks.after_replay[0]"),
+        ("[hooks]\nafter_replay = [['x', 3]]\n", "hooks.after_replay[0]"),
+        ("[hooks]\nafter_replay = 3\n", "hooks.after_replay"),
+        ("[hooks]\ntimeout = 0\n", "hooks.timeout"),
+        ("hooks = 'x'\n", "hooks"),
+    ],
+)
+def test_hooks_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    assert key in str(info.value)
