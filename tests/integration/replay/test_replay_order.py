@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,14 +33,19 @@ def _split(recorded: Path, folder: Path) -> tuple[Path, Path]:
     return feed, submit
 
 
+def _replay(paths: list[Path], report: Path) -> tuple[int, str, dict[str, Any]]:
+    """Exit code, output and JSON report of ``ihe replay PATHS`` against a fresh simulator."""
+    with Simulator(profile="baseline") as sim:
+        result = ihe("replay", *map(str, paths), "--target", sim.base_url,
+                     "--report-json", str(report))
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return result.returncode, result.stdout + result.stderr, data
+
+
 def test_cassettes_replay_in_the_order_given(recorded_flow: Path, tmp_path: Path) -> None:
     feed, submit = _split(recorded_flow, tmp_path)
-    report = tmp_path / "run.json"
-    with Simulator(profile="baseline") as sim:
-        result = ihe("replay", str(feed), str(submit), "--target", sim.base_url,
-                     "--report-json", str(report))
-    assert result.returncode == 0, result.stdout + result.stderr
-    data = json.loads(report.read_text(encoding="utf-8"))
+    code, output, data = _replay([feed, submit], tmp_path / "run.json")
+    assert code == 0, output
     assert data["summary"]["pass"] == data["summary"]["total"] == 5
 
 
@@ -48,13 +54,8 @@ def test_the_order_given_is_the_order_run_so_the_wrong_order_fails(
 ) -> None:
     """The submissions given first meet a registry that does not know their patient."""
     feed, submit = _split(recorded_flow, tmp_path)
-    report = tmp_path / "run.json"
-    with Simulator(profile="baseline") as sim:
-        result = ihe("replay", str(submit), str(feed), "--target", sim.base_url,
-                     "--report-json", str(report))
-    assert result.returncode == 1, result.stdout + result.stderr
-    outcomes = {(e["cassette"], e["transaction"]): e["outcome"]
-                for e in json.loads(report.read_text(encoding="utf-8"))["exchanges"]}
+    code, output, data = _replay([submit, feed], tmp_path / "run.json")
+    assert code == 1, output
+    outcomes = {(e["cassette"], e["transaction"]): e["outcome"] for e in data["exchanges"]}
     assert outcomes[("a-submit.yaml", "ITI-41")] == "regression"
     assert outcomes[("z-feed.yaml", "ITI-44")] == "pass"
-
