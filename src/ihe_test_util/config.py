@@ -24,6 +24,11 @@ The file is ``ihe.toml`` (or the ``[tool.ihe]`` table of ``pyproject.toml``)::
     certificate = "certs/saml.pem"     # public certificate (a path)
     key = { env = "IHE_SAML_KEY" }     # the private key: PEM text, or a path, in that variable
 
+    [hooks]                            # commands around a replay run (a reset / purge API)
+    before_replay = ["./reset-staging.sh --all"]   # each: a string split like a shell (shlex),
+    after_replay = [["curl", "-fsS", "-X", "POST", "https://staging/purge"]]  # or an argv array
+    timeout = 300                      # seconds per command
+
     [[correlate]]                      # server-assigned values to carry into later requests
     transaction = "ITI-55"
     response = "//hl7:subject1/hl7:patient/hl7:id/@extension"
@@ -37,6 +42,7 @@ Unknown keys are errors that name the key: a typo must never be silently ignored
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -55,8 +61,9 @@ CONFIG_FILE_NAME = "ihe.toml"
 
 TOP_LEVEL_KEYS = {
     "timeout", "fail_on", "jobs", "cassette_dir", "redact", "secrets", "env", "rules", "saml",
-    "correlate",
+    "correlate", "hooks",
 }
+HOOK_KEYS = {"before_replay", "after_replay", "timeout"}
 SAML_KEYS = {
     "issuer", "subject", "audience", "certificate", "key", "lifetime_minutes", "subject_id",
     "organization", "organization_id", "home_community_id",
@@ -111,6 +118,15 @@ class SamlSettings:
 
 
 @dataclass(frozen=True)
+class HookSettings:
+    """``[hooks]``: argv of each command run before / after a replay run, never via a shell."""
+
+    before_replay: tuple[tuple[str, ...], ...] = ()
+    after_replay: tuple[tuple[str, ...], ...] = ()
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str | None = None
     timeout: float = 30.0
@@ -123,6 +139,7 @@ class Settings:
     rules: tuple[Mapping[str, Any], ...] = ()
     saml: SamlSettings | None = None
     correlate: tuple[Mapping[str, Any], ...] = ()
+    hooks: HookSettings = field(default_factory=HookSettings)
 
     def evolve(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -299,11 +316,46 @@ def _build(raw: Mapping[str, Any], source: str | None) -> Settings:
     saml_raw = raw.get("saml")
     saml = None if saml_raw is None else _build_saml(
         _expect(saml_raw, dict, source, "saml", "a table"), source)
+    hooks = _build_hooks(_expect(raw.get("hooks", {}), dict, source, "hooks", "a table"), source)
     return Settings(
         source=source, timeout=timeout, fail_on=fail_on, jobs=jobs, cassette_dir=cassette_dir,
         redact_headers=tuple(headers), secrets=secrets, environments=environments,
-        rules=tuple(rules_raw), saml=saml, correlate=tuple(correlate_raw),
+        rules=tuple(rules_raw), saml=saml, correlate=tuple(correlate_raw), hooks=hooks,
     )
+
+
+def _build_hooks(table: Mapping[str, Any], source: str | None) -> HookSettings:
+    _check_keys(table, HOOK_KEYS, source, "hooks.")
+    timeout = float(_expect(table.get("timeout", 300), (int, float), source, "hooks.timeout",
+                            "seconds"))
+    if timeout <= 0:
+        raise ConfigError("must be greater than 0", source=source, key="hooks.timeout")
+    commands: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for phase in ("before_replay", "after_replay"):
+        value = table.get(phase, [])
+        items = [value] if isinstance(value, str) else _expect(
+            value, list, source, f"hooks.{phase}", "a command or an array of commands")
+        commands[phase] = tuple(_hook_argv(item, source, f"hooks.{phase}[{index}]")
+                                for index, item in enumerate(items))
+    return HookSettings(commands["before_replay"], commands["after_replay"], timeout)
+
+
+def _hook_argv(item: Any, source: str | None, key: str) -> tuple[str, ...]:
+    """A string is split like a POSIX shell would (quotes, escapes) but never run by one;
+    an array of strings is the argv as written (Windows paths with backslashes)."""
+    if isinstance(item, str):
+        try:
+            argv = shlex.split(item)
+        except ValueError as exc:
+            raise ConfigError(f"cannot split the command: {exc}", source=source, key=key,
+                              hint="or write it as an argv array: [\"prog\", \"arg\"]") from None
+    else:
+        argv = _expect(item, list, source, key, "a command string or an argv array")
+        for part in argv:
+            _expect(part, str, source, key, "strings")
+    if not argv or not argv[0]:
+        raise ConfigError("empty command", source=source, key=key)
+    return tuple(argv)
 
 
 def _build_saml(table: Mapping[str, Any], source: str | None) -> SamlSettings:

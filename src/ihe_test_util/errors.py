@@ -11,6 +11,7 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     ├── InputError                  malformed or hostile outside input       -> exit 2
     │   ├── XmlInputError           XML
     │   └── YamlInputError          YAML (callers re-raise it as CassetteError / ConfigError)
+    ├── HookError                   a [hooks] command failed                 -> exit 3
     └── TransportError              no response obtained                     -> exit 3
         ├── EndpointUnreachable     connection refused / DNS failure
         ├── EndpointTimeout         connect or read timeout
@@ -122,6 +123,13 @@ class YamlInputError(InputError):
         super().__init__(problem, source=source, line=line, hint=hint)
         self.problem = problem
         self.kind = kind
+
+
+class HookError(IheTestError):
+    """A ``[hooks]`` command failed (could not start, exited non-zero, timed out): the system
+    under test is not in the state the run needs, so before a run nothing is sent."""
+
+    exit_code = 3
 
 
 class TransportError(IheTestError):

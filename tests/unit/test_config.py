@@ -49,6 +49,7 @@ def test_pyproject_without_tool_table_is_ignored(tmp_path: Path) -> None:
         ("[env.prod]\nurll = 'http://x'\n", "env.prod.urll"),
         ("[env.prod.tls]\nverfy = false\n", "env.prod.tls.verfy"),
         ("[redact]\nheader = ['X']\n", "redact.header"),
+        ("[hooks]\nbefore = ['x']\n", "hooks.before"),
     ],
 )
 def test_unknown_keys_are_errors_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
@@ -68,6 +69,13 @@ def test_unknown_keys_are_errors_naming_the_key(tmp_path: Path, text: str, key: 
         ("fail_on = 'sometimes'\n", "fail_on"),
         ("[secrets]\nkey = 'literal-secret'\n", "secrets.key"),
         ("[env.a]\nactors = { registry = 3 }\n", "env.a.actors.registry"),
+        ("[hooks]\nbefore_replay = ['x \"unclosed']\n", "hooks.before_replay[0]"),
+        ("[hooks]\nafter_replay = ['x', '']\n", "hooks.after_replay[1]"),
+        ("[hooks]\nafter_replay = [[]]\n", "hooks.after_replay[0]"),
+        ("[hooks]\nafter_replay = [['x', 3]]\n", "hooks.after_replay[0]"),
+        ("[hooks]\nafter_replay = 3\n", "hooks.after_replay"),
+        ("[hooks]\ntimeout = 0\n", "hooks.timeout"),
+        ("hooks = 'x'\n", "hooks"),
     ],
 )
 def test_wrong_types_are_errors(tmp_path: Path, text: str, key: str) -> None:
@@ -132,3 +140,16 @@ def test_saml_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, text), environ={})
     assert key in str(info.value)
+
+
+def test_hooks_table_strings_are_split_like_a_shell_arrays_are_argv(tmp_path: Path) -> None:
+    path = write(tmp_path, "[hooks]\n"
+                           "before_replay = \"./reset.sh --tenant 'staging one'\"\n"
+                           "after_replay = [\"purge a\", ['C:\\tools\\purge.exe', '--all']]\n"
+                           "timeout = 12\n")
+    hooks = load_settings(path, environ={}).hooks
+    assert hooks.before_replay == (("./reset.sh", "--tenant", "staging one"),)
+    assert hooks.after_replay == (("purge", "a"), ("C:\\tools\\purge.exe", "--all"))
+    assert hooks.timeout == 12
+    assert load_settings(cwd=tmp_path / "none", environ={}).hooks.before_replay == ()
+

@@ -325,17 +325,21 @@ class _CountedBytes:
 
 
 def find_cassettes(paths: Sequence[Path]) -> list[Path]:
-    """Cassette files named, or found recursively (``*.yaml``, ``*.yml``) in folders, sorted."""
-    found: set[Path] = set()
+    """Cassette files in the order given: a file at its position, a folder's cassettes
+    (``*.yaml``, ``*.yml``, found recursively) sorted at its position; each file once, where
+    it first appears. The order is the replay order: a patient feed given before the
+    submissions that need it is replayed first."""
+    found: dict[Path, None] = {}
     for path in map(Path, paths):
         if path.is_file():
-            found.add(path)
+            found.setdefault(path, None)
         elif path.is_dir():
-            found.update(
+            for candidate in sorted(
                 candidate for candidate in path.rglob("*")
                 if candidate.suffix.lower() in CASSETTE_SUFFIXES and candidate.is_file()
                 and not candidate.name.startswith(".")
-            )
+            ):
+                found.setdefault(candidate, None)
         else:
             raise CassetteError("no such cassette file or folder", path=path)
-    return sorted(found)
+    return list(found)

@@ -52,12 +52,12 @@ class Regenerator(Protocol):
     """Per cassette: makes requests fresh, remembering recorded -> fresh values.
 
     ``read`` is the engine's per-cassette reader: a request already parsed (for correlation,
-    detection) is not parsed again.
+    detection) is not parsed again. ``to`` is the URL the request will be sent to (``wsa:To``
+    names it).
     """
 
-    def regenerate(self, request: Request, transaction: str | None, *, read: Reader) -> (
-        Request
-    ): ...
+    def regenerate(self, request: Request, transaction: str | None, *, read: Reader,
+                   to: str | None = None) -> Request: ...
 
     @property
     def value_map(self) -> Mapping[str, str]: ...
@@ -137,8 +137,10 @@ class CassetteReplay:
 
                 correlated = rewrite_request(recorded, correlate, "recorded request",
                                              read=read)[0]
-            request = self.regenerator.regenerate(correlated, transaction, read=read)
-            request = request.evolve(uri=self.targets.rewrite(request.uri))
+            # wsa:To names the URL the request is sent to, not the recorded (proxy's) address.
+            target = self.targets.rewrite(correlated.uri)
+            request = self.regenerator.regenerate(correlated, transaction, read=read, to=target)
+            request = request.evolve(uri=target)
         except IheTestError as exc:
             return self._error(base, "RegenerationError", str(exc)), None
         finally:

@@ -45,11 +45,12 @@ class CassetteRegenerator:
     _items_size: int = field(default=0, init=False, repr=False)
 
     def regenerate(self, request: Request, transaction: str | None, *,
-                   read: Reader = read_uncached) -> Request:
+                   read: Reader = read_uncached, to: str | None = None) -> Request:
         # Regenerate first: it removes the recorded WS-Security header (and with it any
         # saml/wsse placeholder), so only secrets the request still needs are looked up.
+        # wsa:To names where the request goes now, not the recorded (proxy's) address.
         request = regenerate_request(request, self.id_map, transaction=transaction,
-                                     security=self.security,
+                                     security=self.security, to=to,
                                      fresh_patients=self.fresh_patients, read=read).request
         names = placeholders_in_request(request)
         if names:

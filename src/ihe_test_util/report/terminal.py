@@ -3,7 +3,8 @@
 While the run goes: a progress bar (only on an interactive terminal, never in CI logs or with
 ``--quiet``) and, as each exchange finishes that did not pass, a panel with its differences --
 printed at once, so nothing accumulates. At the end: a table by transaction and outcome, the
-grouped findings, errors grouped by reason, and the verdict with the exit code.
+grouped findings, errors grouped by reason, every skipped exchange with its reason (a skip is
+never silent: what was not compared is listed by name), and the verdict with the exit code.
 
 Every value from a response goes through :func:`~ihe_test_util.report.labels.one_line` and into
 a :class:`rich.text.Text`, so it can carry neither markup nor terminal escape sequences. With a
@@ -85,6 +86,7 @@ class TerminalReporter:
         self._task: TaskID | None = None
         self._panels = 0
         self._unshown = 0
+        self._skipped: list[ExchangeResult] = []
 
     @property
     def quiet(self) -> bool:
@@ -94,6 +96,7 @@ class TerminalReporter:
         self._info = info
         self._digest = RunDigest(attention_limit=0)
         self._panels = self._unshown = 0
+        self._skipped = []
         wanted = self.options.progress
         if wanted is None:
             wanted = self.console.is_terminal and not self.quiet
@@ -107,6 +110,8 @@ class TerminalReporter:
 
     def exchange(self, result: ExchangeResult) -> None:
         self._digest.add(result)
+        if result.outcome is Outcome.SKIPPED:
+            self._skipped.append(result)
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
         if result.outcome is Outcome.PASS or self.quiet:
@@ -134,6 +139,8 @@ class TerminalReporter:
             errors = self._errors_table()
             if errors is not None:
                 console.print(errors)
+            for line in skipped_lines(self._skipped):
+                console.print(line, soft_wrap=True)  # one line each: grep-able in CI logs
         console.print(verdict_line(self._info, summary, finished_at), soft_wrap=True)
 
     def close(self) -> None:
@@ -229,6 +236,21 @@ def exchange_panel(result: ExchangeResult, max_differences: int = 10) -> Panel:
     title.append(exchange_label(result), style="bold")
     return Panel(Group(*parts), title=title, title_align="left", border_style=STYLE[
         result.outcome], box=box.ROUNDED)
+
+
+def skipped_lines(skipped: list[ExchangeResult]) -> list[Text]:
+    """Every skipped exchange, one line each with its reason: what this run did not compare."""
+    if not skipped:
+        return []
+    noun = "exchange" if len(skipped) == 1 else "exchanges"
+    lines = [Text(f"Skipped {noun} ({len(skipped)}), not replayed:", style="bold")]
+    for result in skipped:
+        reason = (f"{result.error.type}: {result.error.message}" if result.error is not None
+                  else "no reason recorded")
+        line = Text(f"  {exchange_label(result)}: ", style=STYLE[Outcome.SKIPPED])
+        line.append(one_line(reason, 300))
+        lines.append(line)
+    return lines
 
 
 def verdict_line(info: RunInfo, summary: RunSummary, finished_at: str) -> Text:

@@ -107,8 +107,20 @@ def test_find_cassettes(tmp_path: Path) -> None:
         (tmp_path / name).write_text("x")
     explicit = tmp_path / "a" / "b" / "notes.txt"
     found = find_cassettes([tmp_path / "a", tmp_path / "z.yaml", explicit, tmp_path / "a"])
-    assert found == sorted([tmp_path / "a/one.yaml", tmp_path / "a/b/two.YML", explicit,
-                            tmp_path / "z.yaml"])
+    # The order given; a folder's cassettes sorted at its position; each file once.
+    assert found == [tmp_path / "a/b/two.YML", tmp_path / "a/one.yaml", tmp_path / "z.yaml",
+                     explicit]
     with pytest.raises(CassetteError) as caught:
         find_cassettes([tmp_path / "missing"])
     assert "missing" in str(caught.value)
+
+
+def test_find_cassettes_keeps_the_order_given_not_the_alphabet(tmp_path: Path) -> None:
+    for name in ("register.yaml", "submit.yaml", "more/a.yaml", "more/b.yaml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x")
+    register, submit = tmp_path / "register.yaml", tmp_path / "submit.yaml"
+    assert find_cassettes([submit, register]) == [submit, register]
+    # An explicit file first, then its folder: the folder adds the others, in sorted order.
+    assert find_cassettes([submit, tmp_path]) == [
+        submit, tmp_path / "more/a.yaml", tmp_path / "more/b.yaml", register]

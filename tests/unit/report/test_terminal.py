@@ -96,3 +96,22 @@ def test_verbosity_levels() -> None:
     assert TerminalOptions.for_verbosity(1).max_differences == 100
     assert TerminalOptions.for_verbosity(-1).verbosity == -1
     assert TerminalOptions.for_verbosity(2).max_panels > 10**6
+
+
+def test_every_skipped_exchange_is_listed_with_its_reason_before_the_verdict() -> None:
+    """Even when no panel and no error group is shown, no skip goes unnamed."""
+    skipped = [ExchangeResult(id=f"c.yaml#{n}", cassette="c.yaml", index=n,
+                              outcome=Outcome.SKIPPED, transaction="ITI-43",
+                              error=ExchangeError("DependencyNotReplayed", f"needs value {n}"))
+               for n in range(3)]
+    passed = ExchangeResult(id="c.yaml#3", cassette="c.yaml", index=3, outcome=Outcome.PASS)
+    console, buffer = _console()
+    options = TerminalOptions(max_panels=0, max_findings=0)
+    feed(TerminalReporter(console, options=options), run_info(), [*skipped, passed],
+         FINISHED_AT)
+    lines = buffer.getvalue().rstrip().splitlines()
+    assert lines[-5:-1] == [
+        "Skipped exchanges (3), not replayed:",
+        *(f"  c.yaml#{n} ITI-43: DependencyNotReplayed: needs value {n}" for n in range(3)),
+    ]
+    assert lines[-1].startswith("PASSED (exit 0): 3 skipped, 1 pass")

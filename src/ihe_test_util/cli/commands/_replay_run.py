@@ -15,8 +15,10 @@ from ihe_test_util import __version__
 from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import Stop, stop_on_signals
-from ihe_test_util.config import Settings, TlsSettings
+from ihe_test_util.config import HookSettings, Settings, TlsSettings
+from ihe_test_util.errors import HookError
 from ihe_test_util.replay.approval import ReplayedExchangeStore
+from ihe_test_util.replay.hooks import HookRun, run_hook
 from ihe_test_util.replay.runner import plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
 from ihe_test_util.replay.session import production_engine, transport_options
@@ -45,6 +47,7 @@ class ReplayRequest:
     jobs: int = 1
     shard: Shard | None = None
     fresh_patients: bool = False
+    hooks: HookSettings | None = None  # ``ihe replay``'s [hooks]; the demo runs none
 
 
 def run_replay_command(
@@ -69,10 +72,61 @@ def run_replay_command(
         fail_on=FailOn(fail_on) if fail_on else settings.fail_on,
         outputs=ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html),
         jobs=jobs or settings.jobs, shard=Shard.parse(shard) if shard else None,
-        fresh_patients=fresh_patients,
+        fresh_patients=fresh_patients, hooks=settings.hooks,
     )
     summary = execute_replay(cli_ctx, settings, request)
-    raise Exit(summary.exit_code(request.fail_on))
+    code = summary.exit_code(request.fail_on)
+    if request.hooks is not None and request.hooks.after_replay:
+        with stop_on_signals():
+            failed = [run for run in _run_hooks(cli_ctx, settings, request, "after_replay",
+                                                {"IHE_EXIT_CODE": str(code)}) if not run.ok]
+        if failed:  # the run's results stand: regressions stay exit 1, else exit 3
+            errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
+            for run in failed:
+                errors.print(Text(f"error: {_hook_failure(run, settings)}", style="bold red"),
+                             soft_wrap=True)
+            code = code if code == 1 else HookError.exit_code
+    raise Exit(code)
+
+
+def _run_hooks(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, phase: str,
+               env: dict[str, str] | None = None) -> list[HookRun]:
+    """Run the ``phase`` hooks in order (before_replay stops at the first failure), logging
+    each on stderr: a line per command, its output too with -v (redacted)."""
+    assert request.hooks is not None
+    hooks = request.hooks
+    errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
+    redactor = Redactor.from_settings(settings)
+    variables = {"IHE_HOOK": phase, **(env or {})}
+    if request.targets.default is not None:
+        variables["IHE_TARGET"] = request.targets.default
+    runs: list[HookRun] = []
+    commands = hooks.before_replay if phase == "before_replay" else hooks.after_replay
+    for argv in commands:
+        run = run_hook(phase, argv, timeout=hooks.timeout, cwd=settings.folder, env=variables)
+        runs.append(run)
+        if cli_ctx.verbosity >= 0:
+            status = "ok" if run.ok else f"FAILED: {run.problem}"
+            errors.print(Text(redactor.text(f"hook {phase}: {run.command}: {status} "
+                                            f"({run.seconds:.1f} s)"), style="dim"), soft_wrap=True)
+        if cli_ctx.verbosity > 0 and run.output.strip():
+            errors.print(Text(redactor.text(run.output.rstrip()), style="dim"), soft_wrap=True)
+        if not run.ok and phase == "before_replay":
+            break
+    return runs
+
+
+def _hook_failure(run: HookRun, settings: Settings) -> HookError:
+    """The error naming the command, why it failed and the end of its output (redacted)."""
+    redact = Redactor.from_settings(settings).text
+    consequence = ("; nothing was sent or compared" if run.phase == "before_replay"
+                   else "; the replay's results above stand")
+    tail = run.tail()
+    return HookError(
+        redact(f"{run.phase} hook failed: {run.command}: {run.problem}{consequence}"),
+        hint=redact(f"its output ended with:\n{tail}") if tail else
+        f"see [hooks] in {settings.source or 'ihe.toml'}",
+    )
 
 
 def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayRequest) -> (
@@ -107,6 +161,10 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
                                keep=store.keep if store is not None else None)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
+    if request.hooks is not None and request.hooks.before_replay:
+        for run in _run_hooks(cli_ctx, settings, request, "before_replay"):
+            if not run.ok:  # the target is not in the state the cassettes need
+                raise _hook_failure(run, settings)
     terminal = TerminalReporter(
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
