@@ -4,6 +4,7 @@ from python-hl7's MLLP server, replayed through the real CLI against a fresh one
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,35 +65,30 @@ def test_cassette_loads_in_vcrpy_with_the_exact_bodies(cassette: Path) -> None:
     assert responses[1]["body"]["string"] == load_cassette(cassette).interactions[1].response.body
 
 
-def test_replay_against_a_peer_answering_the_same_passes(cassette: Path, tmp_path: Path) -> (
-    None
-):
-    report = tmp_path / "run.json"
-    with Hl7Peer() as peer:
-        result = ihe("replay", str(cassette), "--target", peer.url,
-                     "--report-json", str(report))
-        received = list(peer.received)
-    assert result.returncode == 0, result.stdout + result.stderr
-    data = validate(report)
-    assert data["summary"]["total"] == 2 and data["summary"]["pass"] == 2, data["summary"]
-    exchanges = data["exchanges"]
+def replay(cassette: Path, target: str, expect_exit: int) -> list[dict[str, Any]]:
+    """``ihe replay CASSETTE --target TARGET`` through the CLI; the report's exchanges."""
+    report = cassette.parent.parent / "run.json"
+    result = ihe("replay", str(cassette), "--target", target, "--report-json", str(report))
+    assert result.returncode == expect_exit, result.stdout + result.stderr
+    exchanges = validate(report)["exchanges"]
     assert isinstance(exchanges, list)
+    return exchanges
+
+
+def test_replay_against_a_peer_answering_the_same_passes(cassette: Path) -> None:
+    with Hl7Peer() as peer:
+        exchanges = replay(cassette, peer.url, expect_exit=0)
+        received = list(peer.received)
+    assert [e["outcome"] for e in exchanges] == ["pass", "pass"]
     assert [e["request"] for e in exchanges] == [
         {"method": "MLLP", "recorded_uri": RECORDED_AT, "replayed_uri": peer.url}] * 2
     assert [e["transaction"] for e in exchanges] == ["ITI-8", "ITI-21"]
     assert [r.split("\r")[0].split("|")[8] for r in received] == ["ADT^A01", "QBP^Q22^QBP_Q21"]
 
 
-def test_replay_against_a_peer_answering_ae_is_a_regression(cassette: Path,
-                                                            tmp_path: Path) -> None:
-    report = tmp_path / "run.json"
+def test_replay_against_a_peer_answering_ae_is_a_regression(cassette: Path) -> None:
     with Hl7Peer(ack_code="AE") as peer:
-        result = ihe("replay", str(cassette), "--target", peer.url,
-                     "--report-json", str(report))
-    assert result.returncode == 1, result.stdout + result.stderr
-    data = validate(report)
-    exchanges = data["exchanges"]
-    assert isinstance(exchanges, list)
+        exchanges = replay(cassette, peer.url, expect_exit=1)
     assert [e["outcome"] for e in exchanges] == ["regression", "regression"]
     rules = [{(d["path"], d["recorded"], d["replayed"], d["rule"]) for d in e["differences"]}
              for e in exchanges]
@@ -100,15 +96,9 @@ def test_replay_against_a_peer_answering_ae_is_a_regression(cassette: Path,
     assert ("/HL7v2/QAK/QAK.2", "OK", "AE", "ITI-21 verdict query_response_code") in rules[1]
 
 
-def test_replay_to_a_closed_port_is_an_error_per_exchange(cassette: Path,
-                                                          tmp_path: Path) -> None:
+def test_replay_to_a_closed_port_is_an_error_per_exchange(cassette: Path) -> None:
     from ..transport_servers import free_port
 
-    report = tmp_path / "run.json"
-    result = ihe("replay", str(cassette), "--target", f"mllp://127.0.0.1:{free_port()}",
-                 "--report-json", str(report))
-    assert result.returncode == 3, result.stdout + result.stderr
-    exchanges = validate(report)["exchanges"]
-    assert isinstance(exchanges, list)
+    exchanges = replay(cassette, f"mllp://127.0.0.1:{free_port()}", expect_exit=3)
     assert [e["outcome"] for e in exchanges] == ["error", "error"]
     assert exchanges[0]["error"]["type"] == "EndpointUnreachable"
