@@ -168,6 +168,18 @@ def test_second_reply_is_never_taken_for_the_next_message() -> None:
         assert transport.send(request(url))[0].body == ACK
 
 
+def test_reply_answering_an_earlier_message_is_out_of_step() -> None:
+    second = ADT.replace(b"|371601|", b"|371602|")
+    # the peer answers the second message with the first one's ACK again (a late duplicate)
+    with raw_peer(answer(frame(ACK)), answer(frame(ACK)), answer(frame(ACK))) as url, \
+            MllpTransport() as transport:
+        assert transport.send(request(url))[0].body == ACK
+        with pytest.raises(MllpFramingError, match=r"answers an earlier message .*'371601'"):
+            transport.send(request(url, second))
+        # not an error without an earlier message of that id on the (new) connection
+        assert transport.send(request(url, second))[0].body == ACK
+
+
 def test_connection_refused() -> None:
     with MllpTransport() as transport, pytest.raises(EndpointUnreachable, match="cannot connect"):
         transport.send(request(f"mllp://127.0.0.1:{free_port()}"))

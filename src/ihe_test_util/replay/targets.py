@@ -28,7 +28,7 @@ def family_of(url: str) -> str:
     """``http`` or ``mllp``: which transport a URL needs (UsageError for any other scheme)."""
     family = _FAMILY.get(urlsplit(url).scheme.lower())
     if family is None:
-        raise UsageError(f"{url!r} is neither an http(s) nor an mllp(s) URL",
+        raise UsageError(f"{url!r} is neither an http(s) URL nor an mllp(s) URL",
                          hint="write it as http(s)://host:port or mllp(s)://host:port")
     return family
 
@@ -38,7 +38,7 @@ def origin_of(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise UsageError(
-            f"{url!r} is not an http(s) or mllp(s) URL",
+            f"{url!r} is neither an http(s) URL nor an mllp(s) URL",
             hint="write it as http://host:port, https://host or mllp://host:port",
         )
     try:

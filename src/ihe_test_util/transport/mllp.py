@@ -21,6 +21,7 @@ import socket
 import ssl
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,6 +50,7 @@ DEFAULT_PORT = 2575
 #: The largest reply accepted: bounds memory against a peer that never sends the end block.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
+_REMEMBERED_IDS = 64  # control ids of the last messages on a connection
 _BETWEEN_FRAMES = b"\r\n"  # tolerated before a start block (some peers end frames with LF)
 
 
@@ -149,6 +151,8 @@ class _Connection:
     def __init__(self, sock: socket.socket, url: str) -> None:
         self.sock = sock
         self.reader = FrameReader(sock, url)
+        #: MSH-10 of the messages sent on this connection, to recognise a stale reply
+        self.sent_ids: deque[bytes] = deque(maxlen=_REMEMBERED_IDS)
 
     def unsolicited(self) -> bytes | None:
         """Bytes the peer sent since the last reply (None: it closed the connection)."""
@@ -206,6 +210,7 @@ class MllpTransport:
         try:
             _send_all(connection.sock, frame(request.body), url)
             body = connection.reader.read_frame(deadline, timeout)
+            _check_answers(connection, request.body, body, url)
         except TransportError:
             self._drop(address)
             raise
@@ -294,6 +299,38 @@ def tls_context(options: TransportOptions) -> ssl.SSLContext:
     if options.cert is not None:
         context.load_cert_chain(options.cert, options.key)
     return context
+
+
+def _check_answers(connection: _Connection, message: bytes, reply: bytes, url: str) -> None:
+    """A reply whose MSA-2 is the control id of an *earlier* message on this connection answers
+    that message, not this one (a peer that acknowledges twice, late): an error, never a reply
+    to compare. Other MSA-2 values are left to the comparer (an echo it checks)."""
+    control_id = _field(message, b"MSH", 10)
+    answered = _field(reply, b"MSA", 2)
+    if answered and answered != control_id and answered in connection.sent_ids:
+        raise MllpFramingError(
+            f"the reply answers an earlier message (MSA-2 {answered.decode(errors='replace')!r}"
+            f", this message's MSH-10 is {(control_id or b'').decode(errors='replace')!r}): "
+            "the peer is out of step", url=url,
+            hint="the peer sent more replies than messages; the connection was closed")
+    if control_id:
+        connection.sent_ids.append(control_id)
+
+
+def _field(message: bytes, segment: bytes, number: int) -> bytes | None:
+    """Field ``number`` of the first ``segment`` of an ER7 message, as bytes (None if absent).
+
+    Enough ER7 for matching replies to messages; everything else reads messages with
+    :mod:`ihe_test_util.ihe.er7`."""
+    if not message.startswith(b"MSH") or len(message) < 4:
+        return None
+    separator = message[3:4]
+    for line in message.replace(b"\n", b"\r").split(b"\r"):
+        if line.startswith(segment + separator):
+            fields = line.split(separator)
+            index = number - 1 if segment == b"MSH" else number  # MSH-1 is the separator
+            return fields[index] if index < len(fields) else None
+    return None
 
 
 def _send_all(sock: socket.socket, data: bytes, url: str) -> None:

@@ -32,7 +32,7 @@ def test_mllp_origin_targets_and_default_port() -> None:
 @pytest.mark.parametrize("specs, message", [
     (["mllp://a:1", "mllp://b:2"], "twice for mllp"),
     (["mllp://rec:2575=http://127.0.0.1:1"], "different protocols"),
-    (["ftp://x"], "not an http"),
+    (["ftp://x"], "neither an http"),
 ])
 def test_bad_mllp_targets(specs: list[str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
