@@ -65,10 +65,11 @@ def test_cassette_loads_in_vcrpy_with_the_exact_bodies(cassette: Path) -> None:
     assert responses[1]["body"]["string"] == load_cassette(cassette).interactions[1].response.body
 
 
-def replay(cassette: Path, target: str, expect_exit: int) -> list[dict[str, Any]]:
-    """``ihe replay CASSETTE --target TARGET`` through the CLI; the report's exchanges."""
+def replay(cassette: Path, *targets: str, expect_exit: int) -> list[dict[str, Any]]:
+    """``ihe replay CASSETTE --target TARGET...`` through the CLI; the report's exchanges."""
     report = cassette.parent.parent / "run.json"
-    result = ihe("replay", str(cassette), "--target", target, "--report-json", str(report))
+    options = [option for target in targets for option in ("--target", target)]
+    result = ihe("replay", str(cassette), *options, "--report-json", str(report))
     assert result.returncode == expect_exit, result.stdout + result.stderr
     exchanges = validate(report)["exchanges"]
     assert isinstance(exchanges, list)
@@ -102,3 +103,26 @@ def test_replay_to_a_closed_port_is_an_error_per_exchange(cassette: Path) -> Non
     exchanges = replay(cassette, f"mllp://127.0.0.1:{free_port()}", expect_exit=3)
     assert [e["outcome"] for e in exchanges] == ["error", "error"]
     assert exchanges[0]["error"]["type"] == "EndpointUnreachable"
+
+
+def test_a_cassette_with_http_and_mllp_exchanges_replays_each_over_its_own_transport(
+    cassette: Path,
+) -> None:
+    from ihe_test_util.transport.http import HttpTransport
+
+    from ..transport_servers import base_url, serve
+
+    def status(body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        return 200, [("Content-Type", "application/json")], b'{"status": "up"}'
+
+    feed, query = load_cassette(cassette).interactions
+    with serve(routes={"status": status}) as server, HttpTransport() as http:
+        probe = Request(method="GET", uri=f"{base_url(server)}/status")
+        response, _ = http.send(probe)
+        recorded = Interaction(probe.evolve(uri="http://app.example:8080/status"), response)
+        save_cassette(cassette, Cassette((feed, recorded, query)))
+        with Hl7Peer() as peer:
+            exchanges = replay(cassette, base_url(server), peer.url, expect_exit=0)
+    assert [e["outcome"] for e in exchanges] == ["pass"] * 3
+    assert [e["request"]["replayed_uri"] for e in exchanges] == [
+        peer.url, f"{base_url(server)}/status", peer.url]
