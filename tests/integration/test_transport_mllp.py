@@ -125,6 +125,14 @@ def test_reply_bytes_kept_exactly_and_split_reads_joined() -> None:
         assert transport.send(request(url))[0].body == ACK  # LF between frames tolerated
 
 
+def test_line_end_after_a_reply_keeps_the_connection_usable_for_a_large_message() -> None:
+    large = ADT + b"NTE|1||" + b"x" * 2_000_000 + b"\r"
+    with raw_peer(answer(frame(ACK) + b"\r\n"), answer(frame(ACK))) as url, \
+            MllpTransport() as transport:
+        assert transport.send(request(url))[0].body == ACK
+        assert transport.send(request(url, large))[0].body == ACK
+
+
 def test_junk_before_start_block_is_a_framing_error() -> None:
     with raw_peer(answer(b"HTTP/1.1 400 Bad Request\r\n\r\n")) as url, \
             MllpTransport() as transport, \

@@ -208,7 +208,7 @@ class MllpTransport:
         deadline = time.monotonic() + timeout
         connection = self._connection(address, url)
         try:
-            _send_all(connection.sock, frame(request.body), url)
+            _send_all(connection.sock, frame(request.body), url, deadline)
             body = connection.reader.read_frame(deadline, timeout)
             _check_answers(connection, request.body, body, url)
         except TransportError:
@@ -333,8 +333,9 @@ def _field(message: bytes, segment: bytes, number: int) -> bytes | None:
     return None
 
 
-def _send_all(sock: socket.socket, data: bytes, url: str) -> None:
+def _send_all(sock: socket.socket, data: bytes, url: str, deadline: float) -> None:
     try:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
         sock.sendall(data)
     except TimeoutError:
         raise EndpointTimeout("the peer does not accept the message", url=url) from None
