@@ -15,7 +15,8 @@ mean the tool itself could not do what was asked; the CLI maps them to exit code
     └── TransportError              no response obtained                     -> exit 3
         ├── EndpointUnreachable     connection refused / DNS failure
         ├── EndpointTimeout         connect or read timeout
-        └── TlsError                certificate or handshake failure
+        ├── TlsError                certificate or handshake failure
+        └── MllpFramingError        MLLP bytes that are not one framed reply
 """
 
 from __future__ import annotations
@@ -152,3 +153,8 @@ class EndpointTimeout(TransportError):
 
 class TlsError(TransportError):
     """TLS handshake or certificate verification failed."""
+
+
+class MllpFramingError(TransportError):
+    """An MLLP peer sent bytes that are not one framed reply: no start block, junk, a reply
+    cut off or too large, or a reply nobody asked for."""

@@ -1,4 +1,4 @@
-"""Assembling a real replay: cassette store, HTTP transport, regeneration, comparer.
+"""Assembling a real replay: cassette store, HTTP / MLLP transport, regeneration, comparer.
 
 The engine (:mod:`.engine`, :mod:`.runner`) takes its collaborators as arguments so that a
 test can drive it with fakes; this module is the one place that chooses the production ones
@@ -24,11 +24,12 @@ from ihe_test_util.ihe.message import Reader, read_uncached
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
-from ihe_test_util.replay.engine import Comparer, ExchangeSink
+from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
-from ihe_test_util.replay.targets import TargetMap
+from ihe_test_util.replay.targets import TargetMap, family_of
 from ihe_test_util.results import Comparison
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
+from ihe_test_util.transport.mllp import MllpTransport
 from ihe_test_util.transport.security_config import security_header
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
@@ -119,8 +120,32 @@ def production_comparer(settings: Settings) -> Comparer:
                              Redactor.from_settings(settings))
 
 
-def make_transport(options: TransportOptions) -> HttpTransport:
-    return HttpTransport(options)
+class SchemeSender:
+    """The replay's sender: each request goes over the transport its URL's scheme needs
+    (``http(s)://``: :class:`HttpTransport`, ``mllp(s)://``: :class:`MllpTransport`), each made
+    on first use, so a cassette may hold both kinds of exchange."""
+
+    def __init__(self, options: TransportOptions) -> None:
+        self.options = options
+        # HTTP up front: it says once, here, when certificates are not checked (--insecure)
+        self._senders: dict[str, HttpTransport | MllpTransport] = {
+            "http": HttpTransport(options),
+        }
+
+    def send(self, request: Request) -> tuple[Response, float]:
+        family = family_of(request.uri)
+        sender = self._senders.get(family)
+        if sender is None:
+            sender = self._senders[family] = MllpTransport(self.options, warn=False)
+        return sender.send(request)
+
+    def close(self) -> None:
+        for sender in self._senders.values():
+            sender.close()
+
+
+def make_transport(options: TransportOptions) -> Sender:
+    return SchemeSender(options)
 
 
 def production_engine(
@@ -143,6 +168,7 @@ def production_engine(
 __all__ = [
     "CassetteRegenerator",
     "RuleBoundComparer",
+    "SchemeSender",
     "TargetMap",
     "make_transport",
     "production_comparer",

@@ -1,8 +1,10 @@
 """Where replayed requests go: ``--target URL`` and ``--target ORIGIN=URL`` (CLI contract).
 
-``URL`` replaces scheme, host and port of every request and keeps the recorded path and
-query; ``ORIGIN=URL`` does so only for requests recorded against ``ORIGIN``. Without targets,
-requests go where they were recorded.
+``URL`` replaces scheme, host and port of every request of its protocol family (HTTP:
+``http``/``https``; MLLP: ``mllp``/``mllps``) and keeps the recorded path and query;
+``ORIGIN=URL`` does so only for requests recorded against ``ORIGIN``. A cassette may hold both
+families, so each family has its own default target. Without targets, requests go where they
+were recorded.
 """
 
 from __future__ import annotations
@@ -12,8 +14,23 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from ihe_test_util.errors import UsageError
+from ihe_test_util.transport.mllp import DEFAULT_PORT as DEFAULT_MLLP_PORT
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORTS = {"http": 80, "https": 443, "mllp": DEFAULT_MLLP_PORT,
+                  "mllps": DEFAULT_MLLP_PORT}
+#: scheme -> protocol family: a ``--target URL`` without ``ORIGIN=`` retargets one family.
+_FAMILY = {"http": "http", "https": "http", "mllp": "mllp", "mllps": "mllp"}
+#: how :meth:`TargetMap.describe` names a family's default target
+_DEFAULT_KEY = {"http": "*", "mllp": "mllp://*"}
+
+
+def family_of(url: str) -> str:
+    """``http`` or ``mllp``: which transport a URL needs (UsageError for any other scheme)."""
+    family = _FAMILY.get(urlsplit(url).scheme.lower())
+    if family is None:
+        raise UsageError(f"{url!r} is neither an http(s) URL nor an mllp(s) URL",
+                         hint="write it as http(s)://host:port or mllp(s)://host:port")
+    return family
 
 
 def origin_of(url: str) -> str:
@@ -21,7 +38,8 @@ def origin_of(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise UsageError(
-            f"{url!r} is not an http(s) URL", hint="write it as http://host:port or https://host",
+            f"{url!r} is neither an http(s) URL nor an mllp(s) URL",
+            hint="write it as http://host:port, https://host or mllp://host:port",
         )
     try:
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
@@ -37,31 +55,43 @@ def origin_of(url: str) -> str:
 class TargetMap:
     """Rewrites recorded request URIs to replay URIs."""
 
+    #: the HTTP default target (``--target http(s)://...``)
     default: str | None = None
     by_origin: Mapping[str, str] = field(default_factory=dict)
+    #: the MLLP default target (``--target mllp(s)://...``)
+    default_mllp: str | None = None
 
     @classmethod
     def parse(cls, specs: Iterable[str]) -> TargetMap:
-        default: str | None = None
+        defaults: dict[str, str] = {}
         by_origin: dict[str, str] = {}
         for spec in specs:
             recorded, sep, target = spec.partition("=")
             if sep:
                 if not recorded or not target:
                     raise UsageError(f"--target {spec!r}: expected ORIGIN=URL")
-                by_origin[origin_of(recorded)] = origin_of(target)
+                origin, new = origin_of(recorded), origin_of(target)
+                if family_of(origin) != family_of(new):
+                    raise UsageError(f"--target {spec!r}: ORIGIN and URL speak different "
+                                     "protocols", hint="an MLLP exchange can only be replayed "
+                                     "over MLLP, an HTTP one over HTTP")
+                by_origin[origin] = new
             else:
-                if default is not None:
+                target = origin_of(spec)
+                family = family_of(target)
+                if family in defaults:
                     raise UsageError(
-                        "--target URL given twice", hint="use ORIGIN=URL to send different "
-                        "recorded origins to different places",
+                        f"--target URL given twice for {family}", hint="use ORIGIN=URL to send "
+                        "different recorded origins to different places",
                     )
-                default = origin_of(spec)
-        return cls(default=default, by_origin=by_origin)
+                defaults[family] = target
+        return cls(default=defaults.get("http"), by_origin=by_origin,
+                   default_mllp=defaults.get("mllp"))
 
     def rewrite(self, uri: str) -> str:
         recorded = origin_of(uri)
-        target = self.by_origin.get(recorded, self.default)
+        default = self.default_mllp if family_of(recorded) == "mllp" else self.default
+        target = self.by_origin.get(recorded, default)
         if target is None:
             return uri
         parts = urlsplit(uri)
@@ -71,6 +101,7 @@ class TargetMap:
     def describe(self) -> dict[str, str]:
         """``recorded origin -> replayed origin`` for the run report's ``targets``."""
         described = dict(self.by_origin)
-        if self.default is not None:
-            described["*"] = self.default
+        for family, default in (("http", self.default), ("mllp", self.default_mllp)):
+            if default is not None:
+                described[_DEFAULT_KEY[family]] = default
         return described
