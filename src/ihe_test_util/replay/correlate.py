@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from lxml import etree
 
@@ -27,7 +28,6 @@ from ihe_test_util.ihe.tokens import (
     Replacer,
     anchor_of,
     is_identifier,
-    mentioned,
     occurs,
     tokens,
 )
@@ -311,13 +311,70 @@ def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, s
     """The part of ``value_map`` whose recorded values occur (whole) in ``bodies``.
 
     A cassette's map grows with every exchange (message ids, uniqueIds, ...); the comparer
-    only needs the entries this exchange can mention. Token lookup keeps this linear in the
-    body size plus the map size (:func:`ihe_test_util.ihe.tokens.mentioned`).
+    only needs the entries this exchange can mention. One-off; a replay asks on every exchange
+    through one :class:`MentionIndex` per cassette.
     """
-    if not value_map:
-        return {}
-    found = mentioned(value_map, (body.decode("utf-8", "replace") for body in bodies))
-    return {key: value for key, value in value_map.items() if key in found}
+    return MentionIndex().relevant(value_map, *bodies)
+
+
+class MentionIndex:
+    """:func:`relevant_values` for a value map that only grows, at a cost per exchange that
+    does not grow with the map.
+
+    Each recorded value is indexed once, by its longest token (a text holds the value whole
+    only if it has that token: :func:`ihe_test_util.ihe.tokens.anchor_of`); an exchange then
+    looks up the tokens of its bodies instead of testing every value recorded so far, which
+    made a long cassette quadratic. The map must keep its keys in insertion order and never
+    lose one (an :class:`~ihe_test_util.ihe.idmap.IdMap` view does); a map that shrank is
+    indexed again.
+    """
+
+    def __init__(self) -> None:
+        #: Keys indexed or tested so far (what a test counts: work, not time).
+        self.examined = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self._size = 0
+        self._position: dict[str, int] = {}
+        self._by_anchor: dict[str, list[str]] = defaultdict(list)
+        self._anchorless: list[str] = []  # no token character at all: searched every time
+
+    def relevant(self, value_map: Mapping[str, str], *bodies: bytes) -> dict[str, str]:
+        self._index(value_map)
+        if not value_map:
+            return {}
+        texts = [body.decode("utf-8", "replace") for body in bodies]
+        found_tokens: set[str] = set()
+        for text in texts:
+            found_tokens.update(tokens(text))
+        found: list[str] = []
+        for token in found_tokens:
+            for key in self._by_anchor.get(token, ()):
+                self.examined += 1
+                if key == token or any(occurs(key, text) for text in texts):
+                    found.append(key)
+        for key in self._anchorless:
+            self.examined += 1
+            if any(occurs(key, text) for text in texts):
+                found.append(key)
+        found.sort(key=self._position.__getitem__)
+        return {key: value_map[key] for key in found}
+
+    def _index(self, value_map: Mapping[str, str]) -> None:
+        if len(value_map) < self._size:
+            self._clear()
+        if len(value_map) == self._size:
+            return
+        for key in islice(value_map, self._size, None):
+            self.examined += 1
+            self._position[key] = len(self._position)
+            anchor = anchor_of(key)
+            if anchor:
+                self._by_anchor[anchor].append(key)
+            elif key:
+                self._anchorless.append(key)
+        self._size = len(value_map)
 
 
 def find_rule_captures(

@@ -21,9 +21,9 @@ from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.correlate import (
     Capture,
+    MentionIndex,
     find_captures,
     find_rule_captures,
-    relevant_values,
     substitute,
 )
 from ihe_test_util.replay.selection import exchange_id
@@ -75,6 +75,8 @@ class CassetteReplay:
     #: (correlation planning reads them, then the comparer), each replayed response when it
     #: arrives (comparison, then correlation). Entries go once their exchange is done.
     messages: MessageCache = field(default_factory=MessageCache)
+    #: Which regenerated values each exchange mentions (the comparer gets only those).
+    mentions: MentionIndex = field(default_factory=MentionIndex)
 
     def run(self) -> Iterator[ExchangeResult]:
         interactions = self.cassette.interactions
@@ -141,8 +143,8 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=relevant_values(self.regenerator.value_map, recorded.body,
-                                      interaction.response.body),
+            value_map=self.mentions.relevant(self.regenerator.value_map, recorded.body,
+                                             interaction.response.body),
             read=self.messages.read,
         )
         self.messages.forget(request)
