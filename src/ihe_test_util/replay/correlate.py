@@ -210,15 +210,19 @@ def find_captures(
     carried = _Requests(requests)
     captures: list[Capture] = []
     claimed: set[str] = set()
+    # Responses of a cassette repeat most of their values: each is judged once.
+    users_of: dict[str, tuple[int, ...]] = {}
     for index, response in enumerate(responses):
         if response is None:
             continue
         found: dict[str, list[ValueLocation]] = {}
         for value, element, attribute in _candidates(response):
-            if len(value) < MIN_VALUE_LENGTH or value in claimed or not is_identifier(value):
-                continue
-            users = carried.users(value)
-            if not users or users[0] <= index:
+            users = users_of.get(value)
+            if users is None:
+                users = users_of[value] = (
+                    carried.users(value) if len(value) >= MIN_VALUE_LENGTH
+                    and is_identifier(value) else ())
+            if not users or users[0] <= index or value in claimed:
                 continue  # unused later, or a request up to ``index`` already carried it:
                 # it came from the client (regenerated on replay, not correlated)
             found.setdefault(value, []).append(location_of(element, attribute))
@@ -349,8 +353,9 @@ class MentionIndex:
         for text in texts:
             found_tokens.update(tokens(text))
         found: list[str] = []
-        for token in found_tokens:
-            for key in self._by_anchor.get(token, ()):
+        by_anchor = self._by_anchor
+        for token in by_anchor.keys() & found_tokens:  # C speed: most tokens anchor nothing
+            for key in by_anchor[token]:
                 self.examined += 1
                 if key == token or any(occurs(key, text) for text in texts):
                     found.append(key)

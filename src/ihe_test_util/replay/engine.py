@@ -17,6 +17,7 @@ from lxml import etree
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.ihe.message import MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request
+from ihe_test_util.ihe.tokens import Replacer
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.correlate import (
@@ -24,7 +25,7 @@ from ihe_test_util.replay.correlate import (
     MentionIndex,
     find_captures,
     find_rule_captures,
-    substitute,
+    substitute_with,
 )
 from ihe_test_util.replay.selection import exchange_id
 from ihe_test_util.replay.targets import TargetMap
@@ -77,6 +78,7 @@ class CassetteReplay:
     messages: MessageCache = field(default_factory=MessageCache)
     #: Which regenerated values each exchange mentions (the comparer gets only those).
     mentions: MentionIndex = field(default_factory=MentionIndex)
+    _replacer: Replacer | None = field(default=None, init=False, repr=False)
 
     def run(self) -> Iterator[ExchangeResult]:
         interactions = self.cassette.interactions
@@ -116,6 +118,13 @@ class CassetteReplay:
         merged.update(self.correlated)
         return merged
 
+    def _correlator(self) -> Replacer:
+        """Substitutes the correlated values; built again only when one was added (its
+        expression compiles on first use, so not once per exchange)."""
+        if self._replacer is None or len(self._replacer.mapping) != len(self.correlated):
+            self._replacer = Replacer(dict(self.correlated))
+        return self._replacer
+
     def _replay_one(self, index: int, interaction: Interaction) -> (
         tuple[ExchangeResult, Response | None]
     ):
@@ -125,10 +134,10 @@ class CassetteReplay:
         try:
             request = recorded
             if self.correlated:
-                values = dict(self.correlated)
+                replacer = self._correlator()
 
                 def correlate(root: etree._Element, _: bytes) -> list[Change]:
-                    substitute(root, values)
+                    substitute_with(root, replacer)
                     return []
 
                 request = rewrite_request(request, correlate)[0]
