@@ -196,11 +196,16 @@ def location_of(element: etree._Element, attribute: str | None) -> ValueLocation
 
 
 def _candidates(root: etree._Element) -> Iterable[tuple[str, etree._Element, str | None]]:
+    """Attribute values and leaf texts long enough to be correlated (the rest never are)."""
     for element in root.iter(etree.Element):
-        for name, value in element.attrib.items():
-            yield str(value), element, str(name)
-        if element.text and len(element) == 0:
-            yield element.text.strip(), element, None
+        for name, value in element.items():
+            if len(value) >= MIN_VALUE_LENGTH:
+                yield str(value), element, str(name)
+        text = element.text
+        if text and len(text) >= MIN_VALUE_LENGTH and len(element) == 0:
+            text = text.strip()
+            if len(text) >= MIN_VALUE_LENGTH:
+                yield text, element, None
 
 
 def find_captures(
@@ -219,9 +224,7 @@ def find_captures(
         for value, element, attribute in _candidates(response):
             users = users_of.get(value)
             if users is None:
-                users = users_of[value] = (
-                    carried.users(value) if len(value) >= MIN_VALUE_LENGTH
-                    and is_identifier(value) else ())
+                users = users_of[value] = carried.users(value) if is_identifier(value) else ()
             if not users or users[0] <= index or value in claimed:
                 continue  # unused later, or a request up to ``index`` already carried it:
                 # it came from the client (regenerated on replay, not correlated)
