@@ -9,7 +9,14 @@ JUnit and HTML reporters streaming to files. Figures:
   and the process CPU time per exchange;
 - ratio to a baseline measured in the same run: a bare loop that POSTs the same recorded
   requests with requests.Session and does nothing else;
-- peak traced memory (tracemalloc) at 250 and 1,000 exchanges: flat means streaming works.
+- the CPU time of the replay process per exchange against the bare loop's in the same run
+  (CPU ratio): less disturbed than wall time when other work shares the machine;
+- the harness alone: the same replay answered from a second recording in memory (no HTTP, no
+  server), CPU per exchange;
+- peak traced memory (tracemalloc) at ``--memory`` sizes (250 and 1,000 exchanges by default;
+  ``--memory 1000,10000`` for the issue's target): flat means streaming works.
+
+Figures are medians over ``--runs`` runs; each ratio is taken within one run.
 """
 
 from __future__ import annotations
@@ -125,6 +132,42 @@ def replay(folder: Path, base: str, jobs: int, out: Path) -> tuple[float, float,
     return wall, waiting, cpu, summary.total
 
 
+class Replies:
+    """A sender answering from a second recording, in memory: what the harness costs with no
+    HTTP and no server at all (the figure least disturbed by other load on the machine)."""
+
+    def __init__(self, responses: list[Response]) -> None:
+        self.responses = responses
+        self.sent = 0
+
+    def send(self, request: Request) -> tuple[Response, float]:
+        response = self.responses[self.sent]
+        self.sent += 1
+        return response, 1.0
+
+
+def harness_only(folder: Path, replies: Path, out: Path) -> float:
+    """CPU seconds per exchange of planning and replaying ``folder`` (reports included) with
+    every reply read from the cassettes in ``replies``."""
+    responses = [i.response for p in find_cassettes([replies])
+                 for i in load_cassette(p).interactions]
+    sender = Replies(responses)
+    settings = Settings()
+    outputs = ReportOutputs(json=out / "run.json", junit=out / "junit.xml",
+                            html=out / "run.html")
+    cpu = time.process_time()
+    plan = plan_replay([folder], find=find_cassettes, load=load_cassette)
+    engine = ReplayEngine(load=load_cassette, make_sender=lambda: sender,
+                          comparer=production_comparer(settings),
+                          make_regenerator=lambda: CassetteRegenerator(settings),
+                          targets=TargetMap.parse(["http://127.0.0.1:1"]))
+    with ReporterSet(outputs.reporters()) as reporters:
+        reporters.start(RunInfo(__version__, "2026-01-01T00:00:00Z"))
+        summary = run_replay(plan, engine, jobs=1, on_result=reporters.exchange)
+        reporters.finish(summary, "2026-01-01T00:00:01Z")
+    return (time.process_time() - cpu) / summary.total
+
+
 def bare_loop(folder: Path, base: str) -> tuple[float, float, int]:
     """Wall and CPU seconds of a requests.Session loop POSTing the recorded requests."""
     session = requests.Session()
@@ -146,16 +189,21 @@ class Figures:
     bare_cpu: float
     count: int
     replays: dict[int, tuple[float, float, float, int]]
+    alone: float  # harness CPU seconds per exchange without HTTP (:func:`harness_only`)
 
 
-def measure(folder: Path, base: str, jobs: tuple[int, ...], out: Path) -> Figures:
+def measure(folder: Path, replies: Path, base: str, jobs: tuple[int, ...], out: Path) -> (
+    Figures
+):
     bare_wall, bare_cpu, count = bare_loop(folder, base)
     replays = {}
     for j in jobs:
         target = out / f"out-{j}"
         target.mkdir()
         replays[j] = replay(folder, base, j, target)
-    return Figures(bare_wall, bare_cpu, count, replays)
+    target = out / "alone"
+    target.mkdir()
+    return Figures(bare_wall, bare_cpu, count, replays, harness_only(folder, replies, target))
 
 
 def report(total: int, size: float, runs: list[Figures], jobs: tuple[int, ...]) -> None:
@@ -174,6 +222,9 @@ def report(total: int, size: float, runs: list[Figures], jobs: tuple[int, ...]) 
         print(f"  --jobs {j}: wall {wall_ratio:.2f}x baseline, harness {own:.2f} ms/exchange "
               f"(wall - server wait); CPU {cpu_ms:.2f} ms/exchange = {cpu_ratio:.2f}x the bare "
               f"loop's CPU, harness's own CPU {extra:.2f} ms/exchange (replay CPU - bare CPU)")
+    alone = [r.alone * 1000 for r in runs]
+    print(f"  harness alone (--jobs 1, replies from memory, no HTTP): CPU "
+          f"{median(alone):.2f} ms/exchange median, {min(alone):.2f} min")
 
 
 def peak_memory(folder: Path, base: str, out: Path) -> float:
@@ -222,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
 
             for total in _ints(options.sizes):
                 folder = cassettes(total)
+                replies = root / f"r{total}"  # a second recording: the "new" responses
+                replies.mkdir()
+                record(replies, base, cassettes=10, per_cassette=total // 10)
                 size = sum(len(i.request.body) + len(i.response.body)
                            for p in find_cassettes([folder])
                            for i in load_cassette(p).interactions) / total
@@ -229,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
                 for run in range(options.runs):
                     out = root / f"out-{total}-{run}"
                     out.mkdir()
-                    runs.append(measure(folder, base, jobs, out))
+                    runs.append(measure(folder, replies, base, jobs, out))
                 report(total, size, runs, jobs)
             for total in _ints(options.memory):
                 peak = peak_memory(cassettes(total), base, root / f"mem-{total}")
