@@ -14,7 +14,9 @@ JUnit and HTML reporters streaming to files. Figures:
 - the harness alone: the same replay answered from a second recording in memory (no HTTP, no
   server), CPU per exchange;
 - peak traced memory (tracemalloc) at ``--memory`` sizes (250 and 1,000 exchanges by default;
-  ``--memory 1000,10000`` for the issue's target): flat means streaming works.
+  ``--memory 1000,10000`` for the issue's target): flat means streaming works. A larger run
+  has more cassettes of ``--per-cassette`` exchanges (100): one cassette is read, parsed and
+  correlated whole, so the largest cassette, not the run, sets the floor.
 
 Figures are medians over ``--runs`` runs; each ratio is taken within one run.
 """
@@ -248,6 +250,9 @@ def arguments(argv: list[str]) -> argparse.Namespace:
                         help="timed runs per size; medians are reported")
     parser.add_argument("--memory", default="250,1000",
                         help="exchange counts to measure peak memory at (e.g. 1000,10000)")
+    parser.add_argument("--per-cassette", type=int, default=100,
+                        help="exchanges per cassette: a larger run has more cassettes (a "
+                             "cassette is read and correlated whole, so its size sets memory)")
     return parser.parse_args(argv)
 
 
@@ -262,20 +267,19 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            folders: dict[int, Path] = {}
+            folders: dict[tuple[str, int], Path] = {}
 
-            def cassettes(total: int) -> Path:
-                if total not in folders:
-                    folder = folders[total] = root / f"c{total}"
+            def cassettes(total: int, name: str = "c") -> Path:
+                if (name, total) not in folders:
+                    folder = folders[name, total] = root / f"{name}{total}"
                     folder.mkdir()
-                    record(folder, base, cassettes=10, per_cassette=total // 10)
-                return folders[total]
+                    count = max(1, total // options.per_cassette)
+                    record(folder, base, cassettes=count, per_cassette=total // count)
+                return folders[name, total]
 
             for total in _ints(options.sizes):
                 folder = cassettes(total)
-                replies = root / f"r{total}"  # a second recording: the "new" responses
-                replies.mkdir()
-                record(replies, base, cassettes=10, per_cassette=total // 10)
+                replies = cassettes(total, "r")  # a second recording: the "new" responses
                 size = sum(len(i.request.body) + len(i.response.body)
                            for p in find_cassettes([folder])
                            for i in load_cassette(p).interactions) / total
@@ -287,8 +291,8 @@ def main(argv: list[str] | None = None) -> None:
                 report(total, size, runs, jobs)
             for total in _ints(options.memory):
                 peak = peak_memory(cassettes(total), base, root / f"mem-{total}")
-                print(f"{total} exchanges: peak traced memory (--jobs 1) {peak:.1f} MiB",
-                      flush=True)
+                print(f"{total} exchanges ({options.per_cassette} per cassette): peak traced "
+                      f"memory (--jobs 1) {peak:.1f} MiB", flush=True)
     finally:
         sim.terminate()
         sim.wait(timeout=10)
