@@ -33,8 +33,9 @@ from ihe_test_util.results import ExchangeResult, RunSummary
 CassetteLoader = Callable[[Path], Cassette]
 
 #: How many body bytes of loaded cassettes a plan keeps for the run (loading is the costly
-#: part of planning; a bound, so that a run of any size holds at most this much at once).
-KEEP_BYTES = 8 * 2**20
+#: part of planning; a bound, so that a run of any size holds at most this much at once: a
+#: thousand 4 KB exchanges).
+KEEP_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
