@@ -4,13 +4,14 @@ the plan loaded, within a bound, instead of reading each cassette a second time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.runner import ReplayEngine, plan_replay, run_replay
 from ihe_test_util.replay.targets import TargetMap
-from ihe_test_util.results import Comparison, ExchangeResult, Outcome
+from ihe_test_util.results import ExchangeResult, Outcome
+from tests.unit.replay.test_runner_stop import SameRequest
+from tests.unit.replay.test_runner_stop import _pass as passes
 
 BODY = b"x" * 100  # each exchange: 100 request + 100 response body bytes
 FILES = [Path(f"c{n}.yaml") for n in range(4)]
@@ -19,19 +20,6 @@ FILES = [Path(f"c{n}.yaml") for n in range(4)]
 class Echo:
     def send(self, request: Request) -> tuple[Response, float]:
         return Response(200, "OK", body=BODY), 1.0
-
-
-class SameRequest:
-    def regenerate(self, request: Request, transaction: str | None) -> Request:
-        return request
-
-    @property
-    def value_map(self) -> Mapping[str, str]:
-        return {}
-
-
-def _pass(recorded: Response, replayed: Response, **_: object) -> Comparison:
-    return Comparison(Outcome.PASS, None, None, None)
 
 
 def _run(keep_bytes: int, jobs: int) -> tuple[Counter[Path], list[ExchangeResult]]:
@@ -44,7 +32,7 @@ def _run(keep_bytes: int, jobs: int) -> tuple[Counter[Path], list[ExchangeResult
                         Response(200, "OK", body=BODY)) for _ in range(2)))
 
     plan = plan_replay(FILES, find=lambda paths: list(paths), load=load, keep_bytes=keep_bytes)
-    engine = ReplayEngine(load=load, make_sender=Echo, comparer=_pass,
+    engine = ReplayEngine(load=load, make_sender=Echo, comparer=passes,
                           make_regenerator=SameRequest, targets=TargetMap.parse([]))
     results: list[ExchangeResult] = []
     run_replay(plan, engine, jobs=jobs, on_result=results.append)
