@@ -7,6 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ihe_test_util.ihe import tokens
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.specs import ValueKind
 from ihe_test_util.ihe.tokens import mentioned
@@ -62,3 +63,12 @@ def test_the_id_map_hands_out_a_live_view_not_a_copy() -> None:
     fresh = ids.fresh("1.2.3.4", ValueKind.UNIQUE_ID)
     assert dict(view) == {"1.2.3.4": fresh}
     assert ids.items() is view
+
+
+def test_the_anchor_cache_stays_bounded_however_many_values_a_run_sees() -> None:
+    """Correlation asks for the longest token of every server-assigned value it meets; a long
+    run meets tens of thousands, and the memo must not keep them all (flat memory)."""
+    for n in range(3 * tokens._ANCHORS_KEPT):
+        uuid = f"{n:08d}-0000-4000-8000-000000000000"
+        assert tokens.anchor_of(f"urn:uuid:{uuid}") == uuid
+        assert len(tokens._ANCHORS) <= tokens._ANCHORS_KEPT
