@@ -9,18 +9,30 @@ JUnit and HTML reporters streaming to files. Figures:
   and the process CPU time per exchange;
 - ratio to a baseline measured in the same run: a bare loop that POSTs the same recorded
   requests with requests.Session and does nothing else;
-- peak traced memory (tracemalloc) at 250 and 1,000 exchanges: flat means streaming works.
+- the CPU time of the replay process per exchange against the bare loop's in the same run
+  (CPU ratio): less disturbed than wall time when other work shares the machine;
+- the harness alone: the same replay answered from a second recording in memory (no HTTP, no
+  server), CPU per exchange;
+- peak traced memory (tracemalloc) at ``--memory`` sizes (250 and 1,000 exchanges by default;
+  ``--memory 1000,10000`` for the issue's target): flat means streaming works. A larger run
+  has more cassettes of ``--per-cassette`` exchanges (100): one cassette is read, parsed and
+  correlated whole, so the largest cassette, not the run, sets the floor.
+
+Figures are medians over ``--runs`` runs; each ratio is taken within one run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import requests
 
@@ -122,54 +134,169 @@ def replay(folder: Path, base: str, jobs: int, out: Path) -> tuple[float, float,
     return wall, waiting, cpu, summary.total
 
 
-def bare_loop(folder: Path, base: str) -> tuple[float, int]:
+class Replies:
+    """A sender answering from a second recording, in memory: what the harness costs with no
+    HTTP and no server at all (the figure least disturbed by other load on the machine)."""
+
+    def __init__(self, responses: list[Response]) -> None:
+        self.responses = responses
+        self.sent = 0
+
+    def send(self, request: Request) -> tuple[Response, float]:
+        response = self.responses[self.sent]
+        self.sent += 1
+        return response, 1.0
+
+
+def harness_only(folder: Path, replies: Path, out: Path) -> float:
+    """CPU seconds per exchange of planning and replaying ``folder`` (reports included) with
+    every reply read from the cassettes in ``replies``."""
+    responses = [i.response for p in find_cassettes([replies])
+                 for i in load_cassette(p).interactions]
+    sender = Replies(responses)
+    settings = Settings()
+    outputs = ReportOutputs(json=out / "run.json", junit=out / "junit.xml",
+                            html=out / "run.html")
+    cpu = time.process_time()
+    plan = plan_replay([folder], find=find_cassettes, load=load_cassette)
+    engine = ReplayEngine(load=load_cassette, make_sender=lambda: sender,
+                          comparer=production_comparer(settings),
+                          make_regenerator=lambda: CassetteRegenerator(settings),
+                          targets=TargetMap.parse(["http://127.0.0.1:1"]))
+    with ReporterSet(outputs.reporters()) as reporters:
+        reporters.start(RunInfo(__version__, "2026-01-01T00:00:00Z"))
+        summary = run_replay(plan, engine, jobs=1, on_result=reporters.exchange)
+        reporters.finish(summary, "2026-01-01T00:00:01Z")
+    return (time.process_time() - cpu) / summary.total
+
+
+def bare_loop(folder: Path, base: str) -> tuple[float, float, int]:
+    """Wall and CPU seconds of a requests.Session loop POSTing the recorded requests."""
     session = requests.Session()
-    count = 0
+    requests_ = [interaction.request for path in find_cassettes([folder])
+                 for interaction in load_cassette(path).interactions]
+    cpu = time.process_time()
     started = time.perf_counter()
-    for path in find_cassettes([folder]):
-        for interaction in load_cassette(path).interactions:
-            request = interaction.request
-            url = base + "/" + request.uri.split("/", 3)[3]
-            session.post(url, data=request.body, headers=dict(request.headers.items()))
-            count += 1
-    return time.perf_counter() - started, count
+    for request in requests_:
+        url = base + "/" + request.uri.split("/", 3)[3]
+        session.post(url, data=request.body, headers=dict(request.headers.items()))
+    return time.perf_counter() - started, time.process_time() - cpu, len(requests_)
 
 
-def main() -> None:
+@dataclass
+class Figures:
+    """One run's figures for one size: the bare loop and replay at each ``--jobs``."""
+
+    bare_wall: float
+    bare_cpu: float
+    count: int
+    replays: dict[int, tuple[float, float, float, int]]
+    alone: float  # harness CPU seconds per exchange without HTTP (:func:`harness_only`)
+
+
+def measure(folder: Path, replies: Path, base: str, jobs: tuple[int, ...], out: Path) -> (
+    Figures
+):
+    bare_wall, bare_cpu, count = bare_loop(folder, base)
+    replays = {}
+    for j in jobs:
+        target = out / f"out-{j}"
+        target.mkdir()
+        replays[j] = replay(folder, base, j, target)
+    target = out / "alone"
+    target.mkdir()
+    return Figures(bare_wall, bare_cpu, count, replays, harness_only(folder, replies, target))
+
+
+def report(total: int, size: float, runs: list[Figures], jobs: tuple[int, ...]) -> None:
+    """Medians over the runs; each ratio is taken within one run, then the median of those."""
+    bare_ms = median(r.bare_wall / r.count for r in runs) * 1000
+    bare_cpu_ms = median(r.bare_cpu / r.count for r in runs) * 1000
+    print(f"{total} exchanges (~{size / 1024:.1f} KB each), median of {len(runs)} run(s); "
+          f"bare POST loop {bare_ms:.2f} ms/exchange wall, {bare_cpu_ms:.2f} ms CPU (baseline)")
+    for j in jobs:
+        n = runs[0].replays[j][3]
+        wall_ratio = median(r.replays[j][0] / r.bare_wall for r in runs)
+        cpu_ratio = median((r.replays[j][2] / n) / (r.bare_cpu / r.count) for r in runs)
+        own = median((r.replays[j][0] - r.replays[j][1] / j) / n for r in runs) * 1000
+        cpu_ms = median(r.replays[j][2] / n for r in runs) * 1000
+        extra = median((r.replays[j][2] / n - r.bare_cpu / r.count) for r in runs) * 1000
+        print(f"  --jobs {j}: wall {wall_ratio:.2f}x baseline, harness {own:.2f} ms/exchange "
+              f"(wall - server wait); CPU {cpu_ms:.2f} ms/exchange = {cpu_ratio:.2f}x the bare "
+              f"loop's CPU, harness's own CPU {extra:.2f} ms/exchange (replay CPU - bare CPU)")
+    alone = [r.alone * 1000 for r in runs]
+    print(f"  harness alone (--jobs 1, replies from memory, no HTTP): CPU "
+          f"{median(alone):.2f} ms/exchange median, {min(alone):.2f} min")
+
+
+def peak_memory(folder: Path, base: str, out: Path) -> float:
+    """Peak traced memory (MiB) of one ``--jobs 1`` replay; tracemalloc slows Python down
+    several times, so it is measured apart from the timings."""
+    out.mkdir()
+    tracemalloc.start()
+    try:
+        replay(folder, base, 1, out)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench_replay", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="250,1000",
+                        help="exchange counts to time (comma separated)")
+    parser.add_argument("--jobs", default="1,4", help="--jobs values to time")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="timed runs per size; medians are reported")
+    parser.add_argument("--memory", default="250,1000",
+                        help="exchange counts to measure peak memory at (e.g. 1000,10000)")
+    parser.add_argument("--per-cassette", type=int, default=100,
+                        help="exchanges per cassette: a larger run has more cassettes (a "
+                             "cassette is read and correlated whole, so its size sets memory)")
+    return parser.parse_args(argv)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = arguments(argv or [])
+    jobs = _ints(options.jobs)
     sim, base = start_sim()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            for total in (250, 1000):
-                folder = root / f"c{total}"
-                folder.mkdir()
-                record(folder, base, cassettes=10, per_cassette=total // 10)
+            folders: dict[tuple[str, int], Path] = {}
+
+            def cassettes(total: int, name: str = "c") -> Path:
+                if (name, total) not in folders:
+                    folder = folders[name, total] = root / f"{name}{total}"
+                    folder.mkdir()
+                    count = max(1, total // options.per_cassette)
+                    record(folder, base, cassettes=count, per_cassette=total // count)
+                return folders[name, total]
+
+            for total in _ints(options.sizes):
+                folder = cassettes(total)
+                replies = cassettes(total, "r")  # a second recording: the "new" responses
                 size = sum(len(i.request.body) + len(i.response.body)
                            for p in find_cassettes([folder])
                            for i in load_cassette(p).interactions) / total
-                bare, count = bare_loop(folder, base)
-                print(f"{total} exchanges (~{size / 1024:.1f} KB each); bare POST loop "
-                      f"{bare:.2f} s ({bare / count * 1000:.2f} ms/exchange, baseline)")
-                for jobs in (1, 4):
-                    out = root / f"out-{total}-{jobs}"
+                runs = []
+                for run in range(options.runs):
+                    out = root / f"out-{total}-{run}"
                     out.mkdir()
-                    wall, waiting, cpu, n = replay(folder, base, jobs, out)
-                    own = (wall - waiting / jobs) / n * 1000
-                    print(f"  --jobs {jobs}: {wall:.2f} s wall = {wall / bare:.2f}x baseline; "
-                          f"harness {own:.2f} ms/exchange (wall - server wait), "
-                          f"CPU {cpu / n * 1000:.2f} ms/exchange")
-                # Memory separately: tracemalloc slows Python down several times.
-                out = root / f"mem-{total}"
-                out.mkdir()
-                tracemalloc.start()
-                replay(folder, base, 1, out)
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
-                print(f"  peak traced memory (--jobs 1): {peak / 2**20:.1f} MiB")
+                    runs.append(measure(folder, replies, base, jobs, out))
+                report(total, size, runs, jobs)
+            for total in _ints(options.memory):
+                peak = peak_memory(cassettes(total), base, root / f"mem-{total}")
+                print(f"{total} exchanges ({options.per_cassette} per cassette): peak traced "
+                      f"memory (--jobs 1) {peak:.1f} MiB", flush=True)
     finally:
         sim.terminate()
         sim.wait(timeout=10)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,6 +9,9 @@ it to make up response values in the recorded spelling.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator, is_oid, is_uuid
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, ValueKind
 from ihe_test_util.ihe.tokens import Replacer
@@ -24,6 +27,8 @@ class IdMap:
     def __init__(self, ids: IdGenerator = DEFAULT_IDS) -> None:
         self.ids = ids
         self._fresh: dict[tuple[bool, str], str] = {}
+        self._recorded: dict[str, str] = {}  # recorded -> fresh, kept as ``_fresh`` grows
+        self._view = MappingProxyType(self._recorded)
         self._globals = 0
         self._replacer: Replacer | None = None
 
@@ -34,6 +39,7 @@ class IdMap:
         if value is None:
             value = self._generate(recorded, kind)
             self._fresh[key] = value
+            self._recorded[recorded] = value
             if key[0]:
                 self._globals += 1
                 self._replacer = None
@@ -42,9 +48,12 @@ class IdMap:
     def get(self, recorded: str) -> str | None:
         return self._fresh.get((True, recorded)) or self._fresh.get((False, recorded))
 
-    def items(self) -> dict[str, str]:
-        """Every recorded -> fresh pair (what the comparer needs to accept echoed values)."""
-        return {recorded: fresh for (_, recorded), fresh in self._fresh.items()}
+    def items(self) -> Mapping[str, str]:
+        """Every recorded -> fresh pair (what the comparer needs to accept echoed values): a
+        live read-only view, in the order values were first seen, never copied (a replay asks
+        on every exchange while the map grows). A value seen under both a global and a local
+        kind maps to the fresh value made last."""
+        return self._view
 
     def __len__(self) -> int:
         return len(self._fresh)

@@ -20,12 +20,14 @@ from ihe_test_util.ihe.message import Message
 from ihe_test_util.ihe.namespaces import FHIR, HL7V3, RS, SOAP11, SOAP12
 from ihe_test_util.ihe.patterns import (
     NAMESPACES,
+    Pattern,
     compile_patterns,
     local_name,
     split_tag,
     translate,
 )
 from ihe_test_util.ihe.specs import Verdict
+from ihe_test_util.ihe.xpath import PerThread
 
 Covers = Callable[[etree._Element, "str | None", bool], bool]
 
@@ -154,14 +156,24 @@ def read_count(body: Message, verdict: Verdict) -> Reading:
     if items == "*":
         count = sum(1 for child in container if isinstance(child.tag, str))
     else:
-        test = compile_patterns(items)[0].steps[-1]
+        test = _patterns(items)[0].steps[-1]
         count = sum(1 for child in container if isinstance(child.tag, str)
                     and test.accepts(child, *split_tag(child.tag)))
     return Reading(count, element=container, covers=_members(container))
 
 
+def _compile_location(expression: str) -> etree.XPath:
+    return etree.XPath(translate(expression), namespaces=NAMESPACES)
+
+
+#: Verdict locations and item tests come from the catalogue, a few dozen texts read on every
+#: exchange: compiled once per thread (compiled lxml evaluators are not shared across threads).
+_locations: PerThread[etree.XPath] = PerThread(_compile_location)
+_patterns: PerThread[tuple[Pattern, ...]] = PerThread(compile_patterns)
+
+
 def _first_element(context: etree._Element, expression: str) -> etree._Element | None:
-    found = context.xpath(translate(expression), namespaces=NAMESPACES)
+    found = _locations(expression)(context)
     if isinstance(found, list):
         for node in found:
             if isinstance(node, etree._Element):
@@ -282,7 +294,7 @@ def read_values(body: Message, verdict: Verdict) -> Reading:
     root = body.root
     if root is None:
         return Reading(None)
-    patterns = compile_patterns(verdict.location)
+    patterns = _patterns(verdict.location)
     values: list[str] = []
     first: etree._Element | None = None
     first_attribute: str | None = None

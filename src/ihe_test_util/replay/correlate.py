@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from lxml import etree
 
@@ -27,7 +28,6 @@ from ihe_test_util.ihe.tokens import (
     Replacer,
     anchor_of,
     is_identifier,
-    mentioned,
     occurs,
     tokens,
 )
@@ -196,11 +196,16 @@ def location_of(element: etree._Element, attribute: str | None) -> ValueLocation
 
 
 def _candidates(root: etree._Element) -> Iterable[tuple[str, etree._Element, str | None]]:
+    """Attribute values and leaf texts long enough to be correlated (the rest never are)."""
     for element in root.iter(etree.Element):
-        for name, value in element.attrib.items():
-            yield str(value), element, str(name)
-        if element.text and len(element) == 0:
-            yield element.text.strip(), element, None
+        for name, value in element.items():
+            if len(value) >= MIN_VALUE_LENGTH:
+                yield str(value), element, str(name)
+        text = element.text
+        if text and len(text) >= MIN_VALUE_LENGTH and len(element) == 0:
+            text = text.strip()
+            if len(text) >= MIN_VALUE_LENGTH:
+                yield text, element, None
 
 
 def find_captures(
@@ -210,15 +215,17 @@ def find_captures(
     carried = _Requests(requests)
     captures: list[Capture] = []
     claimed: set[str] = set()
+    # Responses of a cassette repeat most of their values: each is judged once.
+    users_of: dict[str, tuple[int, ...]] = {}
     for index, response in enumerate(responses):
         if response is None:
             continue
         found: dict[str, list[ValueLocation]] = {}
         for value, element, attribute in _candidates(response):
-            if len(value) < MIN_VALUE_LENGTH or value in claimed or not is_identifier(value):
-                continue
-            users = carried.users(value)
-            if not users or users[0] <= index:
+            users = users_of.get(value)
+            if users is None:
+                users = users_of[value] = carried.users(value) if is_identifier(value) else ()
+            if not users or users[0] <= index or value in claimed:
                 continue  # unused later, or a request up to ``index`` already carried it:
                 # it came from the client (regenerated on replay, not correlated)
             found.setdefault(value, []).append(location_of(element, attribute))
@@ -311,13 +318,71 @@ def relevant_values(value_map: Mapping[str, str], *bodies: bytes) -> dict[str, s
     """The part of ``value_map`` whose recorded values occur (whole) in ``bodies``.
 
     A cassette's map grows with every exchange (message ids, uniqueIds, ...); the comparer
-    only needs the entries this exchange can mention. Token lookup keeps this linear in the
-    body size plus the map size (:func:`ihe_test_util.ihe.tokens.mentioned`).
+    only needs the entries this exchange can mention. One-off; a replay asks on every exchange
+    through one :class:`MentionIndex` per cassette.
     """
-    if not value_map:
-        return {}
-    found = mentioned(value_map, (body.decode("utf-8", "replace") for body in bodies))
-    return {key: value for key, value in value_map.items() if key in found}
+    return MentionIndex().relevant(value_map, *bodies)
+
+
+class MentionIndex:
+    """:func:`relevant_values` for a value map that only grows, at a cost per exchange that
+    does not grow with the map.
+
+    Each recorded value is indexed once, by its longest token (a text holds the value whole
+    only if it has that token: :func:`ihe_test_util.ihe.tokens.anchor_of`); an exchange then
+    looks up the tokens of its bodies instead of testing every value recorded so far, which
+    made a long cassette quadratic. The map must keep its keys in insertion order and never
+    lose one (an :class:`~ihe_test_util.ihe.idmap.IdMap` view does); a map that shrank is
+    indexed again.
+    """
+
+    def __init__(self) -> None:
+        #: Keys indexed or tested so far (what a test counts: work, not time).
+        self.examined = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self._size = 0
+        self._position: dict[str, int] = {}
+        self._by_anchor: dict[str, list[str]] = defaultdict(list)
+        self._anchorless: list[str] = []  # no token character at all: searched every time
+
+    def relevant(self, value_map: Mapping[str, str], *bodies: bytes) -> dict[str, str]:
+        self._index(value_map)
+        if not value_map:
+            return {}
+        texts = [body.decode("utf-8", "replace") for body in bodies]
+        found_tokens: set[str] = set()
+        for text in texts:
+            found_tokens.update(tokens(text))
+        found: list[str] = []
+        by_anchor = self._by_anchor
+        for token in by_anchor.keys() & found_tokens:  # C speed: most tokens anchor nothing
+            for key in by_anchor[token]:
+                self.examined += 1
+                if key == token or any(occurs(key, text) for text in texts):
+                    found.append(key)
+        for key in self._anchorless:
+            self.examined += 1
+            if any(occurs(key, text) for text in texts):
+                found.append(key)
+        found.sort(key=self._position.__getitem__)
+        return {key: value_map[key] for key in found}
+
+    def _index(self, value_map: Mapping[str, str]) -> None:
+        if len(value_map) < self._size:
+            self._clear()
+        if len(value_map) == self._size:
+            return
+        for key in islice(value_map, self._size, None):
+            self.examined += 1
+            self._position[key] = len(self._position)
+            anchor = anchor_of(key)
+            if anchor:
+                self._by_anchor[anchor].append(key)
+            elif key:
+                self._anchorless.append(key)
+        self._size = len(value_map)
 
 
 def find_rule_captures(

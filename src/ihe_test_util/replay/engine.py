@@ -17,14 +17,15 @@ from lxml import etree
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request
+from ihe_test_util.ihe.tokens import Replacer
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
 from ihe_test_util.replay.correlate import (
     Capture,
+    MentionIndex,
     find_captures,
     find_rule_captures,
-    relevant_values,
-    substitute,
+    substitute_with,
 )
 from ihe_test_util.replay.selection import exchange_id
 from ihe_test_util.replay.targets import TargetMap
@@ -81,6 +82,9 @@ class CassetteReplay:
     #: (correlation planning reads them, then the comparer), each replayed response when it
     #: arrives (comparison, then correlation). Entries go once their exchange is done.
     messages: MessageCache = field(default_factory=MessageCache)
+    #: Which regenerated values each exchange mentions (the comparer gets only those).
+    mentions: MentionIndex = field(default_factory=MentionIndex)
+    _replacer: Replacer | None = field(default=None, init=False, repr=False)
 
     def run(self) -> Iterator[ExchangeResult]:
         interactions = self.cassette.interactions
@@ -120,6 +124,13 @@ class CassetteReplay:
         merged.update(self.correlated)
         return merged
 
+    def _correlator(self) -> Replacer:
+        """Substitutes the correlated values; built again only when one was added (its
+        expression compiles on first use, so not once per exchange)."""
+        if self._replacer is None or len(self._replacer.mapping) != len(self.correlated):
+            self._replacer = Replacer(dict(self.correlated))
+        return self._replacer
+
     def _replay_one(self, index: int, interaction: Interaction) -> (
         tuple[ExchangeResult, Response | None]
     ):
@@ -130,10 +141,10 @@ class CassetteReplay:
         correlated = recorded
         try:
             if self.correlated:
-                values = dict(self.correlated)
+                replacer = self._correlator()
 
                 def correlate(root: etree._Element, _: Message) -> list[Change] | None:
-                    return [] if substitute(root, values) else None
+                    return [] if substitute_with(root, replacer) else None
 
                 correlated = rewrite_request(recorded, correlate, "recorded request",
                                              read=read)[0]
@@ -153,8 +164,8 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=relevant_values(self.regenerator.value_map, recorded.body,
-                                      interaction.response.body),
+            value_map=self.mentions.relevant(self.regenerator.value_map, recorded.body,
+                                             interaction.response.body),
             read=self.messages.read,
         )
         self.messages.forget(request)

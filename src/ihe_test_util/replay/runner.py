@@ -1,9 +1,11 @@
 """A whole replay run: plan (load and validate every cassette first), then replay.
 
 Nothing is sent until every selected cassette has loaded: an invalid cassette is a usage
-error (exit 2) with nothing sent. Cassettes replay in parallel (``jobs``); exchanges within
-a cassette in order. Results reach ``on_result`` on the calling thread, one at a time, as
-they finish, so reporters need no locks and memory stays flat.
+error (exit 2) with nothing sent. The plan keeps what it loaded, up to a fixed budget
+(:data:`KEEP_BYTES`), so those cassettes are not read again; the rest are read again when
+their turn comes, which keeps memory flat however large the run. Cassettes replay in parallel
+(``jobs``); exchanges within a cassette in order. Results reach ``on_result`` on the calling
+thread, one at a time, as they finish, so reporters need no locks.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ihe_test_util.errors import UsageError
@@ -30,6 +32,11 @@ from ihe_test_util.results import ExchangeResult, RunSummary
 
 CassetteLoader = Callable[[Path], Cassette]
 
+#: How many body bytes of loaded cassettes a plan keeps for the run (loading is the costly
+#: part of planning; a bound, so that a run of any size holds at most this much at once: a
+#: thousand 4 KB exchanges).
+KEEP_BYTES = 4 * 2**20
+
 
 @dataclass(frozen=True)
 class PlannedCassette:
@@ -42,17 +49,26 @@ class PlannedCassette:
 class ReplayPlan:
     root: Path
     cassettes: tuple[PlannedCassette, ...]
+    #: Cassettes loaded while planning, kept for the run (each is handed out once).
+    loaded: dict[Path, Cassette] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> int:
         return sum(c.exchanges for c in self.cassettes)
 
+    def take(self, planned: PlannedCassette) -> Cassette | None:
+        """The cassette the plan loaded (None if it was not kept), released from the plan."""
+        return self.loaded.pop(planned.path, None)
+
 
 def plan_replay(
     paths: Sequence[Path], *, find: Callable[[Sequence[Path]], list[Path]],
-    load: CassetteLoader, shard: Shard | None = None,
+    load: CassetteLoader, shard: Shard | None = None, keep_bytes: int = KEEP_BYTES,
 ) -> ReplayPlan:
-    """Find, select and validate cassettes. Raises CassetteError/UsageError: nothing sent."""
+    """Find, select and validate cassettes. Raises CassetteError/UsageError: nothing sent.
+
+    Loaded cassettes are kept in the plan, in order, while their bodies fit ``keep_bytes``.
+    """
     files = find(paths)
     if not files:
         raise UsageError(
@@ -61,12 +77,23 @@ def plan_replay(
         )
     root = run_root(list(paths))
     planned = []
+    loaded: dict[Path, Cassette] = {}
+    budget = keep_bytes
     for path in files:
         ident = cassette_id(path, root)
         if shard is not None and not shard.owns(ident):
             continue
-        planned.append(PlannedCassette(path, ident, len(load(path).interactions)))
-    return ReplayPlan(root, tuple(planned))
+        cassette = load(path)
+        planned.append(PlannedCassette(path, ident, len(cassette.interactions)))
+        size = _body_bytes(cassette)
+        if size <= budget:
+            loaded[path] = cassette
+            budget -= size
+    return ReplayPlan(root, tuple(planned), loaded)
+
+
+def _body_bytes(cassette: Cassette) -> int:
+    return sum(len(i.request.body) + len(i.response.body) for i in cassette.interactions)
 
 
 @dataclass
@@ -81,11 +108,13 @@ class ReplayEngine:
     keep: ExchangeSink | None = None
     capture_rules: tuple[CaptureRule, ...] = ()
 
-    def replay(self, planned: PlannedCassette, sender: Sender | None = None) -> (
-        CassetteReplay
-    ):
+    def replay(self, planned: PlannedCassette, sender: Sender | None = None,
+               cassette: Cassette | None = None) -> CassetteReplay:
+        """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now."""
+        if cassette is None:
+            cassette = self.load(planned.path)
         return CassetteReplay(
-            cassette_id=planned.id, cassette=self.load(planned.path), targets=self.targets,
+            cassette_id=planned.id, cassette=cassette, targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
             capture_rules=self.capture_rules,
@@ -111,7 +140,7 @@ def run_replay(
     summary = RunSummary()
     if jobs <= 1 or len(plan.cassettes) <= 1:
         for planned in plan.cassettes:
-            for result in engine.replay(planned).run():
+            for result in engine.replay(planned, cassette=plan.take(planned)).run():
                 summary.add(result.outcome)
                 on_result(result)
         return summary
@@ -130,7 +159,7 @@ def run_replay(
                     planned = todo.get_nowait()
                 except queue.Empty:
                     return
-                for result in engine.replay(planned, sender).run():
+                for result in engine.replay(planned, sender, plan.take(planned)).run():
                     if stopping.is_set():
                         return
                     results.put(result)

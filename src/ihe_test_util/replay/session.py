@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from ihe_test_util.cassette import (
     Redactor,
@@ -42,8 +41,6 @@ class CassetteRegenerator:
     security: SecurityHeader | None = None
     fresh_patients: bool = False
     id_map: IdMap = field(default_factory=IdMap)
-    _items: Mapping[str, str] = field(default_factory=dict, init=False, repr=False)
-    _items_size: int = field(default=0, init=False, repr=False)
 
     def regenerate(self, request: Request, transaction: str | None, *,
                    read: Reader = read_uncached, to: str | None = None) -> Request:
@@ -60,12 +57,8 @@ class CassetteRegenerator:
 
     @property
     def value_map(self) -> Mapping[str, str]:
-        """Recorded -> fresh values so far (a read-only view, rebuilt only when it grew: the
-        engine asks for it on every exchange and the map only ever grows)."""
-        if self._items_size != len(self.id_map):
-            self._items = MappingProxyType(self.id_map.items())
-            self._items_size = len(self.id_map)
-        return self._items
+        """Recorded -> fresh values so far (a live read-only view: it only ever grows)."""
+        return self.id_map.items()
 
 
 def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: float | None,

@@ -77,3 +77,25 @@ def test_every_message_of_an_exchange_is_parsed_once(monkeypatch: pytest.MonkeyP
     # once by regeneration. Exchange #2 mentions no correlated value: nothing is substituted.
     assert len(parsed) == 4 * len(CASSETTE.interactions) + 1
     assert len(replay.messages) == 0  # nothing kept once an exchange is done
+
+
+def test_the_correlated_values_replacer_is_built_once_per_value_not_per_exchange(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ihe_test_util.replay import engine as engine_module
+
+    built: list[dict[str, str]] = []
+    real = engine_module.Replacer
+
+    def counting(mapping: dict[str, str]) -> object:
+        built.append(dict(mapping))
+        return real(mapping)
+
+    monkeypatch.setattr(engine_module, "Replacer", counting)
+    settings = Settings()
+    server = _Server()
+    replay = CassetteReplay("c", CASSETTE, TargetMap.parse([]), server,
+                            production_comparer(settings), CassetteRegenerator(settings))
+    list(replay.run())
+    # exchanges 1 and 2 both substitute the one correlated value: one replacer serves both
+    assert b"SRV-777777" in server.sent[1].body
+    assert built == [{"SRV-000001": "SRV-777777"}]
