@@ -61,6 +61,21 @@ def test_in_ci_missing_shared_data_fails(
     assert "CI=true" in str(failed.value)
 
 
+@pytest.mark.parametrize("lookup", LOOKUPS, ids=NAMES)
+def test_a_ci_without_shared_data_by_declaration_skips(
+    nothing_shared: Path, monkeypatch: pytest.MonkeyPatch, lookup: Callable[[], Path],
+) -> None:
+    """Only the explicit IHE_SHARED_ABSENT=skip (the public GitHub workflow) turns it back into
+    a skip; any other value keeps the failure."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv(conftest.SHARED_ABSENT, "yes")
+    with pytest.raises(pytest.fail.Exception):
+        lookup()
+    monkeypatch.setenv(conftest.SHARED_ABSENT, "skip")
+    with pytest.raises(pytest.skip.Exception):
+        lookup()
+
+
 def test_present_shared_data_is_found_in_ci_too(
     nothing_shared: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
