@@ -1,0 +1,119 @@
+"""Content just over each parser's bound is a clear error for that exchange or file, never a
+crash (exit 70): a JSON number beyond Python's int limit, an over-long HL7 MSH-2, a message of
+too many HL7 elements (``ihe diff``), and XML nested 1,000 deep inside an unordered list
+(``ihe replay`` against a server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ihe_test_util.cassette.store import save_cassette
+from ihe_test_util.cli.main import cli
+from ihe_test_util.ihe.er7 import MAX_ELEMENTS
+from ihe_test_util.model import Cassette, CassetteMeta, Headers, Interaction, Request, Response
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
+MSH = "MSH|^~\\&|SND|FAC|RCV|FAC|20240101||ADT^A01|1|P|2.5\r"
+
+
+def diff(tmp_path: Path, recorded: str, replayed: str) -> tuple[int, str]:
+    (tmp_path / "a").write_text(recorded, encoding="utf-8")
+    (tmp_path / "b").write_text(replayed, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["diff", str(tmp_path / "a"), str(tmp_path / "b")],
+                                env={"COLUMNS": "400"}, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_json_number_over_pythons_int_limit_is_unparseable_not_a_crash(tmp_path: Path) -> None:
+    code, out = diff(tmp_path, '{"a": 1}', '{"a": %s}' % ("9" * 4301))
+    assert code == 1
+    assert "JSON number of 4301 characters (at most 4000 are read)" in out
+
+
+def test_json_nested_past_the_bound_is_unparseable(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    code, out = diff(tmp_path, '{"a": 1}', deep)
+    assert code == 1
+    assert "JSON nests deeper than 200 levels" in out
+
+
+def test_hl7_msh2_longer_than_five_characters_is_unparseable(tmp_path: Path) -> None:
+    long_msh = MSH.replace("^~\\&", "^~\\&#" + "^a")
+    code, out = diff(tmp_path, MSH + "PID|1||123\r", long_msh + "PID|1||123\r")
+    assert code == 1
+    assert "MSH-2 has 7 encoding characters (at most 5)" in out
+
+
+def test_hl7_message_of_too_many_elements_is_unparseable(tmp_path: Path) -> None:
+    code, out = diff(tmp_path, MSH + "PID|1||123\r", MSH + "PID|1||" + "a^" * MAX_ELEMENTS)
+    assert code == 1
+    assert f"more than {MAX_ELEMENTS} fields, components and subcomponents" in out
+
+
+def _deep_response(leaf: str) -> bytes:
+    """An ITI-18 response whose two unordered DocumentEntries nest 1,000 levels deep (9 KB)."""
+    deep = "<x>" * 1000 + leaf + "</x>" * 1000
+    return (f'<query:AdhocQueryResponse xmlns:query="{QUERY}" xmlns:rim="{RIM}" '
+            'status="urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success">'
+            f'<rim:RegistryObjectList><rim:ExtrinsicObject id="a">{deep}</rim:ExtrinsicObject>'
+            f'<rim:ExtrinsicObject id="b">{deep}</rim:ExtrinsicObject>'
+            '</rim:RegistryObjectList></query:AdhocQueryResponse>').encode()
+
+
+@contextmanager
+def answering(body: bytes) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_replay_of_xml_nested_1000_deep_in_an_unordered_list_reports(tmp_path: Path) -> None:
+    interaction = Interaction(
+        Request("POST", "http://recorded.example/registry",
+                Headers([("Content-Type", "text/xml")]), b"<ask/>"),
+        Response(200, "OK", Headers([("Content-Type", "text/xml; charset=UTF-8")]),
+                 _deep_response("1")))
+    save_cassette(tmp_path / "cassettes" / "deep.yaml",
+                  Cassette((interaction,), CassetteMeta(name="deep")))
+    with answering(_deep_response("2")) as url:
+        run = subprocess.run(
+            [sys.executable, "-m", "ihe_test_util", "--no-color", "replay", "cassettes",
+             "--target", url, "--report-json", "run.json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "COLUMNS": "200"})
+    assert "internal error" not in run.stdout + run.stderr
+    assert run.returncode == 1, run.stdout + run.stderr
+    exchange, = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["exchanges"]
+    assert exchange["outcome"] == "changed"
+    assert any("nested deeper than" in str(d) for d in exchange["differences"])
