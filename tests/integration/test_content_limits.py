@@ -117,3 +117,48 @@ def test_replay_of_xml_nested_1000_deep_in_an_unordered_list_reports(tmp_path: P
     exchange, = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["exchanges"]
     assert exchange["outcome"] == "changed"
     assert any("nested deeper than" in str(d) for d in exchange["differences"])
+
+
+_CASSETTE = """version: 1
+interactions:
+- request:
+    method: POST
+    uri: http://recorded.example/a
+    headers:
+      Content-Type: text/xml
+    body: "<a/>"
+  response:
+    status: {code: 200, message: OK}
+    headers: {Content-Type: text/xml}
+    body: {string: "<a/>"}
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "line", "message"), [
+    ("method: POST", "method: PO ST", 4, "request.method 'PO ST' is not an HTTP method"),
+    ("Content-Type: text/xml\n    body", 'X-Name: "caf\u20ac"\n    body', 7,
+     "request.headers.X-Name holds '\u20ac', which an HTTP header cannot carry"),
+    ("Content-Type: text/xml\n    body", 'X-Name: "a\\r\\nX-Injected: 1"\n    body', 7,
+     "request.headers.X-Name holds '\\r'"),
+    ("Content-Type: text/xml\n    body", '"Bad Name": x\n    body', 7,
+     "request.headers: 'Bad Name' is not an HTTP header name"),
+    ("headers: {Content-Type: text/xml}", 'headers: {X-Name: "\u20ac"}', 11,
+     "response.headers.X-Name holds '\u20ac'"),
+])
+def test_cassette_check_rejects_what_replay_cannot_send(
+        tmp_path: Path, old: str, new: str, line: int, message: str) -> None:
+    assert old in _CASSETTE
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(_CASSETTE.replace(old, new, 1), encoding="utf-8")
+    runner = CliRunner()
+    check = runner.invoke(cli, ["--no-color", "cassette", "check", str(folder / "bad.yaml")],
+                          env={"COLUMNS": "400"}, catch_exceptions=False)
+    assert check.exit_code == 2, check.output
+    assert f"bad.yaml:{line}: interaction 1: {message}" in check.output
+    replay = runner.invoke(cli, ["--no-color", "replay", str(folder), "--target",
+                                 "http://127.0.0.1:9"], env={"COLUMNS": "400"},
+                           catch_exceptions=False)
+    assert replay.exit_code == 2, replay.output
+    assert "internal error" not in replay.output
+    assert message in replay.output
