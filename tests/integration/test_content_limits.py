@@ -162,3 +162,84 @@ def test_cassette_check_rejects_what_replay_cannot_send(
     assert replay.exit_code == 2, replay.output
     assert "internal error" not in replay.output
     assert message in replay.output
+
+
+_SCENARIO = """version: 1
+name: limits
+variables:
+  base: http://127.0.0.1:9
+  family: Smith
+endpoints:
+  pix: ${base}/pix
+steps:
+  - name: raw
+    transaction: raw
+    endpoint: pix
+    with:
+      file: request.txt
+      content_type: text/plain
+"""
+
+
+def record(tmp_path: Path, scenario: str, request: str = "hello ${family}") -> tuple[int, str]:
+    (tmp_path / "scenario.yaml").write_text(scenario, encoding="utf-8")
+    if not (tmp_path / "request.txt").exists():
+        (tmp_path / "request.txt").write_text(request, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--no-color", "record", str(tmp_path / "scenario.yaml")],
+                                env={"COLUMNS": "400"}, catch_exceptions=False)
+    assert "internal error" not in result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_record_file_must_be_a_regular_file(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "request.txt")
+        name = "request.txt"
+    else:
+        name = "/dev/zero"
+    scenario = _SCENARIO.replace("file: request.txt", f"file: {name}").replace(
+        "variables:", f"data:\n  csv: {name}\nvariables:")
+    code, out = record(tmp_path, scenario)
+    assert code == 2, out
+    assert out.count("is not a regular file (a device, FIFO or folder cannot be read)") == 2
+    assert "scenario.yaml:4: data.csv:" in out and "scenario.yaml:15: steps[0].with.file:" in out
+    assert "nothing was sent" in out
+
+
+def test_record_variable_doubling_is_bounded(tmp_path: Path) -> None:
+    from ihe_test_util.record.variables import MAX_VALUE_CHARS
+
+    levels = ["  a0: " + "x" * 1024]
+    levels += [f'  a{i}: "${{a{i - 1}}}${{a{i - 1}}}"'
+               for i in range(1, (MAX_VALUE_CHARS // 1024).bit_length() + 1)]
+    scenario = _SCENARIO.replace("variables:\n", "variables:\n" + "\n".join(levels) + "\n")
+    code, out = record(tmp_path, scenario, request=f"hello ${{a{len(levels) - 1}}}")
+    assert code == 2, out
+    assert f"(at most {MAX_VALUE_CHARS}); do variables double each other?" in out
+    assert "nothing was sent" in out
+
+
+def test_record_control_characters_are_scenario_problems(tmp_path: Path) -> None:
+    scenario = (_SCENARIO.replace("family: Smith", 'family: "Sm\\x00ith"')
+                .replace("${base}/pix", '"${base}/p\\x01ix"')
+                .replace("endpoints:", 'headers:\n  X-Trace: "a\\nb: c"\nendpoints:'))
+    code, out = record(tmp_path, scenario)
+    assert code == 2, out
+    assert "scenario.yaml:5: variables.family: holds the control character '\\x00'" in out
+    assert "scenario.yaml:7: headers.X-Trace: holds a line break" in out
+    assert "scenario.yaml:9: endpoints.pix: holds the control character '\\x01'" in out
+    assert "nothing was sent" in out
+
+
+def test_csv_row_with_a_control_character_is_a_row_problem(tmp_path: Path) -> None:
+    from ihe_test_util.record.data import read_table
+
+    (tmp_path / "people.csv").write_text("name,family\nJo\x1bhn,Smith\nJane,Doe\n",
+                                         encoding="utf-8")
+    table = read_table(tmp_path / "people.csv")
+    assert [row.values for row in table.rows] == [{"name": "Jane", "family": "Doe"}]
+    problem, = table.problems
+    assert (problem.line, problem.column) == (2, "name")
+    assert "control character '\\x1b'" in problem.message
