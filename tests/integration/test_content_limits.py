@@ -9,10 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +18,8 @@ from ihe_test_util.cassette.store import save_cassette
 from ihe_test_util.cli.main import cli
 from ihe_test_util.ihe.er7 import MAX_ELEMENTS
 from ihe_test_util.model import Cassette, CassetteMeta, Headers, Interaction, Request, Response
+
+from .transport_servers import base_url, serve
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -74,30 +72,6 @@ def _deep_response(leaf: str) -> bytes:
             '</rim:RegistryObjectList></query:AdhocQueryResponse>').encode()
 
 
-@contextmanager
-def answering(body: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml; charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_replay_of_xml_nested_1000_deep_in_an_unordered_list_reports(tmp_path: Path) -> None:
     interaction = Interaction(
         Request("POST", "http://recorded.example/registry",
@@ -106,10 +80,15 @@ def test_replay_of_xml_nested_1000_deep_in_an_unordered_list_reports(tmp_path: P
                  _deep_response("1")))
     save_cassette(tmp_path / "cassettes" / "deep.yaml",
                   Cassette((interaction,), CassetteMeta(name="deep")))
-    with answering(_deep_response("2")) as url:
+    answer = _deep_response("2")
+
+    def deep(body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        return 200, [("Content-Type", "text/xml; charset=UTF-8")], answer
+
+    with serve(routes={"registry": deep}) as server:
         run = subprocess.run(
             [sys.executable, "-m", "ihe_test_util", "--no-color", "replay", "cassettes",
-             "--target", url, "--report-json", "run.json"],
+             "--target", base_url(server), "--report-json", "run.json"],
             capture_output=True, text=True, cwd=tmp_path, timeout=120,
             env={**os.environ, "COLUMNS": "200"})
     assert "internal error" not in run.stdout + run.stderr
