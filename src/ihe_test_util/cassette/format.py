@@ -12,6 +12,10 @@ A cassette is vcrpy's format version 1 plus ``ihe:`` keys that vcrpy never reads
 
 Bodies are ``str`` (UTF-8 text: vcrpy encodes it back to the same bytes) or ``!!binary``;
 ``*_view`` keys carry the readable view of a binary body (see :mod:`.views`).
+
+What could not go on the wire is refused here, with file and line, so ``ihe cassette check``
+rejects everything replay and serve would: a method and header names must be HTTP tokens,
+header values Latin-1 text without control characters (CR and LF would split the header).
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ HEADER_COMMENT = (
 DOCUMENT_TAIL = f"version: {VCR_FORMAT_VERSION}\n"
 
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=\s]*")
+#: RFC 9110 token: a method or a header name.
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: What a header value may hold: Latin-1 without control characters (HTAB allowed).
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _REQUEST_KEYS = ("method", "uri", "headers", "body")
 _META_KEYS = ("format", "tool_version", "recorded_at", "name")
 _INTERACTION_META_KEYS = (
@@ -231,8 +239,12 @@ class _Reader:
         for key in ("method", "uri"):
             if key not in fields:
                 raise self.error(node, f"{where} has no '{key}'")
+        method = self.text(fields["method"], f"{where}.method")
+        if not _HTTP_TOKEN.fullmatch(method):
+            raise self.error(fields["method"], f"{where}.method {method!r} is not an HTTP method "
+                             "(one token: letters, digits, ! # $ % & ' * + - . ^ _ ` | ~)")
         return Request(
-            method=self.text(fields["method"], f"{where}.method"),
+            method=method,
             uri=self.text(fields["uri"], f"{where}.uri"),
             headers=self.headers(fields.get("headers"), f"{where}.headers"),
             body=self.body(fields.get("body"), f"{where}.body"),
@@ -346,13 +358,20 @@ class _Reader:
             return Headers()
         pairs: list[tuple[str, str]] = []
         for name, value in self.mapping(node, where).items():
+            if not _HTTP_TOKEN.fullmatch(name):
+                raise self.error(value, f"{where}: {name!r} is not an HTTP header name")
             values = value.value if isinstance(value, SequenceNode) else [value]
             for item in values:
                 if not isinstance(item, ScalarNode) or item.tag == BINARY_TAG:
                     raise self.error(item, f"{where}.{name} must be a string or a list of strings, "
                                     f"got {_kind(item)}")
                 # Header values are text whatever YAML would resolve them to (12, true, ...).
-                pairs.append((name, "" if item.tag.endswith(":null") else str(item.value)))
+                text = "" if item.tag.endswith(":null") else str(item.value)
+                if not _HEADER_VALUE.fullmatch(text):
+                    bad = next(char for char in text if not _HEADER_VALUE.fullmatch(char))
+                    raise self.error(item, f"{where}.{name} holds {bad!r}, which an HTTP header "
+                                     "cannot carry (Latin-1 text without control characters)")
+                pairs.append((name, text))
         return Headers(pairs)
 
     def body(self, node: Node | None, where: str) -> bytes:

@@ -81,21 +81,39 @@ def digest(element: etree._Element) -> bytes:
 
 
 def content_shape(rules: CompiledRules, element: etree._Element) -> int:
-    """A content hash blind to noise and to identifier values (renamed ids still match)."""
-    element_rules = rules.element_rules(element)
-    if element_rules.noise or element_rules.echo:
-        return 0
-    shaped = tuple(sorted(
-        (name, "#" if name in element_rules.identifier_attributes else value)
-        for name, value in attributes(element).items()
-        if name not in element_rules.noise_attributes
-        and name not in element_rules.echo_attributes
-    ))
-    text = None if (element_rules.text_noise or element_rules.text_echo
-                    or element_rules.text_identifier) else direct_text(element)
-    children = tuple(sorted(content_shape(rules, child) for child in element
-                            if isinstance(child.tag, str)))
-    return hash((element.tag, shaped, text, children))
+    """A content hash blind to noise and to identifier values (renamed ids still match).
+
+    Computed bottom-up with an explicit stack, not by recursion: a member of an unordered list
+    may nest as deep as the XML parser allows (a 9 KB body nests 1,000 levels)."""
+    shapes: dict[etree._Element, list[int]] = {}
+    stack: list[tuple[etree._Element, bool]] = [(element, False)]
+    result = 0
+    while stack:
+        node, children_done = stack.pop()
+        element_rules = rules.element_rules(node)
+        if element_rules.noise or element_rules.echo:
+            shape = 0
+        elif not children_done:
+            stack.append((node, True))
+            shapes[node] = []
+            stack.extend((child, False) for child in node if isinstance(child.tag, str))
+            continue
+        else:
+            shaped = tuple(sorted(
+                (name, "#" if name in element_rules.identifier_attributes else value)
+                for name, value in attributes(node).items()
+                if name not in element_rules.noise_attributes
+                and name not in element_rules.echo_attributes
+            ))
+            text = None if (element_rules.text_noise or element_rules.text_echo
+                            or element_rules.text_identifier) else direct_text(node)
+            shape = hash((node.tag, shaped, text, tuple(sorted(shapes.pop(node)))))
+        parent = node.getparent()
+        if node is element or parent is None:
+            result = shape
+        else:
+            shapes[parent].append(shape)
+    return result
 
 
 def direct_text(element: etree._Element) -> str | None:

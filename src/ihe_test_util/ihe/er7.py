@@ -11,6 +11,10 @@ Fields, components and subcomponents are named by their HL7 position (``PID.3.4.
 paths in a report read like HL7 field references and rules can point at them
 (``//MSH/MSH.7``). Repetitions are repeated elements; empty fields are omitted. Escape sequences
 stay as sent. MLLP framing bytes and CR / LF / CRLF segment separators are all accepted.
+
+Bounds (docs/cli.md "Limits"): MSH-2 holds at most :data:`MAX_ENCODING_CHARACTERS` characters
+(four, plus the truncation character of v2.7), and a message becomes at most
+:data:`MAX_ELEMENTS` elements; beyond either it is an :class:`Er7Error`, not gigabytes of tree.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from ihe_test_util.ihe.jsonxml import xml_safe
 
 ROOT_TAG = "HL7v2"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
+#: MSH-2: component, repetition, escape, subcomponent and (v2.7+) truncation characters.
+MAX_ENCODING_CHARACTERS = 5
+#: Elements (segments, fields, components, subcomponents) one message may become; a large
+#: real message (an ORU with hundreds of OBX) has a few tens of thousands.
+MAX_ELEMENTS = 200_000
 
 
 class Er7Error(ValueError):
@@ -44,9 +53,18 @@ def parse_er7(data: bytes) -> etree._Element:
     encoding = lines[0][4:].split(field_sep, 1)[0]
     if len(encoding) < 2:
         raise Er7Error(f"MSH-2 encoding characters {encoding!r} are incomplete")
+    if len(encoding) > MAX_ENCODING_CHARACTERS:
+        raise Er7Error(f"MSH-2 has {len(encoding)} encoding characters (at most "
+                       f"{MAX_ENCODING_CHARACTERS}): {encoding[:12]!r}...")
     component_sep = encoding[0]
     repetition_sep = encoding[1]
     subcomponent_sep = encoding[3] if len(encoding) > 3 else "&"
+    # Each separator starts at most one element: count them before building anything.
+    pieces = len(lines) + sum(text.count(sep) for sep in
+                              {field_sep, component_sep, repetition_sep, subcomponent_sep})
+    if pieces > MAX_ELEMENTS:
+        raise Er7Error(f"the message has more than {MAX_ELEMENTS} fields, components and "
+                       "subcomponents")
     root = etree.Element(ROOT_TAG)
     for line in lines:
         segment_id = line[:3]

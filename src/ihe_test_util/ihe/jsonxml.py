@@ -7,6 +7,10 @@ repeated elements, and a nested resource sits inside its property
 both wire formats. Other JSON becomes ``<json>`` with the same mapping plus a ``type``
 attribute on non-string primitives (so ``1`` and ``"1"`` differ). Object members are placed in
 key order, because JSON gives their order no meaning; array items keep theirs.
+
+Bounds (docs/cli.md "Limits"): nesting deeper than :data:`MAX_DEPTH` levels and a number
+longer than :data:`MAX_NUMBER_DIGITS` characters make the body unreadable (a clear
+:class:`JsonViewError`), never a crash: Python refuses to turn longer digit strings into ints.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from ihe_test_util.ihe.namespaces import FHIR
 
 GENERIC_ROOT = "json"
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
-_MAX_DEPTH = 200
+#: Deepest JSON nesting read; real FHIR resources nest a few dozen levels.
+MAX_DEPTH = 200
+#: Longest number read (Python's int conversion stops at 4,300 digits by default).
+MAX_NUMBER_DIGITS = 4000
 _NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -36,14 +43,31 @@ class JsonViewError(ValueError):
 
 def parse_json_view(data: bytes) -> etree._Element:
     try:
-        value = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        value = json.loads(data.decode("utf-8-sig"), parse_int=_int, parse_float=_float)
+    except RecursionError:
+        raise JsonViewError(f"JSON nests deeper than {MAX_DEPTH} levels") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise JsonViewError(f"invalid JSON: {exc}") from None
     if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
         return _resource(value, 0)
     root = etree.Element(GENERIC_ROOT)
     _fill(root, value, fhir=False, depth=0)
     return root
+
+
+def _number_text(text: str) -> str:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise JsonViewError(f"JSON number of {len(text)} characters (at most "
+                            f"{MAX_NUMBER_DIGITS} are read)")
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_number_text(text))
+
+
+def _float(text: str) -> float:
+    return float(_number_text(text))
 
 
 def _tag(name: str, fhir: bool) -> tuple[str, str | None]:
@@ -65,8 +89,8 @@ def _resource(value: dict[str, Any], depth: int) -> etree._Element:
 
 
 def _property(parent: etree._Element, name: str, value: Any, *, fhir: bool, depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        raise JsonViewError(f"JSON nests deeper than {_MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:
+        raise JsonViewError(f"JSON nests deeper than {MAX_DEPTH} levels")
     items = value if isinstance(value, list) else [value]
     tag, key = _tag(name, fhir)
     for item in items:
@@ -77,8 +101,8 @@ def _property(parent: etree._Element, name: str, value: Any, *, fhir: bool, dept
 
 
 def _fill(element: etree._Element, value: Any, *, fhir: bool, depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        raise JsonViewError(f"JSON nests deeper than {_MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:
+        raise JsonViewError(f"JSON nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         if fhir and isinstance(value.get("resourceType"), str):
             element.append(_resource(value, depth))

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_ROWS = 100_000
+#: Characters no scenario value may hold: C0 controls except TAB, LF and CR, and DEL. XML
+#: cannot carry them and no HL7 or HTTP field means them.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Largest file a scenario may name (its CSV, a document, a raw request).
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,44 @@ class DataFileError(Exception):
         self.line = line
 
 
+def control_character_problem(value: str) -> str:
+    match = CONTROL_CHARACTERS.search(value)
+    return (f"holds the control character {match.group(0)!r}, which no message can carry"
+            if match else "")
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why a scenario may not read ``path`` (None if it may): only a regular file of at most
+    :data:`MAX_FILE_BYTES`, because a device never ends (``/dev/zero``) and a FIFO blocks."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # reported as missing or unreadable by the reader
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file (a device, FIFO or folder cannot be read)"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"{path} has {info.st_size} bytes (at most {MAX_FILE_BYTES})"
+    return None
+
+
+def read_scenario_file(path: Path) -> bytes:
+    """The bytes of a file a scenario names, checked by :func:`not_a_regular_file` on the open
+    file itself (opened without blocking, so a FIFO swapped in cannot hang the run)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise DataFileError(f"{path} is not a regular file (a device, FIFO or folder "
+                                "cannot be read)")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise DataFileError(f"{path} has more than {MAX_FILE_BYTES} bytes")
+    return data
+
+
 def read_table(path: Path, delimiter: str = ",") -> DataTable:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_scenario_file(path).decode("utf-8-sig")
     except FileNotFoundError:
         raise DataFileError(f"data file {path} not found (paths are relative to the scenario "
                             "file)") from None
@@ -106,5 +149,10 @@ def read_table(path: Path, delimiter: str = ",") -> DataTable:
                 f"has {len(cells)} cells, the header names {len(columns)} columns"))
             continue
         values = {c: v.strip() for c, v in zip(columns, cells, strict=True)}
+        bad = [c for c, v in values.items() if CONTROL_CHARACTERS.search(v)]
+        if bad:
+            problems.append(RowProblem(reader.line_num, bad[0], control_character_problem(
+                values[bad[0]])))
+            continue
         rows.append(Row(reader.line_num, values))
     return DataTable(path, columns, tuple(rows), tuple(problems))

@@ -27,6 +27,7 @@ from ihe_test_util.ihe.builders import (
 from ihe_test_util.ihe.builders.hl7v3 import DEFAULT_RECEIVER, DEFAULT_SENDER
 from ihe_test_util.ihe.builders.patients import GENDERS
 from ihe_test_util.ihe.identifiers import is_oid
+from ihe_test_util.record.data import not_a_regular_file
 from ihe_test_util.record.variables import Path as TreePath
 
 _HL7_DATE = re.compile(r"^\d{4}(\d{2}(\d{2})?)?$")
@@ -204,6 +205,9 @@ def file_path(value: Any, path: TreePath, base: Path) -> Path:
     """A file named relative to the scenario's folder, which must exist."""
     name = text(value, path)
     resolved = (base / name) if not Path(name).is_absolute() else Path(name)
+    problem = not_a_regular_file(resolved)
+    if problem is not None:
+        raise FieldError(path, problem)
     if not resolved.is_file():
         raise FieldError(path, f"file {name!r} not found (looked in {base})",
                          hint="paths are relative to the scenario file")

@@ -17,7 +17,13 @@ from lxml import etree
 
 from ihe_test_util.ihe.namespaces import PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath
-from ihe_test_util.record.data import DataFileError, DataTable, read_table
+from ihe_test_util.record.data import (
+    DataFileError,
+    DataTable,
+    control_character_problem,
+    not_a_regular_file,
+    read_table,
+)
 from ihe_test_util.record.problems import Problems
 from ihe_test_util.record.scenario import (
     ROW_PREFIX,
@@ -85,6 +91,7 @@ class _Checker:
 
     def run(self, shape_broken: set[int]) -> Scenario | None:
         variables = self._variables()
+        self._control_characters(variables)
         table = self._data_table()
         row_variables = self._row_dependent(variables)
         endpoints = self._mapping("endpoints")
@@ -108,6 +115,18 @@ class _Checker:
         )
 
     # -- sections --------------------------------------------------------------------------
+
+    def _control_characters(self, variables: Mapping[str, Any]) -> None:
+        """Control characters (and line breaks in endpoints and headers) are refused before
+        anything is sent: XML, HTTP header fields and URLs cannot carry them."""
+        tree = {**self.data, "variables": dict(variables)}
+        for path, text in walk_strings(tree):
+            problem = control_character_problem(text)
+            if not problem and path[:1] in (("endpoints",), ("headers",)) and (
+                    "\r" in text or "\n" in text):
+                problem = "holds a line break, which an endpoint or header cannot carry"
+            if problem:
+                self.problems.add(path, problem)
 
     def _mapping(self, key: str) -> dict[str, Any]:
         value = self.data.get(key)
@@ -175,8 +194,11 @@ class _Checker:
     def _static_values(self, variables: Mapping[str, Any]) -> dict[str, Value]:
         try:
             return evaluate_variables(variables, row=None)
-        except (MissingVariable, VariableError):
+        except MissingVariable:
             return {}  # reported by _check_variable_references
+        except VariableError as exc:  # a list inside text, or an expansion past the bound
+            self.problems.add(("variables",), str(exc))
+            return {}
 
     # -- references ------------------------------------------------------------------------
 
@@ -295,8 +317,11 @@ class _Checker:
         if transaction == "raw" and isinstance(params.get("file"), str) and \
                 "${" not in params["file"]:
             location = self.base / params["file"]
+            problem = not_a_regular_file(location)
             try:
-                for name in file_references(location):
+                if problem is not None:
+                    self.problems.add((*path, "with", "file"), problem)
+                for name in file_references(location) if problem is None else []:
                     message = allowed(name)
                     if message is not None:
                         self.problems.add((*path, "with", "file"),

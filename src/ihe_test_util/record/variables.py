@@ -8,6 +8,10 @@ writes a literal ``${``.
 Names: ``patient_id`` (a variable or a capture), ``row.family`` (a CSV column),
 ``pnr.documentUniqueId`` (a value an earlier step's builder generated), ``secret.api_token``
 (a ``[secrets]`` entry; only in headers and security).
+
+References add at most :data:`MAX_VALUE_CHARS` characters to a text: variables built from
+variables (``b: ${a}${a}``, ``c: ${b}${b}``, ...) double at each level, and past the bound the
+expansion is a :class:`VariableError`, not gigabytes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Any
 #: A variable's value: one text, or several (a capture that matched several nodes).
 Value = str | list[str]
 Path = tuple[str | int, ...]
+
+#: Most characters references may add to one text (a large value fits; a doubling bomb not).
+MAX_VALUE_CHARS = 16 * 1024 * 1024
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_][A-Za-z0-9_:.\-]*)?")
@@ -87,7 +94,11 @@ def fill_text(text: str, lookup: Callable[[str], Value]) -> Value:
                 "whole value, not inside other text")
         return value
 
-    return _TOKEN.sub(one, text)
+    filled = _TOKEN.sub(one, text)
+    if len(filled) - len(text) > MAX_VALUE_CHARS:
+        raise VariableError(f"filling in references adds {len(filled) - len(text)} characters "
+                            f"(at most {MAX_VALUE_CHARS}); do variables double each other?")
+    return filled
 
 
 @dataclass
