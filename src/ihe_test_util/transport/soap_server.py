@@ -262,8 +262,14 @@ _SOAP11_CODES = {"Sender": "Client", "Receiver": "Server"}
 
 def render_soap11_fault(fault: FaultReply) -> HttpAnswer:
     """``fault`` as a SOAP 1.1 envelope (text/xml), for a client that spoke SOAP 1.1: it
-    would not read a SOAP 1.2 fault. Only the code and reason carry over."""
+    would not read a SOAP 1.2 fault. The code and reason carry over, and for a
+    VersionMismatch with ``upgrade`` the SOAP 1.2 ``Upgrade`` header block naming the
+    envelope this endpoint speaks (SOAP 1.2 part 1, appendix A)."""
     envelope = etree.Element(qname(SOAP11, "Envelope"), nsmap={"soapenv": SOAP11})
+    if fault.upgrade:
+        header = etree.SubElement(envelope, qname(SOAP11, "Header"))
+        upgrade = etree.SubElement(header, _env("Upgrade"), nsmap={"soap": _ENV})
+        etree.SubElement(upgrade, _env("SupportedEnvelope")).set("qname", "soap:Envelope")
     fault_el = etree.SubElement(etree.SubElement(envelope, qname(SOAP11, "Body")),
                                 qname(SOAP11, "Fault"))
     code = _SOAP11_CODES.get(fault.code, fault.code)
@@ -323,3 +329,13 @@ def render_fault(fault: FaultReply, *, message_id: str | None = None,
     return HttpAnswer(
         fault.http_status, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{fault.action}"',
     )
+
+
+def render_fault_for(fault: FaultReply, soap_version: str | None, *,
+                     message_id: str | None = None, xml_declaration: bool = True) -> HttpAnswer:
+    """``fault`` in the client's SOAP version: ``soap_version`` is the namespace of the
+    request's envelope; a SOAP 1.1 client gets :func:`render_soap11_fault` (it would not read
+    a SOAP 1.2 fault), everyone else :func:`render_fault`."""
+    if soap_version == SOAP11:
+        return render_soap11_fault(fault)
+    return render_fault(fault, message_id=message_id, xml_declaration=xml_declaration)
