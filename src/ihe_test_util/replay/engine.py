@@ -153,8 +153,10 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=relevant_values(self.regenerator.value_map, recorded.body,
-                                      interaction.response.body),
+            value_map=relevant_values(  # decoded bodies: a gzip recording names values too
+                self.regenerator.value_map, self.messages.read(recorded, "recorded request").raw
+                or recorded.body, self.messages.read(interaction.response, "recorded response")
+                .raw or interaction.response.body),
             read=self.messages.read,
         )
         self.messages.forget(request)
