@@ -1,21 +1,23 @@
 """``ihe serve`` answers a client in the SOAP version it spoke, as a real endpoint would: a
 SOAP 1.1 request to a SOAP 1.2 recording gets a SOAP 1.1 VersionMismatch fault, never the
-recorded SOAP 1.2 envelope, and serve's own faults reach a SOAP 1.1 client (zeep) as SOAP 1.1."""
+recorded SOAP 1.2 envelope; a SOAP 1.1 recording answers SOAP 1.1 and refuses SOAP 1.2; serve's
+own faults reach a SOAP 1.1 client (zeep) as SOAP 1.1."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from ihe_test_util.cassette import load_cassette
+from ihe_test_util.cassette import load_cassette, save_cassette
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
 from ihe_test_util.ihe.regenerate import regenerate_request
-from ihe_test_util.model import Request
+from ihe_test_util.model import Cassette, Request
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.serve import Mismatch, PlaybackServer
 
@@ -108,3 +110,21 @@ def test_zeep_as_a_soap11_client_gets_a_fault_it_can_parse(
         assert caught.value.code in ("soapenv:Client", "soapenv:VersionMismatch")
         assert "ITI-18" in caught.value.message
     assert len(misses) == 5
+
+
+def test_a_soap11_recording_answers_soap11_and_refuses_soap12(recorded: Path,
+                                                              tmp_path: Path) -> None:
+    query = load_cassette(recorded).interactions[4]
+    soap11 = tmp_path / "soap11.yaml"
+    save_cassette(soap11, Cassette((replace(query, request=_as_soap11(query.request)),)))
+    fresh = regenerate_request(query.request, IdMap()).request
+    with PlaybackServer([soap11]) as server:
+        answered = _post(server, _as_soap11(fresh))
+        refused = _post(server, fresh)
+    assert answered.status_code == 200 and b"RegistryStoredQueryResponse" in answered.content
+    envelope = parse_xml(refused.content)
+    assert refused.status_code == 500 and envelope.tag == f"{{{SOAP12}}}Envelope"
+    code = envelope.findtext(f".//{{{SOAP12}}}Fault/{{{SOAP12}}}Code/{{{SOAP12}}}Value")
+    assert code == "soap:VersionMismatch"
+    assert envelope.find(f".//{{{SOAP12}}}Upgrade") is None  # this endpoint speaks SOAP 1.1
+    assert "SOAP 1.1" in (envelope.findtext(f".//{{{SOAP12}}}Text") or "")

@@ -94,7 +94,7 @@ class PlaybackApp(HttpApp):
         """What the recorded endpoint would answer a request in another SOAP version: a
         VersionMismatch fault, in the client's own version so that it can read it."""
         spoken = _VERSION_NAMES.get(recorded.shape.soap_version or "", "no SOAP")
-        received = _VERSION_NAMES.get(shape.soap_version or "", "no SOAP")
+        received = _VERSION_NAMES.get(shape.soap_version or "", "not SOAP")
         reason = (f"the recorded endpoint speaks {spoken} (this {shape.transaction or 'request'}"
                   f" was recorded so); the request is {received}")
         logger.warning("%s %s: %s", shape.method, shape.path, reason)
@@ -141,8 +141,6 @@ class PlaybackApp(HttpApp):
         lines += [f"{base_url}{summary.path}  {summary.interactions}  "
                   f"{' '.join(summary.transactions)}" for summary in self.index.paths()]
         return "\n".join(lines) + "\n"
-
-
 
 
 def _client_version(call: HttpCall) -> str | None:
