@@ -1,5 +1,6 @@
-"""``ihe serve`` as users run it: a subprocess that prints its URLs, answers, explains a miss on
-stderr with -v, stops cleanly on Ctrl-C, and refuses an invalid cassette with exit 2."""
+"""``ihe serve`` as users run it: a subprocess that prints its URLs, answers, shows each miss as
+one line (explains it on stderr with -v), stops cleanly on Ctrl-C, and refuses an invalid
+cassette with exit 2."""
 
 from __future__ import annotations
 
@@ -104,6 +105,46 @@ def test_table_output_and_verbose_mismatch_log(recorded: Path) -> None:
     assert "flow.yaml #5 (ITI-18 'find documents')" in err and "IHEDEMO-0002" in err
     assert "/xds/registry -> flow.yaml #5" in err  # -v also logs what each request matched
     assert "Traceback" not in err
+
+
+def test_every_miss_is_one_console_line_without_verbose(recorded: Path) -> None:
+    with serving("--no-color", "serve", str(recorded), "--port", "0") as (process, line):
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found is not None
+        assert process.stdout is not None
+        table = [process.stdout.readline() for _ in range(5)]
+        assert table[-1].startswith("Press Ctrl-C")
+        query = load_cassette(recorded).interactions[4].request
+        fresh = regenerate_request(query, IdMap()).request
+        wrong = fresh.evolve(body=fresh.body.replace(b"IHEDEMO-0001", b"IHEDEMO-0002"))
+        assert _post(found.group(0), wrong).status_code == 500
+        assert _post(found.group(0), fresh).status_code == 200
+        assert _post(found.group(0), wrong).status_code == 500
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    misses = [row for row in out.splitlines() if "no match" in row]
+    assert len(misses) == 2, out
+    for row in misses:
+        assert "POST /xds/registry ITI-18" in row
+        assert "closest flow.yaml #5 (ITI-18 'find documents')" in row
+        assert "IHEDEMO-0002" in row
+    assert "Traceback" not in err
+
+
+def test_json_lines_name_each_miss(recorded: Path) -> None:
+    with serving("serve", str(recorded), "--port", "0", "--json") as (process, line):
+        base = json.loads(line)["base_url"]
+        query = load_cassette(recorded).interactions[4].request
+        fresh = regenerate_request(query, IdMap()).request
+        wrong = fresh.evolve(body=fresh.body.replace(b"IHEDEMO-0001", b"IHEDEMO-0002"))
+        assert _post(base, wrong).status_code == 500
+        assert process.stdout is not None
+        event = json.loads(process.stdout.readline())
+    assert event["event"] == "no-match"
+    assert (event["method"], event["path"], event["transaction"]) == (
+        "POST", "/xds/registry", "ITI-18")
+    assert event["closest"] == "flow.yaml #5 (ITI-18 'find documents')"
+    assert "IHEDEMO-0002" in event["reason"]
 
 
 def test_invalid_cassette_exits_2_naming_file_and_line(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 from collections.abc import Iterator
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from lxml import etree
 
-from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA
+from ihe_test_util.ihe.namespaces import HL7V3, SOAP11, SOAP12, WSA
 from ihe_test_util.sim import Simulator
 
 from .sim_support import (
@@ -56,6 +57,26 @@ def test_malformed_xml_is_a_sender_fault(sim: Simulator) -> None:
     answer = post_raw(sim.url_for("pix"), b"<soap:Envelope xmlns:soap='x'><unclosed>", SOAP_CT)
     _fault(answer, 400, "Sender")
     assert "malformed XML" in answer.envelope.findtext(f".//{{{SOAP12}}}Text", "")
+
+
+def test_a_gzip_request_body_is_decoded(sim: Simulator) -> None:
+    patient = Patient("1.2.840.gzip", "GZ-1")
+    soap = envelope(PIX_ADD, feed_message(patient), message_id="urn:uuid:gzip-1")
+    answer = read_answer(requests.post(sim.url_for("pix"), data=gzip.compress(soap), timeout=10,
+                                       headers={"Content-Type": SOAP_CT,
+                                                "Content-Encoding": "gzip"}))
+    assert answer.status_code == 200, answer.raw
+    assert answer.relates_to == "urn:uuid:gzip-1"
+    assert answer.body.find(f".//{{{HL7V3}}}typeCode").get("code") == "AA"  # type: ignore[union-attr]
+
+
+def test_an_unknown_request_coding_is_415_and_a_corrupt_one_400(sim: Simulator) -> None:
+    soap = envelope(PIX_ADD, feed_message(Patient("1.2.840.gzip", "GZ-2")))
+    for coding, data, status in (("compress", soap, 415), ("gzip", soap, 400)):
+        answer = read_answer(requests.post(sim.url_for("pix"), data=data, timeout=10, headers={
+            "Content-Type": SOAP_CT, "Content-Encoding": coding}))
+        _fault(answer, status, "Sender")
+        assert coding in answer.envelope.findtext(f".//{{{SOAP12}}}Text", "")
 
 
 def test_dtd_and_entity_expansion_are_refused_quickly(sim: Simulator) -> None:

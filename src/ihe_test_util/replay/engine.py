@@ -164,8 +164,10 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=self.mentions.relevant(self.regenerator.value_map, recorded.body,
-                                             interaction.response.body),
+            value_map=self.mentions.relevant(  # decoded bodies: a gzip recording names values too
+                self.regenerator.value_map,
+                read(recorded, "recorded request").raw or recorded.body,
+                read(interaction.response, "recorded response").raw or interaction.response.body),
             read=self.messages.read,
         )
         self.messages.forget(request)

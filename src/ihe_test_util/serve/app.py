@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from ihe_test_util import __version__
+from ihe_test_util.ihe.message import read_message
+from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
 from ihe_test_util.model import Request
-from ihe_test_util.serve.explain import SERVE_NS, Explainer
+from ihe_test_util.serve.explain import SERVE_NS, Explainer, Mismatch
 from ihe_test_util.serve.fixups import fix_response
-from ihe_test_util.serve.index import PlaybackIndex
+from ihe_test_util.serve.index import PlaybackIndex, RecordedEntry
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.serve.shape import RequestShape, shape_of
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
-from ihe_test_util.transport.soap_server import FaultReply, render_fault
+from ihe_test_util.transport.soap_server import FaultReply, render_fault_for
 
 logger = logging.getLogger("ihe_test_util.serve")
 
 #: A request that matches nothing is the client's doing (env:Sender) but is answered with
 #: HTTP 500, the status SOAP clients read a fault body from whatever SOAP version they speak.
 NO_MATCH_STATUS = 500
+_VERSION_NAMES = {SOAP11: "SOAP 1.1", SOAP12: "SOAP 1.2"}
 
 
 class PlaybackApp(HttpApp):
     """The HTTP behaviour of ``ihe serve`` over an index (see :mod:`ihe_test_util.serve`)."""
 
     def __init__(self, index: PlaybackIndex, *, strict_order: bool = False,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 on_miss: Callable[[Mismatch], None] | None = None) -> None:
         self.index = index
+        #: Told of every request answered with a fault instead of a recording (no match,
+        #: refused by the order, another SOAP version), from the server's threads.
+        self.on_miss = on_miss
         self.max_body_bytes = max_body_bytes
         self.order = ResponseOrder(index.entries, strict=strict_order)
         self.renames = Renames()
@@ -45,17 +55,24 @@ class PlaybackApp(HttpApp):
             return self._answer(Request(call.method, call.path, call.headers, call.body))
         except Exception:  # a bug must still give the client a proper answer
             logger.exception("internal error while answering %s %s", call.method, call.path)
-            return self.fault(FaultReply("Receiver", "internal error in ihe serve; see its log"))
+            return self.fault(FaultReply("Receiver", "internal error in ihe serve; see its log"),
+                              _client_version(call))
 
     def _answer(self, request: Request) -> HttpAnswer:
         shape = shape_of(request, renames=self.renames)
         candidates = self.index.lookup(shape)
         if not candidates:
             return self._no_match(shape, request)
+        same_version = [entry for entry in candidates
+                        if entry.shape.soap_version == shape.soap_version]
+        if not same_version:
+            return self._version_mismatch(shape, candidates[0])
+        candidates = tuple(same_version)
         choice = self.order.choose(candidates)
         if choice.entry is None:
             reason = choice.refusal or "refused"
             logger.warning("refused %s %s: %s", shape.method, shape.path, reason)
+            self._miss(Mismatch(shape, candidates[0], 1.0, (reason,), ()))
             return self._refusal(shape, request, FaultReply(
                 "Sender", reason, http_status=NO_MATCH_STATUS, relates_to=shape.message_id))
         entry = choice.entry
@@ -68,26 +85,49 @@ class PlaybackApp(HttpApp):
         mismatch = self.explainer.explain(shape)
         reason = mismatch.reason_text()
         logger.warning("%s", reason)
+        self._miss(mismatch)
         return self._refusal(shape, request, FaultReply(
             "Sender", reason, http_status=NO_MATCH_STATUS, subcode=(SERVE_NS, "NoRecordedMatch"),
             relates_to=shape.message_id, detail=(mismatch.detail(),)))
+
+    def _version_mismatch(self, shape: RequestShape, recorded: RecordedEntry) -> HttpAnswer:
+        """What the recorded endpoint would answer a request in another SOAP version: a
+        VersionMismatch fault, in the client's own version so that it can read it."""
+        spoken = _VERSION_NAMES.get(recorded.shape.soap_version or "", "no SOAP")
+        received = _VERSION_NAMES.get(shape.soap_version or "", "not SOAP")
+        reason = (f"the recorded endpoint speaks {spoken} (this {shape.transaction or 'request'}"
+                  f" was recorded so); the request is {received}")
+        logger.warning("%s %s: %s", shape.method, shape.path, reason)
+        self._miss(Mismatch(shape, recorded, 1.0, (reason,), ()))
+        return self.fault(FaultReply(
+            "VersionMismatch" if shape.soap else "Sender", reason,
+            upgrade=recorded.shape.soap_version == SOAP12, relates_to=shape.message_id),
+            shape.soap_version)
+
+    def _miss(self, mismatch: Mismatch) -> None:
+        if self.on_miss is not None:
+            try:
+                self.on_miss(mismatch)
+            except Exception:  # showing a miss must not change the client's answer
+                logger.exception("could not report a request without a recorded match")
 
     def _refusal(self, shape: RequestShape, request: Request, fault: FaultReply) -> HttpAnswer:
         """A SOAP fault, except to a client that speaks JSON/FHIR and sent no SOAP envelope:
         it gets the same explanation as a FHIR OperationOutcome."""
         wanted = " ".join(request.headers.get(name) or "" for name in ("Accept", "Content-Type"))
         if shape.soap or "json" not in wanted.lower():
-            return self.fault(fault)
+            return self.fault(fault, shape.soap_version)
         outcome = {"resourceType": "OperationOutcome", "issue": [
             {"severity": "error", "code": "not-found", "diagnostics": fault.reason}]}
         return HttpAnswer(fault.http_status, json.dumps(outcome).encode(),
                           "application/fhir+json; charset=utf-8")
 
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
-        return self.fault(FaultReply("Sender", reason, http_status=status))
+        return self.fault(FaultReply("Sender", reason, http_status=status), _client_version(call))
 
-    def fault(self, fault: FaultReply) -> HttpAnswer:
-        return render_fault(fault)
+    def fault(self, fault: FaultReply, soap_version: str | None = None) -> HttpAnswer:
+        """``fault`` in the client's SOAP version (SOAP 1.2 unless it spoke SOAP 1.1)."""
+        return render_fault_for(fault, soap_version)
 
     def reset(self) -> None:
         """Forget what was served and learned: the next request starts from the top."""
@@ -103,3 +143,12 @@ class PlaybackApp(HttpApp):
         return "\n".join(lines) + "\n"
 
 
+def _client_version(call: HttpCall) -> str | None:
+    """The SOAP version a client speaks, for faults written before (or without) a match key:
+    its envelope's namespace, else its media type (text/xml is SOAP 1.1's, without a body)."""
+    if call.body:
+        envelope = read_message(call.body, call.headers).envelope
+        if envelope is not None:
+            return etree.QName(envelope).namespace
+    media = (call.content_type or "").split(";", 1)[0].strip().lower()
+    return SOAP11 if media == "text/xml" and not call.body else None

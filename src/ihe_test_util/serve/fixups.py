@@ -14,7 +14,9 @@ name the recorded message and query. A client checks those against what it just 
 * MTOM responses are re-packaged with a fresh boundary and Content-IDs (``xop:Include`` hrefs
   follow; attachment bytes are untouched); Content-Length is computed by the server.
 
-Bodies that are not XML, or are sent with a ``Content-Encoding``, are served as recorded.
+A recorded ``Content-Encoding`` (gzip, deflate, br) is undone by the message reader and the
+fixed body is served decoded (the header dropped). Bodies that are not XML are served as
+recorded.
 """
 
 from __future__ import annotations
@@ -63,14 +65,24 @@ def capture_echoes(spec: TransactionSpec, root: etree._Element) -> tuple[EchoVal
     for echo in spec.echoes:
         node = _first(_patterns(echo.request), root)
         value: str | etree._Element | None
-        if isinstance(node, etree._Element) and (len(node) or node.attrib):
-            value = deepcopy(node)  # an HL7 II, an echoed queryByParameter
+        if isinstance(node, etree._Element) and _is_text_value(node):
+            # wsa:MessageID: its value is its text; its attributes (soap:mustUnderstand,
+            # wsu:Id) say how the request header is processed, not what it names.
+            value = (node.text or "").strip()
         elif isinstance(node, etree._Element):
-            value = (node.text or "").strip()  # wsa:MessageID
+            value = deepcopy(node)  # an HL7 II, an echoed queryByParameter
         else:
             value = None if node is None else str(node).strip()
         captured.append(EchoValue(echo, value))
     return tuple(captured)
+
+
+def _is_text_value(node: etree._Element) -> bool:
+    """Whether an echoed request element is a plain text value (no child elements, text, or
+    no attributes either), rather than a structure copied as a whole (an HL7 II's
+    attributes, a queryByParameter's children)."""
+    has_children = any(isinstance(child.tag, str) for child in node)
+    return not has_children and (bool((node.text or "").strip()) or not node.attrib)
 
 
 def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renames, *,
@@ -83,14 +95,15 @@ def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renam
     headers = tuple((name, value) for name, value in response.headers
                     if name.lower() not in HOP_HEADERS and not find_placeholders(value))
     content_type = response.content_type or "application/octet-stream"
-    coding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
-    if coding != "identity":  # served as recorded: a fixed tree would need re-encoding
-        return HttpAnswer(response.status, response.body, content_type, headers)
     message = message_of(response, source="recorded response") if read is None else \
         read(response, "recorded response").private()
     body = response.body
     if message.kind == "xml":
         body, content_type = _fixed(message, content_type, echoes, renames)
+        # The reader undid any Content-Encoding: the fixed body goes out decoded (identity
+        # is acceptable to every client), so its echoes are the request's, not the recording's.
+        headers = tuple((name, value) for name, value in headers
+                        if name.lower() != "content-encoding")
     return HttpAnswer(response.status, body, content_type, headers)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ihe_test_util import __version__
 from ihe_test_util.serve.app import PlaybackApp
+from ihe_test_util.serve.explain import Mismatch
 from ihe_test_util.serve.index import PathSummary, PlaybackIndex
 from ihe_test_util.transport.endpoint import (
     DEFAULT_MAX_BODY_BYTES,
@@ -21,6 +22,7 @@ class PlaybackServer(LocalEndpoint):
         with PlaybackServer(["cassettes/demo.yaml"]) as stub:
             client.send(stub.base_url + "/xds/registry", ...)
 
+    ``on_miss`` is told of every request answered with a fault instead of a recording.
     The cassettes are read and indexed when the object is created (an invalid cassette raises
     :class:`~ihe_test_util.errors.CassetteError` before any port is opened).
     """
@@ -31,12 +33,13 @@ class PlaybackServer(LocalEndpoint):
         self, cassettes: Sequence[Path | str] | PlaybackIndex, host: str = "127.0.0.1",
         port: int = 0, *, strict_order: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, read_timeout: float = DEFAULT_READ_TIMEOUT,
+        on_miss: Callable[[Mismatch], None] | None = None,
     ) -> None:
         super().__init__(host, port, read_timeout=read_timeout)
         self.index = cassettes if isinstance(cassettes, PlaybackIndex) else \
             PlaybackIndex.load([Path(c) for c in cassettes])
         self.app = PlaybackApp(self.index, strict_order=strict_order,
-                               max_body_bytes=max_body_bytes)
+                               max_body_bytes=max_body_bytes, on_miss=on_miss)
 
     def _open_app(self) -> PlaybackApp:
         return self.app

@@ -46,6 +46,9 @@ class RequestShape:
     message_id: str | None = None
     #: Whether the request is a SOAP envelope (a refusal is then a SOAP fault).
     soap: bool = False
+    #: The envelope namespace (SOAP 1.1 or 1.2) of a SOAP request: a recording answers only
+    #: requests of its own version, and faults are written in the client's version.
+    soap_version: str | None = None
     #: Values of the uniqueId / entryUUID rules in document order (to learn client renames).
     identifiers: tuple[str, ...] = ()
     #: Why the body is compared as opaque bytes (not XML, or XML that failed to parse).
@@ -94,7 +97,7 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     if payload is None:
         return RequestShape(method, path, action, transaction, sha256_hex(b""),
                             message_id=_wsa(envelope, "MessageID"), soap=envelope is not None,
-                            _raw_facts=("soap:Body is empty",))
+                            soap_version=_version(envelope), _raw_facts=("soap:Body is empty",))
     echoes = capture_echoes(spec, root)
     digest_binaries(payload, {normalise_cid(part.content_id or ""): part.content
                                for part in message.attachments if part.content_id})
@@ -104,7 +107,8 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     text = canonical_text(payload)
     return RequestShape(method, path, action, transaction, sha256_hex(text.encode("utf-8")),
                         echoes=echoes, message_id=_wsa(envelope, "MessageID"),
-                        soap=envelope is not None, identifiers=identifiers, tree=payload)
+                        soap=envelope is not None, soap_version=_version(envelope),
+                        identifiers=identifiers, tree=payload)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -116,6 +120,10 @@ def _wsa(envelope: etree._Element | None, local: str) -> str | None:
     header = envelope.find(f"{{{etree.QName(envelope).namespace}}}Header")
     found = header.find(qname(WSA, local)) if header is not None else None
     return (found.text or "").strip() if found is not None else None
+
+
+def _version(envelope: etree._Element | None) -> str | None:
+    return etree.QName(envelope).namespace if envelope is not None else None
 
 
 def _failed_xml(message: Message) -> bool:

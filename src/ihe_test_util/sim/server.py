@@ -58,7 +58,8 @@ class SimApp(HttpApp):
 
     def handle(self, call: HttpCall) -> HttpAnswer:
         if call.method == "POST":
-            return self.answer(call.path, call.content_type, call.body)
+            return self.answer(call.path, call.content_type, call.body,
+                               call.headers.get("Content-Encoding"))
         path = urlsplit(call.path).path
         if call.method == "GET" and path.rstrip("/") == "":
             text = index_text(self.ctx.profile, call.base_url)
@@ -71,7 +72,8 @@ class SimApp(HttpApp):
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
         return self.fault(FaultReply("Sender", reason, http_status=status))
 
-    def answer(self, path: str, content_type: str | None, body: bytes) -> HttpAnswer:
+    def answer(self, path: str, content_type: str | None, body: bytes,
+               content_encoding: str | None = None) -> HttpAnswer:
         actor = actor_at(urlsplit(path).path)
         if actor is None:
             paths = ", ".join(a.path for a in ACTORS)
@@ -81,7 +83,8 @@ class SimApp(HttpApp):
             ))
         request: SoapRequest | None = None
         try:
-            request = parse_request(body, content_type, max_bytes=self.max_body_bytes)
+            request = parse_request(body, content_type, max_bytes=self.max_body_bytes,
+                                    content_encoding=content_encoding)
             reply = self._dispatch(actor, request)
             return render_reply(reply, request, style=self.ctx.style,
                                 volatility=self.ctx.volatility)

@@ -20,7 +20,12 @@ from lxml import etree
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
-from ihe_test_util.transport.content import media_type_of, parse_xml_body, root_part
+from ihe_test_util.transport.content import (
+    decode_content,
+    media_type_of,
+    parse_xml_body,
+    root_part,
+)
 from ihe_test_util.transport.endpoint import HttpAnswer
 from ihe_test_util.transport.mtom import Attachment, MultipartMessage
 
@@ -125,9 +130,11 @@ class SoapReply:
     mtom: bool = False
 
 
-def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> SoapRequest:
+def parse_request(body: bytes, content_type: str | None, *, max_bytes: int,
+                  content_encoding: str | None = None) -> SoapRequest:
     """Read a SOAP 1.2 request (plain or MTOM) or raise :class:`FaultReply` saying what is wrong."""
-    envelope, multipart = read_envelope(body, content_type, max_bytes=max_bytes)
+    envelope, multipart = read_envelope(body, content_type, max_bytes=max_bytes,
+                                        content_encoding=content_encoding)
     _check_envelope(envelope)
     header = envelope.find(_env("Header"))
     message_id = _single_header(header, "MessageID")
@@ -154,13 +161,16 @@ def parse_request(body: bytes, content_type: str | None, *, max_bytes: int) -> S
     )
 
 
-def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
+def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int,
+                  content_encoding: str | None = None) -> (
         tuple[etree._Element, MultipartMessage | None]):
     """Request bytes -> the XML root (the root part of an MTOM package) and the package.
 
     The serving side of :func:`~ihe_test_util.transport.content.read_xml`: a media type a SOAP
     server does not take, a broken MTOM package or XML that is malformed or hostile is a Sender
-    fault.
+    fault. A request ``Content-Encoding`` (gzip, deflate, br) is undone first, as HTTP servers
+    do; a coding this server does not know is 415 (RFC 9110, 15.5.16), one decoding beyond
+    ``max_bytes`` 413, a body that is not valid in its coding 400.
     """
     media = media_type_of(content_type)[0] if content_type else ""
     if media not in _ACCEPTED_MEDIA:
@@ -168,6 +178,13 @@ def read_envelope(body: bytes, content_type: str | None, *, max_bytes: int) -> (
             "Sender", f"unsupported Content-Type {content_type!r}; SOAP 1.2 requests use "
             f"{SOAP_CONTENT_TYPE} or MTOM (multipart/related)", http_status=415,
         )
+    try:
+        body = decode_content(body, content_encoding, max_bytes)
+    except ValueError as exc:  # decode_content says which: unknown, too large, or corrupt
+        why = str(exc)
+        status = 415 if why.startswith("unsupported") else 413 if "exceeds" in why else 400
+        raise FaultReply("Sender", f"request body (Content-Encoding {content_encoding}): {why}",
+                         http_status=status) from None
     try:
         part = root_part(body, content_type, source="request body")
     except XmlInputError as exc:
@@ -262,8 +279,14 @@ _SOAP11_CODES = {"Sender": "Client", "Receiver": "Server"}
 
 def render_soap11_fault(fault: FaultReply) -> HttpAnswer:
     """``fault`` as a SOAP 1.1 envelope (text/xml), for a client that spoke SOAP 1.1: it
-    would not read a SOAP 1.2 fault. Only the code and reason carry over."""
+    would not read a SOAP 1.2 fault. The code and reason carry over, and for a
+    VersionMismatch with ``upgrade`` the SOAP 1.2 ``Upgrade`` header block naming the
+    envelope this endpoint speaks (SOAP 1.2 part 1, appendix A)."""
     envelope = etree.Element(qname(SOAP11, "Envelope"), nsmap={"soapenv": SOAP11})
+    if fault.upgrade:
+        header = etree.SubElement(envelope, qname(SOAP11, "Header"))
+        upgrade = etree.SubElement(header, _env("Upgrade"), nsmap={"soap": _ENV})
+        etree.SubElement(upgrade, _env("SupportedEnvelope")).set("qname", "soap:Envelope")
     fault_el = etree.SubElement(etree.SubElement(envelope, qname(SOAP11, "Body")),
                                 qname(SOAP11, "Fault"))
     code = _SOAP11_CODES.get(fault.code, fault.code)
@@ -323,3 +346,13 @@ def render_fault(fault: FaultReply, *, message_id: str | None = None,
     return HttpAnswer(
         fault.http_status, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{fault.action}"',
     )
+
+
+def render_fault_for(fault: FaultReply, soap_version: str | None, *,
+                     message_id: str | None = None, xml_declaration: bool = True) -> HttpAnswer:
+    """``fault`` in the client's SOAP version: ``soap_version`` is the namespace of the
+    request's envelope; a SOAP 1.1 client gets :func:`render_soap11_fault` (it would not read
+    a SOAP 1.2 fault), everyone else :func:`render_fault`."""
+    if soap_version == SOAP11:
+        return render_soap11_fault(fault)
+    return render_fault(fault, message_id=message_id, xml_declaration=xml_declaration)

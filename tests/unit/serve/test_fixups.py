@@ -170,12 +170,43 @@ def test_learned_identifiers_are_shown_to_the_client() -> None:
     assert b">2.25.111</Document>" in answer.body  # document content is never edited
 
 
-def test_bodies_served_as_recorded() -> None:
+def test_gzip_recording_is_served_decoded_with_the_requests_echoes() -> None:
     request, _ = _pix_request()
-    echoes = shape_of(request).echoes
+    shape = shape_of(request)
+    echoes = shape.echoes
     zipped = gzip.compress(RECORDED_PIX_RESPONSE)
     answer = fix_response(Response(200, headers=Headers([
         ("Content-Type", SOAP), ("Content-Encoding", "gzip"),
+        ("Set-Cookie", "[[ihe-secret:cookie]]")]), body=zipped), echoes, Renames())
+    assert answer.headers == ()  # Content-Encoding dropped: the body goes out decoded
+    root = parse_xml(answer.body)
+    assert root.findtext(f".//{{{WSA}}}RelatesTo") == shape.message_id
+    assert b"bbbbbbbb-0000-0000-0000-000000000002" not in answer.body
+
+
+def test_relates_to_carries_the_message_id_value_not_its_attributes() -> None:
+    request, sent = _pix_request()
+    message_id = sent.find(f".//{{{WSA}}}MessageID")
+    assert message_id is not None
+    wsu = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+    message_id.set(f"{{{SOAP12}}}mustUnderstand", "true")
+    message_id.set(f"{{{wsu}}}Id", "id-1")
+    shape = shape_of(request.evolve(body=etree.tostring(sent)))
+    answer = fix_response(Response(200, body=RECORDED_PIX_RESPONSE,
+                                   headers=Headers([("Content-Type", SOAP)])),
+                          shape.echoes, Renames())
+    relates_to = parse_xml(answer.body).find(f".//{{{WSA}}}RelatesTo")
+    assert relates_to is not None
+    assert relates_to.text == (message_id.text or "").strip()
+    assert dict(relates_to.attrib) == {}
+
+
+def test_bodies_served_as_recorded() -> None:
+    request, _ = _pix_request()
+    echoes = shape_of(request).echoes
+    zipped = gzip.compress(b"MSH|^~\\&|A")
+    answer = fix_response(Response(200, headers=Headers([
+        ("Content-Type", "text/plain"), ("Content-Encoding", "gzip"),
         ("Set-Cookie", "[[ihe-secret:cookie]]")]), body=zipped), echoes, Renames())
     assert answer.body == zipped
     assert answer.headers == (("Content-Encoding", "gzip"),)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
 from lxml import etree
 
-from ihe_test_util.ihe.namespaces import SOAP12, WSA
+from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA
+from ihe_test_util.safexml import parse_xml
 from ihe_test_util.transport.mtom import Attachment, build_mtom
-from ihe_test_util.transport.soap_server import FaultReply, parse_request, render_fault
+from ihe_test_util.transport.soap_server import (
+    FaultReply,
+    parse_request,
+    render_fault,
+    render_fault_for,
+)
 
 CT = "application/soap+xml"
 
@@ -89,3 +98,39 @@ def test_fault_http_status_follows_the_soap_http_binding(code: str, status: int)
     value = envelope.find(f".//{{{SOAP12}}}Code/{{{SOAP12}}}Value")
     assert value is not None and value.text == f"soap:{code}"
     assert value.nsmap["soap"] == SOAP12
+
+
+@pytest.mark.parametrize(("coding", "encode"), [
+    ("gzip", gzip.compress), ("deflate", zlib.compress), ("gzip, identity", gzip.compress)])
+def test_a_request_content_coding_is_decoded(coding: str, encode: object) -> None:
+    body = encode(_envelope(OK_HEADERS))  # type: ignore[operator]
+    request = parse_request(body, CT, max_bytes=10_000, content_encoding=coding)
+    assert (request.action, request.body.tag) == ("urn:act", "{urn:q}Q")
+
+
+@pytest.mark.parametrize(("coding", "data", "status"), [
+    ("compress", b"whatever", 415),  # a coding this server does not know
+    ("gzip", b"not gzip at all", 400),
+    ("gzip", gzip.compress(b"x" * 20_000), 413),  # decodes beyond the size limit
+])
+def test_an_undecodable_request_coding_is_a_sender_fault(coding: str, data: bytes,
+                                                        status: int) -> None:
+    with pytest.raises(FaultReply) as caught:
+        parse_request(data, CT, max_bytes=10_000, content_encoding=coding)
+    assert caught.value.code == "Sender" and caught.value.http_status == status
+    assert coding.split(",")[0] in caught.value.reason
+
+
+def test_faults_are_rendered_in_the_clients_soap_version() -> None:
+    fault = FaultReply("VersionMismatch", "speak SOAP 1.2", upgrade=True)
+    soap11 = render_fault_for(fault, SOAP11)
+    envelope = parse_xml(soap11.body)
+    assert soap11.content_type.startswith("text/xml") and soap11.status == 500
+    assert envelope.findtext(f".//{{{SOAP11}}}Fault/faultcode") == "soapenv:VersionMismatch"
+    supported = envelope.find(f"{{{SOAP11}}}Header/{{{SOAP12}}}Upgrade/"
+                              f"{{{SOAP12}}}SupportedEnvelope")
+    assert supported is not None and supported.get("qname") == "soap:Envelope"
+    for version in (SOAP12, None):
+        answer = render_fault_for(FaultReply("Sender", "no"), version)
+        assert answer.content_type.startswith("application/soap+xml")
+        assert parse_xml(answer.body).tag == f"{{{SOAP12}}}Envelope"

@@ -31,8 +31,10 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     message ids, creation times, queryIds, uniqueIds, MTOM framing and WS-Security are
     ignored, prefixes and attribute order too. Echo fields ([b]RelatesTo[/], HL7 v3
     acknowledgement and queryAck ids) are set from the request. A request that matches nothing
-    gets a SOAP fault naming the closest recorded request and what differs ([b]-v[/] also logs
-    it). CASSETTES are files or folders (searched for *.yaml). Stop with Ctrl-C.
+    gets a SOAP fault naming the closest recorded request and what differs, and shows one
+    line here ([b]-v[/] also logs every answer). Faults are in the client's SOAP version; a
+    request in another SOAP version than the recording gets a VersionMismatch fault.
+    CASSETTES are files or folders (searched for *.yaml). Stop with Ctrl-C.
 
     [b]Examples[/]
 
@@ -46,6 +48,7 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     import sys
 
     from ihe_test_util.cli.serving import serve_until_stopped
+    from ihe_test_util.report.terminal_serve import ServeView
     from ihe_test_util.serve import PlaybackServer
 
     level = logging.INFO if cli_ctx.verbosity > 0 else logging.ERROR
@@ -55,8 +58,10 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     serve_logger.addHandler(handler)
     serve_logger.setLevel(level)
     serve_logger.propagate = False
-    server = PlaybackServer(cassettes, host=host, port=port, strict_order=strict_order)
     console = cli_ctx.console()
+    view = ServeView(console, as_json)
+    server = PlaybackServer(cassettes, host=host, port=port, strict_order=strict_order,
+                            on_miss=view.miss)
 
     def announce(stub: PlaybackServer) -> None:
         paths = stub.paths()
