@@ -61,8 +61,20 @@ def shown_value(value: str | None, limit: int = MAX_VALUE_CHARS) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value) + cut
 
 
+#: What ``json.dumps`` writes for the scalars most verdict fields hold (a status, a count, a
+#: flag, nothing): looked up instead of encoded, 8 fields per exchange.
+_JSON_SCALARS: dict[object, str] = {None: "null", True: "true", False: "false"}
+
+
 def _verdict_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    kind = type(value)
+    if kind is int:  # not bool, not an IntEnum (json.dumps writes their int value, str not)
+        return str(value)
+    if kind is bool or value is None:
+        return _JSON_SCALARS[value]
+    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from ihe_test_util.report.html_report import (
     HtmlReporter,
     anchor,
     shown_value,
+    verdict_rows,
 )
 from ihe_test_util.results import (
     Difference,
@@ -172,3 +175,14 @@ def test_empty_run(out_dir: Path) -> None:
     feed(HtmlReporter(path), run_info(), [], FINISHED_AT)
     text = path.read_text(encoding="utf-8")
     assert "No exchanges were replayed." in text and "Exchanges (0)" in text
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, 200, -3, 1.5, HTTPStatus.OK, "AA", "", ["XDSRegistryError", "b"],
+    {"k": [1, None]}, "naïve",
+])
+def test_verdict_rows_write_non_text_values_as_json(value: object) -> None:
+    # Scalars take a shortcut; the cell still reads exactly as JSON writes the value.
+    row = verdict_rows({"f": value}, {"f": value})[0]
+    expected = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    assert row.recorded == row.replayed == expected
