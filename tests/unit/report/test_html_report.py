@@ -186,3 +186,29 @@ def test_verdict_rows_write_non_text_values_as_json(value: object) -> None:
     row = verdict_rows({"f": value}, {"f": value})[0]
     expected = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     assert row.recorded == row.replayed == expected
+
+
+def test_each_distinct_verdict_table_is_rendered_once(
+        out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reporter = HtmlReporter(out_dir / "r.html")
+    rendered: list[object] = []
+    template = reporter._verdict
+    real_render = template.render
+
+    def counting_render(*args: object, **kwargs: object) -> str:
+        rendered.append(kwargs["verdict"])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(template, "render", counting_render)
+    same = {"http_status": 200, "ack_code": "AA"}
+    results = [ExchangeResult(id=f"c#{i}", cassette="c", index=i, outcome=Outcome.PASS,
+                              verdict_recorded=same, verdict_replayed=dict(same))
+               for i in range(3)]
+    results.append(ExchangeResult(id="c#3", cassette="c", index=3, outcome=Outcome.REGRESSION,
+                                  verdict_recorded=same,
+                                  verdict_replayed={"http_status": 500, "ack_code": "AE"}))
+    feed(reporter, run_info(), results, FINISHED_AT)
+    assert len(rendered) == 2
+    text = (out_dir / "r.html").read_text(encoding="utf-8")
+    assert text.count('<table class="verdict">') == 4
+    assert text.count('<tr class="differs"><th>ack_code</th>') == 1
