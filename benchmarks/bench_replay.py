@@ -12,7 +12,9 @@ JUnit and HTML reporters streaming to files. Figures:
 - the CPU time of the replay process per exchange against the bare loop's in the same run
   (CPU ratio): less disturbed than wall time when other work shares the machine;
 - the harness alone: the same replay answered from a second recording in memory (no HTTP, no
-  server), CPU per exchange;
+  server), CPU per exchange, with its outcomes: that recording's responses echo the other
+  recording's requests, so its exchanges come out ``changed`` (four echo differences each,
+  which the reporters render in full), unlike the passing exchanges of the HTTP replay;
 - peak traced memory (tracemalloc) at ``--memory`` sizes (250 and 1,000 exchanges by default;
   ``--memory 1000,10000`` for the issue's target): flat means streaming works. A larger run
   has more cassettes of ``--per-cassette`` exchanges (100): one cassette is read, parsed and
@@ -148,9 +150,9 @@ class Replies:
         return response, 1.0
 
 
-def harness_only(folder: Path, replies: Path, out: Path) -> float:
+def harness_only(folder: Path, replies: Path, out: Path) -> tuple[float, str]:
     """CPU seconds per exchange of planning and replaying ``folder`` (reports included) with
-    every reply read from the cassettes in ``replies``."""
+    every reply read from the cassettes in ``replies``, and the outcomes (``changed 1000``)."""
     responses = [i.response for p in find_cassettes([replies])
                  for i in load_cassette(p).interactions]
     sender = Replies(responses)
@@ -167,7 +169,8 @@ def harness_only(folder: Path, replies: Path, out: Path) -> float:
         reporters.start(RunInfo(__version__, "2026-01-01T00:00:00Z"))
         summary = run_replay(plan, engine, jobs=1, on_result=reporters.exchange)
         reporters.finish(summary, "2026-01-01T00:00:01Z")
-    return (time.process_time() - cpu) / summary.total
+    outcomes = ", ".join(f"{o.value} {n}" for o, n in summary.counts.items() if n)
+    return (time.process_time() - cpu) / summary.total, outcomes
 
 
 def bare_loop(folder: Path, base: str) -> tuple[float, float, int]:
@@ -192,6 +195,7 @@ class Figures:
     count: int
     replays: dict[int, tuple[float, float, float, int]]
     alone: float  # harness CPU seconds per exchange without HTTP (:func:`harness_only`)
+    alone_outcomes: str
 
 
 def measure(folder: Path, replies: Path, base: str, jobs: tuple[int, ...], out: Path) -> (
@@ -205,7 +209,7 @@ def measure(folder: Path, replies: Path, base: str, jobs: tuple[int, ...], out: 
         replays[j] = replay(folder, base, j, target)
     target = out / "alone"
     target.mkdir()
-    return Figures(bare_wall, bare_cpu, count, replays, harness_only(folder, replies, target))
+    return Figures(bare_wall, bare_cpu, count, replays, *harness_only(folder, replies, target))
 
 
 def report(total: int, size: float, runs: list[Figures], jobs: tuple[int, ...]) -> None:
@@ -226,7 +230,8 @@ def report(total: int, size: float, runs: list[Figures], jobs: tuple[int, ...]) 
               f"loop's CPU, harness's own CPU {extra:.2f} ms/exchange (replay CPU - bare CPU)")
     alone = [r.alone * 1000 for r in runs]
     print(f"  harness alone (--jobs 1, replies from memory, no HTTP): CPU "
-          f"{median(alone):.2f} ms/exchange median, {min(alone):.2f} min")
+          f"{median(alone):.2f} ms/exchange median, {min(alone):.2f} min "
+          f"(outcomes: {runs[0].alone_outcomes})")
 
 
 def peak_memory(folder: Path, base: str, out: Path) -> float:

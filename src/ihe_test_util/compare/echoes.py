@@ -15,7 +15,7 @@ from lxml import etree
 
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.rules import EchoRule
-from ihe_test_util.ihe.patterns import Pattern, attributes, local_name
+from ihe_test_util.ihe.patterns import Pattern, local_name
 from ihe_test_util.results import DifferenceKind
 
 
@@ -76,7 +76,8 @@ def content(element: etree._Element) -> str:
     """What an element says, not what it is called: attributes, text and children rendered
     independently of prefixes, attribute order and whitespace (RelatesTo vs MessageID).
 
-    One pass over the subtree (``<local>head children</>`` per child, comments skipped).
+    One pass over the subtree (``<local>head children</>`` per child, comments skipped); an
+    echoed ``queryByParameter`` is rendered four times per exchange, so names are memoised.
     """
     parts: list[str] = []
     append = parts.append
@@ -86,7 +87,7 @@ def content(element: etree._Element) -> str:
             continue
         if event == "start":
             if node is not element:
-                append(f"<{local_name(tag)}>")
+                append(f"<{_local(tag)}>")
             append(_head(node))
         elif node is not element:
             append("</>")
@@ -97,8 +98,20 @@ def _head(element: etree._Element) -> str:
     text = _identifier(element.text or "")
     if not len(element.attrib):
         return text
-    rendered = " ".join(
-        f"{local_name(name)}={_identifier(value)!r}"
-        for name, value in sorted(attributes(element).items()) if local_name(name) != "type"
-    )
+    named = ((_local(str(name)), str(value)) for name, value in sorted(element.items()))
+    rendered = " ".join(f"{local}={_identifier(value)!r}"
+                        for local, value in named if local != "type")
     return f"[{rendered}]{text}" if rendered else text
+
+
+_LOCAL: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    """:func:`local_name` memoised (bounded): the same few names recur in every exchange."""
+    local = _LOCAL.get(tag)
+    if local is None:
+        local = local_name(tag)
+        if len(_LOCAL) < 10_000:
+            _LOCAL[tag] = local
+    return local

@@ -42,6 +42,8 @@ MAX_VALUE_CHARS = 20_000
 MAX_EXAMPLE_CHARS = 2_000
 #: Differences shown per exchange; the JSON report has the rest.
 MAX_DIFFERENCES = 500
+#: Distinct verdict tables kept rendered (see :meth:`HtmlReporter._verdict_table`).
+_MAX_TABLES = 256
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -61,8 +63,20 @@ def shown_value(value: str | None, limit: int = MAX_VALUE_CHARS) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value) + cut
 
 
+#: What ``json.dumps`` writes for the scalars most verdict fields hold (a status, a count, a
+#: flag, nothing): looked up instead of encoded, 8 fields per exchange.
+_JSON_SCALARS: dict[object, str] = {None: "null", True: "true", False: "false"}
+
+
 def _verdict_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    kind = type(value)
+    if kind is int:  # not bool, not an IntEnum (json.dumps writes their int value, str not)
+        return str(value)
+    if kind is bool or value is None:
+        return _JSON_SCALARS[value]
+    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,8 @@ class HtmlReporter(SpooledFileReporter):
         self.max_findings = max_findings
         self._env = _environment()
         self._section = self._env.get_template("exchange.html.j2")
+        self._verdict = self._env.get_template("verdict.html.j2")
+        self._tables: dict[tuple[VerdictRow, ...], Markup] = {}
         self._digest = RunDigest(attention_limit=0)
 
     def start(self, info: RunInfo) -> None:
@@ -121,9 +137,20 @@ class HtmlReporter(SpooledFileReporter):
 
     def render(self, result: ExchangeResult) -> str:
         return self._section.render(
-            x=result, verdict=verdict_rows(result.verdict_recorded, result.verdict_replayed),
+            x=result, verdict_table=self._verdict_table(
+                tuple(verdict_rows(result.verdict_recorded, result.verdict_replayed))),
             is_open=result.outcome in (Outcome.REGRESSION, Outcome.ERROR),
         )
+
+    def _verdict_table(self, rows: tuple[VerdictRow, ...]) -> Markup:
+        """The verdict table of an exchange: the same few tables recur run-long (one status,
+        one count), so each distinct one is rendered once (a bounded memo)."""
+        table = self._tables.get(rows)
+        if table is None:
+            table = Markup(self._verdict.render(verdict=rows))
+            if len(self._tables) < _MAX_TABLES:
+                self._tables[rows] = table
+        return table
 
     def write(self, out: TextIO, info: RunInfo, summary: RunSummary, finished_at: str,
               exchanges: Iterator[str], count: int) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from ihe_test_util.report.html_report import (
     HtmlReporter,
     anchor,
     shown_value,
+    verdict_rows,
 )
 from ihe_test_util.results import (
     Difference,
@@ -172,3 +175,40 @@ def test_empty_run(out_dir: Path) -> None:
     feed(HtmlReporter(path), run_info(), [], FINISHED_AT)
     text = path.read_text(encoding="utf-8")
     assert "No exchanges were replayed." in text and "Exchanges (0)" in text
+
+
+@pytest.mark.parametrize("value", [
+    None, True, False, 0, 200, -3, 1.5, HTTPStatus.OK, "AA", "", ["XDSRegistryError", "b"],
+    {"k": [1, None]}, "naïve",
+])
+def test_verdict_rows_write_non_text_values_as_json(value: object) -> None:
+    # Scalars take a shortcut; the cell still reads exactly as JSON writes the value.
+    row = verdict_rows({"f": value}, {"f": value})[0]
+    expected = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    assert row.recorded == row.replayed == expected
+
+
+def test_each_distinct_verdict_table_is_rendered_once(
+        out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reporter = HtmlReporter(out_dir / "r.html")
+    rendered: list[object] = []
+    template = reporter._verdict
+    real_render = template.render
+
+    def counting_render(*args: object, **kwargs: object) -> str:
+        rendered.append(kwargs["verdict"])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(template, "render", counting_render)
+    same = {"http_status": 200, "ack_code": "AA"}
+    results = [ExchangeResult(id=f"c#{i}", cassette="c", index=i, outcome=Outcome.PASS,
+                              verdict_recorded=same, verdict_replayed=dict(same))
+               for i in range(3)]
+    results.append(ExchangeResult(id="c#3", cassette="c", index=3, outcome=Outcome.REGRESSION,
+                                  verdict_recorded=same,
+                                  verdict_replayed={"http_status": 500, "ack_code": "AE"}))
+    feed(reporter, run_info(), results, FINISHED_AT)
+    assert len(rendered) == 2
+    text = (out_dir / "r.html").read_text(encoding="utf-8")
+    assert text.count('<table class="verdict">') == 4
+    assert text.count('<tr class="differs"><th>ack_code</th>') == 1
