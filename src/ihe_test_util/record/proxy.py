@@ -29,14 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from ihe_test_util import __version__
 from ihe_test_util.cassette.store import CassetteWriter, GroupCommit, now_utc
 from ihe_test_util.errors import IheTestError
 from ihe_test_util.ihe.message import read_message
-from ihe_test_util.ihe.namespaces import SOAP11
+from ihe_test_util.ihe.namespaces import SOAP12
 from ihe_test_util.model import Interaction, InteractionMeta, Request
 from ihe_test_util.record.responses import read_response
 from ihe_test_util.record.routes import Routes
+from ihe_test_util.transport.content import media_type_of
 from ihe_test_util.transport.endpoint import (
     DEFAULT_MAX_BODY_BYTES,
     HttpAnswer,
@@ -47,7 +50,7 @@ from ihe_test_util.transport.endpoint import (
 )
 from ihe_test_util.transport.hop_by_hop import end_to_end
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.soap_server import FaultReply, render_fault, render_soap11_fault
+from ihe_test_util.transport.soap_server import FaultReply, render_fault_for
 
 logger = logging.getLogger("ihe_test_util.record.proxy")
 
@@ -155,7 +158,7 @@ def fault_answer(status: int, message: str, hint: str | None,
     Sender/Client for a request the proxy cannot take), a FHIR OperationOutcome for a JSON
     request, plain text otherwise."""
     reason = f"ihe record proxy: {message}" + (f" ({hint})" if hint else "")
-    dialect = _dialect(call) if call is not None else "soap12"
+    dialect = _dialect(call) if call is not None else SOAP12
     if dialect == "json":
         outcome = {"resourceType": "OperationOutcome", "issue": [{
             "severity": "error", "code": "transient" if status >= 500 else "invalid",
@@ -165,21 +168,22 @@ def fault_answer(status: int, message: str, hint: str | None,
     if dialect == "text":
         return HttpAnswer(status, (reason + "\n").encode("utf-8"), "text/plain; charset=UTF-8")
     fault = FaultReply("Sender" if status < 500 else "Receiver", reason, http_status=status)
-    return render_soap11_fault(fault) if dialect == "soap11" else render_fault(fault)
+    return render_fault_for(fault, dialect)
 
 
 def _dialect(call: HttpCall) -> str:
-    """soap12, soap11, json or text: what the client sent (its envelope's namespace decides
-    the SOAP version; a request without a readable body is judged by its media types)."""
+    """What the client sent: the namespace of its SOAP envelope (which decides the fault's SOAP
+    version), else json or text; a request without a readable body is judged by its media
+    types."""
     if call.body:
         body = read_message(call.body, content_type=call.content_type)
         if body.envelope is not None:
-            return "soap11" if body.envelope.tag == f"{{{SOAP11}}}Envelope" else "soap12"
+            return etree.QName(body.envelope).namespace or SOAP12
         if body.kind == "json":
             return "json"
-    media = (call.content_type or "").split(";", 1)[0].strip().lower()
+    media = media_type_of(call.content_type)[0] if call.content_type else ""
     if media == "application/soap+xml":
-        return "soap12"
+        return SOAP12
     accept = (call.headers.get("Accept") or "").lower()
     return "json" if "json" in media or "json" in accept else "text"
 
