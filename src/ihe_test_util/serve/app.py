@@ -19,6 +19,7 @@ from ihe_test_util.serve.index import PlaybackIndex, RecordedEntry
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.serve.shape import RequestShape, shape_of
+from ihe_test_util.transport.content import media_type_of
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
 from ihe_test_util.transport.soap_server import FaultReply, render_fault_for
 
@@ -150,5 +151,5 @@ def _client_version(call: HttpCall) -> str | None:
         envelope = read_message(call.body, call.headers).envelope
         if envelope is not None:
             return etree.QName(envelope).namespace
-    media = (call.content_type or "").split(";", 1)[0].strip().lower()
+    media = media_type_of(call.content_type)[0] if call.content_type else ""
     return SOAP11 if media == "text/xml" and not call.body else None
