@@ -24,6 +24,7 @@ search), its URL path segments and query values (percent-decoded) and its end-to
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,7 +92,9 @@ class ValueLocation:
     #: The response header the value is in (``steps`` empty), else None: the body.
     header: str | None = None
     #: Which token of the value (:func:`~ihe_test_util.ihe.tokens.tokens`) is the server's
-    #: value (the id in ``Patient/123``), None for the whole value.
+    #: value (the id in ``Patient/123``), counted from the end (-1 the last: a URL's host,
+    #: port and base differ between servers, the resource part does not); None for the whole
+    #: value.
     part: int | None = None
 
     def render(self) -> str:
@@ -102,7 +105,7 @@ class ValueLocation:
             if self.attribute is not None:
                 path += "/@" + etree.QName(self.attribute).localname
         if self.part is not None:
-            path += f" (token #{self.part + 1})"
+            path += f" (token {-self.part} from the end)"
         return path
 
 
@@ -224,19 +227,22 @@ def location_of(element: etree._Element, attribute: str | None,
     return ValueLocation(tuple(reversed(steps)), attribute, part=part)
 
 
+_DIGIT = re.compile(r"[0-9]")
 #: Response headers that name what a server created or where it is (RFC 9110 10.2.2, 8.7).
 SOURCE_HEADERS = ("Location", "Content-Location")
 
 
 def _parts(value: str) -> Iterator[tuple[str, int | None]]:
     """``value`` itself, then (for a reference or URL: it has a ``/``) each of its tokens long
-    enough to be correlated, with its index: the id in ``Patient/123456`` or in
+    enough to be correlated and with a digit (not a word such as a resource type or
+    ``_history``), with its index: the id in ``Patient/123456`` or in
     ``http://h/fhir/Binary/abc-1/_history/1`` is what later requests carry."""
     yield value, None
     if "/" in value:
-        for index, token in enumerate(tokens(value)):
-            if len(token) >= MIN_VALUE_LENGTH and token != value:
-                yield token, index
+        parts = tokens(value)
+        for index, token in enumerate(parts):
+            if len(token) >= MIN_VALUE_LENGTH and token != value and _DIGIT.search(token):
+                yield token, index - len(parts)
 
 
 def _header_candidates(headers: Headers | None) -> Iterator[tuple[str, ValueLocation]]:
@@ -332,7 +338,7 @@ def resolve(
     if value is None or location.part is None:
         return value
     parts = tokens(value)
-    return parts[location.part] if location.part < len(parts) else None
+    return parts[location.part] if -len(parts) <= location.part < 0 else None
 
 
 def _resolve_in_tree(
