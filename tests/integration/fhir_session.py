@@ -20,6 +20,7 @@ import requests
 
 FHIR_JSON = "application/fhir+json"
 ID_SYSTEM = "urn:oid:1.3.6.1.4.1.21367.13.20.1000"
+CLIENT_ACCEPT_ENCODING = "gzip, deflate, zstd"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 #: The session's exchanges, in order: (name, transaction the catalogue gives it).
@@ -91,6 +92,8 @@ def run_session(base: str) -> SessionResult:
     """The PDQm / MHD / PIXm session against the FHIR base URL ``base``."""
     session = requests.Session()
     session.headers["Accept"] = FHIR_JSON
+    # zstd: a coding the harness cannot decode, which replay must not ask for again
+    session.headers["Accept-Encoding"] = CLIENT_ACCEPT_ENCODING
     result = SessionResult()
 
     def send(method: str, url: str, body: object | None = None,
@@ -144,12 +147,13 @@ class Received:
 class FrontEnd(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream: str, *, gzip_answers: bool) -> None:
+    def __init__(self, upstream: str, *, gzip_answers: bool, corrupt_gzip: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         split = urlsplit(upstream)
         self.upstream_host = split.hostname or "127.0.0.1"
         self.upstream_port = split.port or 80
         self.gzip_answers = gzip_answers
+        self.corrupt_gzip = corrupt_gzip  # says gzip, sends the plain bytes: a broken server
         self.received: list[Received] = []
         self.compressed = 0
         self.lock = threading.Lock()
@@ -184,10 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
             connection.close()
         zipped = self.server.gzip_answers and "gzip" in (
             self.headers.get("Accept-Encoding") or "").lower()
-        if zipped:
+        if zipped and not self.server.corrupt_gzip:
             content = gzip.compress(content)
             with self.server.lock:
                 self.server.compressed += 1
+        zipped = zipped or self.server.corrupt_gzip
         self.send_response(status)
         for name, value in answer_headers:
             if name.lower() not in _NOT_FORWARDED | {"date", "server", "content-encoding"}:
@@ -202,9 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def front_end(upstream: str, *, gzip_answers: bool = False) -> Iterator[FrontEnd]:
+def front_end(upstream: str, *, gzip_answers: bool = False,
+              corrupt_gzip: bool = False) -> Iterator[FrontEnd]:
     """A front end on 127.0.0.1 before the server at ``upstream`` (scheme, host, port)."""
-    server = FrontEnd(upstream, gzip_answers=gzip_answers)
+    server = FrontEnd(upstream, gzip_answers=gzip_answers, corrupt_gzip=corrupt_gzip)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -27,6 +27,7 @@ from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
 from ihe_test_util.replay.targets import TargetMap, family_of
 from ihe_test_util.results import Comparison
+from ihe_test_util.transport.content import decodable_accept_encoding
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
 from ihe_test_util.transport.mllp import MllpTransport
 from ihe_test_util.transport.security_config import security_header
@@ -127,10 +128,22 @@ class SchemeSender:
 
     def send(self, request: Request) -> tuple[Response, float]:
         family = family_of(request.uri)
+        if family == "http":
+            request = request.evolve(headers=request.headers.with_value(
+                "Accept-Encoding", self._accept_encoding(request)))
         sender = self._senders.get(family)
         if sender is None:
             sender = self._senders[family] = MllpTransport(self.options, warn=False)
         return sender.send(request)
+
+    def _accept_encoding(self, request: Request) -> str:
+        """``Accept-Encoding`` of a replayed request: the ``[env]`` header when one is
+        configured (it overrides the recorded value), else the recorded value narrowed to the
+        codings the comparer can read (:func:`decodable_accept_encoding`)."""
+        for name, value in self.options.headers.items():
+            if name.lower() == "accept-encoding":
+                return value
+        return decodable_accept_encoding(request.headers.get("Accept-Encoding"))
 
     def close(self) -> None:
         for sender in self._senders.values():
