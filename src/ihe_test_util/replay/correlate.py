@@ -228,21 +228,32 @@ def location_of(element: etree._Element, attribute: str | None,
 
 
 _DIGIT = re.compile(r"[0-9]")
+#: ``Type/id`` in a FHIR reference or URL (R4 3.1.0.1.7: ids are up to 64 of [A-Za-z0-9\-.]).
+_REFERENCE_ID = re.compile(r"(?:^|/)[A-Z][A-Za-z]+/([A-Za-z0-9\-.]{1,64})(?=$|[/?#])")
 #: Response headers that name what a server created or where it is (RFC 9110 10.2.2, 8.7).
 SOURCE_HEADERS = ("Location", "Content-Location")
 
 
 def _parts(value: str) -> Iterator[tuple[str, int | None]]:
-    """``value`` itself, then (for a reference or URL: it has a ``/``) each of its tokens long
-    enough to be correlated and with a digit (not a word such as a resource type or
-    ``_history``), with its index: the id in ``Patient/123456`` or in
-    ``http://h/fhir/Binary/abc-1/_history/1`` is what later requests carry."""
+    """``value`` itself, then the server's ids inside it when it is a reference or URL: the id
+    after a resource type (``Patient/123456``, ``http://h/fhir/Binary/abc-1/_history/1``) and
+    the tokens of its query values (a paging link's ``_getpages=...``), with their index from
+    the end. Only tokens long enough to be correlated and with a digit qualify: never a word
+    such as a resource type or ``_history``; SOAP and HL7 URLs (namespaces, addresses) have no
+    ``Type/id`` part."""
     yield value, None
-    if "/" in value:
-        parts = tokens(value)
-        for index, token in enumerate(parts):
-            if len(token) >= MIN_VALUE_LENGTH and token != value and _DIGIT.search(token):
-                yield token, index - len(parts)
+    if "/" not in value:
+        return
+    wanted = {match.group(1) for match in _REFERENCE_ID.finditer(value)}
+    if "?" in value:
+        wanted.update(tokens(value.split("?", 1)[1]))
+    if not wanted:
+        return
+    parts = tokens(value)
+    for index, token in enumerate(parts):
+        if token in wanted and len(token) >= MIN_VALUE_LENGTH and token != value \
+                and _DIGIT.search(token):
+            yield token, index - len(parts)
 
 
 def _header_candidates(headers: Headers | None) -> Iterator[tuple[str, ValueLocation]]:

@@ -166,3 +166,17 @@ def test_a_rule_that_cannot_apply_is_an_error_at_load(table: dict[str, object], 
     with pytest.raises(ConfigError) as info:
         load_capture_rules([table], "ihe.toml")
     assert key in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(("value", "found"), [
+    (f"Patient/{OLD}", [OLD]),
+    (f"http://h:8080/fhir/R4/Binary/{OLD}/_history/2", [OLD]),
+    ("http://h/fhir/Patient?_getpages=a1b2c3d4e5&_count=20", ["a1b2c3d4e5"]),
+    ("http://www.w3.org/2005/08/addressing/anonymous", []),  # no Type/id: a SOAP address
+    ("urn:oid:1.2.3.4.5.6", []),
+    ("DocumentReference/short", []),  # too short to correlate safely
+])
+def test_ids_inside_references_and_urls(value: str, found: list[str]) -> None:
+    from ihe_test_util.replay.correlate import _parts
+
+    assert [token for token, part in _parts(value) if part is not None] == found
