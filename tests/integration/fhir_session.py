@@ -32,6 +32,7 @@ STEPS = (
     ("provide document bundle", "ITI-65"),
     ("find document references", "ITI-67"),
     ("find document lists", "ITI-66"),
+    ("find document references by patient identifier (chained)", "ITI-67"),
     ("retrieve document", "ITI-68"),
     ("PIXm query", "ITI-83"),
     ("invalid patient create", None),
@@ -117,6 +118,8 @@ def run_session(base: str) -> SessionResult:
     patient = f"Patient/{result.patient_a}"
     send("GET", f"{base}/DocumentReference", params={"patient": patient})
     send("GET", f"{base}/List", params={"patient": patient, "code": "submissionset"})
+    send("GET", f"{base}/DocumentReference",
+         params={"patient.identifier": f"{ID_SYSTEM}|FS-A-000001"})
     send("GET", f"{base}/Binary/{result.binary}")
     send("GET", f"{base}/Patient/$ihe-pix",
          params={"sourceIdentifier": f"{ID_SYSTEM}|FS-A-000001"})

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from ihe_test_util.cassette import load_cassette
+from ihe_test_util.cli.main import cli
 from ihe_test_util.ihe.message import message_of
 
-from ..fhir_servers import FhirServer, start_medplum, start_sekmet
+from ..fhir_servers import FhirServer, ServerPool
 from ..fhir_session import (
     STEPS,
     UUID,
@@ -40,13 +42,41 @@ from ..fhir_session import (
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 Starter = Callable[[], AbstractContextManager[FhirServer]]
-SERVERS: dict[str, Starter] = {"sekmet": start_sekmet, "medplum": start_medplum}
+#: Two processes of each product (recording and replay never share one), emptied before every
+#: use: a fresh server each time.
+RECORDING, REPLAYING = ServerPool(), ServerPool()
 
 
-def ihe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ihe_test_util", "--no-color", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"})
+def _servers(pool: ServerPool) -> dict[str, Starter]:
+    return {"sekmet": lambda: pool.fresh("sekmet"), "medplum": lambda: pool.fresh("medplum"),
+            # Medplum where a sekmet recording sends its requests (the recorded path is kept)
+            "medplum-at-/fhir": lambda: pool.fresh("medplum", "/fhir")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _server_processes() -> Iterator[None]:
+    yield
+    RECORDING.close()
+    REPLAYING.close()
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def ihe(*args: str, cwd: Path) -> Run:
+    """``ihe ARGS`` in-process (an interpreter start less per replay), in ``cwd``."""
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, ["--no-color", *args], env={"COLUMNS": "200"},
+                                    catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 @contextmanager
@@ -102,8 +132,8 @@ def _server_ids(cassette: Path) -> frozenset[str]:
 
 def record(folder: Path, product: str, *, gzip_answers: bool) -> Recording:
     folder.mkdir(parents=True, exist_ok=True)
-    with SERVERS[product]() as server, front_end(_origin(server),
-                                                 gzip_answers=gzip_answers) as front:
+    with _servers(RECORDING)[product]() as server, front_end(
+            _origin(server), gzip_answers=gzip_answers) as front:
         with recording_proxy(folder, front.url) as proxy:
             path = server.base_url.removeprefix(_origin(server))
             session = run_session(proxy + path)
@@ -115,7 +145,7 @@ def record(folder: Path, product: str, *, gzip_answers: bool) -> Recording:
 
 @dataclass(frozen=True)
 class Replay:
-    run: subprocess.CompletedProcess[str]
+    run: Run
     report: dict[str, Any]
     received: list[Any]
 
@@ -126,8 +156,8 @@ def replay(recording: Recording, product: str, folder: Path, *, gzip_answers: bo
     ``env_headers``: through ``--env`` whose ``[env.NAME].headers`` are these)."""
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "run.json"
-    with SERVERS[product]() as server, front_end(_origin(server), gzip_answers=gzip_answers,
-                                                 corrupt_gzip=corrupt_gzip) as front:
+    with _servers(REPLAYING)[product]() as server, front_end(
+            _origin(server), gzip_answers=gzip_answers, corrupt_gzip=corrupt_gzip) as front:
         target = ["--target", front.url]
         if env_headers is not None:
             (folder / "ihe.toml").write_text(f'[env.candidate]\nurl = "{front.url}"\n'
@@ -151,7 +181,7 @@ def _outcomes(result: Replay) -> list[tuple[str | None, str]]:
 
 #: (product, the recording's front end gzips, the replay's front end gzips)
 CASES = [("sekmet", False, False), ("medplum", False, False), ("sekmet", True, True),
-         ("medplum", True, True), ("medplum", True, False), ("medplum", False, True)]
+         ("medplum", True, True), ("medplum", True, False)]
 
 
 def _case_id(product: str, recorded_gzip: bool, replayed_gzip: bool) -> str:
@@ -173,13 +203,23 @@ def recording_of(product: str, zipped: bool, factory: pytest.TempPathFactory) ->
     return _RECORDINGS[key]
 
 
+_REPLAYS: dict[tuple[str, bool, bool], Replay] = {}
+
+
+def replay_of(product: str, recorded_gzip: bool, replayed_gzip: bool,
+              factory: pytest.TempPathFactory) -> tuple[Recording, Replay]:
+    recording = recording_of(product, recorded_gzip, factory)
+    key = (product, recorded_gzip, replayed_gzip)
+    if key not in _REPLAYS:
+        folder = factory.mktemp(f"replay-{_case_id(*key)}")
+        _REPLAYS[key] = replay(recording, product, folder, gzip_answers=replayed_gzip)
+    return recording, _REPLAYS[key]
+
+
 @pytest.fixture(scope="module", params=CASES, ids=[_case_id(*case) for case in CASES])
 def replayed(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory) -> tuple[Recording, Replay]:
-    product, recorded_gzip, replayed_gzip = request.param
-    recording = recording_of(product, recorded_gzip, tmp_path_factory)
-    folder = tmp_path_factory.mktemp(f"replay-{_case_id(*request.param)}")
-    return recording, replay(recording, product, folder, gzip_answers=replayed_gzip)
+    return replay_of(*request.param, tmp_path_factory)
 
 
 def test_the_session_is_recorded_with_its_transactions(
@@ -187,8 +227,8 @@ def test_the_session_is_recorded_with_its_transactions(
     recording, _ = replayed
     interactions = load_cassette(recording.cassette).interactions
     assert [i.meta.transaction for i in interactions] == [t for _, t in STEPS]
-    assert recording.session.statuses[:9] == [201, 201, 200, 200, 200, 200, 200, 200, 404]
-    assert recording.session.statuses[10:] == [404, 200]
+    assert recording.session.statuses[:10] == [201, 201, 200, 200, 200, 200, 200, 200, 200, 404]
+    assert recording.session.statuses[11:] == [404, 200]
 
 
 def test_no_replayed_request_carries_a_recorded_server_id(
@@ -202,7 +242,7 @@ def test_no_replayed_request_carries_a_recorded_server_id(
     # ... and the ids the second server assigned reached the requests that need them
     targets = [r.target for r in result.received]
     assert recording.session.patient_a not in "".join(targets)
-    read_a, binary = targets[3], targets[7]
+    read_a, binary = targets[3], targets[8]
     assert read_a.startswith(f"{recording.base_path}/Patient/") and UUID.search(read_a)
     assert binary.startswith(f"{recording.base_path}/Binary/") and UUID.search(binary)
     bundle = json.loads(result.received[4].body)
@@ -263,13 +303,11 @@ def _differences(result: Replay) -> list[tuple[str, list[tuple[str, str]]]]:
 
 def test_env_headers_override_the_recorded_accept_encoding(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    recording = recording_of("medplum", True, tmp_path_factory)
+    recording, zipped = replay_of("medplum", True, True, tmp_path_factory)
     folder = tmp_path_factory.mktemp("env-identity")
     plain = replay(recording, "medplum", folder, gzip_answers=True,
                    env_headers={"Accept-Encoding": "identity"})
     assert {dict(r.headers).get("Accept-Encoding") for r in plain.received} == {"identity"}
-    zipped = replay(recording, "medplum", tmp_path_factory.mktemp("gzip-again"),
-                    gzip_answers=True)
     # the same verdicts and differences whether the answers came compressed or not
     assert _differences(plain) == _differences(zipped)
     assert [item["outcome"] for item in plain.report["exchanges"]].count("error") == 0
@@ -287,3 +325,36 @@ def test_a_body_not_in_its_declared_coding_is_an_error_naming_it(
         "error", "skipped"}
     assert all("not valid gzip" in item["error"]["message"] for item in errors), errors[0]
     assert result.run.returncode == 3, result.run.stdout
+
+
+# -- another product: the real behavioural differences are regressions, nothing else ----------
+
+CHAINED_SEARCH = 7  # DocumentReference?patient.identifier=...: sekmet finds 1, Medplum 0
+INVALID_CREATE = 10  # birthDate "not-a-date": sekmet 400, Medplum accepts it (201)
+
+
+def test_a_sekmet_recording_replayed_against_medplum(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    recording = recording_of("sekmet", False, tmp_path_factory)
+    result = replay(recording, "medplum-at-/fhir", tmp_path_factory.mktemp("sekmet-to-medplum"),
+                    gzip_answers=False)
+    items = result.report["exchanges"]
+    assert STEPS[CHAINED_SEARCH][1] == "ITI-67" and STEPS[INVALID_CREATE][1] is None
+    # correlation works across products: Medplum's ids in every dependent request
+    leaked = [r.target for r in result.received
+              if any(i in r.text() for i in recording.server_ids)]
+    assert leaked == []
+    assert all(item["outcome"] != "skipped" for item in items)
+    regressions = {item["index"] for item in items if item["outcome"] == "regression"}
+    assert {CHAINED_SEARCH, INVALID_CREATE} <= regressions, result.run.stdout
+    chained = {d["path"] for d in items[CHAINED_SEARCH]["differences"]
+               if d["severity"] == "regression"}
+    assert any("total" in path for path in chained), chained
+    assert ("http:status", "400", "201") in {
+        (d["path"], str(d["recorded"]), str(d["replayed"]))
+        for d in items[INVALID_CREATE]["differences"] if d["severity"] == "regression"}
+    others = regressions - {CHAINED_SEARCH, INVALID_CREATE}
+    if others:
+        pytest.xfail("regressions the comparer reports until FHIR severities have a direction "
+                     "and FHIR noise lands (issue 13 bullets 3-4, another branch): exchanges "
+                     f"{sorted(others)}")
