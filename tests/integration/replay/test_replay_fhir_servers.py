@@ -358,3 +358,31 @@ def test_a_sekmet_recording_replayed_against_medplum(
         pytest.xfail("regressions the comparer reports until FHIR severities have a direction "
                      "and FHIR noise lands (issue 13 bullets 3-4, another branch): exchanges "
                      f"{sorted(others)}")
+
+
+# -- [[correlate]] rules through the CLI -------------------------------------------------------
+
+
+def test_json_and_header_correlate_rules_replay_and_a_rule_that_cannot_apply_stops_the_run(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    recording = recording_of("medplum", False, tmp_path_factory)
+    folder = tmp_path_factory.mktemp("rules")
+    config = folder / "ihe.toml"
+    config.write_text(
+        '[[correlate]]\nname = "created"\nheader = "Location"\npattern = "/Patient/([^/]+)"\n'
+        '[[correlate]]\ntransaction = "ITI-65"\njson = "Bundle.entry.response.location"\n'
+        'pattern = "^Binary/([^/]+)"\n')
+    assert ihe("--config", str(config), "config", cwd=folder).returncode == 0
+    result = replay(recording, "medplum", folder, gzip_answers=False)
+    assert [r for r in result.received if any(i in r.text() for i in recording.server_ids)] == []
+    assert all(item["outcome"] != "skipped" for item in result.report["exchanges"])
+
+    config.write_text('[[correlate]]\ntransaction = "ITI-18"\njson = "entry.resource.id"\n')
+    refused = ihe("--config", str(config), "config", cwd=folder)
+    assert refused.returncode == 2 and "correlate[0].json" in refused.stdout + refused.stderr
+    with front_end("http://127.0.0.1:9") as front:  # nothing may be sent
+        run = ihe("--config", str(config), "replay", str(recording.cassette), "--target",
+                  front.url, cwd=folder)
+        assert front.received == []
+    assert run.returncode == 2
+    assert "ITI-18 responses are xds, never JSON" in run.stdout + run.stderr
