@@ -41,6 +41,9 @@ COMMANDS: dict[str, Registered] = {
     "demo": Registered("demo", "Record, upgrade, replay and report: the main job, on the "
                                "embedded simulator."),
     "diff": Registered("diff", "Compare a replayed response with a recorded one, IHE-aware."),
+    "learn": Registered("learn", "Learn a system's noise: replay the cassettes several times "
+                                 "against the unchanged system and propose rules for the "
+                                 "places whose values vary between runs."),
     "record": Registered("record", "Record IHE exchanges into a cassette, to replay after an "
                                    "upgrade."),
     "replay": Registered("replay", "Replay recorded exchanges against an upgraded endpoint and "
