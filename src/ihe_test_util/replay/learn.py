@@ -94,7 +94,8 @@ class Place:
         label = self.pattern.rstrip("/").rsplit("/", 1)[-1]
         if label.startswith("@"):
             label = self.pattern.rstrip("/").rsplit("/", 2)[-2] + "/" + label
-        table: dict[str, str | list[str]] = {"name": f"learned: {self.transaction or 'any'} {label}"}
+        name = f"learned: {self.transaction or 'any'} {label}"
+        table: dict[str, str | list[str]] = {"name": name}
         if self.transaction:
             table["transaction"] = self.transaction
         elif self.kind == "noise":
