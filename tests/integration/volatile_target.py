@@ -11,7 +11,8 @@
 
 Every response carries an ``X-Vendor-Trace`` header with a fresh value. With ``--regress`` the
 same endpoint has regressed: the registry answers ``Failure`` with a RegistryError, and the
-DocumentReference search drops its last result.
+DocumentReference search drops its last result. With ``--upgrade`` every DocumentReference
+found carries a new ``description`` (a stable change to approve).
 """
 
 from __future__ import annotations
@@ -68,17 +69,20 @@ def pix_answer() -> dict[str, object]:
                        "diagnostics": "sourceIdentifier not found"}]}
 
 
-def documents_answer(regress: bool) -> dict[str, object]:
-    entries = [{"resource": {"resourceType": "DocumentReference", "status": "current",
-                             "masterIdentifier": {"value": f"urn:oid:1.2.3.{n}"}}}
-               for n in (1, 2)]
+def documents_answer(regress: bool, upgrade: bool) -> dict[str, object]:
+    entries: list[dict[str, object]] = [
+        {"resource": {"resourceType": "DocumentReference", "status": "current",
+                      "masterIdentifier": {"value": f"urn:oid:1.2.3.{n}"}}} for n in (1, 2)]
+    if upgrade:  # a new optional element in every answer: the same on every run
+        for entry in entries:
+            entry["resource"]["description"] = "indexed by v2"  # type: ignore[index]
     if regress:
         entries = entries[:1]
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries),
             "entry": entries}
 
 
-def handler(regress: bool) -> type[BaseHTTPRequestHandler]:
+def handler(regress: bool, upgrade: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -107,7 +111,7 @@ def handler(regress: bool) -> type[BaseHTTPRequestHandler]:
                 payload = pix_answer()
                 status = 404
             elif path == "/fhir/DocumentReference":
-                payload, status = documents_answer(regress), 200
+                payload, status = documents_answer(regress, upgrade), 200
             else:
                 self.answer(404, b"", "text/plain")
                 return
@@ -119,8 +123,9 @@ def handler(regress: bool) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--regress", action="store_true")
+    parser.add_argument("--upgrade", action="store_true")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(args.regress))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(args.regress, args.upgrade))
     print(json.dumps({"base_url": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)
     try:
         server.serve_forever()

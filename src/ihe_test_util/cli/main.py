@@ -50,6 +50,8 @@ COMMANDS: dict[str, Registered] = {
                                    "report regressions."),
     "report": Registered("report", "Merge shard run reports, and render a JSON run report as "
                                    "JUnit, Markdown or HTML."),
+    "review": Registered("review", "Review a run's findings group by group: approve them as "
+                                   "the new baseline, or ignore their place with a rule."),
     "serve": Registered("serve", "Serve recorded responses to IHE clients: a stub endpoint for "
                                  "testing them offline."),
     "sim": Registered("sim", "Run a reference IHE endpoint: PIX Manager (ITI-44/45), PDQ "

@@ -52,6 +52,15 @@ def general_pattern(path: str) -> str:
     return _POSITION.sub("", path)
 
 
+def rule_label(pattern: str) -> str:
+    """A short name for a rule on ``pattern``: its last step, with its element for an
+    attribute (``/A/id/@value`` -> ``id/@value``)."""
+    steps = pattern.rstrip("/").split("/")
+    if len(steps) > 1 and steps[-1].startswith("@"):
+        return "/".join(steps[-2:])
+    return steps[-1]
+
+
 def rule_pattern(path: str) -> str | None:
     """The ``[[rules]]`` pattern for a report path, or None where there is none (HTTP status,
     content type, MIME parts: outside the body)."""
@@ -91,10 +100,7 @@ class Place:
 
     def to_table(self) -> dict[str, str | list[str]]:
         """The ``[[rules]]`` / ``[[correlate]]`` table of this proposal."""
-        label = self.pattern.rstrip("/").rsplit("/", 1)[-1]
-        if label.startswith("@"):
-            label = self.pattern.rstrip("/").rsplit("/", 2)[-2] + "/" + label
-        name = f"learned: {self.transaction or 'any'} {label}"
+        name = f"learned: {self.transaction or 'any'} {rule_label(self.pattern)}"
         table: dict[str, str | list[str]] = {"name": name}
         if self.transaction:
             table["transaction"] = self.transaction
@@ -464,4 +470,4 @@ def _selected_paths(pattern: Pattern, root: etree._Element) -> list[str]:
 
 
 __all__ = ["Learned", "Place", "Skipped", "general_pattern", "learn", "render_toml", "replay_runs",
-           "rule_pattern"]
+           "rule_label", "rule_pattern"]
