@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
+from pathlib import Path
 
 from lxml import etree
 
+from ihe_test_util.cassette import load_cassette
+from ihe_test_util.errors import CassetteError
 from ihe_test_util.ihe.message import read_uncached
-from ihe_test_util.model import Response
-from ihe_test_util.results import Difference
+from ihe_test_util.model import Cassette, Request, Response
+from ihe_test_util.results import Difference, ExchangeResult, Outcome
 
 #: Longest body (characters, per side) laid out; longer ones are cut, saying so.
 MAX_CHARS = 200_000
@@ -139,4 +144,49 @@ def compare_bodies(recorded: Response, replayed: Response,
                         context=context)
 
 
-__all__ = ["Row", "compare_bodies", "pretty_lines", "side_by_side"]
+class ResponsePairs:
+    """The recorded and replayed response of each non-pass exchange of a running replay, for
+    the HTML report's side-by-side view.
+
+    :meth:`keep` is an engine sink (called from worker threads with the replayed exchange
+    before its result is reported); calling the object with the result hands the pair out
+    once (the replayed response is dropped then, so memory holds only exchanges not yet
+    reported). Recorded responses are read from the cassettes (``paths``: cassette id ->
+    file), the last few kept loaded.
+    """
+
+    def __init__(self, paths: Mapping[str, Path], cached: int = 4) -> None:
+        self.paths = dict(paths)
+        self._replayed: dict[str, Response] = {}
+        self._lock = threading.Lock()
+        self._cassettes: OrderedDict[str, Cassette] = OrderedDict()
+        self._cached = cached
+
+    def keep(self, result: ExchangeResult, request: Request, response: Response) -> None:
+        if result.differences:
+            with self._lock:
+                self._replayed[result.id] = response
+
+    def __call__(self, result: ExchangeResult) -> tuple[Response, Response] | None:
+        with self._lock:
+            replayed = self._replayed.pop(result.id, None)
+        if replayed is None or result.outcome not in (Outcome.CHANGED, Outcome.REGRESSION):
+            return None
+        cassette = self._cassettes.get(result.cassette)
+        if cassette is None:
+            path = self.paths.get(result.cassette)
+            if path is None:
+                return None
+            try:
+                cassette = load_cassette(path)
+            except CassetteError:
+                return None
+            self._cassettes[result.cassette] = cassette
+            while len(self._cassettes) > self._cached:
+                self._cassettes.popitem(last=False)
+        if result.index >= len(cassette.interactions):
+            return None
+        return cassette.interactions[result.index].response, replayed
+
+
+__all__ = ["ResponsePairs", "Row", "compare_bodies", "pretty_lines", "side_by_side"]

@@ -17,7 +17,9 @@ from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import Stop, stop_on_signals
 from ihe_test_util.config import HookSettings, Settings, TlsSettings
 from ihe_test_util.errors import HookError
+from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.approval import ReplayedExchangeStore
+from ihe_test_util.replay.engine import ExchangeSink
 from ihe_test_util.replay.hooks import HookRun, run_hook
 from ihe_test_util.replay.runner import plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
@@ -131,6 +133,18 @@ def _hook_failure(run: HookRun, settings: Settings) -> HookError:
     )
 
 
+def _sinks(*sinks: ExchangeSink | None) -> ExchangeSink | None:
+    """One engine sink calling each given one."""
+    present = [sink for sink in sinks if sink is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def keep(result: ExchangeResult, request: Request, response: Response) -> None:
+        for sink in present:
+            sink(result, request, response)
+    return keep
+
+
 def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayRequest) -> (
     RunSummary
 ):
@@ -158,12 +172,18 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
     store = None
     if outputs.json is not None:
         store = ReplayedExchangeStore.beside(outputs.json, redactor=redactor)
-    engine = production_engine(settings, request.targets, request.options,
-                               fresh_patients=request.fresh_patients,
-                               keep=store.keep if store is not None else None,
-                               reference=request.reference)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
+    pairs = None
+    if outputs.html is not None:  # the HTML report shows non-pass responses side by side
+        from ihe_test_util.report.sidebyside import ResponsePairs
+
+        pairs = ResponsePairs({planned.id: planned.path for planned in plan.cassettes})
+    engine = production_engine(settings, request.targets, request.options,
+                               fresh_patients=request.fresh_patients,
+                               keep=_sinks(store.keep if store is not None else None,
+                                           pairs.keep if pairs is not None else None),
+                               reference=request.reference)
     if request.hooks is not None and request.hooks.before_replay:
         for run in _run_hooks(cli_ctx, settings, request, "before_replay"):
             if not run.ok:  # the target is not in the state the cassettes need
@@ -172,7 +192,7 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
                    targets=request.targets.describe(), root=str(plan.root))
-    with ReporterSet([*outputs.reporters(), terminal], redactor.result) as reporters, \
+    with ReporterSet([*outputs.reporters(pairs), terminal], redactor.result) as reporters, \
             store if store is not None else nullcontext():
         if store is not None:
             store.start(plan.root)
