@@ -234,7 +234,15 @@ def learn(runs: Sequence[Sequence[ExchangeResult]], cassettes: Mapping[str, Cass
                 place.reused_by.append(user)
     ordered = sorted(places.values(), key=lambda p: (p.kind != "noise", p.transaction or "",
                                                      p.pattern))
+    for place in ordered:
+        place.exchanges.sort(key=_exchange_order)
+        place.reused_by.sort(key=_exchange_order)
     return Learned(len(runs), len(by_id), ordered, skipped, unstable)
+
+
+def _exchange_order(ident: str) -> tuple[str, int]:
+    cassette, _, index = ident.rpartition("#")
+    return cassette, int(index) if index.isdigit() else -1
 
 
 def render_toml(learned: Learned, header: str) -> str:
