@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ihe_test_util.cassette import load_cassette
+from ihe_test_util.cassette import Redactor, load_cassette
 from ihe_test_util.errors import CassetteError
 from ihe_test_util.ihe.message import read_uncached
 from ihe_test_util.model import Cassette, Request, Response
@@ -152,11 +152,15 @@ class ResponsePairs:
     before its result is reported); calling the object with the result hands the pair out
     once (the replayed response is dropped then, so memory holds only exchanges not yet
     reported). Recorded responses are read from the cassettes (``paths``: cassette id ->
-    file), the last few kept loaded.
+    file), the last few kept loaded. Both are handed out redacted.
     """
 
-    def __init__(self, paths: Mapping[str, Path], cached: int = 4) -> None:
+    def __init__(self, paths: Mapping[str, Path], cached: int = 4,
+                 redactor: Redactor | None = None) -> None:
         self.paths = dict(paths)
+        #: Both responses are shown redacted, as the comparer sees them: no secret a server
+        #: echoed or handed out reaches the page.
+        self.redactor = redactor or Redactor()
         self._replayed: dict[str, Response] = {}
         self._lock = threading.Lock()
         self._cassettes: OrderedDict[str, Cassette] = OrderedDict()
@@ -186,7 +190,8 @@ class ResponsePairs:
                 self._cassettes.popitem(last=False)
         if result.index >= len(cassette.interactions):
             return None
-        return cassette.interactions[result.index].response, replayed
+        return (self.redactor.response(cassette.interactions[result.index].response),
+                self.redactor.response(replayed))
 
 
 __all__ = ["ResponsePairs", "Row", "compare_bodies", "pretty_lines", "side_by_side"]

@@ -178,7 +178,8 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
     if outputs.html is not None:  # the HTML report shows non-pass responses side by side
         from ihe_test_util.report.sidebyside import ResponsePairs
 
-        pairs = ResponsePairs({planned.id: planned.path for planned in plan.cassettes})
+        pairs = ResponsePairs({planned.id: planned.path for planned in plan.cassettes},
+                              redactor=redactor)
     engine = production_engine(settings, request.targets, request.options,
                                fresh_patients=request.fresh_patients,
                                keep=_sinks(store.keep if store is not None else None,

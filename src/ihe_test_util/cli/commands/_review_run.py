@@ -186,8 +186,10 @@ class Review:
             return None
         try:
             recorded, replayed = _bodies(self.store, result)
-        except (CassetteError, OSError, ValueError):
+        except (CassetteError, OSError, ValueError, KeyError):
             return None
+        redactor = Redactor.from_settings(self.settings)
+        recorded, replayed = redactor.response(recorded), redactor.response(replayed)
         return compare_bodies(recorded, replayed, result.differences)
 
 
