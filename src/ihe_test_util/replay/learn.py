@@ -258,6 +258,14 @@ def render_toml(learned: Learned, header: str) -> str:
     return "".join(f"# {line}\n" for line in header.splitlines()) + "\n" + "\n".join(tables)
 
 
+def covered_by(pattern: str, exchanges: Iterable[str], cassettes: Mapping[str, Cassette], *,
+               rules: RuleSet | None = None) -> str | None:
+    """The verdict field or echo a noise ``pattern`` would cover in the recorded responses of
+    ``exchanges`` (ids, ``cassettes`` by id), or None: what ``ihe review`` checks before it
+    writes an *ignore* rule, as ``ihe learn`` does before it proposes one."""
+    return _Context(cassettes, rules, ()).covers_verdict_or_echo(pattern, exchanges)
+
+
 def _varies(item: _Observed, runs: int) -> bool:
     """Whether the value differs between runs (a run without the difference had the
     recorded value)."""
@@ -477,5 +485,5 @@ def _selected_paths(pattern: Pattern, root: etree._Element) -> list[str]:
             for element, attribute in _selected(pattern, root)]
 
 
-__all__ = ["Learned", "Place", "Skipped", "general_pattern", "learn", "render_toml", "replay_runs",
-           "rule_label", "rule_pattern"]
+__all__ = ["Learned", "Place", "Skipped", "covered_by", "general_pattern", "learn",
+           "render_toml", "replay_runs", "rule_label", "rule_pattern"]

@@ -8,7 +8,7 @@ import sys
 from ihe_test_util.compare import load_rules
 from ihe_test_util.model import Cassette, Headers, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
-from ihe_test_util.replay.learn import general_pattern, learn, render_toml
+from ihe_test_util.replay.learn import covered_by, general_pattern, learn, render_toml
 from ihe_test_util.results import Difference, DifferenceKind, ExchangeResult, Outcome, Severity
 from ihe_test_util.safexml import parse_xml
 
@@ -143,6 +143,14 @@ def test_an_exchange_whose_verdict_moved_teaches_nothing() -> None:
     assert learned.unstable == {"flow.yaml#0": "a verdict field changed in a run"}
     missing = learn([[run(0)], [run(1)], []], {"flow.yaml": cassette()})
     assert missing.unstable == {"flow.yaml#0": "replayed in 2 of 3 runs"}
+
+
+def test_a_whole_element_holding_a_verdict_field_is_covered() -> None:
+    cassettes = {"flow.yaml": cassette()}
+    assert covered_by("/Envelope/Body/AdhocQueryResponse", ["flow.yaml#0"], cassettes) == (
+        "the verdict field registry_status")
+    assert covered_by("//RelatesTo", ["flow.yaml#0"], cassettes) is not None
+    assert covered_by("/Envelope/Header/Stamp", ["flow.yaml#0"], cassettes) is None
 
 
 def test_general_pattern() -> None:

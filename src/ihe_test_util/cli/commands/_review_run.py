@@ -29,7 +29,7 @@ from ihe_test_util.replay.approval import (
     stage_approvals,
     store_dir_for,
 )
-from ihe_test_util.replay.learn import rule_label
+from ihe_test_util.replay.learn import covered_by, rule_label
 from ihe_test_util.report.grouping import DifferenceGroup, FindingGrouper
 from ihe_test_util.report.reader import ReportReader
 from ihe_test_util.report.sidebyside import Row, compare_bodies
@@ -125,6 +125,10 @@ class Review:
         if not group.pattern.startswith("/"):
             raise UsageError(f"{group.location}: not a place in the body; no rule can "
                              "ignore it", hint="approve it if the new answer is right")
+        covered = self._covers(group)
+        if covered:
+            raise UsageError(f"{group.location}: a rule on {group.pattern} would cover "
+                             f"{covered}", hint="approve it if the new answer is right")
         table: dict[str, str | list[str]] = {
             "name": f"reviewed: {group.transaction_label} {rule_label(group.pattern)}"}
         if group.transaction:
@@ -138,6 +142,24 @@ class Review:
                     f"{example.recorded!r} -> {example.replayed!r}")
         fragment = render_table("rules", table, [evidence])
         return Redactor.from_settings(self.settings).text(fragment).rstrip("\n") + "\n"
+
+    def _covers(self, group: DifferenceGroup) -> str | None:
+        """What verdict field or echo a noise rule on the group's place would hide, checked on
+        the recorded responses (None also when the cassettes cannot be read)."""
+        import json
+
+        from ihe_test_util.compare import load_rules
+
+        try:
+            manifest = json.loads((self.store / MANIFEST).read_text(encoding="utf-8"))
+            root = Path(manifest["root"])
+            cassettes = {c: load_cassette(root.joinpath(*c.split("/")))
+                         for c in self.cassettes(group)}
+        except (OSError, ValueError, KeyError, TypeError, CassetteError):
+            return None
+        rules = load_rules(self.settings.rules, source=self.settings.source) \
+            if self.settings.rules else None
+        return covered_by(group.pattern, group.example_ids, cassettes, rules=rules)
 
     def ignore(self, number: int) -> Written:
         from ihe_test_util.cli.commands._learn_run import validate_rules
