@@ -276,11 +276,15 @@ def _varies(item: _Observed, runs: int) -> bool:
 
 def replay_runs(make_plan: Callable[[], ReplayPlan], engine: ReplayEngine, *, runs: int,
                 jobs: int = 1, on_result: Callable[[int, ExchangeResult], None] | None = None,
+                before_each: Callable[[int], None] | None = None,
                 ) -> list[list[ExchangeResult]]:
     """Replay the planned cassettes ``runs`` times with the ordinary runner, one run after the
-    other (each plans again: a plan hands its loaded cassettes out once)."""
+    other (each plans again: a plan hands its loaded cassettes out once); ``before_each`` is
+    called with the run's number first (``[hooks] before_replay``: reset a stateful target)."""
     results: list[list[ExchangeResult]] = []
     for number in range(runs):
+        if before_each is not None:
+            before_each(number)
         collected: list[ExchangeResult] = []
 
         def collect(result: ExchangeResult, number: int = number,

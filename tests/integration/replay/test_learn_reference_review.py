@@ -121,7 +121,10 @@ def learned_rules(config: Path) -> set[tuple[str, str]]:
 def test_learn_proposes_exactly_the_volatile_places_and_regressions_still_show(
         cassettes: Path, tmp_path: Path) -> None:
     config = tmp_path / "ihe.toml"
-    config.write_text("timeout = 20\n", encoding="utf-8")
+    log = tmp_path / "hooks.log"
+    hook = [sys.executable, "-c", f"open({str(log)!r}, 'a').write('reset\\n')"]
+    base = f"timeout = 20\n[hooks]\nbefore_replay = [{json.dumps(hook)}]\n"
+    config.write_text(base, encoding="utf-8")
     report = tmp_path / "run.json"
     with volatile_target() as old:
         # As a new user: the first replay against a fresh copy shows the false alarms.
@@ -135,13 +138,15 @@ def test_learn_proposes_exactly_the_volatile_places_and_regressions_still_show(
         shown = ihe("--config", str(config), "learn", str(cassettes), "--target", old)
         assert shown.returncode == 0, shown.stdout + shown.stderr
         assert "[[rules]]" in shown.stdout and "in 3 of 3 runs" in shown.stdout
-        assert config.read_text(encoding="utf-8") == "timeout = 20\n"
+        assert config.read_text(encoding="utf-8") == base
         learned = ihe("--config", str(config), "learn", str(cassettes), "--target", old,
                       "--runs", "3", "--write", str(config), "--jobs", "2")
         assert learned.returncode == 0, learned.stdout + learned.stderr
         assert learned_rules(config) == LEARNED
         text = config.read_text(encoding="utf-8")
-        assert text.startswith("timeout = 20\n")
+        assert text.startswith(base)
+        # [hooks] before_replay resets the target before every run: 1 replay + 2 x 3 runs
+        assert log.read_text(encoding="utf-8").count("reset") == 7
         assert text.count("# varied: in 3 of 3 runs, 2 exchange(s) (a.yaml#") == 2
         assert "[[correlate]]" not in text
         # The next replay passes.

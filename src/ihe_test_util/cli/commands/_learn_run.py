@@ -13,6 +13,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
+from ihe_test_util.cli.commands._replay_run import ReplayRequest, _hook_failure, _run_hooks
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.config import Settings, TlsSettings, append_to_config
@@ -23,6 +24,7 @@ from ihe_test_util.replay.runner import ReplayPlan, plan_replay
 from ihe_test_util.replay.session import production_engine, transport_options
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.report.notices import print_insecure_warning
+from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.results import ExchangeResult, Outcome
 
 
@@ -64,13 +66,27 @@ def run_learn_command(cli_ctx: CliContext, *, paths: list[Path], targets: list[s
                               style="dim"))
 
     where = ", ".join(target_map.describe().values()) or "the recorded endpoints"
+    hooks = ReplayRequest(paths=paths, targets=target_map, options=options,
+                          fail_on=settings.fail_on, outputs=ReportOutputs(), hooks=settings.hooks)
+
+    def before_each(number: int) -> None:
+        """``[hooks] before_replay`` before every run, as before every ``ihe replay``."""
+        for hook in _run_hooks(cli_ctx, settings, hooks, "before_replay"):
+            if not hook.ok:
+                raise _hook_failure(hook, settings)
+
     with stop_on_signals():
         if cli_ctx.verbosity >= 0:
             errors.print(Text(f"learning: {runs} runs of {plan.total} exchange(s) in "
                               f"{len(plan.cassettes)} cassette(s) against {where}",
                               style="dim"))
         results = replay_runs(make_plan, engine, runs=runs, jobs=jobs or settings.jobs,
-                              on_result=progress)
+                              on_result=progress,
+                              before_each=before_each if settings.hooks.before_replay else None)
+        if settings.hooks.after_replay:
+            for hook in _run_hooks(cli_ctx, settings, hooks, "after_replay"):
+                if not hook.ok:
+                    raise _hook_failure(hook, settings)
     if not tally["replayed"]:
         first = next((r for run in results for r in run if r.error), None)
         raise TransportError(
