@@ -234,8 +234,9 @@ class Terminal:
         before, _, self.seen = self.seen.partition(text)
         return before + text
 
-    def type(self, keys: str) -> None:
-        os.write(self.master, keys.encode() + b"\r")
+    def type(self, key: str) -> None:
+        """One key press: no Enter (review reads single keys, as cargo insta review does)."""
+        os.write(self.master, key.encode())
 
     def close(self) -> int:
         code = self.process.wait(timeout=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -314,7 +315,43 @@ def run_review(cli_ctx: CliContext, report: Path, *, approve: list[str], ignore:
     if not sys.stdin.isatty():
         raise UsageError("ihe review needs a terminal to ask",
                          hint="use --approve GROUP / --ignore GROUP in scripts, or --list")
-    _interactive(review, console, input)
+    _interactive(review, console, _key_reader(console))
+
+
+def _key_reader(console: Console) -> Callable[[str], str]:
+    """Ask with a prompt and read one key press (no Enter needed; Enter and spaces before the
+    key are ignored); a line with ``input`` where the terminal cannot be put in cbreak mode."""
+    try:
+        import termios
+        import tty
+    except ImportError:  # pragma: no cover - Windows
+        return input
+
+    def read_key(prompt: str) -> str:
+        console.file.write(prompt)
+        console.file.flush()
+        descriptor = sys.stdin.fileno()
+        try:
+            saved = termios.tcgetattr(descriptor)
+        except termios.error:
+            return input()
+        try:
+            tty.setcbreak(descriptor)
+            while True:
+                key = os.read(descriptor, 1).decode("utf-8", "replace")
+                if not key:
+                    raise EOFError
+                if key == "\x04":  # Ctrl-D
+                    raise EOFError
+                if not key.isspace():
+                    break
+        finally:
+            termios.tcsetattr(descriptor, termios.TCSADRAIN, saved)
+        console.file.write(key + "\n")
+        console.file.flush()
+        return key
+
+    return read_key
 
 
 def _scripted(review: Review, console: Console, approve: list[str], ignore: list[str],
