@@ -41,7 +41,8 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
     request of the cassette reuses is proposed as an identifier ([b]\\[\\[correlate]][/]).
     Verdict fields, echo checks and ids the replay already correlates are never proposed. The
     rules are printed as a TOML fragment with the evidence (runs, exchanges, sample values)
-    as comments; [b]--write[/] appends them to the configuration file. Exit codes: 0 learned
+    as comments; [b]--write[/] appends them to the configuration file. [b]\\[hooks][/]
+    before_replay runs before every run (reset a stateful target). Exit codes: 0 learned
     (or nothing to learn), 2 usage, 3 no exchange could be replayed.
 
     [b]Examples[/]
