@@ -348,3 +348,55 @@ def _segment_index(pieces: list[str], ref: FieldRef, seps: Separators) -> int | 
             if seen == ref.occurrence:
                 return index
     return None
+
+
+def is_field_reference(text: str) -> bool:
+    """Whether ``text`` is written as an HL7 v2 field reference (``PID-3[1].1``, ``MSA-1``)."""
+    return _REFERENCE.fullmatch(text.strip()) is not None
+
+
+def tree_values(root: etree._Element, ref: FieldRef) -> list[str]:
+    """The values at ``ref`` in the element view of a message (:func:`parse_er7`), as ER7 text
+    with the message's own separators: one value, or none when the message lacks it. Segments
+    nested in a query response's patient groups count in document order (``QRI[2]-1``)."""
+    segments = [segment for segment in root.iter(ref.segment) if segment is not root]
+    if len(segments) < ref.occurrence:
+        return []
+    segment = segments[ref.occurrence - 1]
+    name = f"{ref.segment}.{ref.field}"
+    repetitions = [child for child in segment if child.tag == name]
+    if len(repetitions) < ref.repetition:
+        return []
+    node: etree._Element | None = repetitions[ref.repetition - 1]
+    for number in (ref.component, ref.subcomponent):
+        if number is None or node is None:
+            break
+        if len(node) == 0:  # a plain value: its first component (subcomponent) only
+            node = node if number == 1 else None
+            continue
+        wanted = f"{node.tag}.{number}"
+        node = next((child for child in node if child.tag == wanted), None)
+    if node is None:
+        return []
+    separators = _tree_separators(root)
+    text = _element_text(node, separators)
+    return [text] if text else []
+
+
+def _tree_separators(root: etree._Element) -> tuple[str, str]:
+    encoding = root.findtext("MSH/MSH.2") or "^~\\&"
+    return encoding[0], encoding[3] if len(encoding) > 3 else "&"
+
+
+def _element_text(node: etree._Element, separators: tuple[str, str]) -> str:
+    """A field (component) element back as ER7: components joined by their numbers."""
+    if len(node) == 0:
+        return node.text or ""
+    depth = node.tag.count(".")
+    joiner = separators[0] if depth == 1 else separators[1]
+    parts: list[str] = []
+    for child in node:
+        index = int(child.tag.rsplit(".", 1)[1])
+        parts.extend([""] * (index - 1 - len(parts)))
+        parts.append(_element_text(child, separators))
+    return joiner.join(parts)

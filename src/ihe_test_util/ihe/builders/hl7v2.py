@@ -67,8 +67,9 @@ class Er7Message:
     body: bytes
     values: Mapping[str, str] = field(default_factory=dict)
 
-    def to_request(self, url: str) -> Request:
-        """The MLLP request (``url``: ``mllp://host:port``)."""
+    def to_request(self, url: str, *, security: object = None) -> Request:
+        """The MLLP request (``url``: ``mllp://host:port``); ``security`` (WS-Security) does
+        not apply to HL7 v2 and is ignored."""
         from ihe_test_util.transport.mllp import MLLP_METHOD
 
         return Request(method=MLLP_METHOD, uri=url, body=self.body)
