@@ -29,12 +29,13 @@ Bounds (docs/cli.md "Limits"): MSH-2 holds at most :data:`MAX_ENCODING_CHARACTER
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.ihe.jsonxml import xml_safe
+from ihe_test_util.ihe.jsonxml import _NOT_XML_CHAR, xml_safe
 
 ROOT_TAG = "HL7v2"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -79,31 +80,57 @@ def parse_er7(data: bytes) -> etree._Element:
     root = etree.Element(ROOT_TAG)
     grouping = _is_query_response(lines[0], field_sep, component_sep)
     group: etree._Element | None = None
+    # Characters XML cannot carry are rare: look for them once, not in every value.
+    safe = xml_safe if _NOT_XML_CHAR.search(text) else _same
+    sub_element = etree.SubElement
     for line in lines:
         segment_id = line[:3]
         if not _SEGMENT_ID.fullmatch(segment_id):
             raise Er7Error(f"invalid segment id {segment_id!r} in line {line[:20]!r}")
         if grouping and segment_id == "PID":
-            group = segment = etree.SubElement(root, segment_id)
+            group = segment = sub_element(root, segment_id)
         elif group is not None and segment_id not in _AFTER_RESULTS:
-            segment = etree.SubElement(group, segment_id)
+            segment = sub_element(group, segment_id)
         else:
             group = None
-            segment = etree.SubElement(root, segment_id)
+            segment = sub_element(root, segment_id)
         fields = line.split(field_sep)
         if segment_id == "MSH":
-            _text(segment, "MSH.1", field_sep)
-            _text(segment, "MSH.2", encoding)
-            numbered = list(enumerate(fields[2:], start=3))
+            sub_element(segment, "MSH.1").text = safe(field_sep)
+            sub_element(segment, "MSH.2").text = safe(encoding)
+            first = 3
+            fields = fields[2:]
         else:
-            numbered = list(enumerate(fields[1:], start=1))
-        for number, value in numbered:
+            first = 1
+            fields = fields[1:]
+        for number, value in enumerate(fields, start=first):
             if not value:
                 continue
             name = f"{segment_id}.{number}"
-            for repetition in value.split(repetition_sep):
-                _field(segment, name, repetition, component_sep, subcomponent_sep)
+            for repetition in value.split(repetition_sep) if repetition_sep in value \
+                    else (value,):
+                if component_sep not in repetition and subcomponent_sep not in repetition:
+                    sub_element(segment, name).text = safe(repetition)
+                    continue
+                field = sub_element(segment, name)
+                for index, component in enumerate(repetition.split(component_sep), start=1):
+                    if not component:
+                        continue
+                    component_name = f"{name}.{index}"
+                    if subcomponent_sep not in component:
+                        sub_element(field, component_name).text = safe(component)
+                        continue
+                    holder = sub_element(field, component_name)
+                    for sub_index, sub in enumerate(component.split(subcomponent_sep),
+                                                    start=1):
+                        if sub:
+                            sub_element(holder, f"{component_name}.{sub_index}").text = \
+                                safe(sub)
     return root
+
+
+def _same(text: str) -> str:
+    return text
 
 
 #: Segments that end the result groups of a query response (continuation pointer, errors).
@@ -114,31 +141,6 @@ def _is_query_response(msh: str, field_sep: str, component_sep: str) -> bool:
     """RSP^K22 / RSP^K23 (and other RSP): their PID groups are returned in no defined order."""
     fields = msh.split(field_sep)
     return len(fields) > 8 and fields[8].split(component_sep)[0] == "RSP"
-
-
-def _text(parent: etree._Element, tag: str, value: str) -> etree._Element:
-    child = etree.SubElement(parent, tag)
-    child.text = xml_safe(value)
-    return child
-
-
-def _field(parent: etree._Element, name: str, value: str, component_sep: str,
-           subcomponent_sep: str) -> None:
-    if component_sep not in value and subcomponent_sep not in value:
-        _text(parent, name, value)
-        return
-    field = etree.SubElement(parent, name)
-    for index, component in enumerate(value.split(component_sep), start=1):
-        if not component:
-            continue
-        component_name = f"{name}.{index}"
-        if subcomponent_sep not in component:
-            _text(field, component_name, component)
-            continue
-        holder = etree.SubElement(field, component_name)
-        for sub_index, sub in enumerate(component.split(subcomponent_sep), start=1):
-            if sub:
-                _text(holder, f"{component_name}.{sub_index}", sub)
 
 
 def message_type(root: etree._Element) -> str | None:
@@ -196,6 +198,10 @@ class FieldRef:
 
     @classmethod
     def parse(cls, text: str) -> FieldRef:
+        return _parse_reference(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> FieldRef:
         match = _REFERENCE.fullmatch(text.strip())
         if match is None:
             raise Er7Error(f"{text!r} is not an HL7 v2 field reference (write it like MSH-10, "
@@ -214,6 +220,12 @@ class FieldRef:
             if self.subcomponent is not None:
                 text += f".{self.subcomponent}"
         return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_reference(text: str) -> FieldRef:
+    """:meth:`FieldRef.parse`, remembered: rules and captures name the same few fields."""
+    return FieldRef._parse(text)
 
 
 @dataclass(frozen=True)
@@ -256,80 +268,101 @@ def _segments(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
+class Er7Text:
+    """ER7 text split once into segments, read and edited field by field (every other
+    character kept); :meth:`text` joins it back."""
+
+    def __init__(self, text: str) -> None:
+        self.separators = Separators.of(text)
+        self.pieces = _segments(text)
+
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def read(self, ref: FieldRef) -> str | None:
+        """The raw (escaped) value at ``ref``; None when the message has no such segment or
+        field, '' when it is present and empty."""
+        seps = self.separators
+        index = _segment_index(self.pieces, ref, seps)
+        if index is None:
+            return None
+        fields = self.pieces[index].split(seps.field)
+        position = _field_position(ref)
+        if position >= len(fields):
+            return None
+        if ref.segment == "MSH" and ref.field <= 2:
+            return seps.field if ref.field == 1 else fields[1]
+        repetitions = fields[position].split(seps.repetition)
+        if ref.repetition > len(repetitions):
+            return None
+        value = repetitions[ref.repetition - 1]
+        if ref.component is None:
+            return value
+        components = value.split(seps.component)
+        if ref.component > len(components):
+            return None
+        value = components[ref.component - 1]
+        if ref.subcomponent is None:
+            return value
+        subs = value.split(seps.subcomponent)
+        return subs[ref.subcomponent - 1] if ref.subcomponent <= len(subs) else None
+
+    def replace(self, ref: FieldRef, value: str) -> None:
+        """Put ``value`` (already escaped) at ``ref``. Missing fields, repetitions and
+        components of an existing segment are added with empty separators; a missing segment
+        is an :class:`Er7Error`."""
+        seps = self.separators
+        if ref.segment == "MSH" and ref.field <= 2:
+            raise Er7Error(f"{ref} holds the separators and cannot be replaced")
+        index = _segment_index(self.pieces, ref, seps)
+        if index is None:
+            raise Er7Error(f"the message has no {ref.segment} segment"
+                           + (f" #{ref.occurrence}" if ref.occurrence > 1 else "")
+                           + f" for {ref}")
+        fields = self.pieces[index].split(seps.field)
+        position = _field_position(ref)
+        fields.extend([""] * (position + 1 - len(fields)))
+        repetitions = fields[position].split(seps.repetition)
+        repetitions.extend([""] * (ref.repetition - len(repetitions)))
+        current = repetitions[ref.repetition - 1]
+        if ref.component is not None:
+            components = current.split(seps.component)
+            components.extend([""] * (ref.component - len(components)))
+            if ref.subcomponent is not None:
+                subs = components[ref.component - 1].split(seps.subcomponent)
+                subs.extend([""] * (ref.subcomponent - len(subs)))
+                subs[ref.subcomponent - 1] = value
+                components[ref.component - 1] = seps.subcomponent.join(subs)
+            else:
+                components[ref.component - 1] = value
+            current = seps.component.join(components)
+        else:
+            current = value
+        repetitions[ref.repetition - 1] = current
+        fields[position] = seps.repetition.join(repetitions)
+        self.pieces[index] = seps.field.join(fields)
+
+
 def read_field(text: str, ref: FieldRef) -> str | None:
-    """The raw (escaped) value at ``ref`` in ER7 ``text``; None when the message has no such
-    segment or field, '' when it is present and empty."""
-    seps = Separators.of(text)
-    pieces = _segments(text)
-    index = _segment_index(pieces, ref, seps)
-    if index is None:
-        return None
-    fields = pieces[index].split(seps.field)
-    position = _field_position(ref)
-    if position >= len(fields):
-        return None
-    if ref.segment == "MSH" and ref.field <= 2:
-        return seps.field if ref.field == 1 else fields[1]
-    value = fields[position]
-    repetitions = value.split(seps.repetition)
-    if ref.repetition > len(repetitions):
-        return None
-    value = repetitions[ref.repetition - 1]
-    if ref.component is None:
-        return value
-    components = value.split(seps.component)
-    if ref.component > len(components):
-        return None
-    value = components[ref.component - 1]
-    if ref.subcomponent is None:
-        return value
-    subs = value.split(seps.subcomponent)
-    return subs[ref.subcomponent - 1] if ref.subcomponent <= len(subs) else None
+    """The raw (escaped) value at ``ref`` in ER7 ``text`` (see :meth:`Er7Text.read`)."""
+    return Er7Text(text).read(ref)
 
 
 def replace_field(text: str, ref: FieldRef, value: str) -> str:
-    """``text`` with the value at ``ref`` replaced by ``value`` (already escaped); every other
-    character is kept. Missing fields, repetitions and components of an existing segment are
-    added with empty separators; a missing segment is an :class:`Er7Error`."""
-    seps = Separators.of(text)
-    if ref.segment == "MSH" and ref.field <= 2:
-        raise Er7Error(f"{ref} holds the separators and cannot be replaced")
-    pieces = _segments(text)
-    index = _segment_index(pieces, ref, seps)
-    if index is None:
-        raise Er7Error(f"the message has no {ref.segment} segment"
-                       + (f" #{ref.occurrence}" if ref.occurrence > 1 else "") + f" for {ref}")
-    fields = pieces[index].split(seps.field)
-    position = _field_position(ref)
-    fields.extend([""] * (position + 1 - len(fields)))
-    repetitions = fields[position].split(seps.repetition)
-    repetitions.extend([""] * (ref.repetition - len(repetitions)))
-    current = repetitions[ref.repetition - 1]
-    if ref.component is not None:
-        components = current.split(seps.component)
-        components.extend([""] * (ref.component - len(components)))
-        if ref.subcomponent is not None:
-            subs = components[ref.component - 1].split(seps.subcomponent)
-            subs.extend([""] * (ref.subcomponent - len(subs)))
-            subs[ref.subcomponent - 1] = value
-            components[ref.component - 1] = seps.subcomponent.join(subs)
-        else:
-            components[ref.component - 1] = value
-        current = seps.component.join(components)
-    else:
-        current = value
-    repetitions[ref.repetition - 1] = current
-    fields[position] = seps.repetition.join(repetitions)
-    pieces[index] = seps.field.join(fields)
-    return "".join(pieces)
+    """``text`` with the value at ``ref`` replaced by ``value`` (see :meth:`Er7Text.replace`);
+    every other character is kept."""
+    editable = Er7Text(text)
+    editable.replace(ref, value)
+    return editable.text()
 
 
 def edit_er7(data: bytes, edits: list[tuple[FieldRef, str]]) -> bytes:
     """``data`` with each ``(ref, value)`` applied in order (see :func:`replace_field`)."""
     text, codec = decode_er7(data)
+    editable = Er7Text(text)
     for ref, value in edits:
-        text = replace_field(text, ref, value)
-    return text.encode(codec, errors="replace")
+        editable.replace(ref, value)
+    return editable.text().encode(codec, errors="replace")
 
 
 def _field_position(ref: FieldRef) -> int:

@@ -29,7 +29,7 @@ from lxml import etree
 
 from ihe_test_util.errors import InputError, XmlInputError
 from ihe_test_util.ihe.catalogue import detect, regeneration_rules
-from ihe_test_util.ihe.er7 import Er7Error, FieldRef, decode_er7, read_field, replace_field
+from ihe_test_util.ihe.er7 import Er7Error, Er7Text, FieldRef, decode_er7
 from ihe_test_util.ihe.idmap import IdMap
 from ihe_test_util.ihe.message import Message, Reader, read_uncached
 from ihe_test_util.ihe.namespaces import WSA, WSSE, XDSB, qname
@@ -149,18 +149,19 @@ def _regenerate_er7(request: Request, message: Message, id_map: IdMap,
     if transaction is None:
         transaction = detect(request=message).id
     text, codec = decode_er7(request.body)
-    text = id_map.remap(text)
     changes: list[Change] = []
     try:
+        editable = Er7Text(id_map.remap(text))
         for rule in regeneration_rules(transaction, fresh_patients=fresh_patients):
             ref = FieldRef.parse(rule.xpath)
-            old = read_field(text, ref)
+            old = editable.read(ref)
             if not old:
                 continue
             new = (id_map.ids.timestamp_like(old) if rule.kind is ValueKind.TIMESTAMP
                    else id_map.fresh(old, rule.kind))
-            text = replace_field(text, ref, new)
+            editable.replace(ref, new)
             changes.append(Change(rule.what, str(ref), old, new, rule.kind))
+        text = editable.text()
     except Er7Error as exc:
         raise InputError(f"HL7 v2 message: {exc}", source="request") from None
     body = text.encode(codec, errors="replace")
