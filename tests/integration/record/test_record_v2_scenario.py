@@ -76,3 +76,17 @@ def test_every_v2_problem_is_reported_at_once_with_file_and_line(tmp_path: Path)
     assert "bad.yaml:12" in out and "shoe_size" in out
     assert "bad.yaml:16" in out and "colour" in out
     assert not (tmp_path / "c.yaml").exists()
+
+
+def test_the_example_cassette_checks_and_replays_clean(tmp_path: Path) -> None:
+    example = EXAMPLES.parent / "cassettes" / "pix-pdq-v2.yaml"
+    checked = ihe("cassette", "check", str(example))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = tmp_path / "run.json"
+    with start_medplum_hl7() as fresh:
+        result = ihe("replay", str(example), "--target", fresh.url, "--report-json",
+                     str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    exchanges = validate(report)["exchanges"]
+    assert isinstance(exchanges, list)
+    assert [e["outcome"] for e in exchanges] == ["pass"] * 6
