@@ -11,7 +11,6 @@ overrides), one folder per package and version, reused across runs and guarded b
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -22,44 +21,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .fhir_servers import _install as install
+from .fhir_servers import cache_root
+
 HERE = Path(__file__).parent
 MEDPLUM_HL7_VERSION = "4.5.2"
-_INSTALLED = ".installed"
-
-
-def cache_root() -> Path:
-    root = os.environ.get("IHE_TEST_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "ihe-test-util"
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def medplum_hl7_modules() -> Path:
-    """``node_modules`` holding @medplum/hl7 (installed on first use)."""
+    """``node_modules`` holding @medplum/hl7 (installed on first use, the way
+    :mod:`.fhir_servers` installs its peers: once per version, under a file lock)."""
     folder = cache_root() / "npm" / f"medplum-hl7-{MEDPLUM_HL7_VERSION}"
-    with _locked(folder):
-        if not (folder / _INSTALLED).exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            (folder / "package.json").write_text('{"name": "ihe-hl7-peer", "private": true}\n')
-            npm = shutil.which("npm") or "npm"
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
-                 f"@medplum/hl7@{MEDPLUM_HL7_VERSION}"],
-                cwd=folder, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(f"installing @medplum/hl7 {MEDPLUM_HL7_VERSION} failed:\n"
-                                   f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-            (folder / _INSTALLED).write_text(f"@medplum/hl7 {MEDPLUM_HL7_VERSION}\n")
+    npm = shutil.which("npm") or "npm"
+    write_package = [sys.executable, "-c", "open('package.json', 'w').write("
+                     "'{\"name\": \"ihe-hl7-peer\", \"private\": true}')"]
+    install(folder, [write_package,
+                     [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                      f"@medplum/hl7@{MEDPLUM_HL7_VERSION}"]],
+            f"@medplum/hl7 {MEDPLUM_HL7_VERSION}")
     return folder / "node_modules"
 
 
