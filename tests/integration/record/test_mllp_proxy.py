@@ -112,3 +112,21 @@ def test_an_ae_the_upstream_sent_is_recorded_as_such(tmp_path: Path) -> None:
     assert field(reply.body, "MSA-1") == "AE"
     (recorded,) = load_cassette(tmp_path / "c.yaml").interactions
     assert recorded.response.body == reply.body
+
+
+def test_an_mllp_proxy_takes_exactly_one_upstream(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ihe_test_util.cli.main import cli
+
+    for upstreams, says in ((["mllp://127.0.0.1:2575", "http://127.0.0.1:8080"],
+                             "exactly one --upstream"),
+                            (["mllp://:2575"], "is not an MLLP URL")):
+        args = ["--no-color", "record", "--proxy", "127.0.0.1:0", "--cassette",
+                str(tmp_path / "c.yaml")]
+        for upstream in upstreams:
+            args += ["--upstream", upstream]
+        result = CliRunner().invoke(cli, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 2, result.output
+        assert says in result.stdout + result.stderr
+    assert not (tmp_path / "c.yaml").exists()

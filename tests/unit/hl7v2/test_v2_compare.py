@@ -4,6 +4,7 @@ changed codes are verdicts."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ihe_test_util.compare import compare_responses
 from ihe_test_util.model import Response
@@ -80,3 +81,22 @@ def test_qak2_and_msa1_are_verdicts() -> None:
     assert compare(data, nf, "ITI-9").outcome is Outcome.REGRESSION
     ae = data.replace(b"MSA|AA|", b"MSA|AE|")
     assert compare(data, ae, "ITI-9").outcome is Outcome.REGRESSION
+
+
+def test_ihe_diff_passes_a_pdq_answer_in_another_order(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ihe_test_util.cli.main import cli
+
+    head, parts, tail = groups("ITI-21/ok-1_Response.hl7")
+    recorded, replayed = tmp_path / "recorded.hl7", tmp_path / "replayed.hl7"
+    recorded.write_bytes(head + renumbered(parts) + b"\r" + tail)
+    replayed.write_bytes(head + renumbered(parts[3:] + parts[:3]) + b"\r" + tail)
+    result = CliRunner().invoke(cli, ["--no-color", "diff", str(recorded), str(replayed)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    dropped = tmp_path / "dropped.hl7"
+    dropped.write_bytes(head + renumbered(parts[1:]) + b"\r" + tail)
+    result = CliRunner().invoke(cli, ["--no-color", "diff", str(recorded), str(dropped)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "result_count" in result.output
