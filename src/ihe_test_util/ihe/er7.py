@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.ihe.jsonxml import _NOT_XML_CHAR, xml_safe
+from ihe_test_util.ihe.jsonxml import xml_safe
 
 ROOT_TAG = "HL7v2"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -81,7 +81,7 @@ def parse_er7(data: bytes) -> etree._Element:
     grouping = _is_query_response(lines[0], field_sep, component_sep)
     group: etree._Element | None = None
     # Characters XML cannot carry are rare: look for them once, not in every value.
-    safe = xml_safe if _NOT_XML_CHAR.search(text) else _same
+    safe = xml_safe if xml_safe(text) != text else _same
     sub_element = etree.SubElement
     for line in lines:
         segment_id = line[:3]
