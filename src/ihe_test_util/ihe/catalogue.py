@@ -144,10 +144,12 @@ def hl7v3_noise(*roots: str) -> tuple[str, ...]:
 
 
 HL7V2_NOISE = ("MSH/MSH.7", "MSH/MSH.10", "EVN/EVN.2")
+#: Anchored at the message (``/HL7v2/MSA``): these segments are never inside a patient group,
+#: and an anchored path visits the segments only, not every field of the message.
 HL7V2_ECHOES = (
-    Echo("MSA/MSA.2", "MSH/MSH.10", "MSA-2 (request MSH-10)"),
-    Echo("QAK/QAK.1", "QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
-    Echo("QPD", "QPD", "echoed QPD"),
+    Echo("/HL7v2/MSA/MSA.2", "/HL7v2/MSH/MSH.10", "MSA-2 (request MSH-10)"),
+    Echo("/HL7v2/QAK/QAK.1", "/HL7v2/QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
+    Echo("/HL7v2/QPD", "/HL7v2/QPD", "echoed QPD"),
 )
 #: PID-3 repetitions (a patient's identifiers in several domains) have no defined order: a set.
 HL7V2_UNORDERED = (Unordered("PID", "PID.3", ("PID.3.1", "PID.3.4")),)
