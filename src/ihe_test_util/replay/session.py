@@ -25,12 +25,12 @@ from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
 from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
-from ihe_test_util.replay.targets import TargetMap, family_of
+from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
 from ihe_test_util.transport.content import decodable_accept_encoding
-from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.mllp import MllpTransport
+from ihe_test_util.transport.http import TransportOptions
 from ihe_test_util.transport.security_config import security_header
+from ihe_test_util.transport.senders import SchemeSender, family_of
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
@@ -114,52 +114,38 @@ def production_comparer(settings: Settings) -> Comparer:
                              Redactor.from_settings(settings))
 
 
-class SchemeSender:
-    """The replay's sender: each request goes over the transport its URL's scheme needs
-    (``http(s)://``: :class:`HttpTransport`, ``mllp(s)://``: :class:`MllpTransport`), each made
-    on first use, so a cassette may hold both kinds of exchange."""
-
-    def __init__(self, options: TransportOptions) -> None:
-        self.options = options
-        # HTTP up front: it says once, here, when certificates are not checked (--insecure)
-        self._senders: dict[str, HttpTransport | MllpTransport] = {
-            "http": HttpTransport(options),
-        }
+class ReplaySender(SchemeSender):
+    """The replay's sender (:class:`SchemeSender`) with replay's ``Accept-Encoding``: the
+    ``[env]`` header when one is configured (it overrides the recorded value), else the
+    recorded value narrowed to the codings the comparer can read
+    (:func:`decodable_accept_encoding`), so no comparison depends on compression."""
 
     def send(self, request: Request) -> tuple[Response, float]:
-        family = family_of(request.uri)
-        if family == "http":
+        if family_of(request.uri) == "http":
             request = request.evolve(headers=request.headers.with_value(
-                "Accept-Encoding", self._accept_encoding(request)))
-        sender = self._senders.get(family)
-        if sender is None:
-            sender = self._senders[family] = MllpTransport(self.options, warn=False)
-        return sender.send(request)
+                "Accept-Encoding", self.accept_encoding(request)))
+        return super().send(request)
 
-    def _accept_encoding(self, request: Request) -> str:
-        """``Accept-Encoding`` of a replayed request: the ``[env]`` header when one is
-        configured (it overrides the recorded value), else the recorded value narrowed to the
-        codings the comparer can read (:func:`decodable_accept_encoding`)."""
+    def accept_encoding(self, request: Request) -> str:
         for name, value in self.options.headers.items():
             if name.lower() == "accept-encoding":
                 return value
         return decodable_accept_encoding(request.headers.get("Accept-Encoding"))
 
-    def close(self) -> None:
-        for sender in self._senders.values():
-            sender.close()
-
 
 def make_transport(options: TransportOptions) -> Sender:
-    return SchemeSender(options)
+    return ReplaySender(options)
 
 
 def production_engine(
     settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
     fresh_patients: bool = False, keep: ExchangeSink | None = None,
+    reference: TargetMap | None = None,
 ) -> ReplayEngine:
     """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
-    capture rules and SAML header, regeneration per cassette. ConfigError on a bad setting."""
+    capture rules and SAML header, regeneration per cassette; with ``reference`` each exchange
+    is replayed against that live old version too (the live differential). ConfigError on a
+    bad setting."""
     options = options or transport_options(settings, None, timeout=None, insecure=False)
     comparer = production_comparer(settings)
     capture_rules = load_capture_rules(settings.correlate, settings.source)
@@ -167,12 +153,13 @@ def production_engine(
     return ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
         make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
-        targets=targets, keep=keep, capture_rules=capture_rules,
+        targets=targets, keep=keep, capture_rules=capture_rules, reference=reference,
     )
 
 
 __all__ = [
     "CassetteRegenerator",
+    "ReplaySender",
     "RuleBoundComparer",
     "SchemeSender",
     "TargetMap",
