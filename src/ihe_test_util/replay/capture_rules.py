@@ -22,7 +22,9 @@ should be tracked regardless, a rule names where servers put it, in one of three
 subset: dot-separated member names, an optional leading resource type that the body's
 ``resourceType`` must equal, ``[n]`` to pick one item of a list (lists are flattened
 otherwise), and ``resource`` descending into a nested resource as usual in FHIR JSON.
-``pattern`` is a regular expression searched in each selected value: the value kept is its
+The FHIRPath subset also reads FHIR XML responses (``application/fhir+xml``): the same
+elements, values in ``@value``. ``pattern`` is a regular expression searched in each selected
+value: the value kept is its
 group 1 (or the whole match without a group).
 
 On replay, the n-th value the rule selects in the recorded response maps to the n-th value it
@@ -46,7 +48,7 @@ from lxml import etree
 from ihe_test_util.errors import ConfigError
 from ihe_test_util.ihe.catalogue import known_ids, spec_for, transaction_id
 from ihe_test_util.ihe.message import Message
-from ihe_test_util.ihe.namespaces import PREFIXES
+from ihe_test_util.ihe.namespaces import FHIR, PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath, compiled_xpath, values_of
 from ihe_test_util.model import Headers
 
@@ -126,6 +128,33 @@ class JsonPath:
             nodes = found
         return _scalars(nodes)
 
+    def tree_values(self, root: etree._Element) -> list[str]:
+        """The FHIRPath subset on a FHIR XML body (``application/fhir+xml``): members are
+        child elements, a nested resource is stepped through, values are ``@value``. A JSON
+        pointer names JSON only: nothing."""
+        if self.pointer is not None or not str(root.tag).startswith(f"{{{FHIR}}}"):
+            return []
+        if self.resource_type is not None and etree.QName(root).localname != self.resource_type:
+            return []
+        nodes = [root]
+        for name, index in self.members:
+            found: list[etree._Element] = []
+            for node in nodes:
+                items = [_through_resource(child) for child in node
+                         if child.tag == f"{{{FHIR}}}{name}"]
+                found.extend(items[index:index + 1] if index is not None else items)
+            nodes = found
+        return [str(node.get("value")) for node in nodes if node.get("value") is not None]
+
+
+def _through_resource(element: etree._Element) -> etree._Element:
+    """``resource`` (and ``contained``, ``outcome``) hold a resource: step into it."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if len(children) == 1 and element.get("value") is None \
+            and etree.QName(children[0]).localname[:1].isupper():
+        return children[0]
+    return element
+
 
 def _scalars(nodes: Iterable[Any]) -> list[str]:
     values = []
@@ -170,7 +199,10 @@ class CaptureRule:
         found: list[str]
         if self.json_path is not None:
             document = _json_of(message)
-            found = self.json_path.values(document) if document is not None else []
+            if document is not None:
+                found = self.json_path.values(document)
+            else:  # FHIR XML: the same path on the tree
+                found = self.json_path.tree_values(root) if root is not None else []
         elif self.header is not None:
             found = [value.strip() for value in headers.get_all(self.header)] \
                 if headers is not None else []

@@ -180,3 +180,20 @@ def test_ids_inside_references_and_urls(value: str, found: list[str]) -> None:
     from ihe_test_util.replay.correlate import _parts
 
     assert [token for token, part in _parts(value) if part is not None] == found
+
+
+def test_a_fhir_path_reads_fhir_xml_responses_too() -> None:
+    xml = Response(200, headers=Headers([("Content-Type", "application/fhir+xml")]), body=(
+        b'<Bundle xmlns="http://hl7.org/fhir"><type value="transaction-response"/>'
+        b'<entry><resource><List><id value="L-000001"/></List></resource>'
+        b'<response><location value="List/L-000001/_history/1"/></response></entry>'
+        b'<entry><response><location value="Binary/B-000077/_history/1"/></response></entry>'
+        b'</Bundle>'))
+    message = message_of(xml)
+    (by_path, by_resource, by_pointer) = load_capture_rules([
+        {"json": "Bundle.entry[1].response.location", "pattern": "Binary/([^/]+)"},
+        {"json": "entry.resource.id"},
+        {"json": "/entry/0/resource/id"}])
+    assert by_path.values(message.root, message=message) == ["B-000077"]
+    assert by_resource.values(message.root, message=message) == ["L-000001"]
+    assert by_pointer.values(message.root, message=message) == []  # a pointer names JSON
