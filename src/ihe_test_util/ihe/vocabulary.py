@@ -182,3 +182,32 @@ def error_severity(value: str | None) -> str:
     if value is None:
         return ""
     return ERROR_SEVERITY.get(value.strip(), value.strip())
+
+
+# -- IHE mobile profiles on FHIR R4: MHD 4.2, PDQm 3.x, PIXm 3.x -------------------------------
+#: Identifier.system of an identifier domain named by an OID (FHIR R4 2.24.0.1 "urn:oid:").
+FHIR_OID_SYSTEM_PREFIX = "urn:oid:"
+#: Identifier.system of a UUID-valued identifier (MHD: entryUUID as ``urn:uuid:...``).
+FHIR_UUID_SYSTEM = "urn:ietf:rfc:3986"
+#: List.code of the MHD list types (MHD 4.2 CodeSystem MHDlistTypes).
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+MHD_SUBMISSION_SET = "submissionset"
+MHD_FOLDER = "folder"
+#: SubmissionSet.sourceId and .contentTypeCode on List (MHD 4.2 extensions).
+MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
+MHD_DESIGNATION_TYPE_EXTENSION = (
+    "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType")
+#: DocumentEntry.availabilityStatus <-> DocumentReference.status (MHD 4.2 mapping table).
+FHIR_DOCUMENT_STATUS: dict[str, str] = {APPROVED: "current", DEPRECATED: "superseded"}
+#: DocumentReference.relatesTo.code <-> association type (MHD 4.2 mapping table).
+FHIR_RELATES_TO: dict[str, str] = {
+    "replaces": RPLC, "transforms": XFRM, "appends": APND, "signs": SIGNS,
+}
+#: PDQm $match result grades (FHIR R4 extension match-grade, ITI-119).
+FHIR_MATCH_GRADE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/match-grade"
+#: Patient.gender <-> HL7 v3 administrativeGenderCode (AdministrativeGender concept maps).
+FHIR_GENDER_TO_V3: dict[str, str] = {"male": "M", "female": "F", "other": "UN"}
+V3_GENDER_TO_FHIR: dict[str, str] = {"M": "male", "F": "female", "UN": "other"}
+#: FHIR media types (FHIR R4 http.html#mime-type).
+FHIR_MEDIA_JSON = "application/fhir+json"
+FHIR_MEDIA_XML = "application/fhir+xml"
