@@ -109,7 +109,7 @@ def fresh_oid() -> str:
 def provide_bundle(subject: str, content: bytes = b"hello MHD", *, unique_id: str | None = None,
                    creation: str = "2024-01-01T10:00:00Z", omit: tuple[str, ...] = (),
                    replaces: str | None = None, hash_of: bytes | None = None,
-                   ) -> tuple[dict[str, Any], str]:
+                   set_unique_id: str | None = None) -> tuple[dict[str, Any], str]:
     """An ITI-65 transaction Bundle (SubmissionSet List + DocumentReference + Binary) and the
     document's uniqueId. ``omit`` drops DocumentReference elements (``format``, ``type``...)."""
     unique_id = unique_id or fresh_oid()
@@ -149,7 +149,7 @@ def provide_bundle(subject: str, content: bytes = b"hello MHD", *, unique_id: st
             {"url": MHD_DESIGNATION_TYPE_EXTENSION, "valueCodeableConcept": {
                 "coding": [{"system": LOINC, "code": "34133-9"}]}}],
         "identifier": [{"use": "usual", "system": "urn:ietf:rfc:3986",
-                        "value": f"urn:oid:{fresh_oid()}"}],
+                        "value": f"urn:oid:{set_unique_id or fresh_oid()}"}],
         "status": "current", "mode": "working",
         "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
         "subject": {"reference": subject}, "date": "2024-01-02T03:04:05Z",
