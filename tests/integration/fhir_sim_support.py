@@ -184,3 +184,58 @@ def soap(url: str, built: BuiltMessage) -> tuple[int, etree._Element, dict[str, 
     payload = envelope.find("{http://www.w3.org/2003/05/soap-envelope}Body")
     assert payload is not None
     return response.status_code, next(iter(payload)), attachments
+
+
+# -- a small FHIR client session (MHD + PDQm + PIXm), as a user would write one ---------------
+
+SESSION_DOMAIN, SESSION_OTHER = "1.3.6.1.4.1.21367.2005.3.7", "1.3.6.1.4.1.21367.2005.3.8"
+
+
+def fhir_session(base: str) -> list[FhirAnswer]:
+    """ITI-104 x2, ITI-78 search/read, ITI-83, ITI-65 (two documents, the second replacing the
+    first), ITI-67 (chained, sorted, status-filtered), ITI-66, ITI-68, ITI-119, an invalid
+    ITI-65 and a 404 read, sent to ``base`` (a FHIR base URL; every request goes there, so a
+    recording proxy in front sees them all)."""
+    fhir = FhirClient(base)
+    answers = []
+    ids = []
+    for value, given in (("REC-1", "Rita"), ("REC-2", "Remy")):
+        body = patient(SESSION_DOMAIN, value, "Recorder", given,
+                       others=((SESSION_OTHER, f"{value}-x"), (SESSION_OTHER, f"{value}-y")))
+        answer = fhir.request("PUT", "Patient", body,
+                              params={"identifier": f"urn:oid:{SESSION_DOMAIN}|{value}"})
+        answers.append(answer)
+        ids.append(str(answer.resource["id"]))
+    answers.append(fhir.get("Patient", family="recorder", _sort="given"))
+    answers.append(fhir.get(f"Patient/{ids[1]}"))
+    answers.append(fhir.get("Patient/$ihe-pix",
+                            sourceIdentifier=f"urn:oid:{SESSION_DOMAIN}|REC-1"))
+    bundle, _ = provide_bundle(f"Patient/{ids[0]}", b"first version",
+                               unique_id="2.25.987654321.1", set_unique_id="2.25.987654321.2")
+    first = fhir.request("POST", "", bundle)
+    answers.append(first)
+    old = first.resource["entry"][1]["response"]["location"].split("/")[1]
+    bundle, _ = provide_bundle(f"Patient/{ids[0]}", b"second version", replaces=old,
+                               creation="2024-05-01T00:00:00Z", unique_id="2.25.987654321.3",
+                               set_unique_id="2.25.987654321.4")
+    second = fhir.request("POST", "", bundle)
+    answers.append(second)
+    bundle, _ = provide_bundle(f"Patient/{ids[1]}", b"other", unique_id="2.25.987654321.5",
+                               set_unique_id="2.25.987654321.6")
+    answers.append(fhir.request("POST", "", bundle))
+    chained = {"patient.identifier": f"urn:oid:{SESSION_DOMAIN}|REC-1"}
+    answers.append(fhir.get("DocumentReference", status="current", **chained))
+    answers.append(fhir.get("DocumentReference", patient=f"Patient/{ids[0]}",
+                            status="current,superseded", _sort="-date"))
+    answers.append(fhir.get("List", code="submissionset", **chained))
+    binary = second.resource["entry"][2]["response"]["location"]
+    answers.append(fhir.request("GET", binary, headers={"Accept": "*/*"}))
+    answers.append(fhir.request("POST", "Patient/$match", {
+        "resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {
+            "resourceType": "Patient", "name": [{"family": "Recorder", "given": ["Remy"]}],
+            "gender": "female", "birthDate": "1980-02-03"}}]}))
+    bundle, _ = provide_bundle(f"Patient/{ids[1]}", omit=("format",),
+                               unique_id="2.25.987654321.7", set_unique_id="2.25.987654321.8")
+    answers.append(fhir.request("POST", "", bundle))
+    answers.append(fhir.get("Patient/999999"))
+    return answers

@@ -1,0 +1,68 @@
+"""A FHIR client session (MHD, PDQm, PIXm) recorded through ``ihe record --proxy`` in front of
+``ihe sim``, replayed with ``ihe replay`` against fresh simulators: baseline and compatible
+exit 0, breaking exits 1 naming the FHIR regressions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ihe_test_util.cassette import load_cassette
+from ihe_test_util.sim import Simulator
+
+from ..fhir_sim_support import fhir_session
+from ..record.test_proxy_cli import running_proxy
+from .test_replay_cli import ihe
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+#: exchanges of fhir_session whose verdict the breaking profile changes, by transaction
+BREAKING_TRANSACTIONS = {"ITI-65", "ITI-66", "ITI-67", "ITI-78", "ITI-83"}
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fhir-record")
+    with Simulator() as sim, running_proxy(folder, sim.base_url) as proxy:
+        answers = fhir_session(f"{proxy.url}/fhir")
+        code, events = proxy.stop()
+    assert code == 0, events
+    assert [a.status for a in answers] == [201, 201, 200, 200, 200, 200, 200, 200, 200, 200,
+                                           200, 200, 200, 422, 404]
+    return folder / "cassettes" / "p.yaml"
+
+
+def test_the_recording_holds_every_fhir_exchange(recording: Path) -> None:
+    interactions = load_cassette(recording).interactions
+    assert len(interactions) == 15
+    assert {i.request.method for i in interactions} == {"PUT", "GET", "POST"}
+
+
+def _replay(recording: Path, profile: str, tmp_path: Path) -> tuple[int, str, dict[str, object]]:
+    report = tmp_path / f"{profile}.json"
+    with Simulator(profile=profile) as sim:
+        run = ihe("replay", str(recording), "--target", sim.base_url, "--fail-on",
+                  "regression", "--report-json", str(report))
+    data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    return run.returncode, run.stdout + run.stderr, data
+
+
+@pytest.mark.parametrize("profile", ["baseline", "compatible"])
+def test_baseline_and_compatible_replays_pass(recording: Path, tmp_path: Path,
+                                              profile: str) -> None:
+    code, output, _ = _replay(recording, profile, tmp_path)
+    assert code == 0, output
+
+
+def test_breaking_replay_names_the_fhir_regressions(recording: Path, tmp_path: Path) -> None:
+    code, output, report = _replay(recording, "breaking", tmp_path)
+    assert code == 1, output
+    assert "regression" in output
+    exchanges = report.get("exchanges", report.get("results", []))
+    assert isinstance(exchanges, list)
+    regressed = {str(e.get("transaction")) for e in exchanges
+                 if isinstance(e, dict) and e.get("outcome") == "regression"}
+    assert regressed == BREAKING_TRANSACTIONS, output
