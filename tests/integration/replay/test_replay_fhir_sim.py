@@ -19,6 +19,12 @@ from .test_replay_cli import ihe
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
+#: Until replay carries server-assigned ids forward in JSON bodies and URL paths (issue 13:
+#: ``relatesTo`` -> DocumentReference/<id>, GET Binary/<id>), the second ITI-65 and the
+#: retrieve fail against any fresh server and everything after them differs.
+NEEDS_FHIR_CORRELATION = pytest.mark.xfail(
+    strict=True, reason="replay does not yet correlate ids in FHIR JSON bodies and paths")
+
 #: exchanges of fhir_session whose verdict the breaking profile changes, by transaction
 BREAKING_TRANSACTIONS = {"ITI-65", "ITI-66", "ITI-67", "ITI-78", "ITI-83"}
 
@@ -50,6 +56,7 @@ def _replay(recording: Path, profile: str, tmp_path: Path) -> tuple[int, str, di
     return run.returncode, run.stdout + run.stderr, data
 
 
+@NEEDS_FHIR_CORRELATION
 @pytest.mark.parametrize("profile", ["baseline", "compatible"])
 def test_baseline_and_compatible_replays_pass(recording: Path, tmp_path: Path,
                                               profile: str) -> None:
@@ -57,6 +64,7 @@ def test_baseline_and_compatible_replays_pass(recording: Path, tmp_path: Path,
     assert code == 0, output
 
 
+@NEEDS_FHIR_CORRELATION
 def test_breaking_replay_names_the_fhir_regressions(recording: Path, tmp_path: Path) -> None:
     code, output, report = _replay(recording, "breaking", tmp_path)
     assert code == 1, output
