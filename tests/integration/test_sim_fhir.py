@@ -161,6 +161,28 @@ def test_iti83_ihe_pix_and_its_errors(fhir: FhirClient) -> None:
         assert error.outcome()[0] == code and error.outcome()[2] == text
 
 
+def test_iti104_by_id_and_delete_iti83_by_post_and_iti78_by_post_search(
+        sim: Simulator, fhir: FhirClient) -> None:
+    patient_id = feed(fhir, "ID-1", "Idson", "Ida")
+    body = patient(DOMAIN, "ID-1", "Idsen", "Ida", others=((OTHER, "ID-1x"),))
+    revised = fhir.request("PUT", f"Patient/{patient_id}", body)
+    assert revised.status == 200 and revised.resource["name"][0]["family"] == "Idsen"
+    assert fhir.request("PUT", "Patient/777777", body).status == 404
+    posted = fhir.request("POST", "Patient/$ihe-pix", {"resourceType": "Parameters", "parameter": [
+        {"name": "sourceIdentifier", "valueIdentifier": {"system": f"urn:oid:{DOMAIN}",
+                                                          "value": "ID-1"}},
+        {"name": "targetSystem", "valueUri": f"urn:oid:{OTHER}"}]})
+    assert posted.status == 200
+    assert posted.resource["parameter"][0]["valueIdentifier"]["value"] == "ID-1x"
+    searched = requests.post(f"{sim.url_for('fhir')}/Patient/_search", data={"family": "idsen"},
+                             timeout=30, headers={"Accept": "application/fhir+json"})
+    assert searched.status_code == 200 and searched.json()["total"] == 1
+    deleted = fhir.request("DELETE", "Patient", params={"identifier": f"urn:oid:{DOMAIN}|ID-1"})
+    assert deleted.status == 200 and deleted.resource["resourceType"] == "OperationOutcome"
+    assert fhir.get(f"Patient/{patient_id}").status == 404
+    assert fhir.get("Patient", family="idsen").resource["total"] == 0
+
+
 def test_iti119_match_scores_best_first(fhir: FhirClient) -> None:
     feed(fhir, "M-1", "Matcher", "Mary", birth="1990-01-01")
     feed(fhir, "M-2", "Matcher", "Mary", birth="1991-01-01")
@@ -308,7 +330,7 @@ def test_bad_requests_are_operation_outcomes(sim: Simulator, fhir: FhirClient) -
         (requests.get(f"{base}/Observation", timeout=10), 404),
         (requests.get(f"{base}/Patient/424242", timeout=10), 404),
         (requests.get(f"{base}/DocumentReference/not-a-uuid", timeout=10), 404),
-        (requests.delete(f"{base}/Patient", timeout=10), 405),
+        (requests.delete(f"{base}/DocumentReference", timeout=10), 405),
         (requests.get(f"{base}/Patient", params={"_format": "yaml"}, timeout=10), 406),
         (requests.get(f"{base}/Patient", headers={"Accept": "text/html"}, timeout=10), 406),
         (requests.put(f"{base}/Patient", data=b"{", timeout=10, params={

@@ -112,7 +112,7 @@ def actor_named(name: str) -> Actor | None:
         if transaction.id.lower() == wanted:
             return actor_named(transaction.actor)
     for route in ROUTES:
-        if route.transaction.lower() == wanted:
+        if route.transaction and route.transaction.lower() == wanted:
             return actor_named(route.actor)
     return None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ihe_test_util import __version__
+from ihe_test_util.ihe.catalogue import fhir_request_path, spec_for
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.fhir import documents, patients
 from ihe_test_util.sim.fhir.common import FhirScope
@@ -43,27 +44,29 @@ class FhirActor:
 
 
 @dataclass(frozen=True)
-class Route:
-    """One FHIR interaction: method and path pattern (``{id}`` is a variable) -> handler."""
+class FhirService:
+    """An actor serving a transaction: a handler per interaction (``(method, shape)``, the
+    shapes of :class:`~ihe_test_util.ihe.specs.FhirRoute`), for the catalogue's routes of that
+    transaction whose resource type is in ``only`` when given (what the simulator
+    implements)."""
 
     transaction: str
     actor: str
-    method: str
-    pattern: tuple[str, ...]
-    handler: Handler
+    handlers: tuple[tuple[str, str, Handler], ...]
+    only: tuple[str, ...] = ()
 
-    def match(self, parts: tuple[str, ...]) -> list[str] | None:
-        if len(parts) != len(self.pattern):
-            return None
-        found = []
-        for part, expected in zip(parts, self.pattern, strict=True):
-            if expected == "{id}":
-                if part.startswith(("$", "_")):
-                    return None
-                found.append(part)
-            elif part != expected:
-                return None
-        return found
+
+@dataclass(frozen=True)
+class Route:
+    """One dispatch row: an interaction of the catalogue at an actor, and its handler
+    (``transaction`` None: a plain FHIR interaction no IHE transaction names)."""
+
+    transaction: str | None
+    actor: str
+    method: str
+    resource: str | None
+    shape: str
+    handler: Handler
 
 
 FHIR_ACTORS: tuple[FhirActor, ...] = (
@@ -73,27 +76,57 @@ FHIR_ACTORS: tuple[FhirActor, ...] = (
     FhirActor("pixm", "PIXm Patient Identifier Cross-reference Manager"),
 )
 
-ROUTES: tuple[Route, ...] = (
-    Route("ITI-65", "mhd-recipient", "POST", (), documents.provide),
-    Route("ITI-66", "mhd-responder", "GET", ("List",), documents.find_lists),
-    Route("ITI-66", "mhd-responder", "GET", ("List", "{id}"), documents.read_list),
-    Route("ITI-67", "mhd-responder", "GET", ("DocumentReference",),
-          documents.find_document_references),
-    Route("ITI-67", "mhd-responder", "GET", ("DocumentReference", "{id}"),
-          documents.read_document_reference),
-    Route("ITI-68", "mhd-responder", "GET", ("Binary", "{id}"), documents.retrieve),
-    Route("ITI-78", "pdqm", "GET", ("Patient",), patients.search),
-    Route("ITI-78", "pdqm", "GET", ("Patient", "{id}"), patients.read),
-    Route("ITI-119", "pdqm", "POST", ("Patient", "$match"), patients.match),
-    Route("ITI-83", "pixm", "GET", ("Patient", "$ihe-pix"), patients.ihe_pix),
-    Route("ITI-104", "pixm", "PUT", ("Patient",), patients.feed_update),
-    Route("ITI-104", "pixm", "POST", ("Patient",), patients.feed_create),
+SERVICES: tuple[FhirService, ...] = (
+    FhirService("ITI-65", "mhd-recipient", (("POST", "base", documents.provide),)),
+    # MHD 4 finds SubmissionSets as List; DocumentManifest (MHD 3) is not implemented.
+    FhirService("ITI-66", "mhd-responder", (
+        ("GET", "type", documents.find_lists), ("POST", "search", documents.find_lists),
+        ("GET", "instance", documents.read_list)), only=("List",)),
+    FhirService("ITI-67", "mhd-responder", (
+        ("GET", "type", documents.find_document_references),
+        ("POST", "search", documents.find_document_references),
+        ("GET", "instance", documents.read_document_reference))),
+    FhirService("ITI-68", "mhd-responder", (("GET", "instance", documents.retrieve),)),
+    FhirService("ITI-78", "pdqm", (
+        ("GET", "type", patients.search), ("POST", "search", patients.search),
+        ("GET", "instance", patients.read))),
+    FhirService("ITI-119", "pdqm", (("POST", "$match", patients.match),)),
+    FhirService("ITI-83", "pixm", (
+        ("GET", "$ihe-pix", patients.ihe_pix), ("POST", "$ihe-pix", patients.ihe_pix))),
+    FhirService("ITI-104", "pixm", (
+        ("PUT", "type", patients.feed_update), ("PUT", "instance", patients.feed_update_by_id),
+        ("DELETE", "type", patients.feed_delete))),
 )
+
+#: Interactions the simulator answers that no IHE transaction names: a plain Patient create
+#: (ITI-104 feeds with a conditional update; clients often create first).
+PLAIN_ROUTES: tuple[Route, ...] = (
+    Route(None, "pixm", "POST", "Patient", "type", patients.feed_create),
+)
+
+
+def _routes(service: FhirService) -> tuple[Route, ...]:
+    spec = spec_for(service.transaction)
+    handlers = {(method, shape): handler for method, shape, handler in service.handlers}
+    rows = [Route(service.transaction, service.actor, route.method, route.resource,
+                  route.shape, handlers[(route.method, route.shape)])
+            for route in spec.fhir_routes
+            if (route.method, route.shape) in handlers
+            and (not service.only or route.resource in service.only)]
+    missing = set(handlers) - {(r.method, r.shape) for r in rows}
+    if missing:  # the catalogue no longer has an interaction this table answers
+        raise RuntimeError(f"{service.transaction}: no catalogue route for {sorted(missing)}")
+    return tuple(rows)
+
+
+#: Every interaction the FHIR actors answer, derived from :data:`SERVICES` and the catalogue.
+ROUTES: tuple[Route, ...] = (*(row for s in SERVICES for row in _routes(s)), *PLAIN_ROUTES)
 
 
 def fhir_transactions_of(actor: str) -> list[str]:
     """Transaction ids a FHIR actor serves, in table order."""
-    return list(dict.fromkeys(r.transaction for r in ROUTES if r.actor == actor))
+    return list(dict.fromkeys(r.transaction for r in ROUTES
+                              if r.actor == actor and r.transaction))
 
 
 def is_fhir_path(path: str) -> bool:
@@ -135,34 +168,37 @@ class FhirApp:
             "diagnostics": reason}]), "json", status)
 
     def _route(self, call: FhirCall) -> tuple[Route, list[str]]:
-        candidates = [(r, found) for r in ROUTES if (found := r.match(call.parts)) is not None]
-        for route, found in candidates:
-            if route.method == call.method or (call.method == "HEAD" and route.method == "GET"):
-                return route, found
+        where = fhir_request_path("/".join(call.parts))
+        if call.parts and where.resource is None:
+            known = sorted({r.resource for r in ROUTES if r.resource})
+            raise FhirError(404, "not-supported", f"resource type {call.parts[0]!r} is not "
+                            f"supported here; this server has {', '.join(known)}")
+        method = "GET" if call.method == "HEAD" else call.method
+        candidates = [r for r in ROUTES if r.resource == where.resource
+                      and r.shape == where.shape]
+        for route in candidates:
+            if route.method == method:
+                return route, [where.id] if where.id is not None else []
         if candidates:
-            allowed = sorted({r.method for r, _ in candidates})
+            allowed = sorted({r.method for r in candidates})
             raise FhirError(405, "not-supported", f"{call.method} is not supported on "
                             f"/{'/'.join(call.parts)}; use {', '.join(allowed)}")
-        kind = call.parts[0] if call.parts else ""
-        known = sorted({r.pattern[0] for r in ROUTES if r.pattern})
-        if kind and kind not in known:
-            raise FhirError(404, "not-supported", f"resource type {kind!r} is not supported "
-                            f"here; this server has {', '.join(known)}")
         raise FhirError(404, "not-found", f"no FHIR interaction at /{'/'.join(call.parts)}")
 
 
 def capability_statement(call: FhirCall) -> dict[str, Any]:
     """What ``GET /fhir/metadata`` answers: the resource types and interactions served."""
     resources: dict[str, dict[str, Any]] = {}
+    codes = {("GET", "type"): "search-type", ("POST", "search"): "search-type",
+             ("GET", "instance"): "read", ("PUT", "type"): "update",
+             ("PUT", "instance"): "update", ("DELETE", "type"): "delete",
+             ("POST", "type"): "create"}
     for route in ROUTES:
-        if not route.pattern:
-            continue
-        entry = resources.setdefault(route.pattern[0], {"type": route.pattern[0],
-                                                        "interaction": []})
-        if route.pattern[-1].startswith("$"):
-            continue  # operations need canonical OperationDefinition URLs: not listed
-        code = {"GET": "search-type" if len(route.pattern) == 1 else "read",
-                "PUT": "update", "POST": "create"}[route.method]
+        code = codes.get((route.method, route.shape))
+        if route.resource is None or code is None:
+            continue  # the transaction at the base; operations (no canonical URL here)
+        entry = resources.setdefault(route.resource, {"type": route.resource,
+                                                      "interaction": []})
         if {"code": code} not in entry["interaction"]:
             entry["interaction"].append({"code": code})
     listed = [{k: v for k, v in r.items() if v} for r in resources.values()]

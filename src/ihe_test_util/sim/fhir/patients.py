@@ -10,6 +10,7 @@ by ITI-104 by PDQ v3 and PIX v3. Error answers follow ITI TF-2 3.83.4.2.3 (PIXm)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lxml import etree
@@ -20,6 +21,7 @@ from ihe_test_util.ihe.vocabulary import (
     FHIR_MATCH_GRADE_EXTENSION,
     V3_GENDER_TO_FHIR,
 )
+from ihe_test_util.ihe.vocabulary import FHIR_OID_SYSTEM_PREFIX as OID
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.sim.demographics import Criteria, matches, person_facets, stored_person
 from ihe_test_util.sim.fhir.common import (
@@ -29,7 +31,14 @@ from ihe_test_util.sim.fhir.common import (
     oid_of,
     token_id,
 )
-from ihe_test_util.sim.fhir.wire import FhirError, FhirReply, Page, SortKey
+from ihe_test_util.sim.fhir.wire import (
+    FhirError,
+    FhirReply,
+    Page,
+    SortKey,
+    issue,
+    operation_outcome,
+)
 from ihe_test_util.sim.hl7v3 import h, hl7_element, sub
 from ihe_test_util.sim.profiles import Deviation
 from ihe_test_util.sim.store import PatientRecord
@@ -234,9 +243,9 @@ def _has_identifier(record: PatientRecord, token: str) -> bool:
     system, bar, value = token.partition("|")
     if not bar:
         return any(pid.extension == token for pid in record.ids)
-    if not system.startswith("urn:oid:"):
+    if not system.startswith(OID):
         return False
-    root = system[len("urn:oid:"):]
+    root = system[len(OID):]
     return any(pid.root == root and (not value or pid.extension == value) for pid in record.ids)
 
 
@@ -362,24 +371,28 @@ def _score(wanted: dict[str, Any], record: PatientRecord) -> tuple[float, str | 
 
 
 def ihe_pix(scope: FhirScope) -> FhirReply:
-    """ITI-83 ``GET Patient/$ihe-pix?sourceIdentifier=...&targetSystem=...``."""
+    """ITI-83 ``GET Patient/$ihe-pix?sourceIdentifier=...&targetSystem=...`` (or ``POST`` with
+    the same parameters in a Parameters resource)."""
     call = scope.call
+    if call.method == "POST":
+        call = replace(call, params=call.params + _operation_parameters(scope))
     sources = call.values("sourceIdentifier")
     if len(sources) != 1:
         raise FhirError(400, "invalid", "exactly one sourceIdentifier (system|value) is "
                         f"required, got {len(sources)}")
     system, bar, value = sources[0].partition("|")
     domains = scope.ctx.store.known_domains()
-    if not bar or not value or not system.startswith("urn:oid:") or system[8:] not in domains:
+    root = system[len(OID):] if system.startswith(OID) else None
+    if not bar or not value or root is None or root not in domains:
         raise FhirError(400, "code-invalid", "sourceIdentifier Assigning Authority not found")
-    wanted = PatientId(value, system[8:], check=False)
+    wanted = PatientId(value, root, check=False)
     targets = []
     for target in call.values("targetSystem"):
         for item in target.split(","):
-            root = item[8:] if item.startswith("urn:oid:") else None
-            if root is None or root not in domains:
+            target_root = item[len(OID):] if item.startswith(OID) else None
+            if target_root is None or target_root not in domains:
                 raise FhirError(403, "code-invalid", "targetSystem not found")
-            targets.append(root)
+            targets.append(target_root)
     owner = scope.ctx.store.patient_for(wanted)
     if owner is None:
         raise FhirError(404, "not-found", "sourceIdentifier Patient Identifier not found")
@@ -392,6 +405,24 @@ def ihe_pix(scope: FhirScope) -> FhirReply:
     parameters.append({"name": "targetId", "valueReference": {
         "reference": f"Patient/{scope.patient_id(owner)}"}})
     return FhirReply({"resourceType": "Parameters", "parameter": parameters})
+
+
+def _operation_parameters(scope: FhirScope) -> tuple[tuple[str, str], ...]:
+    """The parameters of a Parameters body as query-style (name, token) pairs."""
+    body = scope.call.resource(scope.max_body_bytes)
+    if body.get("resourceType") != "Parameters":
+        raise FhirError(400, "invalid", "the operation takes a Parameters resource, got "
+                        f"{body.get('resourceType')}")
+    found = []
+    for item in _list(body.get("parameter")):
+        name = str(item.get("name", ""))
+        identifier = item.get("valueIdentifier")
+        if isinstance(identifier, dict):
+            found.append((name, f"{identifier.get('system', '')}|{identifier.get('value', '')}"))
+        for key in ("valueUri", "valueString", "valueCode"):
+            if isinstance(item.get(key), str):
+                found.append((name, item[key]))
+    return tuple(found)
 
 
 # -- ITI-104 Patient Identity Feed FHIR ----------------------------------------------------------
@@ -410,6 +441,38 @@ def feed_update(scope: FhirScope) -> FhirReply:
         raise FhirError(400, "invalid", f"the Patient does not carry the identifier "
                         f"{tokens[0]} of the condition")
     return _store(scope, patient, ids)
+
+
+def feed_update_by_id(scope: FhirScope, fhir_id: str) -> FhirReply:
+    """ITI-104 revise by id: ``PUT Patient/{id}`` (the Patient must exist: no client ids)."""
+    number = scope.patient_number(fhir_id)
+    if number is None:
+        raise FhirError(404, "not-found", f"Patient/{fhir_id} is not known; this server "
+                        "assigns ids: feed new patients with PUT Patient?identifier=...")
+    patient = _patient_body(scope)
+    if patient.get("id") not in (None, fhir_id):
+        raise FhirError(400, "invalid", f"Patient.id {patient.get('id')!r} does not match "
+                        f"the URL (Patient/{fhir_id})")
+    ids = _fed_ids(patient)
+    owners = {n for n in (scope.ctx.store.patient_for(pid) for pid in ids) if n is not None}
+    if owners - {number}:
+        raise FhirError(409, "conflict", "an identifier of this Patient belongs to another "
+                        "patient")
+    return _store(scope, patient, ids)
+
+
+def feed_delete(scope: FhirScope) -> FhirReply:
+    """ITI-104 delete: ``DELETE Patient?identifier=system|value``."""
+    tokens = scope.call.values("identifier")
+    if len(tokens) != 1:
+        raise FhirError(400, "invalid", "a conditional delete needs exactly one identifier "
+                        "parameter (system|value)")
+    owner = scope.ctx.store.patient_for(token_id(tokens[0], "identifier"))
+    if owner is not None:
+        scope.ctx.store.delete_patient(owner)
+    return FhirReply(operation_outcome([issue(
+        "informational", "deleted" if owner is not None else "no patient matched: nothing "
+        "deleted", severity="information")]))
 
 
 def feed_create(scope: FhirScope) -> FhirReply:

@@ -124,6 +124,13 @@ def read_call(call: HttpCall, prefix: str) -> FhirCall:
     rest = split.path[len(prefix):].strip("/")
     parts = tuple(p for p in rest.split("/") if p) if rest else ()
     params = tuple(parse_qsl(split.query, keep_blank_values=True))
+    media = media_type_of(call.content_type or "")[0]
+    if call.method == "POST" and parts[-1:] == ("_search",) and (
+            media == "application/x-www-form-urlencoded"):
+        try:  # POST [type]/_search: the parameters come in the form body too
+            params += tuple(parse_qsl(call.body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            params += ()
     fhir = FhirCall(call.method, parts, params, call.headers, call.body,
                     call.base_url + prefix, split.query)
     return FhirCall(fhir.method, fhir.parts, fhir.params, fhir.headers, fhir.body, fhir.base,
