@@ -183,6 +183,27 @@ def test_iti104_by_id_and_delete_iti83_by_post_and_iti78_by_post_search(
     assert fhir.get("Patient", family="idsen").resource["total"] == 0
 
 
+def test_iti104_merge_moves_identifiers_and_pix_v3_follows(sim: Simulator,
+                                                          fhir: FhirClient) -> None:
+    survivor = feed(fhir, "MRG-1", "Merger", "Mo")
+    subsumed = feed(fhir, "MRG-2", "Merger", "Mo", others=((OTHER, "MRG-2x"),))
+    merge = patient(DOMAIN, "MRG-2", "Merger", "Mo")
+    merge["active"] = False
+    merge["link"] = [{"other": {"reference": f"Patient/{survivor}"}, "type": "replaced-by"}]
+    answer = fhir.request("PUT", "Patient", merge,
+                          params={"identifier": f"urn:oid:{DOMAIN}|MRG-2"})
+    assert answer.status == 200 and answer.resource["id"] == survivor
+    assert {"system": f"urn:oid:{OTHER}", "value": "MRG-2x"} in answer.resource["identifier"]
+    assert fhir.get(f"Patient/{subsumed}").status == 404
+    status, reply, _ = soap(sim.url_for("pix"), iti45_query(PatientId("MRG-1", DOMAIN)))
+    assert status == 200
+    ids = {(e.get("root"), e.get("extension")) for e in reply.iter(f"{{{HL7V3}}}id")}
+    assert {(DOMAIN, "MRG-2"), (OTHER, "MRG-2x")} <= ids
+    unknown = dict(merge, link=[{"other": {"reference": "Patient/999999"}, "type": "replaced-by"}])
+    assert fhir.request("PUT", "Patient", unknown,
+                        params={"identifier": f"urn:oid:{DOMAIN}|MRG-2"}).status == 404
+
+
 def test_iti119_match_scores_best_first(fhir: FhirClient) -> None:
     feed(fhir, "M-1", "Matcher", "Mary", birth="1990-01-01")
     feed(fhir, "M-2", "Matcher", "Mary", birth="1991-01-01")
@@ -349,3 +370,25 @@ def test_bad_requests_are_operation_outcomes(sim: Simulator, fhir: FhirClient) -
     nameless = {"resourceType": "Patient", "identifier": [{"system": "http://x", "value": "1"}]}
     refused = fhir.request("POST", "Patient", nameless)
     assert refused.status == 400 and refused.outcome()[0] == "code-invalid"
+
+
+def test_oversized_and_malformed_xml_bodies_are_operation_outcomes() -> None:
+    with Simulator(max_body_bytes=2_000) as small:
+        base = small.url_for("fhir")
+        big = json.dumps(patient(DOMAIN, "BIG-1", "B" * 5_000, "Bo")).encode()
+        too_large = requests.put(f"{base}/Patient", data=big, timeout=30, params={
+            "identifier": f"urn:oid:{DOMAIN}|BIG-1"},
+            headers={"Content-Type": "application/fhir+json"})
+        assert too_large.status_code == 413
+        assert too_large.json()["issue"][0]["code"] == "too-long"
+        broken = requests.put(f"{base}/Patient", data=b"<Patient xmlns='http://hl7.org/fhir'>",
+                              timeout=30, params={"identifier": f"urn:oid:{DOMAIN}|X-1"},
+                              headers={"Content-Type": FHIR_XML})
+        assert broken.status_code == 400
+        assert broken.headers["Content-Type"].startswith(FHIR_XML)  # answered as asked
+        entity = (b"<!DOCTYPE p [<!ENTITY e 'x'>]><Patient xmlns='http://hl7.org/fhir'>"
+                  b"<id value='&e;'/></Patient>")
+        refused = requests.put(f"{base}/Patient", data=entity, timeout=30, params={
+            "identifier": f"urn:oid:{DOMAIN}|X-1"}, headers={"Content-Type": FHIR_XML})
+        assert refused.status_code == 400
+        assert small.store.patients() == []

@@ -440,7 +440,47 @@ def feed_update(scope: FhirScope) -> FhirReply:
     if condition not in ids:
         raise FhirError(400, "invalid", f"the Patient does not carry the identifier "
                         f"{tokens[0]} of the condition")
+    survivor = _replaced_by(scope, patient)
+    if survivor is not None:
+        return _merge(scope, condition, survivor)
     return _store(scope, patient, ids)
+
+
+def _replaced_by(scope: FhirScope, patient: dict[str, Any]) -> int | None:
+    """The surviving patient of a merge (``active`` false and a ``replaced-by`` link), or
+    None when the update is no merge."""
+    links = [link for link in _list(patient.get("link")) if link.get("type") == "replaced-by"]
+    if not links or patient.get("active") is not False:
+        return None
+    other = links[0].get("other") or {}
+    number = None
+    reference = other.get("reference") if isinstance(other, dict) else None
+    if isinstance(reference, str):
+        kind, _, fhir_id = reference.removeprefix(scope.call.base + "/").partition("/")
+        number = scope.patient_number(fhir_id) if kind == "Patient" else None
+    pid = identifier_id(other.get("identifier")) if isinstance(other, dict) else None
+    if number is None and pid is not None:
+        number = scope.ctx.store.patient_for(pid)
+    if number is None:
+        raise FhirError(404, "not-found", "the replaced-by Patient of the merge is not known")
+    return number
+
+
+def _merge(scope: FhirScope, subsumed_id: PatientId, survivor: int) -> FhirReply:
+    """ITI-104 merge: the subsumed patient's identifiers move to the survivor, which remains."""
+    store = scope.ctx.store
+    subsumed = store.patient_for(subsumed_id)
+    if subsumed is None:
+        raise FhirError(404, "not-found", "the Patient to merge (the condition's identifier) "
+                        "is not known")
+    if subsumed == survivor:
+        raise FhirError(409, "conflict", "the Patient to merge is the replaced-by Patient")
+    for pid in store.ids_of(subsumed):
+        store.link_id(pid, survivor)
+    store.delete_patient(subsumed)
+    record = store.patient(survivor)
+    assert record is not None
+    return FhirReply(scope.returned(patient_resource(scope, record)))
 
 
 def feed_update_by_id(scope: FhirScope, fhir_id: str) -> FhirReply:
