@@ -185,8 +185,9 @@ def error_severity(value: str | None) -> str:
 
 
 # -- IHE mobile profiles on FHIR R4: MHD 4.2, PDQm 3.x, PIXm 3.x -------------------------------
-#: Identifier.system of an identifier domain named by an OID (FHIR R4 2.24.0.1 "urn:oid:").
-FHIR_OID_SYSTEM_PREFIX = "urn:oid:"
+#: An OID as a URI (RFC 3001): FHIR Identifier.system of an OID-named domain, XCA
+#: homeCommunityId.
+OID_URN_PREFIX = "urn:oid:"
 #: Identifier.system of a UUID-valued identifier (MHD: entryUUID as ``urn:uuid:...``).
 FHIR_UUID_SYSTEM = "urn:ietf:rfc:3986"
 #: List.code of the MHD list types (MHD 4.2 CodeSystem MHDlistTypes).
@@ -203,6 +204,23 @@ FHIR_DOCUMENT_STATUS: dict[str, str] = {APPROVED: "current", DEPRECATED: "supers
 FHIR_RELATES_TO: dict[str, str] = {
     "replaces": RPLC, "transforms": XFRM, "appends": APND, "signs": SIGNS,
 }
+#: DocumentReference element -> the coded DocumentEntry attribute it carries (MHD 4.2
+#: DocumentEntry mapping; ``content.format`` is a Coding, the others CodeableConcepts).
+MHD_DOCUMENT_REFERENCE_CODES: dict[str, str] = {
+    "type": "typeCode",
+    "category": "classCode",
+    "securityLabel": "confidentialityCode",
+    "content.format": "formatCode",
+    "context.event": "eventCodeList",
+    "context.facilityType": "healthcareFacilityTypeCode",
+    "context.practiceSetting": "practiceSettingCode",
+}
+#: PIXm $ihe-pix failures: HTTP status, OperationOutcome issue code and diagnostics
+#: (ITI TF-2 3.83.4.2.3, cases 3-5).
+PIXM_SOURCE_DOMAIN_UNKNOWN = (400, "code-invalid",
+                              "sourceIdentifier Assigning Authority not found")
+PIXM_SOURCE_PATIENT_UNKNOWN = (404, "not-found", "sourceIdentifier Patient Identifier not found")
+PIXM_TARGET_SYSTEM_UNKNOWN = (403, "code-invalid", "targetSystem not found")
 #: PDQm $match result grades (FHIR R4 extension match-grade, ITI-119).
 FHIR_MATCH_GRADE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/match-grade"
 #: Patient.gender <-> HL7 v3 administrativeGenderCode (AdministrativeGender concept maps).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ihe_test_util.ihe.cx import PatientId
-from ihe_test_util.ihe.vocabulary import FHIR_OID_SYSTEM_PREFIX
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.fhir.wire import FhirCall, FhirError, Page, count_of, sort_items
 from ihe_test_util.sim.profiles import Deviation
@@ -144,7 +144,7 @@ class FhirScope:
 
 def fhir_identifier(pid: PatientId) -> dict[str, str]:
     """A patient id as a FHIR Identifier (``urn:oid:`` system)."""
-    return {"system": f"{FHIR_OID_SYSTEM_PREFIX}{pid.root}", "value": pid.extension}
+    return {"system": f"{OID_URN_PREFIX}{pid.root}", "value": pid.extension}
 
 
 def token_id(token: str, parameter: str) -> PatientId:
@@ -157,11 +157,11 @@ def token_id(token: str, parameter: str) -> PatientId:
 
 def oid_of(system: str, parameter: str) -> str:
     """The OID of a ``urn:oid:`` system (other systems cannot name an assigning authority)."""
-    if not system.startswith(FHIR_OID_SYSTEM_PREFIX) or len(system) <= len(
-            FHIR_OID_SYSTEM_PREFIX):
+    if not system.startswith(OID_URN_PREFIX) or len(system) <= len(
+            OID_URN_PREFIX):
         raise FhirError(400, "code-invalid", f"{parameter}: system {system!r} is not a "
-                        f"{FHIR_OID_SYSTEM_PREFIX} URI", details=None)
-    return system[len(FHIR_OID_SYSTEM_PREFIX):]
+                        f"{OID_URN_PREFIX} URI", details=None)
+    return system[len(OID_URN_PREFIX):]
 
 
 def identifier_id(identifier: Any) -> PatientId | None:
@@ -171,6 +171,6 @@ def identifier_id(identifier: Any) -> PatientId | None:
     system, value = identifier.get("system"), identifier.get("value")
     if not isinstance(system, str) or not isinstance(value, str) or not value.strip():
         return None
-    if not system.startswith(FHIR_OID_SYSTEM_PREFIX):
+    if not system.startswith(OID_URN_PREFIX):
         return None
-    return PatientId(value.strip(), system[len(FHIR_OID_SYSTEM_PREFIX):], check=False)
+    return PatientId(value.strip(), system[len(OID_URN_PREFIX):], check=False)

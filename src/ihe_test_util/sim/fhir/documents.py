@@ -30,14 +30,15 @@ from ihe_test_util.ihe.vocabulary import (
     DOCUMENT_ENTRY_STABLE,
     DOCUMENT_ENTRY_UNIQUE_ID,
     FHIR_DOCUMENT_STATUS,
-    FHIR_OID_SYSTEM_PREFIX,
     FHIR_RELATES_TO,
     FHIR_UUID_SYSTEM,
     HAS_MEMBER,
     MHD_DESIGNATION_TYPE_EXTENSION,
+    MHD_DOCUMENT_REFERENCE_CODES,
     MHD_LIST_TYPES,
     MHD_SOURCE_ID_EXTENSION,
     MHD_SUBMISSION_SET,
+    OID_URN_PREFIX,
     SUBMISSION_SET_NODE,
     SUBMISSION_SET_PATIENT_ID,
     SUBMISSION_SET_SOURCE_ID,
@@ -70,10 +71,13 @@ from ihe_test_util.transport.endpoint import HttpAnswer
 _STATUS_OF_FHIR = {fhir: xds for xds, fhir in FHIR_DOCUMENT_STATUS.items()}
 _RELATION_OF_ASSOCIATION = {xds: fhir for fhir, xds in FHIR_RELATES_TO.items()}
 #: DocumentReference element -> the DocumentEntry code it carries (MHD 4.2 mapping).
-_CODED = (("type", "typeCode"), ("category", "classCode"), ("securityLabel",
-                                                          "confidentialityCode"))
-_CONTEXT_CODED = (("facilityType", "healthcareFacilityTypeCode"),
-                  ("practiceSetting", "practiceSettingCode"))
+_CODED = tuple((path, name) for path, name in MHD_DOCUMENT_REFERENCE_CODES.items()
+               if "." not in path)
+_CONTEXT_CODED = tuple((path.removeprefix("context."), name)
+                       for path, name in MHD_DOCUMENT_REFERENCE_CODES.items()
+                       if path.startswith("context.") and path != "context.event")
+_FORMAT = MHD_DOCUMENT_REFERENCE_CODES["content.format"]
+_EVENT = MHD_DOCUMENT_REFERENCE_CODES["context.event"]
 _REGISTRY_PACKAGE = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage"
 _CLASSIFICATION = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification"
 _PLACEHOLDER = "unknown"
@@ -249,7 +253,7 @@ class _Submission:
             None)
         if isinstance(source, str):
             self._external(package, SUBMISSION_SET_SOURCE_ID, set_id,
-                           source.removeprefix(FHIR_OID_SYSTEM_PREFIX))
+                           source.removeprefix(OID_URN_PREFIX))
         patient = self._patient(listed.get("subject"), f"Bundle.entry[{index}].subject")
         if patient:
             self._external(package, SUBMISSION_SET_PATIENT_ID, set_id, patient)
@@ -302,9 +306,9 @@ class _Submission:
             for concept in value if isinstance(value, list) else [value]:
                 coded.append((name, concept))
         coded += [(name, context.get(element)) for element, name in _CONTEXT_CODED]
-        coded += [("formatCode", {"coding": [c["format"]]}) for c in contents[:1]
+        coded += [(_FORMAT, {"coding": [c["format"]]}) for c in contents[:1]
                   if isinstance(c.get("format"), dict)]
-        coded += [("eventCodeList", e) for e in context.get("event", [])]
+        coded += [(_EVENT, e) for e in context.get("event", [])]
         for name, concept in coded:
             for coding in _codings(concept)[:1]:
                 entry.append(self._classification(DOCUMENT_ENTRY_CODES[name], entry_id, coding))
@@ -313,7 +317,7 @@ class _Submission:
         unique_id = (reference.get("masterIdentifier") or {}).get("value")
         if isinstance(unique_id, str):
             self._external(entry, DOCUMENT_ENTRY_UNIQUE_ID, entry_id,
-                           unique_id.removeprefix(FHIR_OID_SYSTEM_PREFIX))
+                           unique_id.removeprefix(OID_URN_PREFIX))
         return entry
 
     def _content(self, index: int, attachment: dict[str, Any], where: str) -> bytes | None:
@@ -380,7 +384,7 @@ class _Submission:
                                 nodeRepresentation=str(coding.get("code", "")),
                                 objectType=_CLASSIFICATION)
         system = str(coding.get("system", ""))
-        element.append(make_slot("codingScheme", [system.removeprefix(FHIR_OID_SYSTEM_PREFIX)]))
+        element.append(make_slot("codingScheme", [system.removeprefix(OID_URN_PREFIX)]))
         if isinstance(coding.get("display"), str):
             _name(element, coding["display"])
         return element
@@ -447,7 +451,7 @@ def _oid_value(identifiers: list[Any]) -> str | None:
     for identifier in identifiers:
         value = identifier.get("value")
         if isinstance(value, str) and value.strip():
-            return value.strip().removeprefix(FHIR_OID_SYSTEM_PREFIX)
+            return value.strip().removeprefix(OID_URN_PREFIX)
     return None
 
 
@@ -455,9 +459,9 @@ def _identifier_pid(identifier: Any) -> PatientId | None:
     if not isinstance(identifier, dict):
         return None
     system, value = identifier.get("system"), identifier.get("value")
-    if isinstance(system, str) and system.startswith(FHIR_OID_SYSTEM_PREFIX) and isinstance(
+    if isinstance(system, str) and system.startswith(OID_URN_PREFIX) and isinstance(
             value, str) and value.strip():
-        return PatientId(value.strip(), system[len(FHIR_OID_SYSTEM_PREFIX):], check=False)
+        return PatientId(value.strip(), system[len(OID_URN_PREFIX):], check=False)
     return None
 
 
@@ -495,7 +499,7 @@ def _coding(classification: etree._Element) -> dict[str, Any]:
     scheme = slot_values(classification, "codingScheme")
     coding: dict[str, Any] = {}
     if scheme and scheme[0]:
-        coding["system"] = (f"{FHIR_OID_SYSTEM_PREFIX}{scheme[0]}" if is_oid(scheme[0])
+        coding["system"] = (f"{OID_URN_PREFIX}{scheme[0]}" if is_oid(scheme[0])
                             else scheme[0])
     coding["code"] = classification.get("nodeRepresentation", "")
     display = classification.find(f"{rim('Name')}/{rim('LocalizedString')}")
@@ -532,12 +536,12 @@ def document_reference(scope: FhirScope, record: RegistryRecord) -> dict[str, An
     if record.unique_id:
         value = record.unique_id
         resource["masterIdentifier"] = {"system": FHIR_UUID_SYSTEM, "value": (
-            f"{FHIR_OID_SYSTEM_PREFIX}{value}" if is_oid(value) else value)}
+            f"{OID_URN_PREFIX}{value}" if is_oid(value) else value)}
     resource["identifier"] = [{"use": "official", "system": FHIR_UUID_SYSTEM,
                                "value": record.entry_uuid}]
     resource["status"] = FHIR_DOCUMENT_STATUS.get(record.status, "entered-in-error")
-    for element, name in _CODED[:2]:
-        concepts = _concepts(entry, name)
+    for element in ("type", "category"):  # in DocumentReference order; securityLabel later
+        concepts = _concepts(entry, MHD_DOCUMENT_REFERENCE_CODES[element])
         if concepts:
             resource[element] = concepts[0] if element == "type" else concepts
     subject = _subject(scope, record.patient_id)
@@ -546,7 +550,7 @@ def document_reference(scope: FhirScope, record: RegistryRecord) -> dict[str, An
     description = _localized(entry, "Description")
     if description:
         resource["description"] = description
-    labels = _concepts(entry, "confidentialityCode")
+    labels = _concepts(entry, MHD_DOCUMENT_REFERENCE_CODES["securityLabel"])
     if labels:
         resource["securityLabel"] = labels
     relations = []
@@ -576,12 +580,12 @@ def document_reference(scope: FhirScope, record: RegistryRecord) -> dict[str, An
     if created:
         attachment["creation"] = _fhir_time(created[0])
     content: dict[str, Any] = {"attachment": attachment}
-    formats = _concepts(entry, "formatCode")
+    formats = _concepts(entry, _FORMAT)
     if formats:
         content["format"] = formats[0]["coding"][0]
     resource["content"] = [content]
     context: dict[str, Any] = {}
-    events = _concepts(entry, "eventCodeList")
+    events = _concepts(entry, _EVENT)
     if events:
         context["event"] = events
     period = {key: _fhir_time(values[0]) for key, slot in (("start", "serviceStartTime"),
@@ -606,7 +610,7 @@ def submission_list(scope: FhirScope, record: RegistryRecord) -> dict[str, Any]:
     source = external_id(package, SUBMISSION_SET_SOURCE_ID)
     if source:
         extensions.append({"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {
-            "value": f"{FHIR_OID_SYSTEM_PREFIX}{source}" if is_oid(source) else source}})
+            "value": f"{OID_URN_PREFIX}{source}" if is_oid(source) else source}})
     for classification in classifications(package, SUBMISSION_SET_CODES["contentTypeCode"]):
         extensions.append({"url": MHD_DESIGNATION_TYPE_EXTENSION,
                            "valueCodeableConcept": {"coding": [_coding(classification)]}})
@@ -615,7 +619,7 @@ def submission_list(scope: FhirScope, record: RegistryRecord) -> dict[str, Any]:
     identifiers = []
     if record.unique_id:
         identifiers.append({"use": "usual", "system": FHIR_UUID_SYSTEM, "value": (
-            f"{FHIR_OID_SYSTEM_PREFIX}{record.unique_id}" if is_oid(record.unique_id)
+            f"{OID_URN_PREFIX}{record.unique_id}" if is_oid(record.unique_id)
             else record.unique_id)})
     identifiers.append({"use": "official", "system": FHIR_UUID_SYSTEM,
                         "value": record.entry_uuid})
@@ -658,10 +662,10 @@ def _patient_filter(scope: FhirScope) -> set[PatientId] | None:
     if chained and not scope.has(Deviation.FHIR_CHAINED_SEARCH_IGNORED):
         for token in chained:
             system, bar, value = token.partition("|")
-            if not bar or not system.startswith(FHIR_OID_SYSTEM_PREFIX) or not value:
+            if not bar or not system.startswith(OID_URN_PREFIX) or not value:
                 raise FhirError(400, "invalid", "patient.identifier must be urn:oid:...|value, "
                                 f"got {token!r}")
-            ids = {PatientId(value, system[len(FHIR_OID_SYSTEM_PREFIX):], check=False)}
+            ids = {PatientId(value, system[len(OID_URN_PREFIX):], check=False)}
             wanted = ids if wanted is None else wanted & ids
     elif chained and wanted is None:
         wanted = {pid for p in scope.ctx.store.patients() for pid in p.ids}  # everyone's
@@ -698,7 +702,7 @@ def _by_identifier(records: list[RegistryRecord], scope: FhirScope) -> list[Regi
     for token in scope.call.values("identifier"):
         value = token.partition("|")[2] if "|" in token else token
         records = [r for r in records if value in (
-            r.entry_uuid, f"{FHIR_OID_SYSTEM_PREFIX}{r.unique_id}", r.unique_id)]
+            r.entry_uuid, f"{OID_URN_PREFIX}{r.unique_id}", r.unique_id)]
     for value in scope.call.values("_id"):
         records = [r for r in records if scope.object_id(r.entry_uuid) in value.split(",")]
     return records
@@ -711,7 +715,7 @@ def _coded_filter(records: list[RegistryRecord], scope: FhirScope,
             wanted = []
             for alternative in token.split(","):
                 system, bar, code = alternative.partition("|")
-                system = system.removeprefix(FHIR_OID_SYSTEM_PREFIX)
+                system = system.removeprefix(OID_URN_PREFIX)
                 wanted.append((system if bar else None, code if bar else alternative))
             records = [r for r in records if any(
                 any(value.split("^^")[0] == code and (system is None or value.endswith(

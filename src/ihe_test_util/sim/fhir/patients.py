@@ -19,9 +19,12 @@ from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.ihe.vocabulary import (
     FHIR_GENDER_TO_V3,
     FHIR_MATCH_GRADE_EXTENSION,
+    PIXM_SOURCE_DOMAIN_UNKNOWN,
+    PIXM_SOURCE_PATIENT_UNKNOWN,
+    PIXM_TARGET_SYSTEM_UNKNOWN,
     V3_GENDER_TO_FHIR,
 )
-from ihe_test_util.ihe.vocabulary import FHIR_OID_SYSTEM_PREFIX as OID
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX as OID
 from ihe_test_util.safexml import parse_xml
 from ihe_test_util.sim.demographics import Criteria, matches, person_facets, stored_person
 from ihe_test_util.sim.fhir.common import (
@@ -384,18 +387,18 @@ def ihe_pix(scope: FhirScope) -> FhirReply:
     domains = scope.ctx.store.known_domains()
     root = system[len(OID):] if system.startswith(OID) else None
     if not bar or not value or root is None or root not in domains:
-        raise FhirError(400, "code-invalid", "sourceIdentifier Assigning Authority not found")
+        raise FhirError(*PIXM_SOURCE_DOMAIN_UNKNOWN)
     wanted = PatientId(value, root, check=False)
     targets = []
     for target in call.values("targetSystem"):
         for item in target.split(","):
             target_root = item[len(OID):] if item.startswith(OID) else None
             if target_root is None or target_root not in domains:
-                raise FhirError(403, "code-invalid", "targetSystem not found")
+                raise FhirError(*PIXM_TARGET_SYSTEM_UNKNOWN)
             targets.append(target_root)
     owner = scope.ctx.store.patient_for(wanted)
     if owner is None:
-        raise FhirError(404, "not-found", "sourceIdentifier Patient Identifier not found")
+        raise FhirError(*PIXM_SOURCE_PATIENT_UNKNOWN)
     found = [pid for pid in scope.ctx.store.ids_of(owner)
              if pid != wanted and (not targets or pid.root in targets)]
     if found and scope.has(Deviation.PIXM_DROPS_IDENTIFIER):
