@@ -106,6 +106,14 @@ def fresh_oid() -> str:
     return f"2.25.{uuid.uuid4().int}"
 
 
+def _subject(subject: str) -> dict[str, Any]:
+    """``Patient/<id>`` as a reference, ``system|value`` as a logical (identifier) reference."""
+    if "|" in subject:
+        system, _, value = subject.partition("|")
+        return {"identifier": {"system": system, "value": value}}
+    return {"reference": subject}
+
+
 def provide_bundle(subject: str, content: bytes = b"hello MHD", *, unique_id: str | None = None,
                    creation: str = "2024-01-01T10:00:00Z", omit: tuple[str, ...] = (),
                    replaces: str | None = None, hash_of: bytes | None = None,
@@ -119,7 +127,7 @@ def provide_bundle(subject: str, content: bytes = b"hello MHD", *, unique_id: st
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:oid:{unique_id}"},
         "type": {"coding": [{"system": LOINC, "code": "34133-9", "display": "Summary"}]},
         "category": [{"coding": [{"system": LOINC, "code": "11369-6"}]}],
-        "subject": {"reference": subject},
+        "subject": _subject(subject),
         "securityLabel": [{"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "N"}]}],
         "content": [{"attachment": {
@@ -152,7 +160,7 @@ def provide_bundle(subject: str, content: bytes = b"hello MHD", *, unique_id: st
                         "value": f"urn:oid:{set_unique_id or fresh_oid()}"}],
         "status": "current", "mode": "working",
         "code": {"coding": [{"system": MHD_LIST_TYPES, "code": "submissionset"}]},
-        "subject": {"reference": subject}, "date": "2024-01-02T03:04:05Z",
+        "subject": _subject(subject), "date": "2024-01-02T03:04:05Z",
         "entry": [{"item": {"reference": ref_url}}],
     }
     binary = {"resourceType": "Binary", "contentType": "text/plain",
@@ -191,11 +199,13 @@ def soap(url: str, built: BuiltMessage) -> tuple[int, etree._Element, dict[str, 
 SESSION_DOMAIN, SESSION_OTHER = "1.3.6.1.4.1.21367.2005.3.7", "1.3.6.1.4.1.21367.2005.3.8"
 
 
-def fhir_session(base: str) -> list[FhirAnswer]:
+def fhir_session(base: str, *, reuse_ids: bool = True) -> list[FhirAnswer]:
     """ITI-104 x2, ITI-78 search/read, ITI-83, ITI-65 (two documents, the second replacing the
     first), ITI-67 (chained, sorted, status-filtered), ITI-66, ITI-68, ITI-119, an invalid
     ITI-65 and a 404 read, sent to ``base`` (a FHIR base URL; every request goes there, so a
-    recording proxy in front sees them all)."""
+    recording proxy in front sees them all). ``reuse_ids=False`` leaves out every request that
+    carries an id the server assigned (reads by id, ``relatesTo``, Binary retrieves): they
+    replay only where replay carries those ids forward."""
     fhir = FhirClient(base)
     answers = []
     ids = []
@@ -207,35 +217,41 @@ def fhir_session(base: str) -> list[FhirAnswer]:
         answers.append(answer)
         ids.append(str(answer.resource["id"]))
     answers.append(fhir.get("Patient", family="recorder", _sort="given"))
-    answers.append(fhir.get(f"Patient/{ids[1]}"))
+    if reuse_ids:
+        answers.append(fhir.get(f"Patient/{ids[1]}"))
     answers.append(fhir.get("Patient/$ihe-pix",
                             sourceIdentifier=f"urn:oid:{SESSION_DOMAIN}|REC-1"))
-    bundle, _ = provide_bundle(f"Patient/{ids[0]}", b"first version",
+    subjects = [f"Patient/{i}" for i in ids] if reuse_ids else [
+        f"urn:oid:{SESSION_DOMAIN}|REC-1", f"urn:oid:{SESSION_DOMAIN}|REC-2"]
+    bundle, _ = provide_bundle(subjects[0], b"first version",
                                unique_id="2.25.987654321.1", set_unique_id="2.25.987654321.2")
     first = fhir.request("POST", "", bundle)
     answers.append(first)
     old = first.resource["entry"][1]["response"]["location"].split("/")[1]
-    bundle, _ = provide_bundle(f"Patient/{ids[0]}", b"second version", replaces=old,
+    bundle, _ = provide_bundle(subjects[0], b"second version",
+                               replaces=old if reuse_ids else None,
                                creation="2024-05-01T00:00:00Z", unique_id="2.25.987654321.3",
                                set_unique_id="2.25.987654321.4")
     second = fhir.request("POST", "", bundle)
     answers.append(second)
-    bundle, _ = provide_bundle(f"Patient/{ids[1]}", b"other", unique_id="2.25.987654321.5",
+    bundle, _ = provide_bundle(subjects[1], b"other", unique_id="2.25.987654321.5",
                                set_unique_id="2.25.987654321.6")
     answers.append(fhir.request("POST", "", bundle))
     chained = {"patient.identifier": f"urn:oid:{SESSION_DOMAIN}|REC-1"}
     answers.append(fhir.get("DocumentReference", status="current", **chained))
-    answers.append(fhir.get("DocumentReference", patient=f"Patient/{ids[0]}",
-                            status="current,superseded", _sort="-date"))
+    answers.append(fhir.get("DocumentReference", status="current,superseded", _sort="-date",
+                            **chained))
     answers.append(fhir.get("List", code="submissionset", **chained))
-    binary = second.resource["entry"][2]["response"]["location"]
-    answers.append(fhir.request("GET", binary, headers={"Accept": "*/*"}))
+    if reuse_ids:
+        binary = second.resource["entry"][2]["response"]["location"]
+        answers.append(fhir.request("GET", binary, headers={"Accept": "*/*"}))
     answers.append(fhir.request("POST", "Patient/$match", {
         "resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {
             "resourceType": "Patient", "name": [{"family": "Recorder", "given": ["Remy"]}],
             "gender": "female", "birthDate": "1980-02-03"}}]}))
-    bundle, _ = provide_bundle(f"Patient/{ids[1]}", omit=("format",),
+    bundle, _ = provide_bundle(subjects[1], omit=("format",),
                                unique_id="2.25.987654321.7", set_unique_id="2.25.987654321.8")
     answers.append(fhir.request("POST", "", bundle))
+    answers.append(fhir.get("Patient", identifier=f"urn:oid:{SESSION_DOMAIN}|NOBODY"))
     answers.append(fhir.get("Patient/999999"))
     return answers
