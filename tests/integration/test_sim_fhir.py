@@ -308,6 +308,22 @@ def test_iti41_document_is_found_by_iti67_and_retrieved_by_iti68(
     assert retrieved.content == content
 
 
+def test_iti65_in_xml(sim: Simulator, fhir: FhirClient) -> None:
+    patient_id = feed(fhir, "XDOC-1", "Xmlson")
+    xml_client = FhirClient(sim.url_for("fhir"), xml=True)
+    bundle, unique_id = provide_bundle(f"Patient/{patient_id}", b"sent as XML")
+    answer = xml_client.request("POST", "", bundle)
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"].startswith(FHIR_XML)
+    assert [e["response"]["status"] for e in answer.resource["entry"]] == ["201 Created"] * 3
+    found = xml_client.get("DocumentReference", patient=f"Patient/{patient_id}")
+    reference = found.entries[0]
+    assert reference["masterIdentifier"]["value"] == f"urn:oid:{unique_id}"
+    assert reference["content"][0]["attachment"]["size"] == len(b"sent as XML")
+    assert requests.get(reference["content"][0]["attachment"]["url"],
+                        timeout=30).content == b"sent as XML"
+
+
 def test_iti65_replacement_supersedes_and_status_filters(fhir: FhirClient) -> None:
     patient_id = feed(fhir, "RPL-1", "Replacer")
     first, _ = provide(fhir, f"Patient/{patient_id}")

@@ -138,11 +138,11 @@ FHIR_REPEATING = frozenset({
     "telecom", "address", "coding", "category", "author", "relatesTo", "securityLabel",
     "content", "event", "related", "parameter", "part", "issue", "tag", "security", "note",
     "contact", "communication", "generalPractitioner", "performer", "basedOn", "encounter",
-    "photo", "attester", "format",
+    "photo", "attester", "interaction",
 })
 #: Primitive elements that repeat (``HumanName.given``, ``Address.line``, ...).
 FHIR_REPEATING_PRIMITIVES = frozenset({
-    "given", "prefix", "suffix", "line", "profile", "location", "expression",
+    "given", "prefix", "suffix", "line", "profile", "location", "expression", "format",
 })
 #: Primitive elements whose JSON value is not a string.
 FHIR_BOOLEANS = frozenset({
