@@ -308,6 +308,21 @@ def test_iti41_document_is_found_by_iti67_and_retrieved_by_iti68(
     assert retrieved.content == content
 
 
+def test_references_by_absolute_url_of_another_host_and_by_identifier(
+        fhir: FhirClient) -> None:
+    """A proxy in front of the server has another host: absolute references are read by their
+    Patient/<id> tail; a logical reference (identifier) needs no id at all."""
+    patient_id = feed(fhir, "ABS-1", "Absolute")
+    for subject in (f"http://proxy.example:8080/fhir/Patient/{patient_id}",
+                    f"urn:oid:{DOMAIN}|ABS-1"):
+        bundle, _ = provide_bundle(subject)
+        assert fhir.request("POST", "", bundle).status == 200, subject
+    found = fhir.get("DocumentReference",
+                     patient=f"http://proxy.example:8080/fhir/Patient/{patient_id}")
+    assert found.resource["total"] == 2
+    assert {r["subject"]["reference"] for r in found.entries} == {f"Patient/{patient_id}"}
+
+
 def test_iti65_in_xml(sim: Simulator, fhir: FhirClient) -> None:
     patient_id = feed(fhir, "XDOC-1", "Xmlson")
     xml_client = FhirClient(sim.url_for("fhir"), xml=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from ihe_test_util.ihe.cx import PatientId
 from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
@@ -64,6 +65,18 @@ class FhirScope:
             return f"urn:uuid:{uuid.UUID(fhir_id)}"
         except ValueError:
             return None
+
+    @staticmethod
+    def reference_id(reference: str, resource: str) -> str | None:
+        """The id in a reference to a ``resource`` (``Patient/1``, or an absolute URL ending
+        so, whatever its host: a proxy in front of this server has another), else None."""
+        path = urlsplit(reference).path if "://" in reference else reference
+        parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[-2] == resource:
+            return parts[-1]
+        if len(parts) >= 4 and parts[-4] == resource and parts[-2] == "_history":
+            return parts[-3]
+        return None
 
     def absolute(self, relative: str) -> str:
         return f"{self.call.base}/{relative}"
@@ -125,8 +138,6 @@ class FhirScope:
         return links
 
     def _url(self, params: list[tuple[str, str]]) -> str:
-        from urllib.parse import urlencode
-
         path = "/".join(self.call.parts)
         query = urlencode(params, safe="|:/$")
         return f"{self.call.base}/{path}" + (f"?{query}" if query else "")

@@ -352,9 +352,8 @@ class _Submission:
         reference = subject.get("reference")
         if not isinstance(reference, str):
             return None
-        relative = reference.removeprefix(self.scope.call.base + "/")
-        kind, _, fhir_id = relative.partition("/")
-        number = self.scope.patient_number(fhir_id) if kind == "Patient" else None
+        fhir_id = self.scope.reference_id(reference, "Patient")
+        number = self.scope.patient_number(fhir_id) if fhir_id is not None else None
         ids = self.scope.ctx.store.ids_of(number) if number is not None else ()
         if not ids:
             self.problems.append(RegistryError(
@@ -367,7 +366,8 @@ class _Submission:
         code = (relation or {}).get("code")
         target = ((relation or {}).get("target") or {}).get("reference")
         kind = FHIR_RELATES_TO.get(str(code))
-        fhir_id = str(target).rsplit("/", 1)[-1] if isinstance(target, str) else ""
+        fhir_id = self.scope.reference_id(target, "DocumentReference") if isinstance(
+            target, str) else None
         target_uuid = self.scope.entry_uuid(fhir_id) if fhir_id else None
         if kind is None or target_uuid is None:
             self.problems.append(RegistryError(
@@ -654,7 +654,7 @@ def _patient_filter(scope: FhirScope) -> set[PatientId] | None:
     call = scope.call
     wanted: set[PatientId] | None = None
     for value in call.values("patient"):
-        fhir_id = value.removeprefix(call.base + "/").removeprefix("Patient/")
+        fhir_id = scope.reference_id(value, "Patient") or value
         number = scope.patient_number(fhir_id)
         ids = set(scope.ctx.store.ids_of(number)) if number is not None else set()
         wanted = ids if wanted is None else wanted & ids

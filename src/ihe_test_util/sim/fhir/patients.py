@@ -459,8 +459,8 @@ def _replaced_by(scope: FhirScope, patient: dict[str, Any]) -> int | None:
     number = None
     reference = other.get("reference") if isinstance(other, dict) else None
     if isinstance(reference, str):
-        kind, _, fhir_id = reference.removeprefix(scope.call.base + "/").partition("/")
-        number = scope.patient_number(fhir_id) if kind == "Patient" else None
+        fhir_id = scope.reference_id(reference, "Patient")
+        number = scope.patient_number(fhir_id) if fhir_id is not None else None
     pid = identifier_id(other.get("identifier")) if isinstance(other, dict) else None
     if number is None and pid is not None:
         number = scope.ctx.store.patient_for(pid)
