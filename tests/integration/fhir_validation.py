@@ -8,44 +8,23 @@ Bundle, List, DocumentReference, Binary, Parameters and OperationOutcome are R4'
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from .fhir_servers import _install, cache_root
 
 FHIR_RESOURCES_VERSION = "8.3.0"
 
 
-def _cache() -> Path:
-    root = Path(os.environ.get("IHE_TEST_CACHE", Path.home() / ".cache" / "ihe-test-util"))
-    return root / f"fhir.resources-{FHIR_RESOURCES_VERSION}"
-
-
 def install() -> Path:
-    """The folder holding fhir.resources and its dependencies (installed once)."""
-    target = _cache()
-    if (target / ".complete").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-compile", "--target", str(staging), f"fhir.resources=={FHIR_RESOURCES_VERSION}"],
-            check=True, timeout=600, capture_output=True, text=True)
-        (staging / ".complete").write_text("ok\n", encoding="utf-8")
-        if target.exists() and not (target / ".complete").exists():
-            shutil.rmtree(target)  # an install that was interrupted
-        try:
-            staging.rename(target)
-        except OSError:  # another run finished first
-            pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    """The folder holding fhir.resources and its dependencies (installed once, through the
+    test setup's one installer: cache folder per version, file lock, half installs redone)."""
+    folder = cache_root() / f"fhir.resources-{FHIR_RESOURCES_VERSION}"
+    return _install(folder, [[sys.executable, "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", "--no-compile", "--target",
+                              str(folder), f"fhir.resources=={FHIR_RESOURCES_VERSION}"]],
+                    f"fhir.resources {FHIR_RESOURCES_VERSION}")
 
 
 class Validator:
