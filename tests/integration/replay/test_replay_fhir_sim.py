@@ -14,8 +14,8 @@ from ihe_test_util.cassette import load_cassette
 from ihe_test_util.sim import Simulator
 
 from ..fhir_sim_support import fhir_session
+from ..record.conftest import ihe
 from ..record.test_proxy_cli import running_proxy
-from .test_replay_cli import ihe
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -80,11 +80,11 @@ def test_without_id_reuse_breaking_names_the_fhir_regressions(
 
 def _replay(recording: Path, profile: str, tmp_path: Path) -> tuple[int, str, dict[str, object]]:
     report = tmp_path / f"{profile}.json"
-    with Simulator(profile=profile) as sim:
+    with Simulator(profile=profile) as sim:  # the CLI in-process: no interpreter start-up
         run = ihe("replay", str(recording), "--target", sim.base_url, "--fail-on",
                   "regression", "--report-json", str(report))
     data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-    return run.returncode, run.stdout + run.stderr, data
+    return run.exit_code, run.stdout + run.stderr, data
 
 
 @NEEDS_FHIR_CORRELATION
