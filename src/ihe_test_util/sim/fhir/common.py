@@ -39,16 +39,18 @@ class FhirScope:
     # -- ids -----------------------------------------------------------------------------------
 
     def patient_id(self, number: int) -> str:
+        """The Patient id of the store's patient ``number``: six digits at least (``000042``:
+        long enough for replay to carry it forward, shorter ids collide by chance)."""
         if self.has(Deviation.FHIR_ID_FORMAT):
             return str(uuid.uuid5(_PATIENT_NAMESPACE, str(number)))
-        return str(number)
+        return f"{number:06d}"
 
     def patient_number(self, fhir_id: str) -> int | None:
         """The store's patient number of a Patient id (None: no such patient)."""
         if self.has(Deviation.FHIR_ID_FORMAT):
             return next((p.pid for p in self.ctx.store.patients()
                          if self.patient_id(p.pid) == fhir_id), None)
-        if not fhir_id.isdigit() or fhir_id.startswith("0"):
+        if not fhir_id.isdigit() or self.patient_id(int(fhir_id)) != fhir_id:
             return None
         number = int(fhir_id)
         return number if self.ctx.store.patient(number) is not None else None
