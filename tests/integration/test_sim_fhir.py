@@ -374,6 +374,25 @@ def test_iti65_refusals_are_422_with_the_xds_error_code_and_store_nothing(
     assert stored.resource["total"] == 0
 
 
+def test_iti65_with_a_binary_nobody_points_to_is_refused_and_rolled_back(
+        fhir: FhirClient) -> None:
+    patient_id = feed(fhir, "ORPHAN-1", "Orphaned")
+    bundle, unique_id = provide_bundle(f"Patient/{patient_id}")
+    bundle["entry"].append({"fullUrl": "urn:uuid:0b5a6d1e-0000-4000-8000-00000000beef",
+                            "resource": {"resourceType": "Binary", "contentType": "text/plain",
+                                         "data": "b3JwaGFu"},
+                            "request": {"method": "POST", "url": "Binary"}})
+    answer = fhir.request("POST", "", bundle)
+    assert answer.status == 422
+    assert [i["details"]["text"] for i in answer.resource["issue"]] == [
+        "XDSMissingDocumentMetadata"]
+    assert "Bundle.entry[3]" in answer.resource["issue"][0]["diagnostics"]
+    # the registry had accepted the rest: the whole request was rolled back
+    assert fhir.get("DocumentReference", patient=f"Patient/{patient_id}").resource["total"] == 0
+    assert fhir.get("DocumentReference", identifier=f"urn:oid:{unique_id}",
+                    patient=f"Patient/{patient_id}").resource["total"] == 0
+
+
 def test_bad_requests_are_operation_outcomes(sim: Simulator, fhir: FhirClient) -> None:
     base = sim.url_for("fhir")
     not_a_transaction = fhir.request("POST", "", {"resourceType": "Bundle", "type": "batch"})
