@@ -1,6 +1,7 @@
-"""FHIR R4 structure validation by a third-party library: ``fhir.resources`` (pydantic models of
-every resource type, JSON and XML), installed by the test setup into a cache outside the
-repository (``~/.cache/ihe-test-util/fhir.resources-<version>``, reused across runs).
+"""Third-party FHIR libraries for the simulator's tests: ``fhir.resources`` (pydantic models of
+every resource type, JSON and XML: validation) and ``fhirclient`` (a FHIR client), installed by
+the test setup into a cache outside the repository (``~/.cache/ihe-test-util/<package>-<version>``,
+reused across runs).
 
 MHD 4.2, PDQm and PIXm are FHIR R4; ``fhir.resources`` 8 ships R4B models, whose Patient,
 Bundle, List, DocumentReference, Binary, Parameters and OperationOutcome are R4's.
@@ -15,6 +16,7 @@ from typing import Any
 from .fhir_servers import _install, cache_root
 
 FHIR_RESOURCES_VERSION = "8.3.0"
+FHIRCLIENT_VERSION = "4.4.0"
 
 
 def install() -> Path:
@@ -25,6 +27,16 @@ def install() -> Path:
                               "--disable-pip-version-check", "--no-compile", "--target",
                               str(folder), f"fhir.resources=={FHIR_RESOURCES_VERSION}"]],
                     f"fhir.resources {FHIR_RESOURCES_VERSION}")
+
+
+def fhirclient_folder() -> Path:
+    """The folder holding ``fhirclient`` (SMART on FHIR's Python client, FHIR R4 models that
+    check what they parse), installed once like fhir.resources; add it to ``sys.path``."""
+    folder = cache_root() / f"fhirclient-{FHIRCLIENT_VERSION}"
+    return _install(folder, [[sys.executable, "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", "--no-compile", "--target",
+                              str(folder), f"fhirclient=={FHIRCLIENT_VERSION}"]],
+                    f"fhirclient {FHIRCLIENT_VERSION}")
 
 
 class Validator:
