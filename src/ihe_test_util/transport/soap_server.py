@@ -59,6 +59,8 @@ class FaultReply(Exception):
     ``http_status`` follows the SOAP 1.2 HTTP binding (Sender 400, everything else 500)
     unless the HTTP layer knows better (413 body too large, 415 media type, ...).
     ``detail`` elements go into ``soap:Detail`` for programs that read faults.
+    ``soap_version`` is the envelope namespace the client spoke when the server knows it
+    (a SOAP 1.1 envelope is answered with a SOAP 1.1 fault: :func:`render_fault_for`).
     """
 
     def __init__(
@@ -66,7 +68,7 @@ class FaultReply(Exception):
         http_status: int | None = None, problem_header: str | None = None,
         problem_action: str | None = None, not_understood: Sequence[str] = (),
         upgrade: bool = False, relates_to: str | None = None,
-        detail: Sequence[etree._Element] = (),
+        detail: Sequence[etree._Element] = (), soap_version: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.code = code
@@ -79,6 +81,7 @@ class FaultReply(Exception):
         self.upgrade = upgrade
         self.relates_to = relates_to
         self.detail = tuple(detail)
+        self.soap_version = soap_version
 
     @property
     def action(self) -> str:
@@ -202,7 +205,7 @@ def _check_envelope(envelope: etree._Element) -> None:
     if tag.localname == "Envelope" and tag.namespace == SOAP11:
         raise FaultReply(
             "VersionMismatch", "SOAP 1.1 envelopes are not supported: IHE requires SOAP 1.2 "
-            f"({SOAP12})", upgrade=True,
+            f"({SOAP12})", upgrade=True, soap_version=SOAP11,
         )
     if tag.localname != "Envelope" or tag.namespace != SOAP12:
         raise FaultReply(
