@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from ihe_test_util.config import HookSettings, Settings, TlsSettings
 from ihe_test_util.errors import HookError
 from ihe_test_util.replay.approval import ReplayedExchangeStore
 from ihe_test_util.replay.hooks import HookRun, run_hook
-from ihe_test_util.replay.runner import plan_replay, run_replay
+from ihe_test_util.replay.runner import not_run, plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
 from ihe_test_util.replay.session import production_engine, transport_options
 from ihe_test_util.replay.targets import TargetMap
@@ -27,7 +28,7 @@ from ihe_test_util.report.base import ReporterSet
 from ihe_test_util.report.notices import print_insecure_warning
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
-from ihe_test_util.results import FailOn, RunInfo, RunSummary
+from ihe_test_util.results import ExchangeResult, FailOn, RunInfo, RunSummary
 from ihe_test_util.transport.http import TransportOptions
 
 
@@ -134,10 +135,11 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
 ):
     """Plan (nothing sent on a bad cassette), replay, stream results to every reporter.
 
-    Ctrl-C and SIGTERM stop it alike (KeyboardInterrupt, exit 130): no report is written, the
-    previous reports and their ``.exchanges/`` folder stay as they were, no temporary file is
-    left. Once the run is complete its reports and kept exchanges are written as one step that
-    a signal does not split.
+    Ctrl-C and SIGTERM stop it alike: the exchanges done so far are reported in every format
+    asked for (terminal included) and kept in ``.exchanges/``, the ones not done are listed as
+    ``skipped`` (error type ``NotRun``), the reports say ``interrupted``; then the
+    KeyboardInterrupt goes on (exit 130). No temporary file is left. Writing the reports and
+    kept exchanges is one step that a further signal does not split.
     """
     with stop_on_signals() as stop:
         return _execute(cli_ctx, settings, request, stop)
@@ -174,12 +176,36 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         if store is not None:
             store.start(plan.root)
         reporters.start(info)
-        summary = run_replay(plan, engine, jobs=request.jobs, on_result=reporters.exchange)
+        done = RunSummary()
+        reported: set[str] = set()
+
+        def report(result: ExchangeResult) -> None:
+            with stop.deferred():  # a signal never cuts an exchange's report in half
+                reporters.exchange(result)
+                done.add(result.outcome)
+                reported.add(result.id)
+
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            summary = run_replay(plan, engine, jobs=request.jobs, on_result=report)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            summary = done
         with stop.deferred():
+            if interrupted is not None:
+                summary.interrupted = True
+                how = ("SIGTERM" if stop.requested == signal.SIGTERM else
+                       "Ctrl-C (SIGINT)")
+                for result in not_run(plan, reported, f"not replayed: the run was stopped by "
+                                                      f"{how} before this exchange was done"):
+                    reporters.exchange(result)
+                    summary.add(result.outcome)
             reporters.finish(summary, now_iso())
             if store is not None:
                 store.commit()
-    if cli_ctx.verbosity >= 0:
+    if cli_ctx.verbosity >= 0 or interrupted is not None:
         for name, path in outputs.named():
             errors.print(Text(f"wrote {name} report: {path}", style="dim"))
+    if interrupted is not None:
+        raise interrupted
     return summary
