@@ -43,3 +43,28 @@ def test_a_multipart_part_header_that_is_not_utf8_is_read_as_latin1() -> None:
 def test_a_multipart_body_that_cannot_be_split_is_an_input_error() -> None:
     with pytest.raises(XmlInputError, match="multipart"):
         parse_multipart(b"--b\r\n\r\n--b--", 'multipart/related; boundary="b"')
+
+
+def test_a_request_with_a_control_character_in_its_action_gets_a_serve_fault() -> None:
+    # found: ihe serve answered 'internal error' (lxml ValueError writing serve:NoMatch) for a
+    # SOAPAction holding a control character
+    from ihe_test_util.model import Headers
+    from ihe_test_util.serve import PlaybackServer
+    from ihe_test_util.transport.endpoint import HttpCall
+
+    from .seeds import CASSETTES
+
+    app = PlaybackServer(CASSETTES).app
+    answer = app.handle(HttpCall("POST", "/pix\x08", Headers([
+        ("Content-Type", "application/soap+xml"), ("SOAPAction", "urn:x\x08")]), b"<a/>"))
+    assert answer.status in (400, 404, 500)
+    assert b"internal error" not in answer.body
+    assert b"\\u0008" in answer.body  # shown, not dropped: the client sees what it sent
+
+
+def test_a_fault_reason_with_characters_xml_cannot_carry_is_rendered() -> None:
+    from ihe_test_util.transport.soap_server import FaultReply, render_fault, render_soap11_fault
+
+    fault = FaultReply("Sender", "action 'a\x00b' unknown", problem_action="a\x1bb")
+    assert b"a\\u0000b" in render_fault(fault).body
+    assert b"a\\u0000b" in render_soap11_fault(fault).body

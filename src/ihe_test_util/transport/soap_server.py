@@ -20,6 +20,7 @@ from lxml import etree
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
+from ihe_test_util.safexml import xml_safe
 from ihe_test_util.transport.content import (
     decode_content,
     media_type_of,
@@ -70,16 +71,19 @@ class FaultReply(Exception):
         upgrade: bool = False, relates_to: str | None = None,
         detail: Sequence[etree._Element] = (), soap_version: str | None = None,
     ) -> None:
+        # request-derived text (an action, a header, a URL) may hold characters XML cannot
+        # carry: written as \uXXXX so that the fault can always be rendered
+        reason = xml_safe(reason)
         super().__init__(reason)
         self.code = code
         self.reason = reason
         self.subcode = subcode
         self.http_status = http_status or (400 if code == "Sender" else 500)
-        self.problem_header = problem_header
-        self.problem_action = problem_action
+        self.problem_header = xml_safe(problem_header) if problem_header else problem_header
+        self.problem_action = xml_safe(problem_action) if problem_action else problem_action
         self.not_understood = tuple(not_understood)
         self.upgrade = upgrade
-        self.relates_to = relates_to
+        self.relates_to = xml_safe(relates_to) if relates_to else relates_to
         self.detail = tuple(detail)
         self.soap_version = soap_version
 
