@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,29 +40,33 @@ def _written(data: bytes, suffix: str) -> Path:
 
 class RecordedAnswers:
     """A sender that answers each request with the recorded response of the next exchange
-    with its method and path (or the next one at all): replay with no network."""
+    with its method and path (or the next one at all): replay with no network. ``alter``
+    changes each answer on its way (a server answering garbage)."""
 
-    def __init__(self, cassette: Cassette) -> None:
+    def __init__(self, cassette: Cassette,
+                 alter: Callable[[Response], Response] | None = None) -> None:
         self.pending = list(cassette.interactions)
+        self.alter = alter or (lambda response: response)
 
     def send(self, request: Request) -> tuple[Response, float]:
         path = request.uri.split("?")[0].split("/", 3)[-1]
         for index, interaction in enumerate(self.pending):
             if (interaction.request.method, interaction.request.uri.split("?")[0].split(
                     "/", 3)[-1]) == (request.method, path):
-                return self.pending.pop(index).response, 1.0
+                return self.alter(self.pending.pop(index).response), 1.0
         if self.pending:
-            return self.pending.pop(0).response, 1.0
+            return self.alter(self.pending.pop(0).response), 1.0
         return Response(200, "OK", body=b""), 1.0
 
 
-def replay_in_process(cassette: Cassette) -> list[str]:
+def replay_in_process(cassette: Cassette,
+                      alter: Callable[[Response], Response] | None = None) -> list[str]:
     """Replay ``cassette`` as ``ihe replay`` would (regeneration, correlation, the comparer),
-    its recorded answers standing in for the server. Outcomes, in order."""
+    its recorded answers (``alter``-ed) standing in for the server. Outcomes, in order."""
     settings = Settings()
     replay = CassetteReplay(
         cassette_id="fuzz.yaml", cassette=cassette, targets=TargetMap.parse([]),
-        sender=RecordedAnswers(cassette), comparer=production_comparer(settings),
+        sender=RecordedAnswers(cassette, alter), comparer=production_comparer(settings),
         regenerator=CassetteRegenerator(settings))
     return [result.outcome.value for result in replay.run()]
 
@@ -144,6 +149,30 @@ def _save_load_and_replay(cassette: Cassette) -> None:
 @given(edited_cassettes())
 def test_fuzz_replay_of_cassettes_with_fuzzed_values(cassette: Cassette) -> None:
     bounded(lambda: _save_load_and_replay(cassette))
+
+
+@fuzz_settings(short=10)
+@given(st.sampled_from(range(len(seeds.CASSETTES))), st.data())
+def test_fuzz_replay_against_a_server_answering_fuzzed_responses(which: int,
+                                                                 data: st.DataObject) -> None:
+    """Every answer of the server is its recorded one, fuzzed (body, status, type, coding):
+    comparison and correlation see garbage, and give outcomes."""
+    cassette = seeds.cassettes()[which]
+
+    def garbage(response: Response) -> Response:
+        changed = response.evolve(body=data.draw(mutated([response.body])))
+        if data.draw(st.booleans()):
+            changed = changed.evolve(status=data.draw(st.sampled_from([200, 202, 400, 500])))
+        if data.draw(st.booleans()):
+            changed = changed.evolve(headers=changed.headers.with_value(
+                data.draw(st.sampled_from(["Content-Type", "Content-Encoding"])),
+                data.draw(st.sampled_from(["application/json", "text/plain", "gzip", "br",
+                                           'multipart/related; boundary="MIMEBoundary_1"',
+                                           "application/soap+xml; charset=utf-16"]))))
+        return changed
+
+    outcomes = bounded(lambda: replay_in_process(cassette, garbage))
+    assert len(outcomes) == len(cassette.interactions)
 
 
 def _load_scenario(data: bytes) -> None:
