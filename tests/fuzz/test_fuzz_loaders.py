@@ -3,7 +3,9 @@ sender that answers from the cassette, no network) and scenario files."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -29,6 +31,7 @@ from .conftest import bounded, fuzz_settings, mutated
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="ihe-fuzz-"))
+atexit.register(shutil.rmtree, _FOLDER, True)
 _NAMES = itertools.count()
 
 
