@@ -37,12 +37,14 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 class HeldAnswers:
     """A route that answers the first ``answered`` requests at once and holds the later ones
-    until ``release``; ``arrived`` is set when the first held request comes in (so every
-    answered exchange is done: within a cassette the next request waits for the last result).
+    until ``release``; ``arrived`` is set when ``holding`` held requests came in: one per
+    worker (``--jobs``), so every answered exchange is done (a worker sends its next request
+    only once it has handed over the result of the last).
     """
 
-    def __init__(self, answered: int) -> None:
+    def __init__(self, answered: int, holding: int = 1) -> None:
         self.answered = answered
+        self.holding = holding
         self.count = 0
         self.lock = threading.Lock()
         self.arrived = threading.Event()
@@ -53,8 +55,9 @@ class HeldAnswers:
         with self.lock:
             self.count += 1
             held = self.count > self.answered
+            if self.count >= self.answered + self.holding:
+                self.arrived.set()
         if held:
-            self.arrived.set()
             self.release.wait(timeout=120)  # a guard against a hung test: the test releases
         return 200, [("Content-Type", "text/plain")], b"answer to " + body
 
@@ -94,7 +97,7 @@ def _leftovers(folder: Path) -> list[Path]:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stopped_replay_reports_the_exchanges_done_and_lists_the_rest_as_not_run(
         tmp_path: Path, signum: int, jobs: int) -> None:
-    answers = HeldAnswers(answered=2)
+    answers = HeldAnswers(answered=2, holding=jobs)
     env = {**os.environ, "COLUMNS": "200"}
     out = tmp_path / "out"
     out.mkdir()
