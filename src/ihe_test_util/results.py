@@ -13,6 +13,13 @@ from typing import Any
 
 REPORT_SCHEMA_ID = "ihe-test-utility/run-report@1"
 
+#: The exit code of a run stopped by Ctrl-C or SIGTERM (the shell convention for SIGINT; one
+#: code for both, as they stop a command the same way). Outside the contract's 0-3.
+EXIT_INTERRUPTED = 130
+
+#: ``error.type`` of an exchange an interrupted run did not replay (its outcome: ``skipped``).
+NOT_RUN = "NotRun"
+
 
 class Outcome(str, enum.Enum):
     """One per replayed exchange. ``rank`` orders them for ``--fail-on``."""
@@ -242,9 +249,16 @@ class ExchangeResult:
 
 @dataclass
 class RunSummary:
-    """Counts per outcome; ``exit_code`` implements the CLI contract's exit-code table."""
+    """Counts per outcome; ``exit_code`` implements the CLI contract's exit-code table.
+
+    ``interrupted``: the run was stopped (Ctrl-C, SIGTERM) before every exchange was replayed;
+    those it did not replay are counted ``skipped`` (error type :data:`NOT_RUN`) and the exit
+    code is :data:`EXIT_INTERRUPTED` whatever the outcomes. (Not part of equality: it is the
+    report's top-level ``interrupted``, not a count.)
+    """
 
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    interrupted: bool = field(default=False, compare=False)
 
     @classmethod
     def of(cls, outcomes: Iterable[Outcome]) -> RunSummary:
@@ -261,6 +275,8 @@ class RunSummary:
         return sum(self.counts.values())
 
     def exit_code(self, fail_on: FailOn) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if any(fail_on.fails(o) and n for o, n in self.counts.items()):
             return 1
         if self.counts[Outcome.ERROR]:

@@ -15,8 +15,9 @@ Bodies are ``str`` (UTF-8 text: vcrpy encodes it back to the same bytes) or ``!!
 
 What could not go on the wire is refused here, with file and line, so ``ihe cassette check``
 rejects everything replay and serve would: a method and header names must be HTTP tokens,
-header values Latin-1 text without control characters (CR and LF would split the header); an
-``mllp://`` exchange has method ``MLLP`` and an HL7 v2 message stored without MLLP framing.
+header values Latin-1 text without control characters (CR and LF would split the header), a
+URI and a reason phrase without control characters; an ``mllp://`` exchange has method
+``MLLP`` and an HL7 v2 message stored without MLLP framing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=\s]*")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: What a header value may hold: Latin-1 without control characters (HTAB allowed).
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+#: Control characters: never in a request line or a status line (a URI or a reason phrase
+#: holding one cannot be sent, and CR/LF would split the line).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REQUEST_KEYS = ("method", "uri", "headers", "body")
 _META_KEYS = ("format", "tool_version", "recorded_at", "name")
 _INTERACTION_META_KEYS = (
@@ -246,9 +250,13 @@ class _Reader:
         if not _HTTP_TOKEN.fullmatch(method):
             raise self.error(fields["method"], f"{where}.method {method!r} is not an HTTP method "
                              "(one token: letters, digits, ! # $ % & ' * + - . ^ _ ` | ~)")
+        uri = self.text(fields["uri"], f"{where}.uri")
+        if _CONTROL.search(uri):
+            raise self.error(fields["uri"], f"{where}.uri {uri[:200]!r} holds a control "
+                             "character: no request line can carry it")
         request = Request(
             method=method,
-            uri=self.text(fields["uri"], f"{where}.uri"),
+            uri=uri,
             headers=self.headers(fields.get("headers"), f"{where}.headers"),
             body=self.body(fields.get("body"), f"{where}.body"),
         )
@@ -295,6 +303,10 @@ class _Reader:
         reason = ""
         if "message" in status:
             reason = self.text(status["message"], f"{where}.status.message", allow_null=True)
+            if _CONTROL.search(reason or ""):
+                raise self.error(status["message"], f"{where}.status.message "
+                                 f"{reason[:200]!r} holds a control character: no status line "
+                                 "can carry it")
         body = b""
         if "body" in fields:
             body_fields = self.mapping(fields["body"], f"{where}.body")

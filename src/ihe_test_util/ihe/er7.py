@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.ihe.jsonxml import xml_safe
+from ihe_test_util.safexml import xml_safe
 
 ROOT_TAG = "HL7v2"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")

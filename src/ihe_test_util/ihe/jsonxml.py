@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import FHIR
+from ihe_test_util.safexml import xml_safe
 
 GENERIC_ROOT = "json"
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
@@ -29,12 +30,6 @@ _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
 MAX_DEPTH = 200
 #: Longest number read (Python's int conversion stops at 4,300 digits by default).
 MAX_NUMBER_DIGITS = 4000
-_NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` with characters XML cannot carry written as ``\\uXXXX`` (so they still compare)."""
-    return _NOT_XML_CHAR.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 class JsonViewError(ValueError):

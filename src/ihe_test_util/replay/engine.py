@@ -66,6 +66,18 @@ class Regenerator(Protocol):
     def value_map(self) -> Mapping[str, str]: ...
 
 
+def base_result(cassette_id: str, index: int, interaction: Interaction) -> ExchangeResult:
+    """The parts of an exchange's result known before replaying it (outcome filled in later;
+    ``skipped`` until then): what a report lists for an exchange a run did not get to."""
+    return ExchangeResult(
+        id=exchange_id(cassette_id, index), cassette=cassette_id, index=index,
+        outcome=Outcome.SKIPPED, transaction=interaction.meta.transaction,
+        name=interaction.meta.step, method=interaction.request.method,
+        recorded_uri=interaction.request.uri,
+        duration_recorded_ms=interaction.meta.duration_ms,
+    )
+
+
 @dataclass
 class CassetteReplay:
     """The state of one cassette's replay: what was correlated, what could not be."""
@@ -216,14 +228,7 @@ class CassetteReplay:
             self.correlated[capture.value] = new_value
 
     def _base_result(self, index: int, interaction: Interaction) -> ExchangeResult:
-        """The parts of a result known before replaying (outcome filled in later)."""
-        return ExchangeResult(
-            id=exchange_id(self.cassette_id, index), cassette=self.cassette_id, index=index,
-            outcome=Outcome.SKIPPED, transaction=interaction.meta.transaction,
-            name=interaction.meta.step, method=interaction.request.method,
-            recorded_uri=interaction.request.uri,
-            duration_recorded_ms=interaction.meta.duration_ms,
-        )
+        return base_result(self.cassette_id, index, interaction)
 
     @staticmethod
     def _error(base: ExchangeResult, kind: str, message: str, uri: str | None = None) -> (

@@ -105,18 +105,21 @@ def parse_multipart(body: bytes, content_type: str, *, source: str | None = None
             source=source, hint="the message was cut off; re-capture it",
         )
     try:
-        decoder = MultipartDecoder(body, content_type)
-    except (ImproperBodyPartContentException, NonMultipartContentTypeException) as exc:
+        # part headers as Latin-1: every octet is a character, so no header can fail to
+        # decode and each keeps its exact bytes
+        decoder = MultipartDecoder(body, content_type, encoding="latin-1")
+        parts = [
+            MimePart(
+                Headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in part.headers.items()
+                ),
+                part.content,
+            )
+            for part in decoder.parts
+        ]
+    except (ImproperBodyPartContentException, NonMultipartContentTypeException,
+            UnicodeError, ValueError) as exc:
         raise XmlInputError(f"malformed multipart body: {exc}", source=source) from None
-    parts = [
-        MimePart(
-            Headers(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in part.headers.items()
-            ),
-            part.content,
-        )
-        for part in decoder.parts
-    ]
     if not parts:
         raise XmlInputError("multipart body has no parts", source=source)
     start = params.get("start")
