@@ -15,6 +15,7 @@ from typing import Protocol
 from lxml import etree
 
 from ihe_test_util.errors import IheTestError, TransportError
+from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request
 from ihe_test_util.ihe.tokens import Replacer
@@ -161,13 +162,16 @@ class CassetteReplay:
             response, elapsed_ms = self.sender.send(request)
         except TransportError as exc:
             return self._error(base, type(exc).__name__, str(exc), uri=request.uri), None
+        relevant = self.mentions.relevant(  # decoded bodies: a gzip recording names values too
+            self.regenerator.value_map,
+            read(recorded, "recorded request").raw or recorded.body,
+            read(interaction.response, "recorded response").raw or interaction.response.body)
+        roles: Mapping[str, frozenset[str]] = getattr(self.regenerator, "value_roles", None) \
+            or {}
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=self.mentions.relevant(  # decoded bodies: a gzip recording names values too
-                self.regenerator.value_map,
-                read(recorded, "recorded request").raw or recorded.body,
-                read(interaction.response, "recorded response").raw or interaction.response.body),
+            value_map=ValueRoles(relevant, {k: roles[k] for k in relevant if k in roles}),
             read=self.messages.read,
         )
         self.messages.forget(request)
