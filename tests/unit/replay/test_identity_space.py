@@ -106,3 +106,14 @@ def test_generated_ids_carry_the_run_marker() -> None:
     assert not other.owns(oid)
     assert marker_of(str(uuid.uuid4())) is None  # version 4: never the harness's
     assert marker_of("2.25.1234") is None and marker_of("1.2.3.4") is None
+
+
+def test_a_value_replaced_at_its_rule_path_is_stale_only_in_that_path_family() -> None:
+    from ihe_test_util.compare.identifiers import ValueMap
+    from ihe_test_util.ihe.idmap import ValueRoles
+
+    values = ValueMap(ValueRoles({"1.2.3.4": "2.25.9", "1.2.3.99": "2.25.8"},
+                                 {"1.2.3.4": frozenset({"*/id/@root"})}))
+    assert values.stale("1.2.3.4", lambda: "device/id/@root") is None  # an unchanged device
+    assert values.stale("1.2.3.4", lambda: "*/id/@root") == "2.25.9"
+    assert values.stale("1.2.3.99", lambda: "anything/at/@all") == "2.25.8"  # replaced everywhere
