@@ -169,8 +169,17 @@ class ExchangeResult:
     duration_recorded_ms: float | None = None
     duration_replayed_ms: float | None = None
     error: ExchangeError | None = None
+    #: Words for people about this exchange: what the comparison did not count (objects of
+    #: earlier replays), why it may have failed (state the target is missing), caveats.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._members()
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+    def _members(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "cassette": self.cassette,
@@ -226,6 +235,7 @@ class ExchangeResult:
             duration_recorded_ms=duration.get("recorded"),
             duration_replayed_ms=duration.get("replayed"),
             error=ExchangeError.from_dict(error) if error is not None else None,
+            notes=tuple(str(note) for note in data.get("notes") or ()),
         )
 
 

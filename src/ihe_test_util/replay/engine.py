@@ -29,6 +29,13 @@ from ihe_test_util.replay.correlate import (
     substitute_with,
 )
 from ihe_test_util.replay.selection import exchange_id
+from ihe_test_util.replay.state_hints import (
+    StateIndex,
+    documents_needed,
+    missing_kind,
+    missing_state_hint,
+    patients_needed,
+)
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison, ExchangeError, ExchangeResult, Outcome
 
@@ -77,6 +84,10 @@ class CassetteReplay:
     regenerator: Regenerator
     keep: ExchangeSink | None = None
     capture_rules: tuple[CaptureRule, ...] = ()
+    #: What the run's cassettes create, for hints on failures for want of state, and this
+    #: cassette's position in the run.
+    state_index: StateIndex | None = None
+    position: int | None = None
     correlated: dict[str, str] = field(default_factory=dict)
     unresolved: dict[str, str] = field(default_factory=dict)  # value -> reason
     #: Every message of this cassette's replay, parsed once: the recorded ones up front
@@ -175,15 +186,40 @@ class CassetteReplay:
             read=self.messages.read,
         )
         self.messages.forget(request)
+        notes = list(comparison.notes)
+        hint = self._missing_state(index, recorded, response, comparison)
+        if hint is not None:
+            notes.append(hint)
         result = replace(
             base, outcome=comparison.outcome, transaction=comparison.transaction or transaction,
             replayed_uri=request.uri, verdict_recorded=comparison.verdict_recorded,
             verdict_replayed=comparison.verdict_replayed, differences=comparison.differences,
             noise_suppressed=comparison.noise_suppressed, duration_replayed_ms=elapsed_ms,
+            notes=tuple(notes),
         )
         if self.keep is not None:
             self.keep(result, request, response)
         return result, response
+
+    def _missing_state(self, index: int, recorded: Request, response: Response,
+                       comparison: Comparison) -> str | None:
+        """A hint when the target answered that it lacks a patient or document the recording
+        had: which cassette creates it, or that none does."""
+        if comparison.outcome not in (Outcome.REGRESSION, Outcome.CHANGED):
+            return None
+        before = set((comparison.verdict_recorded or {}).get("error_codes") or ())
+        after = set((comparison.verdict_replayed or {}).get("error_codes") or ()) - before
+        answer = self.messages.read(response, "replayed response").root
+        recorded_answer = (comparison.verdict_recorded or {}).get("ack_code")
+        kind = missing_kind(after, answer if recorded_answer in (None, "AA", "CA") else None)
+        if kind is None:
+            return None
+        root = self.messages.read(recorded, "recorded request").root
+        if root is None:
+            return None
+        keys = patients_needed(root) if kind == "patient" else documents_needed(root)
+        return missing_state_hint(kind, keys, self.state_index, cassette=self.cassette_id,
+                                  position=self.position, exchange=index)
 
     def _capture(self, capture: Capture, response: Response | None) -> None:
         if response is None:
