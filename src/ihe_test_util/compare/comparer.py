@@ -26,6 +26,7 @@ from ihe_test_util.compare.attachments import (
 from ihe_test_util.compare.describe import PathNamer, element_path, to_difference
 from ihe_test_util.compare.echoes import check_echoes
 from ihe_test_util.compare.findings import Finding
+from ihe_test_util.compare.foreign import aside_note, has_foreign, isolation_note, set_aside
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.compare.walk import TreeComparer
@@ -88,9 +89,26 @@ def compare_responses(
     if rec_body.root is not None and rep_body.root is not None:
         rec_body = rec_body.private() if carries_documents(rec_body, compiled) else rec_body
         rep_body = rep_body.private() if carries_documents(rep_body, compiled) else rep_body
+    # Results of earlier replays and of the recording are set aside: this run's are judged.
+    marker = getattr(value_map, "marker", None)
+    if marker is not None and rep_body.root is not None and value_map is not None:
+        roles = getattr(value_map, "roles", {})
+        replaced = frozenset(key for key in value_map if key not in roles)
+        if has_foreign(rep_body.root, marker, replaced):
+            if rep_body.root is read(replayed, "replayed response").root:
+                rep_body = rep_body.private()
+            assert rep_body.root is not None
+            note = aside_note(set_aside(rep_body.root, marker, replaced))
+            if note:
+                notes.append(note)
     session = _Session(compiled, value_map or {})
     verdict_rec = session.verdicts(recorded, rec_body)
     verdict_rep = session.verdicts(replayed, rep_body)
+    isolation = isolation_note(rec_request.root if rec_request is not None else None,
+                               rep_request.root if rep_request is not None else None,
+                               verdict_rec, verdict_rep)
+    if isolation is not None:
+        notes.append(isolation)
     session.compare_http(recorded, replayed, verdict_rec, verdict_rep,
                          both_parsed=rec_body.parsed and rep_body.parsed)
     if rec_body.root is not None and rep_body.root is not None:

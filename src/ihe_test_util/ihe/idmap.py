@@ -198,9 +198,12 @@ class ValueRoles(dict[str, str]):
     still carries a replaced value from one that echoes an equal, unchanged one."""
 
     def __init__(self, values: Mapping[str, str] = (),  # type: ignore[assignment]
-                 roles: Mapping[str, frozenset[str]] | None = None) -> None:
+                 roles: Mapping[str, frozenset[str]] | None = None,
+                 marker: str | None = None) -> None:
         super().__init__(values)
         self.roles: Mapping[str, frozenset[str]] = roles or {}
+        #: The run's marker (:attr:`RunSpace.label`): results of other runs are set aside.
+        self.marker = marker
 
 
 class IdMap:

@@ -182,7 +182,9 @@ class CassetteReplay:
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=ValueRoles(relevant, {k: roles[k] for k in relevant if k in roles}),
+            value_map=ValueRoles(relevant, {k: roles[k] for k in relevant if k in roles},
+                                 getattr(getattr(self.regenerator, "space", None), "label",
+                                         None)),
             read=self.messages.read,
         )
         self.messages.forget(request)
