@@ -105,16 +105,16 @@ def aside_note(aside: list[SetAside]) -> str | None:
     """The note for the objects set aside, or None."""
     if not aside:
         return None
-    by_origin: dict[str, dict[str, int]] = {}
-    for item in aside:
-        counts = by_origin.setdefault(item.origin, {})
-        counts[item.what] = counts.get(item.what, 0) + 1
+    runs = sorted({item.origin[4:] for item in aside if item.origin.startswith("run ")})
     parts = []
-    for origin, counts in by_origin.items():
-        objects = ", ".join(f"{n} {what}" for what, n in counts.items())
-        source = ("left by the recording" if origin == "the recording"
-                  else f"of earlier replays ({origin})")
-        parts.append(f"{objects} {source}")
+    for label, chosen in (("of earlier replays (run " + ", ".join(runs) + ")", True),
+                          ("left by the recording", False)):
+        counts: dict[str, int] = {}
+        for item in aside:
+            if item.origin.startswith("run ") is chosen:
+                counts[item.what] = counts.get(item.what, 0) + 1
+        if counts:
+            parts.append(", ".join(f"{n} {what}" for what, n in counts.items()) + f" {label}")
     return ("not compared, the target still holds objects " + "; ".join(parts)
             + ": this run's results were judged without them")
 

@@ -47,7 +47,8 @@ _ENVELOPE_RULES = (Rule("./*[local-name()='Header']/wsa:MessageID/text()",
 
 @dataclass(frozen=True)
 class Change:
-    """One regenerated value: where, what it was and what it is now (``kind`` None: MTOM)."""
+    """One regenerated value: where, what it was and what it is now (``kind`` None: MTOM
+    framing, or a symbolic id given a UUID)."""
 
     what: str
     location: str
@@ -98,13 +99,16 @@ def regenerate_request(
             detected[0] = detect(request=message, path=urlsplit(request.uri).path).id
         rules = regeneration_rules(detected[0], fresh_patients=fresh_patients)
         changes: list[Change] = []
+        symbolic: dict[str, str] = {}  # this request's symbolic ids -> the run's UUIDs
         if envelope is not None:
-            changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map))
+            changes.extend(_apply(envelope, _ENVELOPE_RULES, id_map, symbolic))
             if to is not None:
                 _set_to(envelope, to)
             SoapMessage(envelope).replace_security(security)
         if payload is not None:
-            changes.extend(_apply(payload, rules, id_map))
+            changes.extend(_apply(payload, rules, id_map, symbolic))
+        if symbolic:
+            _resolve_symbolic(root, symbolic)
         replaced = sum(1 for change in changes if change.kind in GLOBAL_KINDS)
         _remap_everywhere(root, id_map, message.raw, replaced)
         return changes
@@ -173,16 +177,32 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
     return request.evolve(body=body, headers=headers), changes
 
 
-def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap) -> Iterator[Change]:
+def _apply(context: etree._Element, rules: tuple[Rule, ...], id_map: IdMap,
+           symbolic: dict[str, str]) -> Iterator[Change]:
     for rule in rules:
         found = compiled_xpath(rule.xpath)(context)
         for node in found if isinstance(found, list) else ():
-            change = _regenerate_node(node, rule, id_map)
+            change = _regenerate_node(node, rule, id_map, symbolic)
             if change is not None:
                 yield change
 
 
-def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
+#: Attributes that refer to a submitted object by its id (symbolic or UUID), ITI TF-3 4.2.
+_REFERENCES = ("classifiedObject", "registryObject", "sourceObject", "targetObject", "id")
+
+
+def _resolve_symbolic(root: etree._Element, symbolic: dict[str, str]) -> None:
+    """Give every reference to a symbolic id the UUID chosen for it (exact attribute values
+    only: a symbolic id such as ``a`` is never replaced inside other text)."""
+    for element in root.iter(etree.Element):
+        for name in _REFERENCES:
+            value = element.get(name)
+            if value is not None and value in symbolic:
+                element.set(name, symbolic[value])
+
+
+def _regenerate_node(node: object, rule: Rule, id_map: IdMap,
+                     symbolic: dict[str, str] | None = None) -> Change | None:
     if isinstance(node, etree._Element):  # an HL7 II: extension if present, else root
         attribute = identifier_attribute(node)
         if attribute is None:
@@ -201,7 +221,14 @@ def _regenerate_node(node: object, rule: Rule, id_map: IdMap) -> Change | None:
         return None
     old = str(node)
     if rule.kind is ValueKind.ENTRY_UUID and not old.strip().lower().startswith("urn:uuid:"):
-        return None  # a symbolic id: the registry assigns the entryUUID
+        # A symbolic id: without a run space the registry assigns the entryUUID; with one the
+        # run chooses it (carrying its marker, so its objects are recognised in query results
+        # of later runs); every reference in this request follows.
+        if id_map.space is None or symbolic is None or not node.is_attribute or not old:
+            return None
+        new = symbolic.get(old) or symbolic.setdefault(old, id_map.space.ids.uuid_urn())
+        parent.set(str(node.attrname), new)
+        return Change(f"{rule.what} (symbolic)", f"{_where(parent)}/@id", old, new)
     if rule.kind is ValueKind.TIMESTAMP:
         new = id_map.ids.timestamp_like(old)
     else:

@@ -8,12 +8,14 @@ with the reason; transport failures are ``error`` results, never exceptions.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lxml import etree
 
+from ihe_test_util.compare.foreign import has_foreign, set_aside
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
@@ -223,13 +225,27 @@ class CassetteReplay:
         return missing_state_hint(kind, keys, self.state_index, cassette=self.cassette_id,
                                   position=self.position, exchange=index)
 
+    def _own_results(self, root: etree._Element | None) -> etree._Element | None:
+        """``root``, or a copy without the result objects of earlier runs or the recording:
+        a value is carried forward from this run's objects, as the comparer judges them."""
+        marker = getattr(getattr(self.regenerator, "space", None), "label", None)
+        if root is None or marker is None:
+            return root
+        roles = getattr(self.regenerator, "value_roles", None) or {}
+        replaced = frozenset(k for k in self.regenerator.value_map if k not in roles)
+        if not has_foreign(root, marker, replaced):
+            return root
+        own = copy.deepcopy(root)
+        set_aside(own, marker, replaced)
+        return own
+
     def _capture(self, capture: Capture, response: Response | None) -> None:
         if response is None:
             self.unresolved[capture.value] = (
                 f"exchange #{capture.source} that assigned it was not replayed"
             )
             return
-        root = self.messages.read(response, "replayed response").root
+        root = self._own_results(self.messages.read(response, "replayed response").root)
         new_value = capture.resolve(root, self.value_map()) if root is not None else None
         if new_value is None:
             self.unresolved[capture.value] = (

@@ -136,3 +136,33 @@ def test_an_echo_of_the_sender_device_equal_to_the_old_message_id_root_is_no_cha
     data = validate(report)
     assert result.returncode == 0, result.stdout + json.dumps(data["exchanges"])
     assert "still says" not in result.stdout
+
+
+def test_an_id_a_server_assigned_in_a_bom_answer_is_carried_forward(tmp_path: Path) -> None:
+    """The captured EPR flow: a PIX query (ITI-45) answers the patient's XAD-PID, a PDQ query
+    (ITI-47) then asks by it. The server answers with a UTF-8 BOM (as some .NET stacks do) and
+    assigns a new XAD-PID on this system; the later query must carry the new one."""
+    recorded_pid = "7f2e05e6-673e-44b6-8b76-e17ac58ea80f"
+    new_pid = "0d9b4b7e-5f1c-4d39-9a51-2f0e1c6b7a88"
+    pix_request = corpus_file("ITI-45/ITI-45_request_raw.xml").read_bytes()
+    pix_response = corpus_file("ITI-45/ITI-45_response_raw.xml").read_bytes()
+    assert recorded_pid.encode() in pix_response and recorded_pid.encode() not in pix_request
+    pdq_request = corpus_file("ITI-47/ITI-47_request_raw.xml").read_bytes().replace(
+        b"08242eb8-dd47-4298-8d2f-25d60114f137", recorded_pid.encode())
+    pdq_response = corpus_file("ITI-47/ITI-47_response_raw.xml").read_bytes()
+    cassette = _write(tmp_path, "epr.yaml", [("ITI-45", pix_request, pix_response),
+                                             ("ITI-47", pdq_request, pdq_response)])
+    received: list[bytes] = []
+
+    def manager(body: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]],
+                                                                bytes]:
+        received.append(body)
+        answer = pix_response if b"PRPA_IN201309UV02" in body else pdq_response
+        return 200, [("Content-Type", "application/soap+xml; charset=utf-8")], \
+            b"\xef\xbb\xbf" + answer.replace(recorded_pid.encode(), new_pid.encode())
+
+    with serve(routes={"service": manager}) as server:
+        result = ihe("replay", str(cassette), "--target", base_url(server),
+                     "--report-json", str(tmp_path / "run.json"))
+    assert len(received) == 2, result.stdout
+    assert new_pid.encode() in received[1] and recorded_pid.encode() not in received[1]
