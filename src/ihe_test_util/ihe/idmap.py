@@ -252,6 +252,14 @@ class IdMap:
             self._roles.setdefault(recorded, set()).add(role)
         return value
 
+    def learn(self, recorded: str, fresh: str, role: str) -> None:
+        """Remember a value the replay changed as a consequence (a document's hash and size
+        after its patient id was varied): the comparer maps it back where ``role`` says."""
+        if recorded == fresh:
+            return
+        self._remember((False, recorded), fresh)
+        self._roles.setdefault(recorded, set()).add(role)
+
     def _remember(self, key: tuple[bool, str], value: str) -> None:
         self._fresh[key] = value
         self._recorded[key[1]] = value

@@ -21,6 +21,9 @@ and must never be resent) and re-issued when a
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,13 +34,13 @@ from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import detect, regeneration_rules
 from ihe_test_util.ihe.idmap import IdMap, path_family
 from ihe_test_util.ihe.message import Message, Reader, read_uncached
-from ihe_test_util.ihe.namespaces import WSA, WSSE, XDSB, qname
+from ihe_test_util.ihe.namespaces import HL7V3, RIM, WSA, WSSE, XDSB, XOP, qname
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
-from ihe_test_util.safexml import serialise_like
+from ihe_test_util.safexml import parse_xml, serialise_like
 from ihe_test_util.transport.content import ENVELOPES, looks_like_xml, payload_of
-from ihe_test_util.transport.mtom import repackage
+from ihe_test_util.transport.mtom import normalise_cid, repackage
 from ihe_test_util.transport.soap import SoapMessage
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
@@ -111,9 +114,12 @@ def regenerate_request(
             _resolve_symbolic(root, symbolic)
         replaced = sum(1 for change in changes if change.kind in GLOBAL_KINDS)
         _remap_everywhere(root, id_map, message.raw, replaced)
+        if payload is not None and fresh_patients:
+            changes.extend(_vary_documents(payload, message, id_map, contents))
         return changes
 
-    rewritten, changes = rewrite_request(request, edit, source, read=read)
+    contents: dict[str, bytes] = {}  # attachments whose patient ids were varied
+    rewritten, changes = rewrite_request(request, edit, source, read=read, contents=contents)
     return Regenerated(rewritten, detected[0], tuple(changes))
 
 
@@ -138,7 +144,8 @@ Edit = Callable[[etree._Element, Message], list[Change] | None]
 
 
 def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
-                    read: Reader = read_uncached) -> tuple[Request, list[Change]]:
+                    read: Reader = read_uncached,
+                    contents: dict[str, bytes] | None = None) -> tuple[Request, list[Change]]:
     """Read the request through ``read``, ``edit`` a private copy of its XML (root part if
     MTOM), serialise it back.
 
@@ -146,7 +153,8 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
     declared encoding; ``Content-Type`` and ``Content-Length`` follow the new body. Bodies
     that are not XML (HL7 v2, JSON, empty) or carry a ``Content-Encoding``, and edits that
     change nothing, give back ``request`` itself. XML that cannot be read raises
-    :class:`~ihe_test_util.errors.XmlInputError` naming ``source``.
+    :class:`~ihe_test_util.errors.XmlInputError` naming ``source``. ``contents`` (filled by
+    ``edit``: normalised Content-ID -> bytes) replaces attachments when MTOM is re-packaged.
     """
     if (request.headers.get("Content-Encoding") or "identity").strip().lower() != "identity":
         return request, []  # sent as recorded: the tree is not the bytes on the wire
@@ -163,7 +171,7 @@ def rewrite_request(request: Request, edit: Edit, source: str | None = None, *,
         return request, []
     content_type = request.content_type
     if message.mime is not None:
-        packed = repackage(root, message.mime, content_type or "")
+        packed = repackage(root, message.mime, content_type or "", contents=contents)
         body, content_type = packed.body, packed.content_type
         changes.extend(Change("MTOM Content-ID", f"{_where(include)}/@href", old, new)
                        for include, old, new in packed.renamed)
@@ -280,6 +288,82 @@ def _remap_everywhere(
             if search(value):  # type: ignore[arg-type]
                 element.set(name, replace(str(value)))
         stack.extend(element.iterchildren("*"))
+
+
+_CDA_PATIENT_ID = (f"{{{HL7V3}}}recordTarget", f"{{{HL7V3}}}patientRole", f"{{{HL7V3}}}id")
+
+
+def _vary_documents(payload: etree._Element, message: Message, id_map: IdMap,
+                    contents: dict[str, bytes]) -> list[Change]:
+    """The patient ids inside submitted documents (CDA ``recordTarget/patientRole/id``) of
+    patients the run varied, with the DocumentEntry's ``hash`` and ``size`` updated to match
+    (the comparer maps both back)."""
+    patients = id_map.space.varied(ValueKind.PATIENT_ID) if id_map.space is not None else {}
+    if not patients:
+        return []
+    entries = {entry.get("id"): entry for entry in payload.iter(qname(RIM, "ExtrinsicObject"))}
+    changes: list[Change] = []
+    for document in payload.iter(_DOCUMENT):
+        include = document.find(qname(XOP, "Include"))
+        key = normalise_cid(include.get("href") or "") if include is not None else ""
+        if include is not None:
+            part = next((p for p in (message.mime.attachments if message.mime else ())
+                         if p.content_id and normalise_cid(p.content_id) == key), None)
+            if part is None:
+                continue
+            original = part.content
+        else:
+            try:
+                original = base64.b64decode("".join((document.text or "").split()),
+                                            validate=True)
+            except (binascii.Error, ValueError):
+                continue
+        varied = _vary_cda(original, patients)
+        if varied is None:
+            continue
+        if include is not None:
+            contents[key] = varied
+        else:
+            document.text = base64.b64encode(varied).decode("ascii")
+        entry = entries.get(document.get("id"))
+        if entry is not None:
+            _slot(entry, "hash", hashlib.sha1(original, usedforsecurity=False).hexdigest(),
+                  hashlib.sha1(varied, usedforsecurity=False).hexdigest(), id_map)
+            _slot(entry, "size", str(len(original)), str(len(varied)), id_map)
+        changes.append(Change("patient id inside the document", _where(document),
+                              f"{len(original)} bytes", f"{len(varied)} bytes"))
+    return changes
+
+
+def _vary_cda(data: bytes, patients: dict[str, str]) -> bytes | None:
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start != b"<":
+        return None
+    try:
+        root = parse_xml(data, source="attached document")
+    except XmlInputError:
+        return None
+    changed = False
+    for target in root.iter(_CDA_PATIENT_ID[0]):
+        for role in target.iter(_CDA_PATIENT_ID[1]):
+            for pid in role.findall(_CDA_PATIENT_ID[2]):
+                fresh = patients.get(pid.get("extension") or "")
+                if fresh is not None:
+                    pid.set("extension", fresh)
+                    changed = True
+    return serialise_like(root, data) if changed else None
+
+
+def _slot(entry: etree._Element, name: str, old: str, new: str, id_map: IdMap) -> None:
+    for slot in entry.findall(qname(RIM, "Slot")):
+        if slot.get("name") != name:
+            continue
+        for value in slot.iter(qname(RIM, "Value")):
+            recorded = (value.text or "").strip()
+            if recorded.lower() == old.lower():
+                fresh = new.upper() if recorded.isupper() else new
+                value.text = fresh
+                id_map.learn(recorded, fresh, path_family(value, None))
 
 
 def _set_to(envelope: etree._Element, to: str) -> None:

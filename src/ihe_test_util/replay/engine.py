@@ -20,6 +20,7 @@ from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request
+from ihe_test_util.ihe.specs import ValueKind
 from ihe_test_util.ihe.tokens import Replacer
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
@@ -179,6 +180,10 @@ class CassetteReplay:
             self.regenerator.value_map,
             read(recorded, "recorded request").raw or recorded.body,
             read(interaction.response, "recorded response").raw or interaction.response.body)
+        space = getattr(self.regenerator, "space", None)
+        if space is not None:  # patient ids may be inside documents no body scan reads
+            for recorded_id, fresh_id in space.varied(ValueKind.PATIENT_ID).items():
+                relevant.setdefault(recorded_id, fresh_id)
         roles: Mapping[str, frozenset[str]] = getattr(self.regenerator, "value_roles", None) \
             or {}
         comparison = self.comparer(

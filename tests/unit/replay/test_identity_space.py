@@ -117,3 +117,34 @@ def test_a_value_replaced_at_its_rule_path_is_stale_only_in_that_path_family() -
     assert values.stale("1.2.3.4", lambda: "device/id/@root") is None  # an unchanged device
     assert values.stale("1.2.3.4", lambda: "*/id/@root") == "2.25.9"
     assert values.stale("1.2.3.99", lambda: "anything/at/@all") == "2.25.8"  # replaced everywhere
+
+
+def test_the_patient_id_inside_a_submitted_document_follows_with_hash_and_size() -> None:
+    import hashlib
+
+    from ihe_test_util.ihe.message import read_uncached
+    from ihe_test_util.ihe.namespaces import RIM, XDSB, XOP
+
+    space = RunSpace(0xABCDEF01)
+    id_map = IdMap(space=space)
+    regenerate_request(iti44_add(PATIENT).to_request("http://h/pix"), id_map)
+    submit = iti41_provide_and_register(PATIENT.primary_id, [ccd_entry(PATIENT)]).to_request(
+        "http://h/xds")
+    message = read_uncached(regenerate_request(submit, id_map).request, "sent")
+    assert message.root is not None
+    document = next(message.root.iter(f"{{{XDSB}}}Document"))
+    include = document.find(f"{{{XOP}}}Include")
+    if include is not None:
+        assert message.mime is not None
+        cid = (include.get("href") or "").removeprefix("cid:")
+        content = next(p.content for p in message.mime.attachments
+                       if (p.content_id or "").strip("<>") == cid)
+    else:
+        import base64
+        content = base64.b64decode(document.text or "")
+    assert b'extension="FRESH-1-RABCDEF01"' in content  # CDA recordTarget/patientRole/id
+    slots = {slot.get("name"): slot.findtext(f"{{{RIM}}}ValueList/{{{RIM}}}Value")
+             for slot in message.root.iter(f"{{{RIM}}}Slot")}
+    assert slots["hash"] == hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    assert slots["size"] == str(len(content))
+    assert id_map.items().get("FRESH-1") == "FRESH-1-RABCDEF01"
