@@ -71,6 +71,10 @@ CODE_ATTRIBUTES = frozenset({
 CODE_ELEMENT_ENDINGS = ("Code", "code", "interactionId", "templateId", "typeId")
 #: ebRIM slots whose values are codes or coding schemes.
 CODE_SLOTS = frozenset({"codingScheme", "languageCode"})
+#: Elements (HL7 v3 TS / IVL_TS) and slots (ending ``Time``) that hold times: a clock reading,
+#: never a server-assigned value, even when a later request's time equals an earlier answer's
+#: (a recording that crosses a second boundary between a feed and a submission).
+TIME_ELEMENTS = frozenset({"time", "low", "high", "center"})
 _SLOT = f"{{{RIM}}}Slot"
 
 
@@ -218,21 +222,25 @@ def server_may_assign(value: str, element: etree._Element, attribute: str | None
 
     Not when it is IHE vocabulary or a code system's OID
     (:func:`~ihe_test_util.ihe.vocabulary.is_fixed_value`), nor when it sits where codes,
-    schemes and types are written: a code attribute (:data:`CODE_ATTRIBUTES`), any attribute
-    of a coded element (:data:`CODE_ELEMENT_ENDINGS`), a value of a coding-scheme slot
-    (:data:`CODE_SLOTS`). A later FindDocuments filtered by a confidentiality code that an
-    earlier response also listed is no dependency: it is sent as recorded.
+    schemes, types and times are written: a code attribute (:data:`CODE_ATTRIBUTES`), any
+    attribute of a coded element (:data:`CODE_ELEMENT_ENDINGS`), a value of a coding-scheme
+    slot (:data:`CODE_SLOTS`), a time element or ``...Time`` slot (:data:`TIME_ELEMENTS`).
+    A later FindDocuments filtered by a confidentiality code that an earlier response also
+    listed is no dependency: it is sent as recorded.
     """
     if is_fixed_value(value):
         return False
     local = etree.QName(element).localname
+    if local.endswith("Time") or local in TIME_ELEMENTS:
+        return False
     if attribute is not None:
         name = etree.QName(attribute).localname
         return name not in CODE_ATTRIBUTES and not local.endswith(CODE_ELEMENT_ENDINGS)
     if local == "Value":
         slot = element.getparent()
         slot = slot.getparent() if slot is not None else None
-        if slot is not None and slot.tag == _SLOT and slot.get("name") in CODE_SLOTS:
+        if slot is not None and slot.tag == _SLOT and (
+                slot.get("name") in CODE_SLOTS or (slot.get("name") or "").endswith("Time")):
             return False
     return True
 

@@ -81,3 +81,19 @@ def test_places_that_hold_codes_are_never_assigned() -> None:
     assert not server_may_assign("PRPA_TE201310UV02", hl7, "code")
     patient_id = parse_xml(b'<id xmlns="urn:hl7-org:v3" root="1.2.3" extension="PX-9"/>')
     assert server_may_assign("PX-000009", patient_id, "extension")
+
+
+def test_a_time_an_earlier_answer_carried_is_no_dependency() -> None:
+    """A recording that crossed a second boundary: the feed's answer was stamped in the
+    second the later submission's creationTime was written. A clock reading, not a value the
+    server assigned (it made replays flaky: the submission was sent with the new answer's
+    time)."""
+    answer = parse_xml(b'<MCCI_IN000002UV01 xmlns="urn:hl7-org:v3">'
+                       b'<creationTime value="20261202111148"/></MCCI_IN000002UV01>')
+    feed = parse_xml(b'<PRPA_IN201301UV02 xmlns="urn:hl7-org:v3">'
+                     b'<creationTime value="20261202111147"/></PRPA_IN201301UV02>')
+    submission = parse_xml(
+        f'<SubmitObjectsRequest><RegistryObjectList xmlns="{RIM}"><ExtrinsicObject id="d">'
+        '<Slot name="creationTime"><ValueList><Value>20261202111148</Value></ValueList></Slot>'
+        "</ExtrinsicObject></RegistryObjectList></SubmitObjectsRequest>".encode())
+    assert find_captures([feed, submission], [answer, None]) == []
