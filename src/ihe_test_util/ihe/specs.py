@@ -41,6 +41,7 @@ class ValueKind(enum.Enum):
     PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed: the run's own
     FAMILY_NAME = "family-name"  # a created patient's family name (and queries for it)
     BIRTH_DATE = "birth-date"  # a created patient's birth date (and queries for it)
+    HL7V2_ID = "hl7v2-id"  # MSH-10 / QPD-2: at most 20 characters, the recorded letter prefix
 
 
 #: Kinds that belong to the run's identity space (:class:`~ihe_test_util.ihe.idmap.RunSpace`):
@@ -56,6 +57,9 @@ GLOBAL_KINDS = frozenset({ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID, ValueKind.P
 @dataclass(frozen=True)
 class Rule:
     """Regenerate the nodes ``xpath`` selects (relative to the IHE payload) as ``kind``.
+
+    For HL7 v2 (ER7) transactions ``xpath`` is an HL7 field reference (``MSH-10``, ``QPD-2``:
+    :class:`~ihe_test_util.ihe.er7.FieldRef`).
 
     Replay makes these values fresh (a server rejects them a second time) and serve blanks them
     in its match keys (a client sends them fresh every time).

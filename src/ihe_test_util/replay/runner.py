@@ -19,6 +19,7 @@ from pathlib import Path
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Cassette
 from ihe_test_util.replay.capture_rules import CaptureRule
+from ihe_test_util.replay.differential import DifferentialReplay
 from ihe_test_util.replay.engine import (
     CassetteReplay,
     Comparer,
@@ -108,21 +109,33 @@ class ReplayEngine:
     targets: TargetMap
     keep: ExchangeSink | None = None
     capture_rules: tuple[CaptureRule, ...] = ()
+    #: ``--reference``: also replay against this live old version (replay/differential.py).
+    reference: TargetMap | None = None
+    #: Called as each run starts (a new identity space per run: session.production_engine).
+    start_run: Callable[[], None] | None = None
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None,
                cassette: Cassette | None = None, *, state_index: StateIndex | None = None,
-               position: int | None = None) -> CassetteReplay:
+               position: int | None = None) -> CassetteReplay | DifferentialReplay:
         """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now.
         ``state_index`` knows what the run's cassettes create (hints on missing state);
         ``position`` is the cassette's place in the run."""
         if cassette is None:
             cassette = self.load(planned.path)
-        return CassetteReplay(
+        candidate = CassetteReplay(
             cassette_id=planned.id, cassette=cassette, targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
             capture_rules=self.capture_rules, state_index=state_index, position=position,
         )
+        if self.reference is None:
+            return candidate
+        # The reference side: its own sender, regenerator and correlated ids; nothing kept.
+        return DifferentialReplay(candidate, CassetteReplay(
+            cassette_id=planned.id, cassette=cassette, targets=self.reference,
+            sender=self.make_sender(), comparer=self.comparer,
+            regenerator=self.make_regenerator(), capture_rules=self.capture_rules,
+        ))
 
 
 _WORKER_DONE = object()
@@ -142,6 +155,8 @@ def run_replay(
     (the CLI turns it into exit 70, "internal error").
     """
     summary = RunSummary()
+    if engine.start_run is not None:
+        engine.start_run()
     state = StateIndex([(c.id, c.path) for c in plan.cassettes], engine.load)
     positions = {c.path: n for n, c in enumerate(plan.cassettes)}
     if jobs <= 1 or len(plan.cassettes) <= 1:

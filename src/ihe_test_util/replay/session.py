@@ -25,11 +25,11 @@ from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
 from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
-from ihe_test_util.replay.targets import TargetMap, family_of
+from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
-from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.mllp import MllpTransport
+from ihe_test_util.transport.http import TransportOptions
 from ihe_test_util.transport.security_config import security_header
+from ihe_test_util.transport.senders import SchemeSender
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
@@ -126,30 +126,6 @@ def production_comparer(settings: Settings) -> Comparer:
                              Redactor.from_settings(settings))
 
 
-class SchemeSender:
-    """The replay's sender: each request goes over the transport its URL's scheme needs
-    (``http(s)://``: :class:`HttpTransport`, ``mllp(s)://``: :class:`MllpTransport`), each made
-    on first use, so a cassette may hold both kinds of exchange."""
-
-    def __init__(self, options: TransportOptions) -> None:
-        self.options = options
-        # HTTP up front: it says once, here, when certificates are not checked (--insecure)
-        self._senders: dict[str, HttpTransport | MllpTransport] = {
-            "http": HttpTransport(options),
-        }
-
-    def send(self, request: Request) -> tuple[Response, float]:
-        family = family_of(request.uri)
-        sender = self._senders.get(family)
-        if sender is None:
-            sender = self._senders[family] = MllpTransport(self.options, warn=False)
-        return sender.send(request)
-
-    def close(self) -> None:
-        for sender in self._senders.values():
-            sender.close()
-
-
 def make_transport(options: TransportOptions) -> Sender:
     return SchemeSender(options)
 
@@ -157,23 +133,32 @@ def make_transport(options: TransportOptions) -> Sender:
 def production_engine(
     settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
     fresh_patients: bool = True, keep: ExchangeSink | None = None,
-    space: RunSpace | None = None,
+    reference: TargetMap | None = None, space: RunSpace | None = None,
 ) -> ReplayEngine:
     """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
     capture rules and SAML header, regeneration per cassette in one identity space for the run
-    (``space``, a new one by default). ConfigError on a bad setting.
+    (``space``, a new one by default); with ``reference`` each exchange is replayed against that
+    live old version too (the live differential). ConfigError on a bad setting.
 
     ``fresh_patients`` is kept for compatibility: patients a cassette creates always get this
     run's ids and demographics."""
-    space = RunSpace() if space is None else space
+    spaces = [RunSpace() if space is None else space]  # the current run's
+    started = [False]
+
+    def start_run() -> None:
+        """Each run its own identity space (``ihe learn`` runs the engine N times)."""
+        if started[0]:
+            spaces[0] = RunSpace()
+        started[0] = True
     options = options or transport_options(settings, None, timeout=None, insecure=False)
     comparer = production_comparer(settings)
     capture_rules = load_capture_rules(settings.correlate, settings.source)
     security = security_header(settings.saml, base=settings.folder)
     return ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings, security, space=space),
-        targets=targets, keep=keep, capture_rules=capture_rules,
+        make_regenerator=lambda: CassetteRegenerator(settings, security, space=spaces[0]),
+        targets=targets, keep=keep, capture_rules=capture_rules, reference=reference,
+        start_run=start_run,
     )
 
 

@@ -32,6 +32,11 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--fresh-patients", is_flag=True, hidden=True,
               help="Kept for compatibility: every run now gives the patients its feeds "
                    "create their own ids and demographics.")
+@click.option("--reference", "references", multiple=True, metavar="URL|ORIGIN=URL",
+              help="Live differential: also send every regenerated request to this running "
+                   "old version; differences it shows too (against the recording) are noise "
+                   "for that exchange, reported as 'noise seen on the reference'. Repeatable "
+                   "like --target.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify TLS certificates (loudly warned; never in production).")
 @pass_cli
@@ -39,7 +44,7 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
             env_name: str | None, fail_on: str | None, report_json: Path | None,
             junit: Path | None, markdown: Path | None, html: Path | None, jobs: int | None,
             shard: str | None, timeout: float | None, fresh_patients: bool,
-            insecure: bool) -> None:
+            references: tuple[str, ...], insecure: bool) -> None:
     """Replay recorded exchanges against an upgraded endpoint and report regressions.
 
     Cassettes are replayed in order, exchange by exchange, with fresh message ids, uniqueIds
@@ -60,6 +65,7 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
       ihe replay cassettes/ --env candidate --jobs 4 --report-json run.json --html run.html
       ihe replay cassettes/ --target http://old:8080=http://new:9090 --fail-on regression
       ihe replay cassettes/ --shard 2/4 --report-json shard-2.json --junit junit-2.xml
+      ihe replay cassettes/ --target http://new:8080 --reference http://old:8080 --jobs 4
     """
     from ihe_test_util.cli.commands._replay_run import run_replay_command
 
@@ -67,4 +73,5 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
         cli_ctx, paths=list(paths), targets=list(targets), env_name=env_name, fail_on=fail_on,
         report_json=report_json, junit=junit, markdown=markdown, html=html, jobs=jobs,
         shard=shard, timeout=timeout, insecure=insecure, fresh_patients=fresh_patients,
+        references=list(references),
     )
