@@ -179,11 +179,16 @@ class ExchangeResult:
     #: ``ihe replay --reference``: the candidate's differences the live reference showed too
     #: (against the same recording), so noise for this exchange: not in ``differences``.
     reference_noise: tuple[Difference, ...] = ()
+    #: Words for people about this exchange: what the comparison did not count (objects of
+    #: earlier replays), why it may have failed (state the target is missing), caveats.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = self._to_dict()
         if self.reference_noise:  # an optional member (schema v1 allows extra members)
             data["reference_noise"] = [d.to_dict() for d in self.reference_noise]
+        if self.notes:  # optional too
+            data["notes"] = list(self.notes)
         return data
 
     def _to_dict(self) -> dict[str, Any]:
@@ -244,6 +249,7 @@ class ExchangeResult:
             error=ExchangeError.from_dict(error) if error is not None else None,
             reference_noise=tuple(Difference.from_dict(d)
                                   for d in data.get("reference_noise") or ()),
+            notes=tuple(str(note) for note in data.get("notes") or ()),
         )
 
 

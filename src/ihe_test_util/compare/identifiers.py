@@ -15,7 +15,7 @@ says nothing about ``1.2.34``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 
 from ihe_test_util.ihe.tokens import Replacer
@@ -61,8 +61,13 @@ _SCAN_LIMIT = 16
 class ValueMap:
     """Recorded -> replayed values the replay regenerated."""
 
-    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
+    def __init__(self, mapping: Mapping[str, str] | None = None,
+                 roles: Mapping[str, frozenset[str]] | None = None) -> None:
         self.mapping = {old: new for old, new in (mapping or {}).items() if old and old != new}
+        #: Where a value replaced only at its rule paths was replaced (path families,
+        #: :func:`ihe_test_util.ihe.idmap.path_family`); absent: replaced wherever it occurred.
+        self.roles: Mapping[str, frozenset[str]] = (
+            roles if roles is not None else getattr(mapping, "roles", None) or {})
 
     @cached_property
     def _tokens(self) -> Replacer:
@@ -91,9 +96,19 @@ class ValueMap:
     def equivalent(self, recorded: str, replayed: str) -> bool:
         return bool(self.mapping) and self.translate(recorded) == replayed
 
-    def stale(self, value: str) -> str | None:
-        """What ``value`` was regenerated as, if the replayed response should not contain it."""
-        return self.mapping.get(value)
+    def stale(self, value: str, where: Callable[[], str] | None = None) -> str | None:
+        """What ``value`` was regenerated as, if the replayed response should not contain it
+        at ``where`` (its path family, asked only when needed): a value replaced only at
+        certain paths (an HL7 message id) is stale only in the same family, never where an
+        equal value was sent unchanged (the sender device's OID that the message id root
+        happened to equal, echoed as the response's receiver)."""
+        fresh = self.mapping.get(value)
+        if fresh is None or where is None:
+            return fresh
+        families = self.roles.get(value)
+        if families is not None and where() not in families:
+            return None
+        return fresh
 
     def mentioned_in(self, data: bytes) -> bool:
         """Whether serialised XML may contain a recorded value of the map.

@@ -41,6 +41,7 @@ from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.ordered import align_ordered
 from ihe_test_util.compare.rules import CompiledRules, ElementRules
 from ihe_test_util.compare.unordered import UnorderedAligner, partition
+from ihe_test_util.ihe.idmap import path_family
 from ihe_test_util.ihe.namespaces import XSI
 from ihe_test_util.ihe.patterns import attributes, local_name, qname_value
 from ihe_test_util.results import DifferenceKind
@@ -153,7 +154,7 @@ class TreeComparer:
         """The replay regenerated ``value``, yet the replayed response still carries it."""
         if name is not None and (name in rules.noise_attributes or name in rules.echo_attributes):
             return
-        fresh = self.values.stale(value)
+        fresh = self.values.stale(value, lambda: path_family(a, name))
         if fresh is None:
             return
         kind = DifferenceKind.VALUE if name is None else DifferenceKind.ATTRIBUTE

@@ -232,14 +232,37 @@ HL7V2_QUERY_REGENERATION = (
     Rule("QPD-2", ValueKind.HL7V2_ID, "QPD-2 query tag"),
 )
 
-#: With ``--fresh-patients``: a patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets new
-#: ids on every replay, consistently in every later request of the cassette (ITI-45 queries,
-#: ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never meet the
-#: documents an earlier replay registered for the same patient.
+#: The run's identity space (:class:`~ihe_test_util.ihe.idmap.RunSpace`, docs/replay.md): a
+#: patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets ids, a family name and a birth date
+#: of this run, used consistently in every later request of the run (ITI-45 and PDQ/XCPD
+#: queries, ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never
+#: meet the patients and documents of earlier replays or of the recording.
+_ADDED = ("self::hl7:PRPA_IN201301UV02/hl7:controlActProcess/hl7:subject/hl7:registrationEvent/"
+          "hl7:subject1/hl7:patient")
+_FED = ("hl7:controlActProcess/hl7:subject/hl7:registrationEvent/hl7:subject1/hl7:patient/"
+        "hl7:patientPerson")
+_QUERIED = "hl7:controlActProcess/hl7:queryByParameter/hl7:parameterList"
 FRESH_PATIENT_ADD = (
-    Rule("self::hl7:PRPA_IN201301UV02/hl7:controlActProcess/hl7:subject/"
-         "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id",
-         ValueKind.PATIENT_ID, "patient id of a new patient (ITI-44 add)"),
+    Rule(f"{_ADDED}/hl7:id", ValueKind.PATIENT_ID, "patient id of a new patient (ITI-44 add)",
+         creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:asOtherIDs/hl7:id", ValueKind.PATIENT_ID,
+         "other id of a new patient (ITI-44 add)", creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:name/hl7:family/text()", ValueKind.FAMILY_NAME,
+         "family name of a new patient (ITI-44 add)", creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:birthTime/@value", ValueKind.BIRTH_DATE,
+         "birth date of a new patient (ITI-44 add)", creates=True),
+    *(Rule(f"self::hl7:{root}/{_FED}/{path}", kind, what)
+      for root in ("PRPA_IN201302UV02", "PRPA_IN201304UV02")
+      for path, kind, what in (
+          ("hl7:name/hl7:family/text()", ValueKind.FAMILY_NAME, "family name (ITI-44)"),
+          ("hl7:birthTime/@value", ValueKind.BIRTH_DATE, "birth date (ITI-44)"))),
+)
+#: PDQ / XCPD queries by the demographics of a patient the run created ask for this run's.
+FRESH_PATIENT_QUERY = (
+    Rule(f"{_QUERIED}/hl7:livingSubjectName/hl7:value/hl7:family/text()", ValueKind.FAMILY_NAME,
+         "queried family name"),
+    Rule(f"{_QUERIED}/hl7:livingSubjectBirthTime/hl7:value/@value", ValueKind.BIRTH_DATE,
+         "queried birth date"),
 )
 
 
@@ -354,12 +377,12 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
             _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Continue"),
             _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Cancel")),
            (_v3("PRPA_IN201306UV02"),),
-           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION, fresh_patient=FRESH_PATIENT_QUERY),
     _hl7v3("ITI-55", "Cross Gateway Patient Discovery",
            (_v3("PRPA_IN201305UV02", f"{_V3}PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),),
            (_v3("PRPA_IN201306UV02", f"{_V3}PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
             MessageSpec(f"{{{HL7V3}}}MCCI_IN000002UV01")),
-           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION, fresh_patient=FRESH_PATIENT_QUERY),
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
@@ -403,7 +426,8 @@ def regeneration_rules(transaction: str | None, *, fresh_patients: bool = False)
     tuple[Rule, ...]
 ):
     """What replay makes fresh in a request of ``transaction`` (and serve blanks in its match
-    keys); with ``fresh_patients`` also the ids of patients it creates. Empty when unknown."""
+    keys); with ``fresh_patients`` also its identity-space rules (ids and demographics of
+    patients the run creates: never blanked by serve). Empty when unknown."""
     spec = _BY_ID.get(transaction or "")
     if spec is None:
         return ()

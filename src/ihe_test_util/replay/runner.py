@@ -29,6 +29,7 @@ from ihe_test_util.replay.engine import (
     base_result,
 )
 from ihe_test_util.replay.selection import Shard, cassette_id, exchange_id, run_root
+from ihe_test_util.replay.state_hints import StateIndex
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import NOT_RUN, ExchangeError, ExchangeResult, Outcome, RunSummary
 
@@ -131,17 +132,22 @@ class ReplayEngine:
     capture_rules: tuple[CaptureRule, ...] = ()
     #: ``--reference``: also replay against this live old version (replay/differential.py).
     reference: TargetMap | None = None
+    #: Called as each run starts (a new identity space per run: session.production_engine).
+    start_run: Callable[[], None] | None = None
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None,
-               cassette: Cassette | None = None) -> CassetteReplay | DifferentialReplay:
-        """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now."""
+               cassette: Cassette | None = None, *, state_index: StateIndex | None = None,
+               position: int | None = None) -> CassetteReplay | DifferentialReplay:
+        """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now.
+        ``state_index`` knows what the run's cassettes create (hints on missing state);
+        ``position`` is the cassette's place in the run."""
         if cassette is None:
             cassette = self.load(planned.path)
         candidate = CassetteReplay(
             cassette_id=planned.id, cassette=cassette, targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
-            capture_rules=self.capture_rules,
+            capture_rules=self.capture_rules, state_index=state_index, position=position,
         )
         if self.reference is None:
             return candidate
@@ -173,9 +179,14 @@ def run_replay(
     (the CLI turns it into exit 70, "internal error").
     """
     summary = RunSummary()
+    if engine.start_run is not None:
+        engine.start_run()
+    state = StateIndex([(c.id, c.path) for c in plan.cassettes], engine.load)
+    positions = {c.path: n for n, c in enumerate(plan.cassettes)}
     if jobs <= 1 or len(plan.cassettes) <= 1:
         for planned in plan.cassettes:
-            for result in engine.replay(planned, cassette=plan.take(planned)).run():
+            for result in engine.replay(planned, cassette=plan.take(planned), state_index=state,
+                                        position=positions[planned.path]).run():
                 summary.add(result.outcome)
                 on_result(result)
         return summary
@@ -194,7 +205,9 @@ def run_replay(
                     planned = todo.get_nowait()
                 except queue.Empty:
                     return
-                for result in engine.replay(planned, sender, plan.take(planned)).run():
+                for result in engine.replay(planned, sender, plan.take(planned),
+                                            state_index=state,
+                                            position=positions[planned.path]).run():
                     if stopping.is_set():
                         return
                     results.put(result)

@@ -96,6 +96,7 @@ class TerminalReporter:
         self._unshown = 0
         self._skipped: list[ExchangeResult] = []
         self._not_run: dict[str, list[int]] = {}  # cassette -> indexes an interrupted run left
+        self._noted: list[ExchangeResult] = []
 
     @property
     def quiet(self) -> bool:
@@ -107,6 +108,7 @@ class TerminalReporter:
         self._panels = self._unshown = 0
         self._skipped = []
         self._not_run = {}
+        self._noted = []
         wanted = self.options.progress
         if wanted is None:
             wanted = self.console.is_terminal and not self.quiet
@@ -126,6 +128,8 @@ class TerminalReporter:
             return
         if result.outcome is Outcome.SKIPPED:
             self._skipped.append(result)
+        elif result.outcome is Outcome.PASS and result.notes:
+            self._noted.append(result)
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
         if result.outcome is Outcome.PASS or self.quiet:
@@ -153,6 +157,8 @@ class TerminalReporter:
             errors = self._errors_table()
             if errors is not None:
                 console.print(errors)
+            for line in noted_lines(self._noted):
+                console.print(line, soft_wrap=True)
             for line in skipped_lines(self._skipped):
                 console.print(line, soft_wrap=True)  # one line each: grep-able in CI logs
             for line in not_run_lines(self._not_run):
@@ -246,12 +252,27 @@ def exchange_panel(result: ExchangeResult, max_differences: int = 10) -> Panel:
             parts.append(Text(f"... and {hidden} more differences", style="dim"))
     if result.error is not None:
         parts.append(Text(one_line(f"{result.error.type}: {result.error.message}", 300)))
+    for note in result.notes:
+        parts.append(Text(f"note: {one_line(note, 600)}", style="dim"))
     if not parts:
         parts.append(Text("the responses differ (no details recorded)", style="dim"))
     title = Text(f"{result.outcome.value} ", style=STYLE[result.outcome])
     title.append(exchange_label(result), style="bold")
     return Panel(Group(*parts), title=title, title_align="left", border_style=STYLE[
         result.outcome], box=box.ROUNDED)
+
+
+def noted_lines(noted: list[ExchangeResult]) -> list[Text]:
+    """Exchanges that passed with a note (objects of earlier replays not counted, ...)."""
+    if not noted:
+        return []
+    lines = [Text(f"Passed with notes ({len(noted)}):", style="bold")]
+    for result in noted:
+        for note in result.notes:
+            line = Text(f"  {exchange_label(result)}: ", style=STYLE[Outcome.PASS])
+            line.append(one_line(note, 300))
+            lines.append(line)
+    return lines
 
 
 def skipped_lines(skipped: list[ExchangeResult]) -> list[Text]:
