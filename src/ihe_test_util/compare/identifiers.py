@@ -15,10 +15,17 @@ says nothing about ``1.2.34``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 
+from lxml import etree
+
 from ihe_test_util.ihe.tokens import Replacer
+
+#: What an identifier value stands for, given the element that carries it (FHIR:
+#: ``http://host/Patient/11/_history/2`` -> ``Patient/11``); None: not an identifier, compare
+#: the value literally.
+Identity = Callable[[etree._Element, str], "str | None"]
 
 #: Map entries shorter than this are only matched as a whole value, never as a token inside a
 #: longer string (a short value such as ``345`` also appears there by chance).
@@ -28,9 +35,16 @@ _MIN_SUBSTRING = 6
 class Renaming:
     """A one-to-one map recorded identifier -> replayed identifier, built as pairs are seen."""
 
-    def __init__(self, pins: Mapping[str, str] | None = None) -> None:
+    def __init__(self, pins: Mapping[str, str] | None = None,
+                 identity: Identity | None = None) -> None:
         self.forward: dict[str, str] = dict(pins or {})
         self.backward: dict[str, str] = {new: old for old, new in self.forward.items()}
+        self.identity = identity
+
+    def key(self, element: etree._Element, value: str) -> str | None:
+        """What ``value`` (carried by ``element``) identifies: itself unless an identity
+        function says otherwise (None: not an identifier at all)."""
+        return value if self.identity is None else self.identity(element, value)
 
     def pair(self, recorded: str, replayed: str) -> str | None:
         """Record ``recorded <-> replayed``; returns why it is inconsistent, or None."""

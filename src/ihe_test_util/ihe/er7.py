@@ -138,3 +138,108 @@ def field_value(root: etree._Element, segment: str, field: str) -> str | None:
         first = element[0]
         return (first.text or "").strip() or None
     return (element.text or "").strip() or None
+
+
+# --- back from the element view to the ER7 people read ----------------------------------------
+
+_POSITION = re.compile(r"\.(\d+)$")
+
+
+class Er7Text:
+    """The way back from an element of :func:`parse_er7`'s view to HL7 v2 notation: paths
+    as ``PID-5`` / ``PID-3[2].4`` and values as ER7 text (``Mayer^Hans``), with the
+    separators the message declares in MSH-1 / MSH-2."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        msh = root.find("MSH")
+        field_sep = (msh.findtext("MSH.1") if msh is not None else None) or "|"
+        encoding = (msh.findtext("MSH.2") if msh is not None else None) or "^~\\&"
+        self.field = field_sep
+        self.component = encoding[0]
+        self.repetition = encoding[1] if len(encoding) > 1 else "~"
+        self.subcomponent = encoding[3] if len(encoding) > 3 else "&"
+
+    def owns(self, element: etree._Element) -> bool:
+        return element.getroottree().getroot() is self.root
+
+    @staticmethod
+    def field_of(element: etree._Element) -> etree._Element:
+        """The field (repetition) a component or subcomponent belongs to; others stay."""
+        node = element
+        while str(node.tag).count(".") > 1:
+            parent = node.getparent()
+            if parent is None:
+                break
+            node = parent
+        return node
+
+    def path(self, element: etree._Element) -> str:
+        """``PID-5``, ``PID-3[2].4.1``, ``OBX[3]-5``; a segment alone is ``PID``."""
+        chain: list[etree._Element] = []
+        node: etree._Element | None = element
+        while node is not None and node is not self.root:
+            chain.append(node)
+            node = node.getparent()
+        if not chain:
+            return ROOT_TAG
+        chain.reverse()
+        segment = chain[0]
+        text = str(segment.tag) + _occurrence(segment)
+        for depth, part in enumerate(chain[1:]):
+            match = _POSITION.search(str(part.tag))
+            number = match.group(1) if match else str(part.tag)
+            text += ("-" if depth == 0 else ".") + number
+            if depth == 0:
+                text += _occurrence(part)
+        return text
+
+    def text(self, element: etree._Element) -> str:
+        """``element`` as ER7: a segment line, a field repetition, a component."""
+        tag = str(element.tag)
+        if element is self.root:
+            return "\r".join(self.text(segment) for segment in element)
+        if "." not in tag:  # a segment
+            return self._segment(element)
+        depth = tag.count(".")
+        separator = {1: self.component, 2: self.subcomponent}.get(depth)
+        if separator is None or not len(element):
+            return element.text or ""
+        return self._joined(element, separator)
+
+    def _joined(self, element: etree._Element, separator: str) -> str:
+        parts: dict[int, str] = {}
+        for child in element:
+            match = _POSITION.search(str(child.tag))
+            if match:
+                parts[int(match.group(1))] = self.text(child)
+        last = max(parts, default=0)
+        return separator.join(parts.get(number, "") for number in range(1, last + 1))
+
+    def _segment(self, segment: etree._Element) -> str:
+        fields: dict[int, list[str]] = {}
+        name = str(segment.tag)
+        for child in segment:
+            match = _POSITION.search(str(child.tag))
+            if match:
+                fields.setdefault(int(match.group(1)), []).append(self.text(child))
+        if name == "MSH":
+            fields.pop(1, None)
+            encoding = fields.pop(2, [""])[0]
+            last = max(fields, default=2)
+            values = [self.repetition.join(fields.get(n, [])) for n in range(3, last + 1)]
+            return self.field.join([f"MSH{self.field}{encoding}", *values])
+        last = max(fields, default=0)
+        values = [self.repetition.join(fields.get(n, [])) for n in range(1, last + 1)]
+        return self.field.join([name, *values])
+
+
+def _occurrence(element: etree._Element) -> str:
+    """``[n]`` (1-based) when the element repeats among its siblings, else nothing."""
+    parent = element.getparent()
+    if parent is None:
+        return ""
+    same = [sibling for sibling in parent if sibling.tag == element.tag]
+    if len(same) < 2:
+        return ""
+    return f"[{same.index(element) + 1}]"
