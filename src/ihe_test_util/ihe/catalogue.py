@@ -14,6 +14,8 @@ renamed consistently, and which values echo the request. Facts and their sources
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ihe_test_util.ihe import vocabulary as v
@@ -23,6 +25,7 @@ from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
 from ihe_test_util.ihe.patterns import local_name
 from ihe_test_util.ihe.specs import (
     Echo,
+    FhirRoute,
     Label,
     MessageSpec,
     Rule,
@@ -281,13 +284,21 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
     )
 
 
-def _fhir(id_: str | None, name: str, path_hints: tuple[str, ...] = ()) -> TransactionSpec:
-    # FHIR resources do not say which transaction they answer: only the request path does.
+def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = ()) -> TransactionSpec:
+    # FHIR resources do not say which transaction they answer: the request's method, path and
+    # resource type do (:func:`fhir_request`).
     return TransactionSpec(
-        id=id_, name=name, family="fhir", path_hints=path_hints, verdicts=FHIR_VERDICTS,
+        id=id_, name=name, family="fhir", fhir_routes=routes, verdicts=FHIR_VERDICTS,
         noise=FHIR_NOISE, identifiers=FHIR_IDENTIFIERS, status_lines=FHIR_STATUS_LINES,
         unordered=FHIR_UNORDERED,
     )
+
+
+def _fhir_query(resource: str) -> tuple[FhirRoute, ...]:
+    """A FHIR search and read of ``resource`` (GET ``Type?...``, POST ``Type/_search``,
+    GET ``Type/<id>``): how the query transactions of MHD and PDQm reach the server."""
+    return (FhirRoute("GET", resource, "type"), FhirRoute("POST", resource, "search"),
+            FhirRoute("GET", resource, "instance"))
 
 
 _ITI = "urn:ihe:iti:2007:"
@@ -358,10 +369,18 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
            HL7V2_QUERY_VERDICTS),
     _hl7v2("ITI-21", "Patient Demographics Query (HL7 v2)", ("QBP^Q22", "QCN^J01"),
            ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS),
-    _fhir("ITI-83", "Mobile Patient Identifier Cross-reference Query", ("$ihe-pix",)),
-    _fhir("ITI-67", "Find Document References", ("/DocumentReference",)),
-    _fhir("ITI-66", "Find Document Lists", ("/List",)),
-    _fhir("ITI-78", "Mobile Patient Demographics Query", ("/Patient",)),
+    _fhir("ITI-65", "Provide Document Bundle",
+          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),)),
+    _fhir("ITI-66", "Find Document Lists", _fhir_query("List") + _fhir_query("DocumentManifest")),
+    _fhir("ITI-67", "Find Document References", _fhir_query("DocumentReference")),
+    _fhir("ITI-68", "Retrieve Document", (FhirRoute("GET", "Binary", "instance"),)),
+    _fhir("ITI-78", "Mobile Patient Demographics Query", _fhir_query("Patient")),
+    _fhir("ITI-83", "Mobile Patient Identifier Cross-reference Query",
+          (FhirRoute("GET", "Patient", "$ihe-pix"), FhirRoute("POST", "Patient", "$ihe-pix"))),
+    _fhir("ITI-104", "Patient Identity Feed FHIR",
+          (FhirRoute("PUT", "Patient", "type", query=True), FhirRoute("PUT", "Patient", "instance"),
+           FhirRoute("DELETE", "Patient", "type", query=True))),
+    _fhir("ITI-119", "Patient Demographics Match", (FhirRoute("POST", "Patient", "$match"),)),
 )
 
 #: Fallbacks when no entry matches: the family's generic rules, transaction id None.
@@ -430,13 +449,20 @@ def root_key(message: Message | None) -> str | None:
 
 
 def detect(response: Message | None = None, request: Message | None = None, *,
-           path: str | None = None) -> TransactionSpec:
+           path: str | None = None, method: str | None = None,
+           query: str = "") -> TransactionSpec:
     """The best catalogue entry for an exchange, else the generic entry for its format.
 
-    Payload roots decide; the messages' actions (wsa:Action, Content-Type ``action``,
-    SOAPAction: :attr:`Message.actions`) and the request ``path`` break ties and identify a
-    transaction only when no root is recognised (a SOAP Fault answers every transaction).
+    FHIR exchanges are recognised by the request's ``method``, ``path`` (and ``query``) and the
+    resource type of its body (:func:`fhir_transaction`). Otherwise payload roots decide; the
+    messages' actions (wsa:Action, Content-Type ``action``, SOAPAction:
+    :attr:`Message.actions`) and the request ``path`` break ties and identify a transaction
+    only when no root is recognised (a SOAP Fault answers every transaction).
     """
+    if path is not None:
+        fhir = fhir_transaction(method, path, query, request, response)
+        if fhir is not None:
+            return fhir
     response_key = root_key(response)
     request_key = root_key(request)
     actions = (*(response.actions if response is not None else ()),
@@ -464,6 +490,90 @@ def detect(response: Message | None = None, request: Message | None = None, *,
 
 
 _ALL_RESPONSE_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.response_roots)
+#: Resource types the FHIR routes name: the first path segment that is one starts the
+#: resource part of a URL (what precedes it is the server base, e.g. ``/fhir/R4``).
+FHIR_RESOURCE_TYPES = frozenset(
+    route.resource for spec in CATALOGUE for route in spec.fhir_routes if route.resource)
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+@dataclass(frozen=True)
+class FhirRequestPath:
+    """A FHIR request URL path read as ``[base]/[type]/[id]/...`` (see :class:`FhirRoute`)."""
+
+    base: str  # the path up to the resource type (no trailing slash)
+    resource: str | None
+    shape: str  # "type", "search", "instance", "$operation", "base" or "other"
+    id: str | None = None
+
+
+def fhir_request_path(path: str) -> FhirRequestPath:
+    """Split a request path at the first catalogued resource type."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if segment in FHIR_RESOURCE_TYPES:
+            base = "/".join(segments[:index])
+            rest = [part for part in segments[index + 1:] if part]
+            if not rest:
+                return FhirRequestPath(base, segment, "type")
+            head = rest[0]
+            if head == "_search" and len(rest) == 1:
+                return FhirRequestPath(base, segment, "search")
+            if head.startswith("$") and len(rest) == 1:
+                return FhirRequestPath(base, segment, head)
+            if _FHIR_ID.fullmatch(head) and not head.startswith(("_", "$")):
+                if len(rest) == 1 or (len(rest) == 3 and rest[1] == "_history"):
+                    return FhirRequestPath(base, segment, "instance", head)
+                if len(rest) == 2 and rest[1].startswith("$"):
+                    return FhirRequestPath(base, segment, rest[1], head)
+            return FhirRequestPath(base, segment, "other")
+    return FhirRequestPath(path.rstrip("/"), None, "base")
+
+
+def _is_fhir_or_none(message: Message | None) -> bool:
+    """No tree (no body, a document, a form-encoded search), or a FHIR one (JSON or XML):
+    not SOAP, not HL7 v2, not other XML."""
+    if message is None or message.root is None:
+        return True
+    return message.root.tag.startswith(f"{{{FHIR}}}")
+
+
+def _route_matches(route: FhirRoute, method: str, where: FhirRequestPath, query: str,
+                   request: Message | None) -> bool:
+    if route.method != method or route.resource != where.resource or route.shape != where.shape:
+        return False
+    if route.query and not query:
+        return False
+    if route.body is not None:
+        root = request.root if request is not None else None
+        if root is None or root.tag != f"{{{FHIR}}}{route.body}":
+            return False
+        if route.bundle_type is not None:
+            kind = root.find(f"{{{FHIR}}}type")
+            if kind is None or kind.get("value") != route.bundle_type:
+                return False
+    return True
+
+
+def fhir_transaction(method: str | None, path: str, query: str = "",
+                     request: Message | None = None,
+                     response: Message | None = None) -> TransactionSpec | None:
+    """The catalogued FHIR transaction of a request (method + path + query + the resource type
+    of its body), None when it is not one (SOAP, HL7 v2, other XML, an uncatalogued FHIR
+    interaction such as a plain ``POST Patient`` create)."""
+    if not _is_fhir_or_none(request):
+        return None
+    if not _is_fhir_or_none(response):
+        return None  # a SOAP, HL7 v2 or other XML answer: not a FHIR exchange
+    if method is None:
+        method = "GET" if request is None or request.root is None else "POST"
+    method = method.upper()
+    where = fhir_request_path(path)
+    for spec in CATALOGUE:
+        for route in spec.fhir_routes:
+            if _route_matches(route, method, where, query, request):
+                return spec
+    return None
 _ALL_REQUEST_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.request_roots)
 
 
@@ -497,7 +607,15 @@ def normalise_id(transaction: str) -> str:
 
 
 def known_ids() -> tuple[str, ...]:
+    """Every catalogued transaction id: the one list ``[[rules]]``, ``[[correlate]]``,
+    ``ihe config``, ``ihe diff -t`` and ``ihe replay`` accept."""
     return tuple(spec.id for spec in CATALOGUE if spec.id)
+
+
+def transaction_id(text: str) -> str | None:
+    """The catalogued id ``text`` names (:func:`normalise_id`), None when it names none."""
+    ident = normalise_id(text)
+    return ident if ident in _BY_ID else None
 
 
 def detect_exchange(request: Request | None, response: Response | None, *,
@@ -508,8 +626,11 @@ def detect_exchange(request: Request | None, response: Response | None, *,
         request_message = message_of(request, source="request")
     if response_message is None and response is not None:
         response_message = message_of(response, source="response")
-    return detect(response_message, request_message,
-                  path=urlsplit(request.uri).path if request is not None else None)
+    if request is None:
+        return detect(response_message, request_message)
+    url = urlsplit(request.uri)
+    return detect(response_message, request_message, path=url.path, method=request.method,
+                  query=url.query)
 
 
 def detect_transaction(*, request: Request | None = None,

@@ -92,7 +92,9 @@ def regenerate_request(
         envelope = root if root.tag in ENVELOPES else None
         payload = payload_of(root)
         if transaction is None and message.payload is not None:
-            detected[0] = detect(request=message, path=urlsplit(request.uri).path).id
+            url = urlsplit(request.uri)
+            detected[0] = detect(request=message, path=url.path, method=request.method,
+                                 query=url.query).id
         rules = regeneration_rules(detected[0], fresh_patients=fresh_patients)
         changes: list[Change] = []
         if envelope is not None:

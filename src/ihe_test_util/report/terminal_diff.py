@@ -1,5 +1,6 @@
 """The terminal rendering of one comparison (``ihe diff``): a summary line, the verdict fields,
-then every difference with its location and both values (XML snippets and JSON objects syntax highlighted).
+then every difference with its location and both values (XML snippets and JSON objects syntax
+highlighted).
 
 Colour is the console's business: a console built with ``no_color`` (``--no-color``,
 ``NO_COLOR``) prints the same text plainly.
