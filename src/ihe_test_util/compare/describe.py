@@ -245,6 +245,10 @@ def _native(finding: Finding, namer: PathNamer, path: str) -> tuple[
         description = f"{path} added"
     elif kind is DifferenceKind.REMOVED:
         description = f"{path} removed"
+    elif kind is DifferenceKind.MOVED and rep_syntax is not None \
+            and finding.replayed_element is not None:
+        recorded, replayed = path, namer.path(finding.replayed_element)
+        description = f"{path} moved to {replayed}"
     elif kind is DifferenceKind.MOVED:
         description = f"{path} moved ({finding.recorded} -> {finding.replayed})"
     else:

@@ -284,6 +284,9 @@ class TreeComparer:
         where_a = {id(child.element): i for i, (child, _, _) in enumerate(pool_a)}
         positions = {(where_a[id(p.a.element)], where_b[id(p.b.element)]): p for p in pairs}
         keep = increasing(sorted(positions))
+        in_place = {(i, j) for i, j in positions if i == j}
+        if len(in_place) >= len(keep):  # as good an explanation, naming fewer as moved
+            keep = in_place
         rule = f"{self.rules.spec.id or self.rules.spec.name} order ({sorted_by})"
         for (i, j), item in sorted(positions.items()):
             if (i, j) not in keep:

@@ -268,6 +268,8 @@ def test_entry_order_counts_only_when_the_request_sorts() -> None:
     assert sorted_.outcome is Outcome.REGRESSION, shown(sorted_)
     moved = [d for d in sorted_.differences if d.kind is DifferenceKind.MOVED]
     assert moved and all(d.rule and "_sort=family" in d.rule for d in moved), shown(sorted_)
+    assert [d.description for d in moved] == ["Bundle.entry[0] moved to Bundle.entry[2]",
+                                              "Bundle.entry[2] moved to Bundle.entry[0]"]
     same_order = compare(recorded, response(searchset(BASE_B, people)),
                          f"{BASE_A}/Patient?_sort=family")
     assert same_order.outcome is Outcome.PASS, shown(same_order)
