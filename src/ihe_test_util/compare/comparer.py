@@ -202,6 +202,7 @@ class _Session:
         self.noise = 0
         self.applied: set[str] = set()
         self.readings: dict[str, tuple[Reading, Reading]] = {}
+        self.merged: dict[str, str] = {}  # verdict field -> the one reported for it
         self._pending: dict[str, Reading] = {}
 
     # --- verdicts ------------------------------------------------------------------------------
@@ -247,6 +248,7 @@ class _Session:
                 continue
             same = self.readings.get(_SAME_FACT.get(name, ""))
             if same is not None and (same[0].value, same[1].value) == (r1.value, r2.value):
+                self.merged[name] = _SAME_FACT[name]
                 continue
             label = VERDICT_LABELS.get(name, name)
             if name == "error_codes":
@@ -384,7 +386,8 @@ class _Session:
                         claimed = True
                         break
                     finding.severity = _direction(r1, r2)
-                    finding.rule = self.rules.verdict_rules.get(name, name)
+                    shown = self.merged.get(name, name)
+                    finding.rule = self.rules.verdict_rules.get(shown, shown)
                     break
             if not claimed:
                 kept.append(finding)
