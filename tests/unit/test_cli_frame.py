@@ -146,7 +146,8 @@ def test_config_diff_and_replay_accept_the_same_transaction_names(
 
     conf = tmp_path / "ihe.toml"
     conf.write_text(f'[[rules]]\ntransaction = "{transaction}"\nnoise = ["fhir:id"]\n'
-                    f'[[correlate]]\ntransaction = "{transaction}"\nresponse = "//fhir:id/@value"\n')
+                    f'[[correlate]]\ntransaction = "{transaction}"\n'
+                    'response = "//fhir:id/@value"\n')
     assert run("--config", str(conf), "config")[0] == 0
     assert load_rules([{"transaction": transaction, "noise": ["fhir:id"]}])
     assert load_capture_rules([{"transaction": transaction, "response": "//x"}])
