@@ -188,3 +188,52 @@ def test_injected_regressions_in_every_report_format_with_one_numbering(
     cassette = load_cassette(folder / "cassettes" / "p.yaml")
     assert b'"gender":"other"' in cassette.interactions[4].response.body
     assert b'"gender":"other"' not in cassette.interactions[3].response.body
+
+
+def mhd_bundle(patient: str) -> dict[str, object]:
+    """An ITI-65 Provide Document Bundle: List + DocumentReference + Binary (urn:uuid refs)."""
+    def uid(n: int) -> str:
+        return f"urn:uuid:00000000-0000-4000-8000-00000000000{n}"
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": uid(1), "request": {"method": "POST", "url": "List"}, "resource": {
+            "resourceType": "List", "status": "current", "mode": "working",
+            "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.2.3.99"}],
+            "subject": {"reference": patient}, "entry": [{"item": {"reference": uid(2)}}]}},
+        {"fullUrl": uid(2), "request": {"method": "POST", "url": "DocumentReference"},
+         "resource": {"resourceType": "DocumentReference", "status": "current",
+                      "masterIdentifier": {"value": "urn:oid:1.2.3.4"},
+                      "subject": {"reference": patient},
+                      "content": [{"attachment": {"contentType": "text/plain",
+                                                  "url": uid(3)}}]}},
+        {"fullUrl": uid(3), "request": {"method": "POST", "url": "Binary"},
+         "resource": {"resourceType": "Binary", "contentType": "text/plain",
+                      "data": "aGVsbG8="}}]}
+
+
+def test_medplum_recording_replayed_against_a_fresh_medplum_passes(tmp_path: Path) -> None:
+    """medplum answers a transaction with informational OperationOutcomes, "201" statuses,
+    relative locations and rewritten Binary URLs: all of it the same up to server ids."""
+    from ..fhir_servers import start_medplum
+
+    with start_medplum() as medplum, running_proxy(tmp_path, origin(medplum)) as proxy:
+        base = f"{proxy.url}/fhir/R4"
+        with requests.Session() as session:
+            created = session.post(f"{base}/Patient", headers=HEADERS, data=json.dumps({
+                "resourceType": "Patient", "gender": "male", "name": [{"family": "Meyer"}],
+                "identifier": [{"system": "urn:oid:1.2.3", "value": "M1"}]}))
+            assert created.status_code == 201, created.text
+            patient = f"Patient/{created.json()['id']}"
+            answer = session.post(base, headers=HEADERS, data=json.dumps(mhd_bundle(patient)))
+            assert answer.status_code == 200, answer.text
+            assert session.get(f"{base}/Patient?family=Meyer&_sort=family",
+                               headers=HEADERS).status_code == 200
+        code, _ = proxy.stop(signal.SIGINT)
+    assert code == 0
+    with start_medplum() as fresh:
+        run = ihe("replay", str(tmp_path / "cassettes" / "p.yaml"), "--target", origin(fresh),
+                  "--report-json", str(tmp_path / "run.json"))
+    report = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    outcomes = {e["id"]: (e["transaction"], e["outcome"], e["differences"])
+                for e in report["exchanges"]}
+    assert run.exit_code == 0, outcomes
+    assert [transaction for transaction, _, _ in outcomes.values()][1] == "ITI-65"
