@@ -303,3 +303,19 @@ def test_plain_json_keeps_types_and_shows_json_paths() -> None:
                                plain({"items": [{"n": 1}, {"n": "2"}], "odd key": "y"}))
     paths = {d.path: (d.recorded, d.replayed) for d in result.differences}
     assert paths == {"$.items[1].n": ("2", '"2"'), '$["odd key"]': ('"x"', '"y"')}, paths
+
+
+def test_ids_the_replay_carried_forward_must_be_the_ones_the_response_names() -> None:
+    """With correlation, the replay knows recorded -> replayed server ids (the value map): a
+    response that names another resource than the one carried forward is a difference."""
+    recorded = response(document_list(BASE_A, "4", "5", "6", "p-0001"))
+    replayed = response(document_list(BASE_B, "40", "50", "60", "p-0010"))
+    request = Request("GET", f"{BASE_A}/List?patient=Patient/p-0001")
+    for value_map, outcome_ in (({"p-0001": "p-0010"}, Outcome.PASS),
+                                ({"Patient/p-0001": f"{BASE_B}/Patient/p-0010"}, Outcome.PASS),
+                                ({"1": "11", "p-0001": "p-0010"}, Outcome.PASS),
+                                ({"p-0001": "p-0011"}, Outcome.CHANGED)):
+        result = compare_responses(recorded, replayed, recorded_request=request,
+                                   replayed_request=request, value_map=value_map)
+        assert result.outcome is outcome_, (value_map, shown(result))
+    assert "carried Patient/p-0001 forward as Patient/p-0011" in shown(result)
