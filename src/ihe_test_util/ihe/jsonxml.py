@@ -128,6 +128,7 @@ def _fill(element: etree._Element, value: Any, *, fhir: bool, depth: int) -> Non
 #: Longest JSON text a report shows for one value (added / removed members).
 MAX_RENDERED_CHARS = 300
 Step = str | int
+_MISSING = object()
 
 
 class JsonDocument:
@@ -144,13 +145,14 @@ class JsonDocument:
 
     @property
     def value(self) -> Any:
+        """The parsed body (``_MISSING`` when it cannot be read again)."""
         if not self._parsed:
             self._parsed = True
             try:
                 self._value = json.loads(self._data.decode("utf-8-sig"), parse_int=_int,
                                          parse_float=_float)
             except (RecursionError, UnicodeDecodeError, ValueError):
-                self._value = None
+                self._value = _MISSING
         return self._value
 
     def owns(self, element: etree._Element) -> bool:
@@ -166,28 +168,29 @@ class JsonDocument:
         chain.reverse()
         steps: list[Step] = []
         current: Any = self.value
-        found = current is not None
+        found = current is not _MISSING
         for parent, child in pairwise(chain):
             name = child.get("key") or _local(child.tag)
             if (self.fhir and isinstance(current, dict)
                     and current.get("resourceType") == name and len(parent) == 1):
                 continue  # a nested resource: its element stands for the object itself
             position = _position(parent, child)
-            if isinstance(current, list):
-                steps.append(position)
-                current = current[position] if found and position < len(current) else None
-                found = found and current is not None
-                continue
-            steps.append(name)
-            member = current.get(name) if found and isinstance(current, dict) else None
-            if isinstance(member, list):
-                steps.append(position)
-                member = member[position] if position < len(member) else None
-            elif position:
-                steps.append(position)
-                member = None
-            found = found and member is not None
-            current = member
+            if not isinstance(current, list):
+                steps.append(name)
+                if found and isinstance(current, dict) and name in current:
+                    current = current[name]
+                else:
+                    found, current = False, None
+                if not isinstance(current, list):
+                    if position:  # repeated, yet not an array: cannot be (a guess)
+                        steps.append(position)
+                        found, current = False, None
+                    continue
+            steps.append(position)  # an array item
+            if found and position < len(current):
+                current = current[position]
+            else:
+                found, current = False, None
         return tuple(steps), current, found
 
     def path(self, element: etree._Element) -> str:
