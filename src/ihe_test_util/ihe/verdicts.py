@@ -319,8 +319,10 @@ def _outcomes(element: etree._Element, attribute: str | None, membership: bool) 
         return attribute == "value" and element.tag == _SEVERITY and _in_outcome(element)
     if not membership:
         return False
-    if element.tag == _OUTCOME or (len(element) == 1 and element[0].tag == _OUTCOME):
-        return True
+    if element.tag == _OUTCOME or any(child.tag == _OUTCOME for child in element):
+        return True  # the outcome, or its property (entry.response.outcome)
+    if element.find(f"{{{FHIR}}}resource/{_OUTCOME}") is not None:
+        return True  # a searchset entry of mode outcome
     return element.tag == f"{{{FHIR}}}issue" and _in_outcome(element)
 
 
@@ -343,13 +345,16 @@ def read_fhir_matches(body: Message, verdict: Verdict) -> Reading:
     if kind is None or kind.get("value") != "searchset":
         return Reading(None)
     entry_tag = f"{{{FHIR}}}entry"
-    count = 0
-    for entry in root.iterchildren(entry_tag):
+
+    def is_match(entry: etree._Element) -> bool:
         mode = entry.find(f"{{{FHIR}}}search/{{{FHIR}}}mode")
-        if mode is None or mode.get("value") == "match":
-            count += 1
+        return mode is None or mode.get("value") == "match"
+
+    count = sum(1 for entry in root.iterchildren(entry_tag) if is_match(entry))
+
     def covers(element: etree._Element, attribute: str | None, membership: bool) -> bool:
-        return membership and element.tag == entry_tag and element.getparent() is root
+        return (membership and element.tag == entry_tag and element.getparent() is root
+                and is_match(element))
     return Reading(count, element=root, covers=covers)
 
 

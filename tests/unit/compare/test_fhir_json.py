@@ -319,3 +319,14 @@ def test_ids_the_replay_carried_forward_must_be_the_ones_the_response_names() ->
                                    replayed_request=request, value_map=value_map)
         assert result.outcome is outcome_, (value_map, shown(result))
     assert "carried Patient/p-0001 forward as Patient/p-0011" in shown(result)
+
+
+def test_a_searchset_outcome_entry_going_away_is_a_change_not_a_lost_match() -> None:
+    """sekmet adds a warning OperationOutcome entry (search.mode outcome) to some searches."""
+    recorded = searchset(BASE_A, [patient("1")])
+    recorded["entry"].append({"resource": outcome("warning"), "search": {"mode": "outcome"}})
+    replayed = searchset(BASE_B, [patient("7")])
+    result = compare(response(recorded), response(replayed), f"{BASE_A}/Patient?family=M")
+    assert result.outcome is Outcome.CHANGED, shown(result)
+    assert [d.description for d in result.differences] == [
+        "OperationOutcome severity warning -> none"], shown(result)
