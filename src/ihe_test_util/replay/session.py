@@ -144,9 +144,12 @@ def make_transport(options: TransportOptions) -> Sender:
 def production_engine(
     settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
     fresh_patients: bool = False, keep: ExchangeSink | None = None,
+    reference: TargetMap | None = None,
 ) -> ReplayEngine:
     """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
-    capture rules and SAML header, regeneration per cassette. ConfigError on a bad setting."""
+    capture rules and SAML header, regeneration per cassette; with ``reference`` each exchange
+    is replayed against that live old version too (the live differential). ConfigError on a
+    bad setting."""
     options = options or transport_options(settings, None, timeout=None, insecure=False)
     comparer = production_comparer(settings)
     capture_rules = load_capture_rules(settings.correlate, settings.source)
@@ -154,7 +157,7 @@ def production_engine(
     return ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
         make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
-        targets=targets, keep=keep, capture_rules=capture_rules,
+        targets=targets, keep=keep, capture_rules=capture_rules, reference=reference,
     )
 
 
