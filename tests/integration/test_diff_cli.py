@@ -260,7 +260,8 @@ def test_fhir_json_files_show_json_values_with_fhir_paths(tmp_path: Path) -> Non
     assert code == 1
     item = json.loads(out)
     assert item["outcome"] == "regression"
-    shown = [(d["path"], d["recorded"], d["replayed"]) for d in item["differences"]]
+    shown = [(d.get("location", d["path"]), d["recorded"], d["replayed"])
+             for d in item["differences"]]
     assert shown[0] == ("Bundle.total", "2", "1")
     assert ("Bundle.entry[0].resource.gender", '"male"', '"other"') in shown
     assert [path for path, _, _ in shown].count("Bundle.total") == 1

@@ -396,7 +396,8 @@ class _Session:
         differences: dict[tuple[object, ...], Difference] = {}
         for finding in ordered:
             difference = to_difference(finding, namer)
-            key = (difference.path, difference.kind, difference.recorded, difference.replayed)
+            key = (difference.shown_path, difference.kind, difference.recorded,
+                   difference.replayed)
             if key not in differences:  # each difference once (two components of one field)
                 differences[key] = difference
         applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}

@@ -74,12 +74,16 @@ class PathNamer:
             self._steps[parent] = steps
         return steps[node]
 
-    def path(self, element: etree._Element) -> str:
+    def native(self, element: etree._Element) -> str | None:
+        """Where people find ``element`` in a JSON or ER7 body (None: an XML body)."""
         syntax = self.syntax_of(element)
         if isinstance(syntax, Er7Text):
             return syntax.path(syntax.field_of(element))
         if syntax is not None:
             return syntax.path(element)
+        return None
+
+    def path(self, element: etree._Element) -> str:
         parts: list[str] = []
         node: etree._Element | None = element
         while node is not None:
@@ -107,16 +111,10 @@ def finding_path(finding: Finding, namer: PathNamer | None = None) -> str:
         path = namer.path(element)
     elif element is None:
         return finding.prefix or "/"
-    elif finding.kind is DifferenceKind.ADDED and namer.syntax_of(
-            finding.replayed_element) is not None:
-        assert finding.replayed_element is not None
-        return finding.prefix + namer.path(finding.replayed_element)
     else:
         path = namer.path(element)
         if finding.kind is DifferenceKind.ADDED and finding.replayed_element is not None:
             path = f"{path}/{local_name(finding.replayed_element.tag)}"
-    if namer.syntax_of(element) is not None:
-        return finding.prefix + path  # JSON / ER7 paths name the value, not an attribute
     if finding.attribute is not None:
         path = f"{path}/@{attribute_name(finding.attribute)}"
     return finding.prefix + path
@@ -202,15 +200,30 @@ def describe(finding: Finding) -> str:
     return f"{where}: {values}" if where else values
 
 
+def native_location(finding: Finding, namer: PathNamer) -> str | None:
+    """The finding's location in its body's own syntax (JSON, ER7), if it has one."""
+    if finding.path is not None or (finding.recorded_element is None
+                                    and finding.replayed_element is None):
+        return None
+    if finding.kind is DifferenceKind.ADDED or finding.recorded_element is None:
+        element = finding.replayed_element
+        if element is not None and namer.syntax_of(element) is not None:
+            return finding.prefix + (namer.native(element) or "")
+        return None
+    native = namer.native(finding.recorded_element)
+    return None if native is None else finding.prefix + native
+
+
 def to_difference(finding: Finding, namer: PathNamer | None = None) -> Difference:
     namer = namer or PathNamer()
     path = finding_path(finding, namer)
-    native = _native(finding, namer, path)
+    location = native_location(finding, namer)
+    native = _native(finding, namer, location) if location is not None else None
     if native is not None:
         recorded, replayed, description = native
         return Difference(path=path, kind=finding.kind, severity=finding.severity,
                           recorded=recorded, replayed=replayed, rule=finding.rule,
-                          description=description)
+                          description=description, location=location)
     return Difference(
         path=path, kind=finding.kind, severity=finding.severity,
         recorded=finding.recorded, replayed=finding.replayed, rule=finding.rule,
@@ -247,7 +260,7 @@ def _native(finding: Finding, namer: PathNamer, path: str) -> tuple[
         description = f"{path} removed"
     elif kind is DifferenceKind.MOVED and rep_syntax is not None \
             and finding.replayed_element is not None:
-        recorded, replayed = path, namer.path(finding.replayed_element)
+        recorded, replayed = path, namer.native(finding.replayed_element) or ""
         description = f"{path} moved to {replayed}"
     elif kind is DifferenceKind.MOVED:
         description = f"{path} moved ({finding.recorded} -> {finding.replayed})"

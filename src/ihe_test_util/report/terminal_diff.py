@@ -95,7 +95,7 @@ def _render_difference(console: Console, number: int, difference: Difference) ->
     header = Text(f"{number:>3}. ")
     header.append(difference.severity.value, style=SEVERITY_STYLES[difference.severity])
     header.append(f" {difference.kind.value} ", style="dim")
-    header.append(difference.path, style="cyan")
+    header.append(difference.shown_path, style="cyan")
     console.print(header)
     if difference.description:
         console.print(Text("     " + difference.description, style="bold"))

@@ -160,12 +160,13 @@ def test_injected_regressions_in_every_report_format_with_one_numbering(
     assert [e["index"] for e in report["exchanges"]] == [0, 1, 2, 3, 4]
 
     [gender] = by_id["p.yaml#4"]["differences"]
-    assert gender["path"] == "Bundle.entry[0].resource.gender"
+    assert gender["location"] == "Bundle.entry[0].resource.gender"
+    assert gender["path"] == "/Bundle/entry/resource/Patient/gender/@value"  # a rule pattern
     assert (gender["recorded"], gender["replayed"]) == ('"female"', '"other"')
     moved = by_id["p.yaml#3"]["differences"]
     assert moved and all(d["kind"] == "moved" and d["severity"] == "regression"
                          and "_sort=family" in d["rule"] for d in moved), moved
-    assert [(d["path"], d["replayed"]) for d in moved] == [
+    assert [(d["location"], d["replayed"]) for d in moved] == [
         ("Bundle.entry[0]", "Bundle.entry[2]"), ("Bundle.entry[2]", "Bundle.entry[0]")], moved
 
     terminal = run.stdout

@@ -93,8 +93,8 @@ def test_replay_against_a_peer_answering_ae_is_a_regression(cassette: Path) -> N
     assert [e["outcome"] for e in exchanges] == ["regression", "regression"]
     rules = [{(d["path"], d["recorded"], d["replayed"], d["rule"]) for d in e["differences"]}
              for e in exchanges]
-    assert ("MSA-1", "AA", "AE", "ITI-8 verdict msa_code") in rules[0]
-    assert ("QAK-2", "OK", "AE", "ITI-21 verdict query_response_code") in rules[1]
+    assert ("/HL7v2/MSA/MSA.1", "AA", "AE", "ITI-8 verdict msa_code") in rules[0]
+    assert ("/HL7v2/QAK/QAK.2", "OK", "AE", "ITI-21 verdict query_response_code") in rules[1]
 
 
 def test_replay_to_a_closed_port_is_an_error_per_exchange(cassette: Path) -> None:

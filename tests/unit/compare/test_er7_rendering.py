@@ -19,7 +19,8 @@ def test_a_component_change_shows_the_whole_field_once() -> None:
     recorded = er7("PID|1||123^^^HOSP&1.2.3&ISO||Mayer^Hans^^^^^L||19700101|M\r")
     replayed = er7("PID|1||123^^^HOSP&1.2.3&ISO||Meyer^Hanz^^^^^L||19700101|M\r", "2")
     result = compare_responses(recorded, replayed)
-    assert [(d.path, d.recorded, d.replayed, d.description) for d in result.differences] == [
+    assert [(d.shown_path, d.recorded, d.replayed, d.description)
+            for d in result.differences] == [
         ("PID-5", "Mayer^Hans^^^^^L", "Meyer^Hanz^^^^^L",
          "PID-5: Mayer^Hans^^^^^L -> Meyer^Hanz^^^^^L")]
 
@@ -29,7 +30,8 @@ def test_added_repetitions_and_segments_are_er7_text() -> None:
     replayed = er7("PID|1||123^^^HOSP&1.2.3&ISO~456^^^LAB&1.2.4&ISO||Mayer^Hans\r"
                    "PID|2||789^^^HOSP&1.2.3&ISO||Smith^Jo\r", "2")
     result = compare_responses(recorded, replayed)
-    added = {d.path: d.replayed for d in result.differences if d.kind is DifferenceKind.ADDED}
+    added = {d.shown_path: d.replayed for d in result.differences
+             if d.kind is DifferenceKind.ADDED}
     assert added["PID[2]"] == "PID|2||789^^^HOSP&1.2.3&ISO||Smith^Jo", result.differences
     assert added["PID[1]-3[2]"] == "456^^^LAB&1.2.4&ISO", result.differences
     for difference in result.differences:
