@@ -31,7 +31,7 @@ from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.compare.walk import TreeComparer
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
-from ihe_test_util.ihe.er7 import Er7Text
+from ihe_test_util.ihe.er7 import Er7Locator
 from ihe_test_util.ihe.fhirrefs import identity_of, reference_identity
 from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
@@ -126,14 +126,14 @@ def _query(uri: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(uri).query, keep_blank_values=True))
 
 
-def _syntaxes(body: Message) -> tuple[JsonDocument | Er7Text, ...]:
+def _syntaxes(body: Message) -> tuple[JsonDocument | Er7Locator, ...]:
     """How reports show the elements of ``body``: in its own syntax when it is not XML."""
     if body.root is None:
         return ()
     if body.kind == "json":
         return (JsonDocument(body.raw, body.root),)
     if body.kind == "hl7v2":
-        return (Er7Text(body.root),)
+        return (Er7Locator(body.root),)
     return ()
 
 
@@ -374,7 +374,7 @@ class _Session:
 
     def result(self, spec: TransactionSpec, verdict_rec: dict[str, Any],
                verdict_rep: dict[str, Any], notes: list[str],
-               syntaxes: tuple[JsonDocument | Er7Text, ...] = ()) -> Comparison:
+               syntaxes: tuple[JsonDocument | Er7Locator, ...] = ()) -> Comparison:
         differing = [(name, r1, r2) for name, (r1, r2) in self.readings.items()
                      if r1.compared != r2.compared]
         kept: list[Finding] = []

@@ -21,7 +21,7 @@ from lxml import etree
 
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.ihe.catalogue import LABELS
-from ihe_test_util.ihe.er7 import Er7Text
+from ihe_test_util.ihe.er7 import Er7Locator
 from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.patterns import Pattern, compile_relative, local_name
 from ihe_test_util.ihe.vocabulary import METADATA_NAMES, short_urn
@@ -34,7 +34,7 @@ QUIET_ATTRIBUTES = {"value", "code"}
 VALUE_CHARS = 120
 
 
-Syntax = JsonDocument | Er7Text
+Syntax = JsonDocument | Er7Locator
 
 
 class PathNamer:
@@ -77,7 +77,7 @@ class PathNamer:
     def native(self, element: etree._Element) -> str | None:
         """Where people find ``element`` in a JSON or ER7 body (None: an XML body)."""
         syntax = self.syntax_of(element)
-        if isinstance(syntax, Er7Text):
+        if isinstance(syntax, Er7Locator):
             return syntax.path(syntax.field_of(element))
         if syntax is not None:
             return syntax.path(element)
@@ -273,7 +273,7 @@ def _shown(syntax: Syntax | None, element: etree._Element | None,
            fallback: str | None) -> str | None:
     if syntax is None or element is None:
         return fallback
-    if isinstance(syntax, Er7Text):
+    if isinstance(syntax, Er7Locator):
         return syntax.text(syntax.field_of(element))
     rendered = syntax.render(element)
     return fallback if rendered is None else rendered

@@ -144,7 +144,7 @@ PAYLOAD = [
     Case("hl7v2 patient name", "ITI-21/PDQ_Response.hl7",
          replace("Beckenbauer^Michael", "Beckenbauer^Franz"), Outcome.CHANGED,
          "/HL7v2/PID[1]/PID.5/PID.5.2",
-         "PID[1]-5: Beckenbauer^Michael^Joachim^^^^L -> Beckenbauer^Franz^Joachim^^^^L"),
+         "PID-5: Beckenbauer^Michael^Joachim^^^^L -> Beckenbauer^Franz^Joachim^^^^L"),
     Case("FHIR DocumentReference description", "ITI-67/Bundle-FindDocumentReferences.json",
          replace('"description": "2-7-MedicationCard"', '"description": "2-7-Other"'),
          Outcome.CHANGED, "description/@value",

@@ -33,6 +33,6 @@ def test_added_repetitions_and_segments_are_er7_text() -> None:
     added = {d.shown_path: d.replayed for d in result.differences
              if d.kind is DifferenceKind.ADDED}
     assert added["PID[2]"] == "PID|2||789^^^HOSP&1.2.3&ISO||Smith^Jo", result.differences
-    assert added["PID[1]-3[2]"] == "456^^^LAB&1.2.4&ISO", result.differences
+    assert added["PID-3[2]"] == "456^^^LAB&1.2.4&ISO", result.differences
     for difference in result.differences:
         assert "<" not in (difference.recorded or "") + (difference.replayed or "")
