@@ -90,8 +90,12 @@ class Difference:
     """One real difference between a recorded and a replayed response.
 
     ``path`` locates it in the *recorded* response (namespace-free local names, 1-based
-    positions), or ``http:status`` / ``part:<ref>`` outside the XML. ``description`` is the same
-    finding in IHE terms for people ("DocumentEntry 1.2.3 slot creationTime: a -> b").
+    positions), or ``http:status`` / ``part:<ref>`` outside the XML: a valid ``[[rules]]``
+    pattern, for JSON and HL7 v2 bodies too (on their element view). ``location`` is where
+    people look for it in a body that is not XML on the wire (``Bundle.entry[2].resource.
+    gender``, ``PID-5``), None otherwise; :attr:`shown_path` is what reports show.
+    ``description`` is the same finding in IHE terms for people ("DocumentEntry 1.2.3 slot
+    creationTime: a -> b").
     """
 
     path: str
@@ -101,6 +105,12 @@ class Difference:
     replayed: str | None = None
     rule: str | None = None
     description: str | None = None
+    location: str | None = None
+
+    @property
+    def shown_path(self) -> str:
+        """The location as reports show it: native (JSON / HL7 v2) where there is one."""
+        return self.location or self.path
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +123,7 @@ class Difference:
             # Not in schema v1's required shape; extra members are allowed, and people
             # reading a report (or a re-rendered one) want the finding in IHE terms.
             "description": self.description,
+            **({"location": self.location} if self.location is not None else {}),
         }
 
     @classmethod
@@ -126,6 +137,7 @@ class Difference:
             replayed=data.get("replayed"),
             rule=data.get("rule"),
             description=data.get("description"),
+            location=data.get("location"),
         )
 
 

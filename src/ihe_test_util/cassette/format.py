@@ -105,10 +105,10 @@ def interaction_tree(interaction: Interaction) -> dict[str, Any]:
     request_body = body_value(request.body)
     response_body = body_value(response.body)
     meta = _interaction_meta_tree(interaction.meta)
-    if isinstance(request_body, bytes):
-        _add_view(meta, "request_view", request.body, request.content_type)
-    if isinstance(response_body, bytes):
-        _add_view(meta, "response_view", response.body, response.content_type)
+    _add_view(meta, "request_view", request.body, request.content_type,
+              request.headers.get("Content-Encoding"))
+    _add_view(meta, "response_view", response.body, response.content_type,
+              response.headers.get("Content-Encoding"))
     tree: dict[str, Any] = {IHE_KEY: meta} if meta else {}
     tree["request"] = {
         "method": request.method,
@@ -130,8 +130,9 @@ def body_value(body: bytes) -> str | bytes:
     return body if text is None else text
 
 
-def _add_view(meta: dict[str, Any], key: str, body: bytes, content_type: str | None) -> None:
-    view = body_view(body, content_type)
+def _add_view(meta: dict[str, Any], key: str, body: bytes, content_type: str | None,
+              content_encoding: str | None) -> None:
+    view = body_view(body, content_type, content_encoding)
     if view is not None:
         meta[key] = view
 
@@ -331,7 +332,8 @@ class _Reader:
                 captured[key] = self.text(value, f"{where}.captured.{key}")
         for key, message in (("request_view", request), ("response_view", response)):
             if key in fields:
-                self.check_view(fields[key], f"{where}.{key}", message.body, message.content_type)
+                self.check_view(fields[key], f"{where}.{key}", message.body,
+                                message.content_type, message.headers.get("Content-Encoding"))
         return InteractionMeta(
             transaction=self.optional_text(fields, "transaction", where + "."),
             step=self.optional_text(fields, "step", where + "."),
@@ -341,9 +343,10 @@ class _Reader:
             captured=captured,
         )
 
-    def check_view(self, node: Node, where: str, body: bytes, content_type: str | None) -> None:
+    def check_view(self, node: Node, where: str, body: bytes, content_type: str | None,
+                   content_encoding: str | None) -> None:
         """A view must show exactly what plays back: it is derived from the body."""
-        expected = body_view(body, content_type) if as_text(body) is None else None
+        expected = body_view(body, content_type, content_encoding)
         if self.plain(node) != expected:
             raise self.error(node, f"{where} does not match the body it shows (the body is what "
                             "plays back; the view is derived from it)",

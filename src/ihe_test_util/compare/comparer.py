@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ihe_test_util.compare.attachments import (
     Documents,
@@ -32,11 +32,15 @@ from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.compare.walk import TreeComparer
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
+from ihe_test_util.ihe.er7 import Er7Locator
+from ihe_test_util.ihe.fhirrefs import identity_of, reference_identity
+from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
+from ihe_test_util.ihe.namespaces import FHIR
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import Reading, read_verdict
 from ihe_test_util.model import Request, Response
-from ihe_test_util.results import Comparison, DifferenceKind, Outcome, Severity
+from ihe_test_util.results import Comparison, Difference, DifferenceKind, Outcome, Severity
 from ihe_test_util.safexml import parse_xml
 
 #: How reports name the verdict fields.
@@ -52,7 +56,14 @@ VERDICT_LABELS = {
     "msa_code": "MSA-1",
     "bundle_total": "Bundle.total",
     "outcome_severity": "OperationOutcome severity",
+    "match_count": "search matches",
+    "target_identifiers": "PIXm targetIdentifiers",
 }
+#: A verdict field that repeats another when both change alike (a searchset's matches and its
+#: total): reported once, as the other.
+_SAME_FACT = {"match_count": "bundle_total"}
+#: FHIR response headers that name the resource the body is (compared up to renaming).
+_IDENTITY_HEADERS = ("Location", "Content-Location")
 _ABBREVIATED = re.compile(rb">\s*\.{4,}\s*<|\$[A-Za-z][A-Za-z0-9_]*\$")
 
 
@@ -101,7 +112,9 @@ def compare_responses(
             note = aside_note(set_aside(rep_body.root, marker, replaced))
             if note:
                 notes.append(note)
-    session = _Session(compiled, value_map or {})
+    fhir = _is_fhir(rec_body) or _is_fhir(rep_body)
+    params = _query(recorded_request.uri) if recorded_request is not None else {}
+    session = _Session(compiled, value_map or {}, fhir=fhir, request_params=params)
     verdict_rec = session.verdicts(recorded, rec_body)
     verdict_rep = session.verdicts(replayed, rep_body)
     isolation = isolation_note(rec_request.root if rec_request is not None else None,
@@ -119,7 +132,27 @@ def compare_responses(
         note = _abbreviation_note(label, body)
         if note:
             notes.append(note)
-    return session.result(spec, verdict_rec, verdict_rep, notes)
+    return session.result(spec, verdict_rec, verdict_rep, notes,
+                          _syntaxes(rec_body) + _syntaxes(rep_body))
+
+
+def _is_fhir(body: Message) -> bool:
+    return body.root is not None and str(body.root.tag).startswith(f"{{{FHIR}}}")
+
+
+def _query(uri: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(uri).query, keep_blank_values=True))
+
+
+def _syntaxes(body: Message) -> tuple[JsonDocument | Er7Locator, ...]:
+    """How reports show the elements of ``body``: in its own syntax when it is not XML."""
+    if body.root is None:
+        return ()
+    if body.kind == "json":
+        return (JsonDocument(body.raw, body.root),)
+    if body.kind == "hl7v2":
+        return (Er7Locator(body.root),)
+    return ()
 
 
 def _choose_spec(transaction: str | None, recorded_request: Request | None, rec_body: Message,
@@ -175,15 +208,19 @@ def _media(response: Response) -> str | None:
 class _Session:
     """The state of one comparison: rules, identifier renaming, findings, noise count."""
 
-    def __init__(self, rules: CompiledRules, value_map: Mapping[str, str]) -> None:
+    def __init__(self, rules: CompiledRules, value_map: Mapping[str, str], *,
+                 fhir: bool = False, request_params: Mapping[str, str] | None = None) -> None:
         self.rules = rules
-        self.renaming = Renaming(value_map)
+        self.fhir = fhir
+        self.request_params = request_params or {}
+        self.renaming = Renaming(value_map, identity_of if fhir else None)
         self.values = ValueMap(value_map)
         self.findings: list[Finding] = []
         self.verdict_findings: list[Finding] = []
         self.noise = 0
         self.applied: set[str] = set()
         self.readings: dict[str, tuple[Reading, Reading]] = {}
+        self.merged: dict[str, str] = {}  # verdict field -> the one reported for it
         self._pending: dict[str, Reading] = {}
 
     # --- verdicts ------------------------------------------------------------------------------
@@ -220,10 +257,16 @@ class _Session:
         elif recorded.content_type != replayed.content_type:
             self.noise += 1  # MIME boundary, start Content-ID, charset spelling
             self.applied.add("noise MIME packaging")
+        if self.fhir:
+            self._identity_headers(recorded, replayed)
         if not both_parsed:  # "can no longer be parsed" says it all; fields would be noise
             self.readings.clear()
         for name, (r1, r2) in self.readings.items():
             if r1.compared == r2.compared:
+                continue
+            same = self.readings.get(_SAME_FACT.get(name, ""))
+            if same is not None and (same[0].value, same[1].value) == (r1.value, r2.value):
+                self.merged[name] = _SAME_FACT[name]
                 continue
             label = VERDICT_LABELS.get(name, name)
             if name == "error_codes":
@@ -239,9 +282,39 @@ class _Session:
                 DifferenceKind.STATUS, r1.element, r2.element,
                 attribute=r1.attribute if r1.element is not None else r2.attribute,
                 recorded=_display(r1.value), replayed=_display(r2.value),
-                severity=Severity.REGRESSION, rule=self.rules.verdict_rules.get(name, name),
+                severity=_direction(r1, r2), rule=self.rules.verdict_rules.get(name, name),
                 description=description,
             ))
+
+    def _identity_headers(self, recorded: Response, replayed: Response) -> None:
+        """``Location`` / ``Content-Location`` name the resource: equal up to renaming."""
+        for header in _IDENTITY_HEADERS:
+            before = recorded.headers.get(header)
+            after = replayed.headers.get(header)
+            if before is None and after is None:
+                continue
+            path = f"http:{header}"
+            if before is None or after is None:
+                self.findings.append(Finding(
+                    DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                    description=f"{header} header {'added' if before is None else 'removed'}"))
+                continue
+            key_before, key_after = reference_identity(before), reference_identity(after)
+            if key_before is None or key_after is None:
+                if before != after:
+                    self.findings.append(Finding(
+                        DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                        description=f"{header} {before} -> {after}"))
+                continue
+            conflict = self.renaming.pair(key_before, key_after)
+            if conflict is not None:
+                self.findings.append(Finding(
+                    DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                    description=f"{header} points elsewhere: {conflict}"))
+            elif before != after:
+                self.noise += 1
+                self.applied.add(f"{self.rules.spec.id or self.rules.spec.name} identifiers "
+                                 f"{header} header")
 
     # --- bodies --------------------------------------------------------------------------------
 
@@ -260,7 +333,8 @@ class _Session:
             elif outcome.suppressed is not None:
                 self.noise += 1
                 self.applied.add(outcome.suppressed)
-        walker = TreeComparer(self.rules, self.renaming, self.values)
+        walker = TreeComparer(self.rules, self.renaming, self.values,
+                              request_params=self.request_params)
         walker.compare(rec.root, rep.root)
         self.findings.extend(walker.findings)
         self.noise += walker.noise
@@ -333,7 +407,8 @@ class _Session:
     # --- result --------------------------------------------------------------------------------
 
     def result(self, spec: TransactionSpec, verdict_rec: dict[str, Any],
-               verdict_rep: dict[str, Any], notes: list[str]) -> Comparison:
+               verdict_rep: dict[str, Any], notes: list[str],
+               syntaxes: tuple[JsonDocument | Er7Locator, ...] = ()) -> Comparison:
         differing = [(name, r1, r2) for name, (r1, r2) in self.readings.items()
                      if r1.compared != r2.compared]
         kept: list[Finding] = []
@@ -344,27 +419,40 @@ class _Session:
                     if r1.exact or r2.exact:
                         claimed = True
                         break
-                    finding.severity = Severity.REGRESSION
-                    finding.rule = self.rules.verdict_rules.get(name, name)
+                    finding.severity = _direction(r1, r2)
+                    shown = self.merged.get(name, name)
+                    finding.rule = self.rules.verdict_rules.get(shown, shown)
                     break
             if not claimed:
                 kept.append(finding)
         ordered = self.verdict_findings + kept
-        namer = PathNamer()
+        namer = PathNamer(syntaxes)
+        differences: dict[tuple[object, ...], Difference] = {}
+        for finding in ordered:
+            difference = to_difference(finding, namer)
+            key = (difference.shown_path, difference.kind, difference.recorded,
+                   difference.replayed)
+            if key not in differences:  # each difference once (two components of one field)
+                differences[key] = difference
         applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}
         if any(f.severity is Severity.REGRESSION for f in ordered):
             outcome = Outcome.REGRESSION
-        elif ordered:
+        elif differences:
             outcome = Outcome.CHANGED
         else:
             outcome = Outcome.PASS
         return Comparison(
             outcome=outcome, transaction=spec.id, verdict_recorded=verdict_rec,
             verdict_replayed=verdict_rep,
-            differences=tuple(to_difference(finding, namer) for finding in ordered),
+            differences=tuple(differences.values()),
             noise_suppressed=self.noise, rules_applied=tuple(sorted(applied)),
             notes=tuple(notes),
         )
+
+
+def _direction(recorded: Reading, replayed: Reading) -> Severity:
+    """A verdict field that changed: a regression unless it has a direction and got better."""
+    return Severity.REGRESSION if replayed.worse_than(recorded) else Severity.CHANGED
 
 
 def _covered(finding: Finding, recorded: Reading, replayed: Reading) -> bool:

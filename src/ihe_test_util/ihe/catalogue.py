@@ -169,31 +169,59 @@ HL7V2_QUERY_VERDICTS = (
     Verdict("result_count", "segment_count", "PID"),
 )
 
+#: Server-assigned values that change on every run. Resource ids, references, ``fullUrl``,
+#: ``entry.response.location`` and ``attachment.url`` are not here: they are identities
+#: (FHIR_IDENTIFIERS), equal up to consistent renaming.
 FHIR_NOISE = (
     "fhir:meta/fhir:lastUpdated",
     "fhir:meta/fhir:versionId",
     "/fhir:Bundle/fhir:id",
+    # A searchset's meta (lastUpdated = the search time) is optional: servers differ.
+    "/fhir:Bundle/fhir:meta",
     "/fhir:Bundle/fhir:timestamp",
+    # Links carry the server base and paging tokens.
     "/fhir:Bundle/fhir:link",
-    "fhir:entry/fhir:fullUrl",
-    "fhir:entry/fhir:response/fhir:location",
     "fhir:entry/fhir:response/fhir:etag",
     "fhir:entry/fhir:response/fhir:lastModified",
-    "fhir:entry/fhir:resource/*/fhir:id",
+    # An OperationOutcome is judged by its issues (severity is a verdict field); its id is
+    # minted per response and its diagnostics are free text.
+    "fhir:OperationOutcome/fhir:id",
     "fhir:OperationOutcome/fhir:issue/fhir:diagnostics",
 )
+#: Server-assigned resource identities, compared up to consistent renaming
+#: (:mod:`ihe_test_util.ihe.fhirrefs`): ``Patient/11`` may be ``Patient/21`` in the replay, as
+#: long as everything that named 11 names 21 (ids, references, fullUrl, Location, Binary URLs,
+#: PIXm ``targetId``).
+FHIR_IDENTIFIERS = (
+    "/*/fhir:id/@value",
+    "fhir:resource/*/fhir:id/@value",
+    "fhir:contained/*/fhir:id/@value",
+    "fhir:reference/@value",
+    "fhir:entry/fhir:fullUrl/@value",
+    "fhir:entry/fhir:response/fhir:location/@value",
+    "fhir:attachment/fhir:url/@value",
+)
+#: ``entry.response.status`` is an HTTP status line: "201" and "201 Created" are equal.
+FHIR_STATUS_LINES = ("fhir:entry/fhir:response/fhir:status/@value",)
 FHIR_UNORDERED = (
+    # Order counts when the request asked for it (_sort).
     Unordered("fhir:Bundle[fhir:type/@value='searchset']", "fhir:entry",
               ("fhir:resource/*/fhir:masterIdentifier/fhir:value/@value",
                "fhir:resource/*/fhir:identifier/fhir:system/@value",
-               "fhir:resource/*/fhir:identifier/fhir:value/@value")),
+               "fhir:resource/*/fhir:identifier/fhir:value/@value"), sorted_by="_sort"),
     Unordered("fhir:Parameters", "fhir:parameter",
               ("fhir:name/@value", "fhir:valueIdentifier/fhir:system/@value",
                "fhir:valueIdentifier/fhir:value/@value",
                "fhir:valueReference/fhir:reference/@value")),
 )
+#: Regressions: Bundle.total; the worst OperationOutcome severity, by direction (worse or a
+#: new error / fatal issue: regression; better or gone: changed); the search matches
+#: (``search.mode`` = match) even where ``total`` is absent or unchanged; PIXm
+#: ``targetIdentifier`` parameters (ITI-83).
 FHIR_VERDICTS = (Verdict("bundle_total", "fhir_total"),
-                 Verdict("outcome_severity", "fhir_severity"))
+                 Verdict("outcome_severity", "fhir_severity"),
+                 Verdict("match_count", "fhir_matches"),
+                 Verdict("target_identifiers", "fhir_parameters", "targetIdentifier"))
 
 
 #: What replay regenerates (ITI TF-2; ihe-domain.md section 4), per family of requests. The
@@ -312,7 +340,8 @@ def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = ()) -> Tra
     # resource type do (:func:`fhir_request`).
     return TransactionSpec(
         id=id_, name=name, family="fhir", fhir_routes=routes, verdicts=FHIR_VERDICTS,
-        noise=FHIR_NOISE, unordered=FHIR_UNORDERED,
+        noise=FHIR_NOISE, identifiers=FHIR_IDENTIFIERS, status_lines=FHIR_STATUS_LINES,
+        unordered=FHIR_UNORDERED,
     )
 
 

@@ -80,11 +80,14 @@ class Unordered:
     They are paired by ``key`` (XPath expressions evaluated on each child, as strings); children
     with equal keys (or no key) are paired by content. Keys that read an identifier attribute
     (an entryUUID) are compared through the identifier renaming, never literally.
+    ``sorted_by`` names a request query parameter (FHIR ``_sort``) that, when the request has
+    it, makes the order count: members paired out of order are then regressions.
     """
 
     parent: str
     children: str = "*"
     key: tuple[str, ...] = ()
+    sorted_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ class TransactionSpec:
     verdicts: tuple[Verdict, ...] = ()
     noise: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
+    #: Attributes holding an HTTP status line: equal when their codes are ("201" = "201 Created").
+    status_lines: tuple[str, ...] = ()
     unordered: tuple[Unordered, ...] = ()
     echoes: tuple[Echo, ...] = ()
     binary: tuple[str, ...] = ()

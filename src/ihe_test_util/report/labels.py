@@ -80,7 +80,8 @@ def _escape_control(match: re.Match[str]) -> str:
 def difference_line(difference: Difference, limit: int = 80) -> str:
     """``severity kind path: recorded -> replayed [rule]`` on one line."""
     text = (
-        f"{difference.severity.value} {difference.kind.value} {one_line(difference.path, 200)}: "
+        f"{difference.severity.value} {difference.kind.value} "
+        f"{one_line(difference.shown_path, 200)}: "
         f"{one_line(difference.recorded, limit)} -> {one_line(difference.replayed, limit)}"
     )
     if difference.rule:

@@ -245,7 +245,7 @@ def exchange_panel(result: ExchangeResult, max_differences: int = 10) -> Panel:
                 change += f" [{one_line(difference.rule, 40)}]"
             table.add_row(Text(difference.severity.value,
                                style=_SEVERITY_STYLE[difference.severity]),
-                          Text(one_line(difference.path, 300)), Text(change))
+                          Text(one_line(difference.shown_path, 300)), Text(change))
         parts.append(table)
         hidden = len(result.differences) - max_differences
         if hidden > 0:

@@ -24,7 +24,7 @@ class RecordedEntry:
     """One recorded interaction: where it comes from, its match key, its response."""
 
     cassette: Path
-    number: int  # 1-based position in its cassette
+    number: int  # its index in the cassette (0-based: the run report's ``cassette#index``)
     interaction: Interaction
     shape: RequestShape
 
@@ -34,11 +34,12 @@ class RecordedEntry:
 
     @property
     def label(self) -> str:
-        """``demo.yaml #5 (ITI-18 'find documents')``: how people find it in the file."""
+        """``demo.yaml#4 (ITI-18 'find documents')``: the exchange as replay, the run report
+        and ``ihe approve --only`` number it (its index among the cassette's interactions)."""
         what = " ".join(part for part in (
             self.transaction, f"'{self.interaction.meta.step}'"
             if self.interaction.meta.step else None) if part)
-        return f"{self.cassette.name} #{self.number}" + (f" ({what})" if what else "")
+        return f"{self.cassette.name}#{self.number}" + (f" ({what})" if what else "")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class PlaybackIndex:
             cassette = load_cassette(path)
             entries.extend(
                 RecordedEntry(path, number, interaction, shape_of(interaction.request))
-                for number, interaction in enumerate(cassette.interactions, start=1)
+                for number, interaction in enumerate(cassette.interactions)
             )
         if not entries:
             raise CassetteError("the cassettes hold no interactions to serve",
