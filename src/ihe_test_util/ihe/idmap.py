@@ -86,8 +86,9 @@ class IdMap:
                 kind is not ValueKind.TIMESTAMP and is_uuid(value)):
             return _uuid_like(value, self.ids.uuid())
         if kind is ValueKind.UNIQUE_ID:
-            oid, sep, extension = value.partition("^")
-            return self.ids.oid() + (sep + extension if is_oid(oid) else "")
+            urn = value[:8] if value[:8].lower() == "urn:oid:" else ""  # FHIR spells OIDs so
+            oid, sep, extension = value[len(urn):].partition("^")
+            return urn + self.ids.oid() + (sep + extension if is_oid(oid) else "")
         if kind is ValueKind.PATIENT_ID:
             return f"{value}-R{self.ids.uuid().replace('-', '')[:8].upper()}"
         if kind is ValueKind.HL7_ID:

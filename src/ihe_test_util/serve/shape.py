@@ -20,14 +20,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from lxml import etree
 
-from ihe_test_util.ihe.catalogue import detect
+from ihe_test_util.ihe.catalogue import detect, fhir_request_path
 from ihe_test_util.ihe.message import Message, message_of
-from ihe_test_util.ihe.namespaces import WSA, qname
+from ihe_test_util.ihe.namespaces import FHIR, WSA, qname
 from ihe_test_util.model import Request
 from ihe_test_util.serve.blanking import blank_noise, digest_binaries, sha256_hex
 from ihe_test_util.serve.canonical import canonical_text
 from ihe_test_util.serve.facts import json_facts, xml_facts
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
+from ihe_test_util.serve.negotiation import JSON, XML, is_soap_media, wanted_format
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.transport.mtom import normalise_cid
 
@@ -53,13 +54,19 @@ class RequestShape:
     identifiers: tuple[str, ...] = ()
     #: Why the body is compared as opaque bytes (not XML, or XML that failed to parse).
     opaque: str | None = None
+    #: The response format the client asked for (``_format`` / ``Accept``, REST requests
+    #: only: :mod:`.negotiation`), part of the key; ``""`` for no preference and for SOAP.
+    format: str = ""
+    #: Whether the client speaks FHIR / REST rather than SOAP: refusals are then
+    #: OperationOutcomes in its format with a 4xx status, never SOAP faults.
+    fhir: bool = False
     tree: etree._Element | None = field(default=None, repr=False)
     _fact_cache: tuple[str, ...] | None = field(default=None, repr=False)
     _raw_facts: tuple[str, ...] = field(default=(), repr=False)
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.method, self.path, self.action, self.digest)
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.method, self.path, self.action, self.digest, self.format)
 
     def facts(self) -> tuple[str, ...]:
         """``location = value`` lines of the canonical body, for explaining a mismatch."""
@@ -72,32 +79,48 @@ class RequestShape:
 def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShape:
     """The match key and explanation material of ``request`` (recorded or incoming).
 
-    ``renames`` turns identifiers a client chose back into the recorded ones first. The
-    transaction is always detected from the request itself (payload root, then action), never
-    taken from cassette metadata, so recorded and incoming requests get their keys alike.
+    ``renames`` turns identifiers a client chose back into the recorded ones first (in the
+    body, and in query values: a FHIR search by the client's uniqueId). The transaction is
+    always detected from the request itself (payload root, then action; method, path and
+    resource type for FHIR), never taken from cassette metadata, so recorded and incoming
+    requests get their keys alike.
     """
     split = urlsplit(request.uri)
+    query = split.query
     path = split.path or "/"
-    if split.query:
-        path += "?" + urlencode(sorted(parse_qsl(split.query, keep_blank_values=True)))
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if renames is not None and len(renames):
+            pairs = [(name, renames.to_recorded_text(value)) for name, value in pairs]
+        path += "?" + urlencode(sorted(pairs))
     method = request.method.upper()
     message = message_of(request, source="request body")
-    if message.kind != "xml":  # JSON, ER7, binary, empty or unreadable: compared as bytes
-        return _opaque(method, path, _header_action(message),
-                       request.body if message.multipart else message.raw or request.body,
-                       message.error if _failed_xml(message) else None)
+    rest = _is_rest(request, message)
+    wanted = wanted_format(request.headers, query) if rest else ""
+    fhir = rest and _speaks_fhir(message, split.path or "/", wanted)
+    if message.kind != "xml" and not _fhir_json(message):
+        # other JSON, ER7, binary, empty or unreadable: compared as bytes
+        shape = _opaque(method, path, _header_action(message),
+                        request.body if message.multipart else message.raw or request.body,
+                        message.error if _failed_xml(message) else None)
+        shape.format, shape.fhir = wanted, fhir
+        if message.kind == "empty" or not request.body:
+            shape.transaction = detect(None, None, path=split.path or "/", method=method,
+                                       query=query).id
+        return shape
     message = message.private()  # blanking edits the tree
     root = message.root
     assert root is not None
     envelope = message.envelope
     payload = message.payload
     action = message.action or ""
-    spec = detect(None, message, path=split.path or "/", method=method, query=split.query)
+    spec = detect(None, message, path=split.path or "/", method=method, query=query)
     transaction = spec.id
     if payload is None:
         return RequestShape(method, path, action, transaction, sha256_hex(b""),
                             message_id=_wsa(envelope, "MessageID"), soap=envelope is not None,
-                            soap_version=_version(envelope), _raw_facts=("soap:Body is empty",))
+                            soap_version=_version(envelope), _raw_facts=("soap:Body is empty",),
+                            format=wanted, fhir=fhir)
     echoes = capture_echoes(spec, root)
     digest_binaries(payload, {normalise_cid(part.content_id or ""): part.content
                                for part in message.attachments if part.content_id})
@@ -108,7 +131,30 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     return RequestShape(method, path, action, transaction, sha256_hex(text.encode("utf-8")),
                         echoes=echoes, message_id=_wsa(envelope, "MessageID"),
                         soap=envelope is not None, soap_version=_version(envelope),
-                        identifiers=identifiers, tree=payload)
+                        identifiers=identifiers, tree=payload, format=wanted, fhir=fhir)
+
+
+def _fhir_json(message: Message) -> bool:
+    """A FHIR resource in JSON: read as its element tree (the shape of FHIR XML), so the
+    catalogue's rules for the transaction blank what a client makes up per send."""
+    return message.kind == "json" and message.root is not None and \
+        message.root.tag.startswith(f"{{{FHIR}}}")
+
+
+def _is_rest(request: Request, message: Message) -> bool:
+    """Not a SOAP request (no envelope, no SOAP media type): content negotiation applies."""
+    return message.envelope is None and not is_soap_media(request.content_type)
+
+
+def _speaks_fhir(message: Message, path: str, wanted: str) -> bool:
+    """A REST client that should be refused in FHIR terms: it sent FHIR or JSON, asked for
+    JSON or XML, or addressed a FHIR resource type."""
+    if message.kind == "json" or wanted in (JSON, XML):
+        return True
+    if message.root is not None and message.root.tag.startswith(f"{{{FHIR}}}"):
+        return True
+    return message.kind in ("empty", "unparseable") and \
+        fhir_request_path(path).resource is not None
 
 
 # -- reading ------------------------------------------------------------------------------------
