@@ -51,7 +51,7 @@ def wanted_format(headers: Headers, query: str) -> str:
 
 
 def _format_of(value: str) -> str:
-    text = value.strip().lower()
+    text = value.strip().lower().replace(" ", "+")  # an unencoded "+" in a query
     media = media_type_of(text)[0] if "/" in text else text
     return _FORMATS.get(media, media)
 
