@@ -144,12 +144,25 @@ def hl7v3_noise(*roots: str) -> tuple[str, ...]:
 
 
 HL7V2_NOISE = ("MSH/MSH.7", "MSH/MSH.10", "EVN/EVN.2")
+#: Anchored at the message (``/HL7v2/MSA``): these segments are never inside a patient group,
+#: and an anchored path visits the segments only, not every field of the message.
 HL7V2_ECHOES = (
-    Echo("MSA/MSA.2", "MSH/MSH.10", "MSA-2 (request MSH-10)"),
-    Echo("QAK/QAK.1", "QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
-    Echo("QPD", "QPD", "echoed QPD"),
+    Echo("/HL7v2/MSA/MSA.2", "/HL7v2/MSH/MSH.10", "MSA-2 (request MSH-10)"),
+    Echo("/HL7v2/QAK/QAK.1", "/HL7v2/QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
+    Echo("/HL7v2/QPD", "/HL7v2/QPD", "echoed QPD"),
 )
+#: PID-3 repetitions (a patient's identifiers in several domains) have no defined order: a set.
 HL7V2_UNORDERED = (Unordered("PID", "PID.3", ("PID.3.1", "PID.3.4")),)
+#: RSP^K22 / RSP^K23: the returned patients (each PID with its group: PD1, NK1, QRI, ...,
+#: nested under the PID by :mod:`ihe_test_util.ihe.er7`) are in no defined order (ITI TF-2
+#: 3.21.4.2, 3.9.4.2); paired by their first identifier. PID-1 is their position in this
+#: response (a set id), so it changes when they come back in another order.
+HL7V2_RESULTS_UNORDERED = (
+    *HL7V2_UNORDERED,
+    Unordered("HL7v2", "PID", ("PID.3/PID.3.1", "PID.3/PID.3.4/PID.3.4.1",
+                               "PID.3/PID.3.4/PID.3.4.2")),
+)
+HL7V2_RESULTS_NOISE = (*HL7V2_NOISE, "HL7v2/PID/PID.1")
 HL7V2_QUERY_VERDICTS = (
     Verdict("msa_code", "msa"),
     Verdict("query_response_code", "qak"),
@@ -231,6 +244,16 @@ MHD_SUBMISSION_REGENERATION = (
          ValueKind.TIMESTAMP, "SubmissionSet DocumentManifest.created"),
     Rule("fhir:timestamp/@value", ValueKind.TIMESTAMP, "Bundle.timestamp"),
 )
+#: HL7 v2 (ER7): rules name fields by HL7 reference (:class:`~ihe_test_util.ihe.er7.FieldRef`),
+#: not XPath. MSH-10 is answered in MSA-2 and the QPD-2 query tag in QAK-1 (``HL7V2_ECHOES``).
+HL7V2_MESSAGE_REGENERATION = (
+    Rule("MSH-7", ValueKind.TIMESTAMP, "MSH-7 date/time of message"),
+    Rule("MSH-10", ValueKind.HL7V2_ID, "MSH-10 message control id"),
+)
+HL7V2_QUERY_REGENERATION = (
+    *HL7V2_MESSAGE_REGENERATION,
+    Rule("QPD-2", ValueKind.HL7V2_ID, "QPD-2 query tag"),
+)
 
 #: With ``--fresh-patients``: a patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets new
 #: ids on every replay, consistently in every later request of the cassette (ITI-45 queries,
@@ -271,12 +294,16 @@ def _hl7v3(id_: str, name: str, requests: tuple[MessageSpec, ...],
 
 
 def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
-           response_types: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
+           response_types: tuple[str, ...], verdicts: tuple[Verdict, ...], *,
+           regeneration: tuple[Rule, ...] = (),
+           noise: tuple[str, ...] = HL7V2_NOISE,
+           unordered: tuple[Unordered, ...] = HL7V2_UNORDERED) -> TransactionSpec:
     return TransactionSpec(
         id=id_, name=name, family="hl7v2",
         requests=tuple(MessageSpec(f"HL7v2:{t}") for t in request_types),
         responses=tuple(MessageSpec(f"HL7v2:{t}") for t in response_types),
-        verdicts=verdicts, noise=HL7V2_NOISE, unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES,
+        verdicts=verdicts, noise=noise, unordered=unordered, echoes=HL7V2_ECHOES,
+        regeneration=regeneration,
     )
 
 
@@ -360,11 +387,14 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
-           (Verdict("msa_code", "msa"),)),
+           (Verdict("msa_code", "msa"),), regeneration=HL7V2_MESSAGE_REGENERATION),
     _hl7v2("ITI-9", "PIX Query (HL7 v2)", ("QBP^Q23",), ("RSP^K23", "ACK^Q23"),
-           HL7V2_QUERY_VERDICTS),
+           HL7V2_QUERY_VERDICTS, regeneration=HL7V2_QUERY_REGENERATION,
+           noise=HL7V2_RESULTS_NOISE, unordered=HL7V2_RESULTS_UNORDERED),
     _hl7v2("ITI-21", "Patient Demographics Query (HL7 v2)", ("QBP^Q22", "QCN^J01"),
-           ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS),
+           ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS,
+           regeneration=HL7V2_QUERY_REGENERATION, noise=HL7V2_RESULTS_NOISE,
+           unordered=HL7V2_RESULTS_UNORDERED),
     _fhir("ITI-65", "Provide Document Bundle",
           (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),),
           regeneration=MHD_SUBMISSION_REGENERATION),

@@ -39,6 +39,7 @@ class ValueKind(enum.Enum):
     UNIQUE_ID = "unique-id"  # XDS uniqueId: a fresh OID (OID^ext keeps ^ext)
     ENTRY_UUID = "entry-uuid"  # client-chosen urn:uuid: object id; symbolic ids stay
     PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed (--fresh-patients)
+    HL7V2_ID = "hl7v2-id"  # MSH-10 / QPD-2: at most 20 characters, the recorded letter prefix
 
 
 #: Kinds whose mapping is applied wherever the recorded value reappears in later requests.
@@ -50,6 +51,9 @@ GLOBAL_KINDS = frozenset({ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID, ValueKind.P
 @dataclass(frozen=True)
 class Rule:
     """Regenerate the nodes ``xpath`` selects (relative to the IHE payload) as ``kind``.
+
+    For HL7 v2 (ER7) transactions ``xpath`` is an HL7 field reference (``MSH-10``, ``QPD-2``:
+    :class:`~ihe_test_util.ihe.er7.FieldRef`).
 
     Replay makes these values fresh (a server rejects them a second time) and serve blanks them
     in its match keys (a client sends them fresh every time).
