@@ -114,6 +114,10 @@ class PlaybackApp(HttpApp):
             upgrade=recorded.shape.soap_version == SOAP12, relates_to=shape.message_id),
             shape.soap_version)
 
+    def report_miss(self, mismatch: Mismatch) -> None:
+        """Tell ``on_miss`` (from any thread; its failure never changes an answer)."""
+        self._miss(mismatch)
+
     def _miss(self, mismatch: Mismatch) -> None:
         if self.on_miss is not None:
             try:

@@ -54,3 +54,13 @@ def json_facts(value: object) -> Iterator[str]:
                          for index, entry in reversed(list(enumerate(item))))
         else:
             yield f"{path or '/'} = {json.dumps(item)}"
+
+
+def er7_facts(root: etree._Element) -> Iterator[str]:
+    """``PID-5.1 = Meyer`` lines of an HL7 v2 message tree (:mod:`ihe_test_util.ihe.er7`), in
+    message order: the field reference people read in HL7 v2 documentation."""
+    for fact in xml_facts(root):
+        location, _, value = fact.partition(" = ")
+        step = location.rsplit("/", 1)[-1]
+        segment, dot, rest = step.partition(".")
+        yield f"{segment}-{rest} = {value}" if dot else f"{step} = {value}"

@@ -114,11 +114,21 @@ class PlaybackIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def mllp(self) -> PathSummary | None:
+        """The HL7 v2 (``mllp://``) interactions, served on the MLLP port; None if none."""
+        found = [entry for entry in self.entries if entry.shape.hl7v2]
+        if not found:
+            return None
+        return PathSummary("mllp", len(found), tuple(dict.fromkeys(
+            entry.transaction for entry in found if entry.transaction)))
+
     def paths(self) -> list[PathSummary]:
-        """Per path (sorted): number of interactions and their transactions."""
+        """Per HTTP path (sorted): number of interactions and their transactions."""
         counts: dict[str, int] = {}
         transactions: dict[str, dict[str, None]] = {}
         for entry in self.entries:
+            if entry.shape.hl7v2:
+                continue
             path = entry.shape.path
             counts[path] = counts.get(path, 0) + 1
             if entry.transaction:

@@ -20,13 +20,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from lxml import etree
 
-from ihe_test_util.ihe.catalogue import detect, fhir_request_path
+from ihe_test_util.ihe.catalogue import detect, fhir_request_path, regeneration_rules
+from ihe_test_util.ihe.er7 import Er7Text, FieldRef, decode_er7, parse_er7
 from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.namespaces import FHIR, WSA, qname
+from ihe_test_util.ihe.patterns import compile_patterns
 from ihe_test_util.model import Request
-from ihe_test_util.serve.blanking import blank_noise, digest_binaries, sha256_hex
+from ihe_test_util.serve.blanking import BLANK, blank_noise, digest_binaries, sha256_hex
 from ihe_test_util.serve.canonical import canonical_text
-from ihe_test_util.serve.facts import json_facts, xml_facts
+from ihe_test_util.serve.facts import er7_facts, json_facts, xml_facts
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
 from ihe_test_util.serve.negotiation import JSON, XML, is_soap_media, wanted_format
 from ihe_test_util.serve.renames import Renames
@@ -60,6 +62,8 @@ class RequestShape:
     #: Whether the client speaks FHIR / REST rather than SOAP: refusals are then
     #: OperationOutcomes in its format with a 4xx status, never SOAP faults.
     fhir: bool = False
+    #: An HL7 v2 (ER7) message: explanations name fields as ``PID-5.1``.
+    hl7v2: bool = False
     tree: etree._Element | None = field(default=None, repr=False)
     _fact_cache: tuple[str, ...] | None = field(default=None, repr=False)
     _raw_facts: tuple[str, ...] = field(default=(), repr=False)
@@ -71,8 +75,8 @@ class RequestShape:
     def facts(self) -> tuple[str, ...]:
         """``location = value`` lines of the canonical body, for explaining a mismatch."""
         if self._fact_cache is None:
-            self._fact_cache = tuple(xml_facts(self.tree)) if self.tree is not None else \
-                self._raw_facts
+            self._fact_cache = self._raw_facts if self.tree is None else \
+                tuple(er7_facts(self.tree)) if self.hl7v2 else tuple(xml_facts(self.tree))
         return self._fact_cache
 
 
@@ -98,6 +102,8 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     rest = _is_rest(request, message)
     wanted = wanted_format(request.headers, query) if rest else ""
     fhir = rest and _speaks_fhir(message, split.path or "/", wanted)
+    if message.kind == "hl7v2":
+        return er7_shape(method, request.body, message)
     if message.kind != "xml" and not _fhir_json(message):
         # other JSON, ER7, binary, empty or unreadable: compared as bytes
         shape = _opaque(method, path, _header_action(message),
@@ -132,6 +138,29 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
                         echoes=echoes, message_id=_wsa(envelope, "MessageID"),
                         soap=envelope is not None, soap_version=_version(envelope),
                         identifiers=identifiers, tree=payload, format=wanted, fhir=fhir)
+
+
+def er7_shape(method: str, body: bytes, message: Message) -> RequestShape:
+    """An HL7 v2 message (MLLP): keyed by its fields with what the catalogue says a sender
+    makes up per message blanked: the transaction's regeneration rules (MSH-7, MSH-10, the
+    QPD-2 query tag) and its noise fields (EVN-2, ...). The path is empty: an MLLP port has
+    none, and the recorded peer's address does not matter."""
+    spec = detect(None, message)
+    text, codec = decode_er7(body)
+    editable = Er7Text(text)
+    for rule in regeneration_rules(spec.id):
+        ref = FieldRef.parse(rule.xpath)
+        if editable.read(ref) is not None:
+            editable.replace(ref, BLANK)
+    tree = parse_er7(editable.text().encode(codec, errors="replace"))
+    for pattern in spec.noise:
+        for parts in compile_patterns(pattern):
+            for node in parts.select(tree):
+                if isinstance(node, etree._Element):
+                    node[:] = []
+                    node.text = BLANK
+    return RequestShape(method, "", "", spec.id, sha256_hex(canonical_text(tree).encode()),
+                        tree=tree, hl7v2=True)
 
 
 def _fhir_json(message: Message) -> bool:
