@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from lxml import etree
 
 from ihe_test_util.ihe.catalogue import detect, fhir_request_path, regeneration_rules
-from ihe_test_util.ihe.er7 import Er7Text, FieldRef, decode_er7, parse_er7
+from ihe_test_util.ihe.er7 import Er7Text, FieldRef, decode_er7, message_type, parse_er7
 from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.namespaces import FHIR, WSA, qname
 from ihe_test_util.ihe.patterns import compile_patterns
@@ -143,8 +143,9 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
 def er7_shape(method: str, body: bytes, message: Message) -> RequestShape:
     """An HL7 v2 message (MLLP): keyed by its fields with what the catalogue says a sender
     makes up per message blanked: the transaction's regeneration rules (MSH-7, MSH-10, the
-    QPD-2 query tag) and its noise fields (EVN-2, ...). The path is empty: an MLLP port has
-    none, and the recorded peer's address does not matter."""
+    QPD-2 query tag) and its noise fields (EVN-2, ...). The path is the message type
+    (``ADT^A01``, as the recording proxy shows it): an MLLP port has no path, and the recorded
+    peer's address does not matter."""
     spec = detect(None, message)
     text, codec = decode_er7(body)
     editable = Er7Text(text)
@@ -159,8 +160,8 @@ def er7_shape(method: str, body: bytes, message: Message) -> RequestShape:
                 if isinstance(node, etree._Element):
                     node[:] = []
                     node.text = BLANK
-    return RequestShape(method, "", "", spec.id, sha256_hex(canonical_text(tree).encode()),
-                        tree=tree, hl7v2=True)
+    return RequestShape(method, message_type(tree) or "", "", spec.id,
+                        sha256_hex(canonical_text(tree).encode()), tree=tree, hl7v2=True)
 
 
 def _fhir_json(message: Message) -> bool:
