@@ -2,11 +2,14 @@
 client with fresh ids, gets the same key.
 
 A :class:`RequestShape` is (HTTP method, path with sorted query, SOAP action, digest of the
-canonical body). The canonical body is the IHE payload (the SOAP Body's child; the SOAP Header
-carries only addressing, security and framing) with the values every send changes blanked and
-binary content replaced by its digest (:mod:`.blanking`), written in its canonical form
-(:mod:`.canonical`: prefixes, attribute order, whitespace and the order of unordered containers
-ignored). Bodies that are not XML are compared as bytes (JSON by its sorted-key form).
+canonical body, the format a REST client asks for: :mod:`.negotiation`). The canonical body is
+the IHE payload (the SOAP Body's child; the SOAP Header carries only addressing, security and
+framing) with the values every send changes blanked and binary content replaced by its digest
+(:mod:`.blanking`), written in its canonical form (:mod:`.canonical`: prefixes, attribute
+order, whitespace and the order of unordered containers ignored). A FHIR JSON resource is read
+as its element tree (the shape of FHIR XML) and keyed the same way; an HL7 v2 message by its
+ER7 fields (:func:`er7_shape`). Other bodies are compared as bytes (other JSON by its
+sorted-key form).
 
 The blanked tree is kept, so a request that matches nothing can be explained value by value
 (:meth:`RequestShape.facts`, :mod:`.facts`).
@@ -101,7 +104,7 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     message = message_of(request, source="request body")
     rest = _is_rest(request, message)
     wanted = wanted_format(request.headers, query) if rest else ""
-    fhir = rest and _speaks_fhir(message, split.path or "/", wanted)
+    fhir = rest and _speaks_fhir(request, message, split.path or "/", query, wanted)
     if message.kind == "hl7v2":
         return er7_shape(method, request.body, message)
     if message.kind != "xml" and not _fhir_json(message):
@@ -176,12 +179,17 @@ def _is_rest(request: Request, message: Message) -> bool:
     return message.envelope is None and not is_soap_media(request.content_type)
 
 
-def _speaks_fhir(message: Message, path: str, wanted: str) -> bool:
+def _speaks_fhir(request: Request, message: Message, path: str, query: str,
+                 wanted: str) -> bool:
     """A REST client that should be refused in FHIR terms: it sent FHIR or JSON, asked for
-    JSON or XML, or addressed a FHIR resource type."""
-    if message.kind == "json" or wanted in (JSON, XML):
+    JSON or for FHIR XML (a FHIR media type or ``_format``), or addressed a FHIR resource type
+    without a body. A plain XML client (``Accept: text/xml``) keeps getting SOAP faults."""
+    if message.kind == "json" or wanted == JSON:
         return True
     if message.root is not None and message.root.tag.startswith(f"{{{FHIR}}}"):
+        return True
+    if wanted == XML and ("fhir" in (request.headers.get("Accept") or "").lower()
+                          or "_format=" in query):
         return True
     return message.kind in ("empty", "unparseable") and \
         fhir_request_path(path).resource is not None
