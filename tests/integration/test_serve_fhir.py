@@ -1,5 +1,6 @@
 """``ihe serve`` for FHIR clients (issue 13): a PDQm / MHD client session recorded through
-``ihe record --proxy`` in front of a real FHIR server (sekmet-fhir 0.1.1, a separate process),
+``ihe record --proxy`` in front of a real FHIR server (sekmet-fhir 0.1.1 and @medplum/fhir-router
+4.5.2, separate processes),
 then served by ``ihe serve`` (a separate process) to the same client, which makes up fresh
 ``urn:uuid`` fullUrls and uniqueIds like a real MHD Document Source: the same answers modulo the
 base URL; content negotiation part of matching; a no-match a 4xx OperationOutcome in the
@@ -27,7 +28,7 @@ from lxml import etree
 
 from ihe_test_util.cassette import load_cassette
 
-from .fhir_servers import start_sekmet
+from .fhir_servers import start_medplum, start_sekmet
 from .record.conftest import finally_killed, ihe_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -47,6 +48,7 @@ class Session:
     base: str
     answers: list[tuple[str, int, str, bytes]] = field(default_factory=list)
     made_up: list[str] = field(default_factory=list)
+    path: str = "/fhir"  # where the server's FHIR base is (sekmet /fhir, medplum /fhir/R4)
 
     def normalised(self) -> list[tuple[str, int, str, str]]:
         """The answers with this run's base URL and made-up values replaced by placeholders."""
@@ -165,12 +167,17 @@ def ihe_serve(cassette: Path) -> Iterator[tuple[str, list[str]]]:
         reader.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Session]:
-    folder = tmp_path_factory.mktemp("serve-fhir")
-    with start_sekmet() as server, proxy_before(server.base_url.removesuffix("/fhir"),
-                                                folder) as proxy:
-        session = run_client(proxy + "/fhir", server=server.base_url)
+@pytest.fixture(scope="module", params=["sekmet", "medplum"])
+def recorded(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Session]:
+    folder = tmp_path_factory.mktemp(f"serve-fhir-{request.param}")
+    start = start_sekmet if request.param == "sekmet" else start_medplum
+    with start() as server:
+        origin = server.base_url.split("/fhir", 1)[0]
+        with proxy_before(origin, folder) as proxy:
+            session = run_client(proxy + server.base_url.removeprefix(origin),
+                                 server=server.base_url)
+        session.path = server.base_url.removeprefix(origin)
     return folder / "fhir.yaml", session
 
 
@@ -181,18 +188,22 @@ def test_the_client_gets_the_recorded_answers_modulo_base_url(
     statuses = [status for _, status, _, _ in live.answers]
     assert statuses == [201, 200, 200, 200, 200, 200, 200, 200, 404]
     with ihe_serve(cassette) as (base, lines):
-        served = run_client(base + "/fhir")
+        served = run_client(base + live.path)
     assert served.normalised() == live.normalised()
     # absolute URLs point to the stub (Location, fullUrl, Bundle.link), none to the recording
-    assert live.base.encode() in live.answers[2][3]
     for _, _, _, body in served.answers:
         assert live.base.encode() not in body
-    search = json.loads(served.answers[2][3])
-    assert search["link"][0]["url"].startswith(base + "/fhir/Patient?")
-    assert search["entry"][0]["fullUrl"].startswith(base + "/fhir/Patient/")
+    if live.path == "/fhir":  # sekmet names itself absolutely (medplum's links are relative)
+        assert live.base.encode() in live.answers[2][3]
+        search = json.loads(served.answers[2][3])
+        assert search["link"][0]["url"].startswith(base + live.path + "/Patient?")
+        assert search["entry"][0]["fullUrl"].startswith(base + live.path + "/Patient/")
     # the MHD source's own fresh ids come back where the server echoed the recorded ones
+    echoed = [n for n, value in enumerate(live.made_up) if value.encode() in live.answers[5][3]]
+    assert echoed, live.answers[5][3]  # the servers return the submitted identifiers
     bundle = served.answers[5][3].decode()
-    assert served.made_up[1] in bundle and live.made_up[1] not in bundle
+    for number in echoed:
+        assert served.made_up[number] in bundle and live.made_up[number] not in bundle
     assert not [line for line in lines if "no match" in line]
 
 
@@ -201,39 +212,41 @@ def test_content_negotiation_is_part_of_matching(recorded: tuple[Path, Session])
     (not the recorded order of answers)."""
     cassette, live = recorded
     with ihe_serve(cassette) as (base, _):
-        served = run_client(base + "/fhir", xml_first=True)
+        served = run_client(base + live.path, xml_first=True)
     media = {step: (status, kind) for step, status, kind, _ in served.answers}
-    assert media["search json"] == (200, FHIR_JSON)
-    assert media["search xml"] == (200, FHIR_XML)
-    assert media["search _format"] == (200, FHIR_XML)
+    assert media == {step: (status, kind) for step, status, kind, _ in live.answers}
+    if live.path == "/fhir":  # sekmet speaks both (medplum answers JSON whatever is asked)
+        assert media["search json"] == (200, FHIR_JSON)
+        assert media["search xml"] == media["search _format"] == (200, FHIR_XML)
     assert sorted(served.normalised()) == sorted(live.normalised())
 
 
 def test_a_no_match_is_a_4xx_operation_outcome_in_the_clients_format_and_one_line(
         recorded: tuple[Path, Session]) -> None:
-    cassette, _ = recorded
+    cassette, live = recorded
+    fhir = live.path
     with ihe_serve(cassette) as (base, lines):
-        unknown = requests.get(f"{base}/fhir/Patient?family=Nobody", timeout=10,
+        unknown = requests.get(f"{base}{fhir}/Patient?family=Nobody", timeout=10,
                                headers={"Accept": FHIR_JSON})
         assert unknown.status_code == 404
         assert unknown.headers["Content-Type"].startswith(FHIR_JSON)
         [issue] = unknown.json()["issue"]
         assert (issue["severity"], issue["code"]) == ("error", "not-found")
         assert "Closest: fhir.yaml #" in issue["diagnostics"]
-        as_xml = requests.get(f"{base}/fhir/Patient?family=Nobody", timeout=10,
+        as_xml = requests.get(f"{base}{fhir}/Patient?family=Nobody", timeout=10,
                               headers={"Accept": FHIR_XML})
         assert as_xml.status_code == 404
         assert as_xml.headers["Content-Type"].startswith(FHIR_XML)
         outcome = etree.fromstring(as_xml.content)
         assert outcome.tag == "{http://hl7.org/fhir}OperationOutcome"
         changed = dict(PATIENT, gender="male")
-        create = requests.post(f"{base}/fhir/Patient", timeout=10, json=changed,
+        create = requests.post(f"{base}{fhir}/Patient", timeout=10, json=changed,
                                headers={"Accept": FHIR_JSON, "Content-Type": FHIR_JSON})
         assert create.status_code == 422
         assert "gender" in create.json()["issue"][0]["diagnostics"]
-        other_format = requests.get(f"{base}/fhir/Patient?family=Servetest", timeout=10,
+        other_format = requests.get(f"{base}{fhir}/Patient?family=Servetest", timeout=10,
                                     headers={"Accept": "application/x-turtle"})
         assert other_format.status_code == 406
     misses = [line for line in lines if "no match" in line]
     assert len(misses) == 4, lines
-    assert "GET /fhir/Patient?family=Nobody" in misses[0] and "closest fhir.yaml #" in misses[0]
+    assert f"GET {fhir}/Patient?family=Nobody" in misses[0] and "closest fhir.yaml #" in misses[0]
