@@ -243,7 +243,8 @@ def test_a_no_match_is_a_4xx_operation_outcome_in_the_clients_format_and_one_lin
         create = requests.post(f"{base}{fhir}/Patient", timeout=10, json=changed,
                                headers={"Accept": FHIR_JSON, "Content-Type": FHIR_JSON})
         assert create.status_code == 422
-        assert "gender" in create.json()["issue"][0]["diagnostics"]
+        assert "Patient.gender: recorded 'female', received 'male'" in \
+            create.json()["issue"][0]["diagnostics"]
         other_format = requests.get(f"{base}{fhir}/Patient?family=Servetest", timeout=10,
                                     headers={"Accept": "application/x-turtle"})
         assert other_format.status_code == 406

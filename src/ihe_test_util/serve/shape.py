@@ -31,7 +31,7 @@ from ihe_test_util.ihe.patterns import compile_patterns
 from ihe_test_util.model import Request
 from ihe_test_util.serve.blanking import BLANK, blank_noise, digest_binaries, sha256_hex
 from ihe_test_util.serve.canonical import canonical_text
-from ihe_test_util.serve.facts import er7_facts, json_facts, xml_facts
+from ihe_test_util.serve.facts import er7_facts, fhir_facts, json_facts, xml_facts
 from ihe_test_util.serve.fixups import EchoValue, capture_echoes
 from ihe_test_util.serve.negotiation import JSON, XML, is_soap_media, wanted_format
 from ihe_test_util.serve.renames import Renames
@@ -78,8 +78,11 @@ class RequestShape:
     def facts(self) -> tuple[str, ...]:
         """``location = value`` lines of the canonical body, for explaining a mismatch."""
         if self._fact_cache is None:
-            self._fact_cache = self._raw_facts if self.tree is None else \
-                tuple(er7_facts(self.tree)) if self.hl7v2 else tuple(xml_facts(self.tree))
+            tree = self.tree
+            self._fact_cache = self._raw_facts if tree is None else \
+                tuple(er7_facts(tree)) if self.hl7v2 else \
+                tuple(fhir_facts(tree)) if str(tree.tag).startswith(f"{{{FHIR}}}") else \
+                tuple(xml_facts(tree))
         return self._fact_cache
 
 

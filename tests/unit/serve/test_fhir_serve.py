@@ -82,3 +82,15 @@ def test_recorded_server_urls_point_to_the_stub() -> None:
     assert b'"http://127.0.0.1:9/fhir/Patient?x=1"' in answer.body
     assert b'"http:\\/\\/127.0.0.1:9\\/fhir\\/Patient\\/7"' in answer.body
     assert b"10.0.0.5:80801" in answer.body  # another port is another server
+
+
+def test_fhir_values_are_explained_by_fhirpath() -> None:
+    from ihe_test_util.serve.facts import fhir_facts
+
+    tree = shape_of(_post(_bundle("urn:uuid:22222222-2222-4222-8222-222222222222",
+                                  "urn:oid:1.2.3.2", "2026-12-02T10:00:00Z"))).tree
+    assert tree is not None
+    facts = list(fhir_facts(tree))
+    assert "Bundle.entry[0].resource.status = current" in facts
+    assert "Bundle.entry[1].resource.entry.item.reference = ~" in facts  # a fresh urn:uuid
+    assert "Bundle.type = transaction" in facts
