@@ -282,7 +282,7 @@ def test_fhir_get_and_json_bodies_are_played_back(tmp_path: Path) -> None:
         assert made.status_code == 201 and made.headers["Location"] == "Bundle/1"
         missing = requests.get(stub.url_for("/fhir/Patient?family=Other"), timeout=5,
                                headers={"Accept": "application/fhir+json"})
-        assert missing.status_code == 500
+        assert missing.status_code == 404
         [issue] = missing.json()["issue"]
         assert missing.json()["resourceType"] == "OperationOutcome"
         assert "path: recorded /fhir/Patient?family=Mohr&given=Alice, received " \

@@ -249,6 +249,29 @@ HL7V3_QUERY_REGENERATION = (
     Rule("hl7:controlActProcess/hl7:queryContinuation/hl7:queryId", ValueKind.HL7_ID,
          "HL7 v3 queryId (continuation)"),
 )
+#: MHD ITI-65: what a Document Source makes up for every submission (ITI TF-2 3.65.4.1.2): the
+#: ``urn:uuid:`` fullUrls of the bundle's entries (and, through them, every reference to them:
+#: ``subject``, ``List.entry.item``, ``attachment.url``), the SubmissionSet and DocumentEntry
+#: uniqueIds (``urn:oid:``) and entryUUIDs (``urn:uuid:``) in their identifiers, the
+#: SubmissionSet's submission time (``List.date``) and the bundle's timestamp.
+_MHD_RESOURCE = "fhir:entry/fhir:resource/fhir:{type}"
+_MHD_ID_VALUE = "fhir:{field}[starts-with(fhir:value/@value, '{prefix}')]/fhir:value/@value"
+MHD_SUBMISSION_REGENERATION = (
+    Rule("fhir:entry/fhir:fullUrl/@value", ValueKind.ENTRY_UUID, "Bundle.entry.fullUrl"),
+    *(Rule(_MHD_RESOURCE.format(type=kind) + "/" + _MHD_ID_VALUE.format(
+        field=field, prefix=prefix), value_kind, f"{kind}.{field}")
+      for kind, field in (("DocumentReference", "masterIdentifier"),
+                          ("DocumentReference", "identifier"), ("List", "identifier"),
+                          ("DocumentManifest", "masterIdentifier"),
+                          ("DocumentManifest", "identifier"))
+      for prefix, value_kind in (("urn:oid:", ValueKind.UNIQUE_ID),
+                                 ("urn:uuid:", ValueKind.ENTRY_UUID))),
+    Rule(_MHD_RESOURCE.format(type="List") + "/fhir:date/@value", ValueKind.TIMESTAMP,
+         "SubmissionSet List.date"),
+    Rule(_MHD_RESOURCE.format(type="DocumentManifest") + "/fhir:created/@value",
+         ValueKind.TIMESTAMP, "SubmissionSet DocumentManifest.created"),
+    Rule("fhir:timestamp/@value", ValueKind.TIMESTAMP, "Bundle.timestamp"),
+)
 #: HL7 v2 (ER7): rules name fields by HL7 reference (:class:`~ihe_test_util.ihe.er7.FieldRef`),
 #: not XPath. MSH-10 is answered in MSA-2 and the QPD-2 query tag in QAK-1 (``HL7V2_ECHOES``).
 HL7V2_MESSAGE_REGENERATION = (
@@ -335,13 +358,14 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
     )
 
 
-def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = ()) -> TransactionSpec:
+def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = (), *,
+          regeneration: tuple[Rule, ...] = ()) -> TransactionSpec:
     # FHIR resources do not say which transaction they answer: the request's method, path and
     # resource type do (:func:`fhir_request`).
     return TransactionSpec(
         id=id_, name=name, family="fhir", fhir_routes=routes, verdicts=FHIR_VERDICTS,
         noise=FHIR_NOISE, identifiers=FHIR_IDENTIFIERS, status_lines=FHIR_STATUS_LINES,
-        unordered=FHIR_UNORDERED,
+        unordered=FHIR_UNORDERED, regeneration=regeneration,
     )
 
 
@@ -424,7 +448,8 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
            regeneration=HL7V2_QUERY_REGENERATION, noise=HL7V2_RESULTS_NOISE,
            unordered=HL7V2_RESULTS_UNORDERED),
     _fhir("ITI-65", "Provide Document Bundle",
-          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),)),
+          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),),
+          regeneration=MHD_SUBMISSION_REGENERATION),
     _fhir("ITI-66", "Find Document Lists", _fhir_query("List") + _fhir_query("DocumentManifest")),
     _fhir("ITI-67", "Find Document References", _fhir_query("DocumentReference")),
     _fhir("ITI-68", "Retrieve Document", (FhirRoute("GET", "Binary", "instance"),)),

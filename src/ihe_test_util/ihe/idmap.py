@@ -36,6 +36,7 @@ from ihe_test_util.ihe.identifiers import (
 )
 from ihe_test_util.ihe.specs import GLOBAL_KINDS, SPACE_KINDS, ValueKind
 from ihe_test_util.ihe.tokens import Replacer
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
 
 #: The harness's mark in the node field of every UUID it generates (UUID version 8, RFC 9562):
 #: 16 bits of signature, then the 32-bit run marker.
@@ -327,8 +328,11 @@ class IdMap:
                 kind is not ValueKind.TIMESTAMP and is_uuid(value)):
             return _uuid_like(value, self.ids.uuid())
         if kind is ValueKind.UNIQUE_ID:
-            oid, sep, extension = value.partition("^")
-            return self.ids.oid() + (sep + extension if is_oid(oid) else "")
+            # FHIR spells OIDs as URNs (urn:oid:1.2.3): the prefix stays
+            urn = value[:len(OID_URN_PREFIX)]
+            urn = urn if urn.lower() == OID_URN_PREFIX else ""
+            oid, sep, extension = value[len(urn):].partition("^")
+            return urn + self.ids.oid() + (sep + extension if is_oid(oid) else "")
         if kind is ValueKind.HL7V2_ID:
             return hl7v2_id_like(value, self.ids)
         if kind is ValueKind.HL7_ID:

@@ -132,9 +132,10 @@ class Explainer:
             return found
 
 
-def _tier(recorded: RequestShape, request: RequestShape) -> tuple[bool, bool, bool, bool]:
+def _tier(recorded: RequestShape, request: RequestShape) -> tuple[bool, ...]:
     return (recorded.transaction == request.transaction, recorded.action == request.action,
-            recorded.path == request.path, recorded.method == request.method)
+            recorded.path == request.path, recorded.method == request.method,
+            recorded.format == request.format)
 
 
 def _similarity(recorded: Counter[str], received: Counter[str]) -> float:
@@ -151,6 +152,9 @@ def _reasons(recorded: RequestShape, request: RequestShape) -> tuple[str, ...]:
     if recorded.action != request.action:
         reasons.append(f"action: recorded {recorded.action or '(none)'}, received "
                        f"{request.action or '(none)'}")
+    if recorded.format != request.format:
+        reasons.append(f"format (Accept / _format): recorded {recorded.format or '(any)'}, "
+                       f"received {request.format or '(any)'}")
     if request.opaque and not recorded.opaque:
         reasons.append(f"the request body could not be read as XML ({request.opaque})")
     if recorded.digest != request.digest and recorded.facts() == request.facts():
