@@ -77,30 +77,36 @@ def content(element: etree._Element) -> str:
     independently of prefixes, attribute order and whitespace (RelatesTo vs MessageID).
 
     One pass over the subtree (``<local>head children</>`` per child, comments skipped); an
-    echoed ``queryByParameter`` is rendered four times per exchange, so names are memoised.
+    echoed ``queryByParameter`` is rendered four times per exchange, so names are memoised
+    and the common cases (no attributes, no text) cost a test each.
     """
     parts: list[str] = []
     append = parts.append
+    local = _local
     for event, node in etree.iterwalk(element, events=("start", "end")):
         tag = node.tag
         if not isinstance(tag, str):
             continue
         if event == "start":
             if node is not element:
-                append(f"<{_local(tag)}>")
-            append(_head(node))
+                append(f"<{_LOCAL.get(tag) or local(tag)}>")
+            text = node.text
+            text = _identifier(text) if text else ""
+            if len(node.attrib):
+                append(_head(node, text))
+            elif text:
+                append(text)
         elif node is not element:
             append("</>")
     return "".join(parts)
 
 
-def _head(element: etree._Element) -> str:
-    text = _identifier(element.text or "")
-    if not len(element.attrib):
-        return text
-    named = ((_local(str(name)), str(value)) for name, value in sorted(element.items()))
-    rendered = " ".join(f"{local}={_identifier(value)!r}"
-                        for local, value in named if local != "type")
+def _head(element: etree._Element, text: str) -> str:
+    local = _local
+    rendered = " ".join(
+        f"{name}={_identifier(value)!r}"
+        for name, value in ((local(str(key)), str(value)) for key, value in sorted(element.items()))
+        if name != "type")
     return f"[{rendered}]{text}" if rendered else text
 
 
