@@ -216,7 +216,7 @@ class TreeComparer:
         if not kids_a and not kids_b:
             return
         alignment = Alignment()
-        unordered = self.rules.unordered_for(a, parent_a.path)
+        unordered = self.rules.unordered_for(a, parent_a.path) if kids_a or kids_b else ()
         if unordered:
             pool_a, kids_a = partition(kids_a, unordered)
             pool_b, kids_b = partition(kids_b, unordered)
