@@ -44,7 +44,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -429,3 +429,63 @@ def _build_env(name: str, table: Any, source: str | None) -> Environment:
         name=name, url=url, actors=dict(actors), tls=TlsSettings(verify, cert, key),
         headers=dict(headers),
     )
+
+
+# --- writing rules back (``ihe learn --write``, ``ihe review``) --------------------------------
+
+def toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's, bar ``\\/`` which json never writes)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_table(array: str, table: Mapping[str, str | Sequence[str]],
+                 comments: Sequence[str] = ()) -> str:
+    """One ``[[array]]`` table (``rules``, ``correlate``) preceded by ``# comment`` lines."""
+    lines = [f"# {line}" for comment in comments for line in comment.splitlines()]
+    lines.append(f"[[{array}]]")
+    for key, value in table.items():
+        if isinstance(value, str):
+            lines.append(f"{key} = {toml_string(value)}")
+        else:
+            lines.append(f"{key} = [{', '.join(toml_string(v) for v in value)}]")
+    return "\n".join(lines) + "\n"
+
+
+def append_to_config(path: Path, fragment: str,
+                     validate: Callable[[Settings], object] | None = None) -> str:
+    """Append ``fragment`` (``[[rules]]`` / ``[[correlate]]`` tables) to a configuration file,
+    atomically, after checking that the result still loads as settings and passes
+    ``validate`` (the callers check the rules: ``compare.load_rules``); returns the text
+    appended.
+
+    In a ``pyproject.toml`` the tables go under ``[tool.ihe]`` (``[[tool.ihe.rules]]``). A file
+    that does not exist is created. ConfigError (nothing written) if the result would not load.
+    """
+    from ihe_test_util.atomicfile import atomic_file
+
+    existing = ""
+    if path.exists():
+        try:
+            existing = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration file: {exc}",
+                              source=str(path)) from None
+    if path.name == "pyproject.toml":
+        fragment = fragment.replace("[[rules]]", "[[tool.ihe.rules]]").replace(
+            "[[correlate]]", "[[tool.ihe.correlate]]")
+    separator = "" if not existing or existing.endswith("\n\n") else (
+        "\n" if existing.endswith("\n") else "\n\n")
+    text = existing + separator + fragment
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the result would not be valid TOML: {exc}", source=str(path)) from None
+    table = data.get("tool", {}).get("ihe", {}) if path.name == "pyproject.toml" else data
+    settings = _build(_apply_environment(dict(table), {}), str(path))
+    if validate is not None:
+        validate(settings)
+    with atomic_file(path) as stream:
+        stream.write(text.encode("utf-8"))
+    return separator + fragment

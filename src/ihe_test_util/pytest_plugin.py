@@ -35,7 +35,6 @@ import pytest
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from ihe_test_util.replay.engine import CassetteReplay
     from ihe_test_util.replay.runner import PlannedCassette, ReplayEngine
     from ihe_test_util.results import ExchangeResult, FailOn
 
@@ -159,8 +158,7 @@ class CassetteRun:
 
     def result(self, index: int) -> ExchangeResult:
         if self._replay is None:
-            replay: CassetteReplay = self.session.engine.replay(self.planned)
-            self._replay = replay.run()
+            self._replay = self.session.engine.replay(self.planned).run()
         while len(self._results) <= index:
             self._results.append(next(self._replay))
         return self._results[index]

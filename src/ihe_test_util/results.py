@@ -169,8 +169,17 @@ class ExchangeResult:
     duration_recorded_ms: float | None = None
     duration_replayed_ms: float | None = None
     error: ExchangeError | None = None
+    #: ``ihe replay --reference``: the candidate's differences the live reference showed too
+    #: (against the same recording), so noise for this exchange: not in ``differences``.
+    reference_noise: tuple[Difference, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._to_dict()
+        if self.reference_noise:  # an optional member (schema v1 allows extra members)
+            data["reference_noise"] = [d.to_dict() for d in self.reference_noise]
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "cassette": self.cassette,
@@ -226,6 +235,8 @@ class ExchangeResult:
             duration_recorded_ms=duration.get("recorded"),
             duration_replayed_ms=duration.get("replayed"),
             error=ExchangeError.from_dict(error) if error is not None else None,
+            reference_noise=tuple(Difference.from_dict(d)
+                                  for d in data.get("reference_noise") or ()),
         )
 
 

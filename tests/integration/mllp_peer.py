@@ -26,6 +26,7 @@ class Hl7Peer:
     def __init__(self, ack_code: str = "AA") -> None:
         self.ack_code = ack_code
         self.received: list[str] = []
+        self.connections = 0  # client connections accepted so far
         self.port = 0
         self._ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -61,6 +62,7 @@ class Hl7Peer:
             self._loop.close()
 
     async def _client(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 try:

@@ -134,3 +134,33 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["config"])
     assert result.exit_code == 130
     assert "interrupted" in result.output
+
+
+@pytest.mark.parametrize("transaction", ["ITI-65", "iti68", "ITI-104", "ITI-119", "ITI-83"])
+def test_config_diff_and_replay_accept_the_same_transaction_names(
+        tmp_path: Path, transaction: str) -> None:
+    # One list (the catalogue's): a [[rules]] / [[correlate]] transaction `ihe config` accepts is
+    # one `ihe replay` and `ihe diff -t` accept, and the other way round (issue 13).
+    from ihe_test_util.compare import load_rules
+    from ihe_test_util.replay.capture_rules import load_capture_rules
+
+    conf = tmp_path / "ihe.toml"
+    conf.write_text(f'[[rules]]\ntransaction = "{transaction}"\nnoise = ["fhir:id"]\n'
+                    f'[[correlate]]\ntransaction = "{transaction}"\n'
+                    'response = "//fhir:id/@value"\n')
+    assert run("--config", str(conf), "config")[0] == 0
+    assert load_rules([{"transaction": transaction, "noise": ["fhir:id"]}])
+    assert load_capture_rules([{"transaction": transaction, "response": "//x"}])
+    body = tmp_path / "r.json"
+    body.write_text('{"resourceType": "Patient"}')
+    assert run("diff", str(body), str(body), "-t", transaction)[0] == 0
+
+
+@pytest.mark.parametrize("table", ["rules", "correlate"])
+def test_config_rejects_an_unknown_transaction_like_replay(tmp_path: Path, table: str) -> None:
+    conf = tmp_path / "ihe.toml"
+    effect = 'noise = ["x"]' if table == "rules" else 'response = "//x"'
+    conf.write_text(f'[[{table}]]\ntransaction = "ITI-999"\n{effect}\n')
+    code, out = run("--config", str(conf), "config")
+    assert code == 2
+    assert f"{table}[0].transaction" in out and "ITI-999" in out and "ITI-65" in out

@@ -153,3 +153,43 @@ def test_hooks_table_strings_are_split_like_a_shell_arrays_are_argv(tmp_path: Pa
     assert hooks.timeout == 12
     assert load_settings(cwd=tmp_path / "none", environ={}).hooks.before_replay == ()
 
+
+
+# -- writing rules back (ihe learn --write, ihe review) ---------------------------------------
+
+def test_append_to_config_adds_tables_atomically_and_keeps_the_file(tmp_path: Path) -> None:
+    from ihe_test_util.config import append_to_config, render_table
+
+    path = tmp_path / "ihe.toml"
+    path.write_text("timeout = 5", encoding="utf-8")  # no final newline
+    fragment = render_table("rules", {"name": 'a "quoted" name', "transaction": "ITI-18",
+                                      "noise": "/Envelope/Header/X"}, ["why\nand how"])
+    append_to_config(path, fragment)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("timeout = 5\n\n# why\n# and how\n[[rules]]\n")
+    settings = load_settings(path)
+    assert settings.timeout == 5
+    assert settings.rules == ({"name": 'a "quoted" name', "transaction": "ITI-18",
+                               "noise": "/Envelope/Header/X"},)
+
+
+def test_append_to_config_under_tool_ihe_and_never_writes_what_would_not_load(
+        tmp_path: Path) -> None:
+    from ihe_test_util.config import append_to_config, render_table
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.ihe]\njobs = 2\n', encoding="utf-8")
+    append_to_config(pyproject, render_table("correlate", {"response": "//x"}))
+    assert load_settings(pyproject).correlate == ({"response": "//x"},)
+    broken = tmp_path / "ihe.toml"
+    broken.write_text("jobs = 2\n", encoding="utf-8")
+
+    def refuse(settings: object) -> None:
+        raise ConfigError("rules[0].noise: invalid XPath", source=str(broken))
+
+    with pytest.raises(ConfigError):
+        append_to_config(broken, render_table("rules", {"noise": "//y"}), refuse)
+    with pytest.raises(ConfigError):
+        append_to_config(broken, "[[rules]\n")
+    assert broken.read_text(encoding="utf-8") == "jobs = 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ihe.toml", "pyproject.toml"]

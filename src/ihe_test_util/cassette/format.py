@@ -15,7 +15,8 @@ Bodies are ``str`` (UTF-8 text: vcrpy encodes it back to the same bytes) or ``!!
 
 What could not go on the wire is refused here, with file and line, so ``ihe cassette check``
 rejects everything replay and serve would: a method and header names must be HTTP tokens,
-header values Latin-1 text without control characters (CR and LF would split the header).
+header values Latin-1 text without control characters (CR and LF would split the header); an
+``mllp://`` exchange has method ``MLLP`` and an HL7 v2 message stored without MLLP framing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ihe_test_util.cassette.serializer import (
     line_of,
 )
 from ihe_test_util.cassette.views import as_text, body_view
-from ihe_test_util.errors import CassetteError
+from ihe_test_util.errors import CassetteError, IheTestError
 from ihe_test_util.model import (
     CASSETTE_FORMAT_VERSION,
     Cassette,
@@ -48,6 +49,8 @@ from ihe_test_util.model import (
     Request,
     Response,
 )
+from ihe_test_util.transport.mllp import MLLP_METHOD, MllpAddress
+from ihe_test_util.transport.mllp import SCHEMES as MLLP_SCHEMES
 
 #: vcrpy's cassette format version, written as the last line of every cassette.
 VCR_FORMAT_VERSION = 1
@@ -243,12 +246,41 @@ class _Reader:
         if not _HTTP_TOKEN.fullmatch(method):
             raise self.error(fields["method"], f"{where}.method {method!r} is not an HTTP method "
                              "(one token: letters, digits, ! # $ % & ' * + - . ^ _ ` | ~)")
-        return Request(
+        request = Request(
             method=method,
             uri=self.text(fields["uri"], f"{where}.uri"),
             headers=self.headers(fields.get("headers"), f"{where}.headers"),
             body=self.body(fields.get("body"), f"{where}.body"),
         )
+        self.check_mllp(fields, where, request)
+        return request
+
+    def check_mllp(self, fields: Mapping[str, Node], where: str, request: Request) -> None:
+        """An MLLP exchange (``mllp://`` URI) as the contract has it: method ``MLLP``, a host
+        and port, an HL7 v2 message stored without MLLP framing. An ``MLLP`` method needs an
+        ``mllp://`` URI."""
+        scheme = request.uri.partition("://")[0].lower()
+        if scheme not in MLLP_SCHEMES:
+            if request.method == MLLP_METHOD:
+                raise self.error(fields["uri"], f"{where}.uri {request.uri!r}: an MLLP exchange "
+                                 "is sent to an mllp:// or mllps:// URL")
+            return
+        if request.method != MLLP_METHOD:
+            raise self.error(fields["method"], f"{where}.method {request.method!r}: an "
+                             f"{scheme}:// exchange has method {MLLP_METHOD}")
+        try:
+            MllpAddress.parse(request.uri)
+        except IheTestError as exc:
+            raise self.error(fields["uri"], f"{where}.uri: {exc.message}", hint=exc.hint) \
+                from None
+        body = request.body
+        if body[:1] == b"\x0b" or body.rstrip(b"\r\n").endswith(b"\x1c"):
+            raise self.error(fields.get("body", fields["uri"]), f"{where}.body is stored with "
+                             "MLLP framing (<VT> ... <FS><CR>)",
+                             hint="a cassette stores HL7 v2 messages without the framing")
+        if not body.lstrip(b"\xef\xbb\xbf").startswith(b"MSH"):
+            raise self.error(fields.get("body", fields["uri"]), f"{where}.body is not an HL7 "
+                             "v2 message (it must start with an MSH segment)")
 
     def response(self, node: Node, where: str) -> Response:
         fields = self.mapping(node, where)  # vcrpy tolerates extra keys here; so do we

@@ -41,12 +41,17 @@ COMMANDS: dict[str, Registered] = {
     "demo": Registered("demo", "Record, upgrade, replay and report: the main job, on the "
                                "embedded simulator."),
     "diff": Registered("diff", "Compare a replayed response with a recorded one, IHE-aware."),
+    "learn": Registered("learn", "Learn a system's noise: replay the cassettes several times "
+                                 "against the unchanged system and propose rules for the "
+                                 "places whose values vary between runs."),
     "record": Registered("record", "Record IHE exchanges into a cassette, to replay after an "
                                    "upgrade."),
     "replay": Registered("replay", "Replay recorded exchanges against an upgraded endpoint and "
                                    "report regressions."),
     "report": Registered("report", "Merge shard run reports, and render a JSON run report as "
                                    "JUnit, Markdown or HTML."),
+    "review": Registered("review", "Review a run's findings group by group: approve them as "
+                                   "the new baseline, or ignore their place with a rule."),
     "serve": Registered("serve", "Serve recorded responses to IHE clients: a stub endpoint for "
                                  "testing them offline."),
     "sim": Registered("sim", "Run a reference IHE endpoint: PIX Manager (ITI-44/45), PDQ "

@@ -114,8 +114,11 @@ def _choose_spec(transaction: str | None, recorded_request: Request | None, rec_
             notes.append(f"transaction {normalise_id(transaction)!r} is not in the catalogue; "
                          "detected from the messages instead")
     body = rec_body if rec_body.parsed else rep_body
-    path = urlsplit(recorded_request.uri).path if recorded_request is not None else None
-    return detect(body, rec_request, path=path)
+    if recorded_request is None:
+        return detect(body, rec_request)
+    url = urlsplit(recorded_request.uri)
+    return detect(body, rec_request, path=url.path, method=recorded_request.method,
+                  query=url.query)
 
 
 def _abbreviation_note(label: str, body: Message) -> str | None:

@@ -29,7 +29,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.errors import ConfigError
-from ihe_test_util.ihe.catalogue import known_ids, normalise_id
+from ihe_test_util.ihe.catalogue import known_ids, transaction_id
 from ihe_test_util.ihe.patterns import (
     NAMESPACES,
     Pattern,
@@ -106,14 +106,13 @@ def _load_rule(index: int, table: Mapping[str, Any], source: str | None) -> User
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("expected a non-empty string", source=source, key=f"{where}.name")
     transactions = _strings(table, "transaction", where, source)
-    known = set(known_ids())
     normalised = []
     for transaction in transactions:
-        ident = normalise_id(transaction)
-        if ident not in known:
+        ident = transaction_id(transaction)
+        if ident is None:
             raise ConfigError(
                 f"unknown transaction {transaction!r}", source=source,
-                key=f"{where}.transaction", hint=f"known: {', '.join(sorted(known))}",
+                key=f"{where}.transaction", hint=f"known: {', '.join(known_ids())}",
             )
         normalised.append(ident)
     patterns: dict[str, tuple[str, ...]] = {}

@@ -14,6 +14,8 @@ renamed consistently, and which values echo the request. Facts and their sources
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ihe_test_util.ihe import vocabulary as v
@@ -23,6 +25,7 @@ from ihe_test_util.ihe.namespaces import FHIR, HL7V3, LCM, QUERY, RS, XDSB
 from ihe_test_util.ihe.patterns import local_name
 from ihe_test_util.ihe.specs import (
     Echo,
+    FhirRoute,
     Label,
     MessageSpec,
     Rule,
@@ -141,12 +144,25 @@ def hl7v3_noise(*roots: str) -> tuple[str, ...]:
 
 
 HL7V2_NOISE = ("MSH/MSH.7", "MSH/MSH.10", "EVN/EVN.2")
+#: Anchored at the message (``/HL7v2/MSA``): these segments are never inside a patient group,
+#: and an anchored path visits the segments only, not every field of the message.
 HL7V2_ECHOES = (
-    Echo("MSA/MSA.2", "MSH/MSH.10", "MSA-2 (request MSH-10)"),
-    Echo("QAK/QAK.1", "QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
-    Echo("QPD", "QPD", "echoed QPD"),
+    Echo("/HL7v2/MSA/MSA.2", "/HL7v2/MSH/MSH.10", "MSA-2 (request MSH-10)"),
+    Echo("/HL7v2/QAK/QAK.1", "/HL7v2/QPD/QPD.2", "QAK-1 (request QPD-2 query tag)"),
+    Echo("/HL7v2/QPD", "/HL7v2/QPD", "echoed QPD"),
 )
+#: PID-3 repetitions (a patient's identifiers in several domains) have no defined order: a set.
 HL7V2_UNORDERED = (Unordered("PID", "PID.3", ("PID.3.1", "PID.3.4")),)
+#: RSP^K22 / RSP^K23: the returned patients (each PID with its group: PD1, NK1, QRI, ...,
+#: nested under the PID by :mod:`ihe_test_util.ihe.er7`) are in no defined order (ITI TF-2
+#: 3.21.4.2, 3.9.4.2); paired by their first identifier. PID-1 is their position in this
+#: response (a set id), so it changes when they come back in another order.
+HL7V2_RESULTS_UNORDERED = (
+    *HL7V2_UNORDERED,
+    Unordered("HL7v2", "PID", ("PID.3/PID.3.1", "PID.3/PID.3.4/PID.3.4.1",
+                               "PID.3/PID.3.4/PID.3.4.2")),
+)
+HL7V2_RESULTS_NOISE = (*HL7V2_NOISE, "HL7v2/PID/PID.1")
 HL7V2_QUERY_VERDICTS = (
     Verdict("msa_code", "msa"),
     Verdict("query_response_code", "qak"),
@@ -205,6 +221,17 @@ HL7V3_QUERY_REGENERATION = (
     Rule("hl7:controlActProcess/hl7:queryContinuation/hl7:queryId", ValueKind.HL7_ID,
          "HL7 v3 queryId (continuation)"),
 )
+#: HL7 v2 (ER7): rules name fields by HL7 reference (:class:`~ihe_test_util.ihe.er7.FieldRef`),
+#: not XPath. MSH-10 is answered in MSA-2 and the QPD-2 query tag in QAK-1 (``HL7V2_ECHOES``).
+HL7V2_MESSAGE_REGENERATION = (
+    Rule("MSH-7", ValueKind.TIMESTAMP, "MSH-7 date/time of message"),
+    Rule("MSH-10", ValueKind.HL7V2_ID, "MSH-10 message control id"),
+)
+HL7V2_QUERY_REGENERATION = (
+    *HL7V2_MESSAGE_REGENERATION,
+    Rule("QPD-2", ValueKind.HL7V2_ID, "QPD-2 query tag"),
+)
+
 #: With ``--fresh-patients``: a patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets new
 #: ids on every replay, consistently in every later request of the cassette (ITI-45 queries,
 #: ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never meet the
@@ -244,21 +271,33 @@ def _hl7v3(id_: str, name: str, requests: tuple[MessageSpec, ...],
 
 
 def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
-           response_types: tuple[str, ...], verdicts: tuple[Verdict, ...]) -> TransactionSpec:
+           response_types: tuple[str, ...], verdicts: tuple[Verdict, ...], *,
+           regeneration: tuple[Rule, ...] = (),
+           noise: tuple[str, ...] = HL7V2_NOISE,
+           unordered: tuple[Unordered, ...] = HL7V2_UNORDERED) -> TransactionSpec:
     return TransactionSpec(
         id=id_, name=name, family="hl7v2",
         requests=tuple(MessageSpec(f"HL7v2:{t}") for t in request_types),
         responses=tuple(MessageSpec(f"HL7v2:{t}") for t in response_types),
-        verdicts=verdicts, noise=HL7V2_NOISE, unordered=HL7V2_UNORDERED, echoes=HL7V2_ECHOES,
+        verdicts=verdicts, noise=noise, unordered=unordered, echoes=HL7V2_ECHOES,
+        regeneration=regeneration,
     )
 
 
-def _fhir(id_: str | None, name: str, path_hints: tuple[str, ...] = ()) -> TransactionSpec:
-    # FHIR resources do not say which transaction they answer: only the request path does.
+def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = ()) -> TransactionSpec:
+    # FHIR resources do not say which transaction they answer: the request's method, path and
+    # resource type do (:func:`fhir_request`).
     return TransactionSpec(
-        id=id_, name=name, family="fhir", path_hints=path_hints, verdicts=FHIR_VERDICTS,
+        id=id_, name=name, family="fhir", fhir_routes=routes, verdicts=FHIR_VERDICTS,
         noise=FHIR_NOISE, unordered=FHIR_UNORDERED,
     )
+
+
+def _fhir_query(resource: str) -> tuple[FhirRoute, ...]:
+    """A FHIR search and read of ``resource`` (GET ``Type?...``, POST ``Type/_search``,
+    GET ``Type/<id>``): how the query transactions of MHD and PDQm reach the server."""
+    return (FhirRoute("GET", resource, "type"), FhirRoute("POST", resource, "search"),
+            FhirRoute("GET", resource, "instance"))
 
 
 _ITI = "urn:ihe:iti:2007:"
@@ -324,15 +363,26 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
-           (Verdict("msa_code", "msa"),)),
+           (Verdict("msa_code", "msa"),), regeneration=HL7V2_MESSAGE_REGENERATION),
     _hl7v2("ITI-9", "PIX Query (HL7 v2)", ("QBP^Q23",), ("RSP^K23", "ACK^Q23"),
-           HL7V2_QUERY_VERDICTS),
+           HL7V2_QUERY_VERDICTS, regeneration=HL7V2_QUERY_REGENERATION,
+           noise=HL7V2_RESULTS_NOISE, unordered=HL7V2_RESULTS_UNORDERED),
     _hl7v2("ITI-21", "Patient Demographics Query (HL7 v2)", ("QBP^Q22", "QCN^J01"),
-           ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS),
-    _fhir("ITI-83", "Mobile Patient Identifier Cross-reference Query", ("$ihe-pix",)),
-    _fhir("ITI-67", "Find Document References", ("/DocumentReference",)),
-    _fhir("ITI-66", "Find Document Lists", ("/List",)),
-    _fhir("ITI-78", "Mobile Patient Demographics Query", ("/Patient",)),
+           ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS,
+           regeneration=HL7V2_QUERY_REGENERATION, noise=HL7V2_RESULTS_NOISE,
+           unordered=HL7V2_RESULTS_UNORDERED),
+    _fhir("ITI-65", "Provide Document Bundle",
+          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),)),
+    _fhir("ITI-66", "Find Document Lists", _fhir_query("List") + _fhir_query("DocumentManifest")),
+    _fhir("ITI-67", "Find Document References", _fhir_query("DocumentReference")),
+    _fhir("ITI-68", "Retrieve Document", (FhirRoute("GET", "Binary", "instance"),)),
+    _fhir("ITI-78", "Mobile Patient Demographics Query", _fhir_query("Patient")),
+    _fhir("ITI-83", "Mobile Patient Identifier Cross-reference Query",
+          (FhirRoute("GET", "Patient", "$ihe-pix"), FhirRoute("POST", "Patient", "$ihe-pix"))),
+    _fhir("ITI-104", "Patient Identity Feed FHIR",
+          (FhirRoute("PUT", "Patient", "type", query=True), FhirRoute("PUT", "Patient", "instance"),
+           FhirRoute("DELETE", "Patient", "type", query=True))),
+    _fhir("ITI-119", "Patient Demographics Match", (FhirRoute("POST", "Patient", "$match"),)),
 )
 
 #: Fallbacks when no entry matches: the family's generic rules, transaction id None.
@@ -401,13 +451,20 @@ def root_key(message: Message | None) -> str | None:
 
 
 def detect(response: Message | None = None, request: Message | None = None, *,
-           path: str | None = None) -> TransactionSpec:
+           path: str | None = None, method: str | None = None,
+           query: str = "") -> TransactionSpec:
     """The best catalogue entry for an exchange, else the generic entry for its format.
 
-    Payload roots decide; the messages' actions (wsa:Action, Content-Type ``action``,
-    SOAPAction: :attr:`Message.actions`) and the request ``path`` break ties and identify a
-    transaction only when no root is recognised (a SOAP Fault answers every transaction).
+    FHIR exchanges are recognised by the request's ``method``, ``path`` (and ``query``) and the
+    resource type of its body (:func:`fhir_transaction`). Otherwise payload roots decide; the
+    messages' actions (wsa:Action, Content-Type ``action``, SOAPAction:
+    :attr:`Message.actions`) and the request ``path`` break ties and identify a transaction
+    only when no root is recognised (a SOAP Fault answers every transaction).
     """
+    if path is not None:
+        fhir = fhir_transaction(method, path, query, request, response)
+        if fhir is not None:
+            return fhir
     response_key = root_key(response)
     request_key = root_key(request)
     actions = (*(response.actions if response is not None else ()),
@@ -435,6 +492,90 @@ def detect(response: Message | None = None, request: Message | None = None, *,
 
 
 _ALL_RESPONSE_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.response_roots)
+#: Resource types the FHIR routes name: the first path segment that is one starts the
+#: resource part of a URL (what precedes it is the server base, e.g. ``/fhir/R4``).
+FHIR_RESOURCE_TYPES = frozenset(
+    route.resource for spec in CATALOGUE for route in spec.fhir_routes if route.resource)
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+@dataclass(frozen=True)
+class FhirRequestPath:
+    """A FHIR request URL path read as ``[base]/[type]/[id]/...`` (see :class:`FhirRoute`)."""
+
+    base: str  # the path up to the resource type (no trailing slash)
+    resource: str | None
+    shape: str  # "type", "search", "instance", "$operation", "base" or "other"
+    id: str | None = None
+
+
+def fhir_request_path(path: str) -> FhirRequestPath:
+    """Split a request path at the first catalogued resource type."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if segment in FHIR_RESOURCE_TYPES:
+            base = "/".join(segments[:index])
+            rest = [part for part in segments[index + 1:] if part]
+            if not rest:
+                return FhirRequestPath(base, segment, "type")
+            head = rest[0]
+            if head == "_search" and len(rest) == 1:
+                return FhirRequestPath(base, segment, "search")
+            if head.startswith("$") and len(rest) == 1:
+                return FhirRequestPath(base, segment, head)
+            if _FHIR_ID.fullmatch(head) and not head.startswith(("_", "$")):
+                if len(rest) == 1 or (len(rest) == 3 and rest[1] == "_history"):
+                    return FhirRequestPath(base, segment, "instance", head)
+                if len(rest) == 2 and rest[1].startswith("$"):
+                    return FhirRequestPath(base, segment, rest[1], head)
+            return FhirRequestPath(base, segment, "other")
+    return FhirRequestPath(path.rstrip("/"), None, "base")
+
+
+def _is_fhir_or_none(message: Message | None) -> bool:
+    """No tree (no body, a document, a form-encoded search), or a FHIR one (JSON or XML):
+    not SOAP, not HL7 v2, not other XML."""
+    if message is None or message.root is None:
+        return True
+    return message.root.tag.startswith(f"{{{FHIR}}}")
+
+
+def _route_matches(route: FhirRoute, method: str, where: FhirRequestPath, query: str,
+                   request: Message | None) -> bool:
+    if route.method != method or route.resource != where.resource or route.shape != where.shape:
+        return False
+    if route.query and not query:
+        return False
+    if route.body is not None:
+        root = request.root if request is not None else None
+        if root is None or root.tag != f"{{{FHIR}}}{route.body}":
+            return False
+        if route.bundle_type is not None:
+            kind = root.find(f"{{{FHIR}}}type")
+            if kind is None or kind.get("value") != route.bundle_type:
+                return False
+    return True
+
+
+def fhir_transaction(method: str | None, path: str, query: str = "",
+                     request: Message | None = None,
+                     response: Message | None = None) -> TransactionSpec | None:
+    """The catalogued FHIR transaction of a request (method + path + query + the resource type
+    of its body), None when it is not one (SOAP, HL7 v2, other XML, an uncatalogued FHIR
+    interaction such as a plain ``POST Patient`` create)."""
+    if not _is_fhir_or_none(request):
+        return None
+    if not _is_fhir_or_none(response):
+        return None  # a SOAP, HL7 v2 or other XML answer: not a FHIR exchange
+    if method is None:
+        method = "GET" if request is None or request.root is None else "POST"
+    method = method.upper()
+    where = fhir_request_path(path)
+    for spec in CATALOGUE:
+        for route in spec.fhir_routes:
+            if _route_matches(route, method, where, query, request):
+                return spec
+    return None
 _ALL_REQUEST_ROOTS = frozenset(root for spec in CATALOGUE for root in spec.request_roots)
 
 
@@ -468,7 +609,15 @@ def normalise_id(transaction: str) -> str:
 
 
 def known_ids() -> tuple[str, ...]:
+    """Every catalogued transaction id: the one list ``[[rules]]``, ``[[correlate]]``,
+    ``ihe config``, ``ihe diff -t`` and ``ihe replay`` accept."""
     return tuple(spec.id for spec in CATALOGUE if spec.id)
+
+
+def transaction_id(text: str) -> str | None:
+    """The catalogued id ``text`` names (:func:`normalise_id`), None when it names none."""
+    ident = normalise_id(text)
+    return ident if ident in _BY_ID else None
 
 
 def detect_exchange(request: Request | None, response: Response | None, *,
@@ -479,8 +628,11 @@ def detect_exchange(request: Request | None, response: Response | None, *,
         request_message = message_of(request, source="request")
     if response_message is None and response is not None:
         response_message = message_of(response, source="response")
-    return detect(response_message, request_message,
-                  path=urlsplit(request.uri).path if request is not None else None)
+    if request is None:
+        return detect(response_message, request_message)
+    url = urlsplit(request.uri)
+    return detect(response_message, request_message, path=url.path, method=request.method,
+                  query=url.query)
 
 
 def detect_transaction(*, request: Request | None = None,

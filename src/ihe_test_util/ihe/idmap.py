@@ -90,11 +90,30 @@ class IdMap:
             return self.ids.oid() + (sep + extension if is_oid(oid) else "")
         if kind is ValueKind.PATIENT_ID:
             return f"{value}-R{self.ids.uuid().replace('-', '')[:8].upper()}"
+        if kind is ValueKind.HL7V2_ID:
+            return hl7v2_id_like(value, self.ids)
         if kind is ValueKind.HL7_ID:
             if value.isdigit():
                 return str(int(self.ids.uuid().replace("-", ""), 16))[:max(len(value), 13)]
             return self.ids.oid() if is_oid(value) else self.ids.uuid()
         return self.ids.timestamp_like(value)
+
+
+#: MSH-10 is an ST of at most 20 characters (v2.5); QPD-2 allows 32: 20 suits both.
+HL7V2_ID_LENGTH = 20
+
+
+def hl7v2_id_like(recorded: str, ids: IdGenerator) -> str:
+    """A fresh MSH-10 / QPD-2: the recorded letter prefix (``QRY``, ``MSG``) and fresh digits,
+    as long as the recorded value but 12 to :data:`HL7V2_ID_LENGTH` characters."""
+    prefix = ""
+    for character in recorded:
+        if not character.isalpha() or len(prefix) >= 8:
+            break
+        prefix += character
+    length = min(max(len(recorded), 12), HL7V2_ID_LENGTH)
+    digits = f"{int(ids.uuid().replace('-', ''), 16):039d}"
+    return prefix + digits[-max(length - len(prefix), 8):]
 
 
 def _uuid_like(recorded: str, fresh: str) -> str:

@@ -39,6 +39,7 @@ class ValueKind(enum.Enum):
     UNIQUE_ID = "unique-id"  # XDS uniqueId: a fresh OID (OID^ext keeps ^ext)
     ENTRY_UUID = "entry-uuid"  # client-chosen urn:uuid: object id; symbolic ids stay
     PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed (--fresh-patients)
+    HL7V2_ID = "hl7v2-id"  # MSH-10 / QPD-2: at most 20 characters, the recorded letter prefix
 
 
 #: Kinds whose mapping is applied wherever the recorded value reappears in later requests.
@@ -50,6 +51,9 @@ GLOBAL_KINDS = frozenset({ValueKind.UNIQUE_ID, ValueKind.ENTRY_UUID, ValueKind.P
 @dataclass(frozen=True)
 class Rule:
     """Regenerate the nodes ``xpath`` selects (relative to the IHE payload) as ``kind``.
+
+    For HL7 v2 (ER7) transactions ``xpath`` is an HL7 field reference (``MSH-10``, ``QPD-2``:
+    :class:`~ihe_test_util.ihe.er7.FieldRef`).
 
     Replay makes these values fresh (a server rejects them a second time) and serve blanks them
     in its match keys (a client sends them fresh every time).
@@ -102,6 +106,28 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class FhirRoute:
+    """One FHIR request a transaction sends, as detection recognises it (FHIR resources do not
+    say which transaction they answer: the request's method and path do).
+
+    ``resource`` is the resource type the path names (None: the server base); ``shape`` what
+    follows it: ``type`` (``Patient``, ``Patient?...``: search, create, conditional update),
+    ``search`` (``Patient/_search``), ``instance`` (``Patient/<id>``, also with
+    ``/_history/<vid>``), ``$op`` (a type or instance operation, e.g. ``$ihe-pix``), ``base``
+    (the base itself). ``body`` is the resource type the request body must have (and
+    ``bundle_type`` its ``Bundle.type``), None when any or none will do. ``query`` requires a
+    query string (``PUT Patient?identifier=...`` is a conditional update).
+    """
+
+    method: str
+    resource: str | None
+    shape: str
+    body: str | None = None
+    bundle_type: str | None = None
+    query: bool = False
+
+
+@dataclass(frozen=True)
 class Label:
     """How people name an element: ``DocumentEntry {uid}``, ``slot {name}``.
 
@@ -122,9 +148,11 @@ class TransactionSpec:
     (``{namespace}local`` of the payload element for XML, ``HL7v2:CODE^TRIGGER`` (MSH-9) for
     ER7, ``{fhir ns}Type`` for FHIR) and SOAP actions, read by detection, the builders, the
     simulator and serve. Actions and ``path_hints`` (request path substrings) only break
-    detection ties, because real systems send wrong actions. ``regeneration`` says what replay
-    makes fresh in a request (and serve blanks in its match keys), ``fresh_patient`` what it
-    also makes fresh with ``--fresh-patients``; the other fields are comparer rules.
+    detection ties, because real systems send wrong actions. ``fhir_routes`` are the FHIR
+    requests of the transaction (:class:`FhirRoute`): method + path + resource type decide.
+    ``regeneration`` says what replay makes fresh in a request (and serve blanks in its match
+    keys), ``fresh_patient`` what it also makes fresh with ``--fresh-patients``; the other
+    fields are comparer rules.
     """
 
     id: str | None
@@ -133,6 +161,7 @@ class TransactionSpec:
     requests: tuple[MessageSpec, ...] = ()
     responses: tuple[MessageSpec, ...] = ()
     path_hints: tuple[str, ...] = ()
+    fhir_routes: tuple[FhirRoute, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     noise: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from ihe_test_util.ihe.er7 import is_field_reference
 from ihe_test_util.ihe.namespaces import PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath
 from ihe_test_util.record.data import (
@@ -25,6 +26,7 @@ from ihe_test_util.record.data import (
     read_table,
 )
 from ihe_test_util.record.problems import Problems
+from ihe_test_util.record.responses import Capturer, FieldCapture
 from ihe_test_util.record.scenario import (
     ROW_PREFIX,
     SECRET_PREFIX,
@@ -353,8 +355,8 @@ class _Checker:
         uses["runtime"] = True
         return None
 
-    def _captures(self, path: TreePath, raw: Any) -> dict[str, etree.XPath]:
-        compiled: dict[str, etree.XPath] = {}
+    def _captures(self, path: TreePath, raw: Any) -> dict[str, Capturer]:
+        compiled: dict[str, Capturer] = {}
         if not isinstance(raw, dict):
             return compiled
         probe = etree.Element("probe")
@@ -362,6 +364,9 @@ class _Checker:
             where = (*path, "capture", name)
             if not isinstance(expression, str):
                 continue  # reported by the schema
+            if is_field_reference(expression):  # HL7 v2: PID-3[1].1, MSA-1
+                compiled[name] = FieldCapture(expression)
+                continue
             try:
                 xpath = compile_xpath(expression)
                 xpath(probe)  # undefined prefixes only show when evaluated

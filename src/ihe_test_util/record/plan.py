@@ -117,8 +117,8 @@ def _endpoint_urls(scenario: Scenario, static: Mapping[str, Value],
                                  hint=f"add {actor} = \"https://...\" to [env.{env}.actors]")
                     continue
                 url = actors[actor]
-        if not url.lower().startswith(("http://", "https://")):
-            problems.add(path, f"{url!r} is not an http(s) URL")
+        if not url.lower().startswith(("http://", "https://", "mllp://", "mllps://")):
+            problems.add(path, f"{url!r} is not an http(s) or mllp(s) URL")
             continue
         urls[name] = url
     problems.raise_if_any()

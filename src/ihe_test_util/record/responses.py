@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ihe_test_util.ihe.catalogue import detect_exchange, spec_for
+from ihe_test_util.ihe.er7 import ROOT_TAG as ER7_ROOT
+from ihe_test_util.ihe.er7 import FieldRef, tree_values
 from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import read_verdict
@@ -82,10 +84,26 @@ class Captured:
     missed: dict[str, str] = field(default_factory=dict)  # name -> why there is no value
 
 
-def capture(body: Message, xpaths: Mapping[str, etree.XPath]) -> Captured:
-    """Evaluate every capture XPath on the response (the SOAP envelope, root part of MTOM);
-    values are read as replay's ``[[correlate]]`` rules read them
-    (:func:`ihe_test_util.ihe.xpath.node_value`)."""
+class FieldCapture:
+    """A capture written as an HL7 v2 field reference (``PID-3[1].1``, ``MSA-1``): the value
+    as ER7 text at that place of the response (:func:`ihe_test_util.ihe.er7.tree_values`)."""
+
+    def __init__(self, reference: str) -> None:
+        self.ref = FieldRef.parse(reference)
+        self.path = str(self.ref)
+
+    def __call__(self, root: etree._Element) -> list[str]:
+        return tree_values(root, self.ref) if root.tag == ER7_ROOT else []
+
+
+#: How a capture reads a response: an XPath, or an HL7 v2 field reference.
+Capturer = etree.XPath | FieldCapture
+
+
+def capture(body: Message, xpaths: Mapping[str, Capturer]) -> Captured:
+    """Evaluate every capture on the response (XPath on the SOAP envelope, root part of MTOM;
+    an HL7 v2 field reference on an ER7 message); values are read as replay's
+    ``[[correlate]]`` rules read them (:func:`ihe_test_util.ihe.xpath.node_value`)."""
     result = Captured()
     if not xpaths:
         return result
@@ -100,7 +118,8 @@ def capture(body: Message, xpaths: Mapping[str, etree.XPath]) -> Captured:
             result.missed[name] = f"XPath failed: {exc}"
             continue
         if not found:
-            result.missed[name] = f"XPath {xpath.path!r} matched nothing in the response"
+            what = "field" if isinstance(xpath, FieldCapture) else "XPath"
+            result.missed[name] = f"{what} {xpath.path!r} matched nothing in the response"
         else:
             result.values[name] = found[0] if len(found) == 1 else found
     return result

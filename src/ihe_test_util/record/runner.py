@@ -59,7 +59,8 @@ from ihe_test_util.record.variables import (
     fill_tree,
     render_path,
 )
-from ihe_test_util.transport.http import HttpTransport
+from ihe_test_util.transport.mllp import MLLP_METHOD
+from ihe_test_util.transport.senders import SchemeSender
 
 
 def record_scenario(
@@ -139,7 +140,7 @@ class _Run:
         meta = CassetteMeta(tool_version=__version__, name=plan.scenario.name)
         writer = CassetteWriter(plan.cassette, meta, plan.redactor)
         try:
-            with HttpTransport(plan.options) as transport:
+            with SchemeSender(plan.options) as transport:
                 for row in self.rows:
                     self._run_row(row, transport, writer)
         except KeyboardInterrupt:
@@ -149,7 +150,7 @@ class _Run:
         self.result.exchanges = writer.count
         return self.result
 
-    def _run_row(self, row: Row | None, transport: HttpTransport,
+    def _run_row(self, row: Row | None, transport: SchemeSender,
                  writer: CassetteWriter) -> None:
         scenario = self.plan.scenario
         try:
@@ -195,7 +196,7 @@ class _Run:
             return [RowProblem(row.line, None, str(exc), render_path((*step.path, "with")))]
         return []
 
-    def _run_step(self, step: Step, scope: _Scope, transport: HttpTransport,
+    def _run_step(self, step: Step, scope: _Scope, transport: SchemeSender,
                   writer: CassetteWriter) -> StepResult:
         url = self.plan.urls[step.endpoint]
         base = StepResult(step.index, step.name, step.transaction, step.endpoint,
@@ -257,7 +258,7 @@ class _Run:
             raise _NotBuilt(f"{where}: {exc.message}{source}", exc.hint) from None
         except IheTestError as exc:
             raise _NotBuilt(f"{render_path(step.path)}: {exc.message}", exc.hint) from None
-        if self.plan.headers:
+        if self.plan.headers and request.method != MLLP_METHOD:  # MLLP has no headers
             request = request.evolve(headers=Headers([*request.headers, *self.plan.headers]))
         return request, message
 

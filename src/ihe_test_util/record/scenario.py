@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
 from ihe_test_util.record.data import DataTable
 from ihe_test_util.record.fields import FieldError
+from ihe_test_util.record.responses import Capturer
 from ihe_test_util.record.steps import STEP_KINDS, ReadContext, StepKind
 from ihe_test_util.record.variables import (
     MissingVariable,
@@ -54,7 +53,7 @@ class Step:
     transaction: str
     endpoint: str
     params: Mapping[str, Any]
-    capture: Mapping[str, etree.XPath] = field(default_factory=dict)
+    capture: Mapping[str, Capturer] = field(default_factory=dict)
     uses_row: bool = False  # reads CSV columns (directly or through a variable)
     uses_runtime: bool = False  # reads captures or values of earlier steps
 

@@ -38,8 +38,18 @@ from ihe_test_util.ihe.builders import (
     iti47_query,
     iti55_discovery,
 )
+from ihe_test_util.ihe.builders.hl7v2 import (
+    PDQ_PARAMETERS,
+    MessageHeader,
+    iti8_feed,
+    iti8_merge,
+    iti9_query,
+    iti21_query,
+)
 from ihe_test_util.ihe.builders.xds import DEFAULT_CODES
-from ihe_test_util.ihe.catalogue import spec_for
+from ihe_test_util.ihe.catalogue import detect, spec_for
+from ihe_test_util.ihe.cx import escape as er7_escape
+from ihe_test_util.ihe.er7 import looks_like_er7
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS
 from ihe_test_util.ihe.message import Message, read_message
 from ihe_test_util.ihe.vocabulary import DOCUMENT_ENTRY_SCHEMES
@@ -48,6 +58,7 @@ from ihe_test_util.record import fields as f
 from ihe_test_util.record.fields import FieldError
 from ihe_test_util.record.variables import Path as TreePath
 from ihe_test_util.record.variables import Value, fill_text
+from ihe_test_util.transport.mllp import MLLP_METHOD
 from ihe_test_util.transport.soap import soap_content_type, soap_request
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
@@ -155,6 +166,60 @@ def _iti55(data: Mapping[str, Any], ctx: ReadContext) -> Build:
     wrapper = f.wrapper(data, ())
     return lambda: iti55_discovery(traits, home_community_id=community,
                                    responding_gateway=gateway, wrapper=wrapper)
+
+
+# --------------------------------------------------------------------------- HL7 v2
+
+
+_HEADER_KEYS = ("sending_application", "sending_facility", "receiving_application",
+                "receiving_facility", "version", "processing_id")
+
+
+def _header(data: Mapping[str, Any]) -> MessageHeader:
+    """MSH-3..6, -11, -12 from ``with`` (the builder's defaults for what is not given)."""
+    given = {key: f.text(data[key], (key,)) for key in _HEADER_KEYS if key in data}
+    return MessageHeader(**given)
+
+
+def _iti8(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    event = f.choice(data.get("event", "A01"), ("event",), ("A01", "A04", "A08", "A40"),
+                     "ITI-8 event")
+    patient = f.demographics(data["patient"], ("patient",), need_id=True)
+    header = _header(data)
+    if event == "A40":
+        if "subsumed" not in data:
+            raise FieldError((), "an A40 merge needs subsumed: the id merged into the patient")
+        subsumed = f.patient_id(data["subsumed"], ("subsumed",))
+        return lambda: iti8_merge(patient, subsumed, header=header)
+    if "subsumed" in data:
+        raise FieldError(("subsumed",), "subsumed is only for event: A40")
+    return lambda: iti8_feed(patient, event=event, header=header)
+
+
+def _iti9(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    pid = f.patient_id(data["patient_id"], ("patient_id",))
+    domains = tuple(f.oid(v, ("domains",)) for v in f.texts(data["domains"], ("domains",))) \
+        if "domains" in data else ()
+    header = _header(data)
+    return lambda: iti9_query(pid, domains=domains, header=header)
+
+
+def _iti21(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    parameters = {name: f.text(value, ("parameters", name))
+                  for name, value in f.mapping(data["parameters"], ("parameters",)).items()}
+    for name in parameters:
+        if name not in PDQ_PARAMETERS and not re.fullmatch(r"@PID\.\d+(\.\d+){0,2}", name):
+            raise FieldError(("parameters", name), f"unknown PDQ parameter {name!r}",
+                             hint="use one of " + ", ".join(PDQ_PARAMETERS)
+                             + " or a field such as @PID.13.1")
+    if not parameters:
+        raise FieldError(("parameters",), "a PDQ query needs at least one parameter")
+    quantity = f.integer(data["quantity"], ("quantity",), minimum=1) \
+        if "quantity" in data else None
+    domains = tuple(f.oid(v, ("domains",)) for v in f.texts(data["domains"], ("domains",))) \
+        if "domains" in data else ()
+    header = _header(data)
+    return lambda: iti21_query(parameters, quantity=quantity, domains=domains, header=header)
 
 
 # --------------------------------------------------------------------------- XDS
@@ -306,10 +371,20 @@ def _iti43(data: Mapping[str, Any], ctx: ReadContext) -> Build:
 # --------------------------------------------------------------------------- raw
 
 
+#: Content-Types that make a raw step's file an HL7 v2 (ER7) message for an mllp:// endpoint.
+ER7_MEDIA_TYPES = frozenset({"application/hl7-v2", "x-application/hl7-v2+er7"})
+
+
+def is_er7_media(content_type: str | None) -> bool:
+    return (content_type or "").split(";", 1)[0].strip().lower() in ER7_MEDIA_TYPES
+
+
 @dataclass(frozen=True)
 class RawMessage:
     """A request body from a file: a SOAP envelope (sent as it is), an IHE payload (wrapped in
-    a SOAP 1.2 envelope with WS-Addressing) or any other bytes with their Content-Type."""
+    a SOAP 1.2 envelope with WS-Addressing), an HL7 v2 message (``content_type:
+    application/hl7-v2``, line ends made segment terminators: sent over MLLP to an mllp://
+    endpoint, POSTed to an http:// one) or any other bytes with their Content-Type."""
 
     body: bytes
     action: str | None
@@ -318,6 +393,8 @@ class RawMessage:
     values: Mapping[str, str] = field(default_factory=dict)
 
     def to_request(self, url: str, *, security: SecurityHeader | None = None) -> Request:
+        if url.lower().startswith(("mllp://", "mllps://")):
+            return Request(MLLP_METHOD, url, body=self.body)  # HL7 v2 over MLLP
         if not self.is_xml:
             return Request("POST", url, Headers([("Content-Type", self.content_type or "")]),
                            self.body)
@@ -355,6 +432,13 @@ def _raw(data: Mapping[str, Any], ctx: ReadContext) -> Build:
     content_type = f.optional_text(data, "content_type", ())
     if action is None and content_type is None:
         raise FieldError((), "a raw step needs action (SOAP) or content_type (anything else)")
+    if is_er7_media(content_type):
+        body = er7_segments(fill_file(location, ctx.lookup, er7=True))
+        if not looks_like_er7(body):
+            raise FieldError(("file",), f"{location.name} is not an HL7 v2 message (it must "
+                             "start with an MSH segment)")
+        transaction = detect(request=read_message(body)).id or "raw"
+        return lambda: RawMessage(body, None, content_type, transaction)
     message = RawMessage(fill_file(location, ctx.lookup), action, content_type)
     if message.is_xml:
         try:
@@ -368,8 +452,17 @@ def _raw(data: Mapping[str, Any], ctx: ReadContext) -> Build:
     return lambda: message
 
 
-def fill_file(location: Path, lookup: Lookup) -> bytes:
-    """The file's bytes with ``${...}`` filled in (values XML-escaped) when it is UTF-8 text."""
+def er7_segments(data: bytes) -> bytes:
+    """A message file as it goes on the wire: CR after every segment (a file written with LF
+    or CRLF line ends, trailing blank lines dropped)."""
+    lines = [line for line in data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+             if line.strip()]
+    return b"\r".join(lines) + b"\r" if lines else b""
+
+
+def fill_file(location: Path, lookup: Lookup, *, er7: bool = False) -> bytes:
+    """The file's bytes with ``${...}`` filled in when it is UTF-8 text: values XML-escaped,
+    or with ``er7`` HL7 v2-escaped (``^`` -> ``\\S\\``, ``|`` -> ``\\F\\``, ...)."""
     data = location.read_bytes()
     if b"${" not in data:
         return data
@@ -380,6 +473,9 @@ def fill_file(location: Path, lookup: Lookup) -> bytes:
 
     def escaped(name: str) -> Value:
         value = lookup(name)
+        if er7:
+            return [er7_escape(v) for v in value] if isinstance(value, list) else \
+                er7_escape(value)
         if isinstance(value, list):
             return [escape(v, {'"': "&quot;", "'": "&apos;"}) for v in value]
         return escape(value, {'"': "&quot;", "'": "&apos;"})
@@ -400,6 +496,7 @@ def file_references(location: Path) -> list[str]:
 
 
 _HL7_VALUES = ("messageId", "queryId")
+_V2_VALUES = ("messageControlId",)
 
 
 def _step(transaction: str, read: Callable[[Mapping[str, Any], ReadContext], Build],
@@ -415,6 +512,9 @@ STEP_KINDS: Mapping[str, StepKind] = {kind.transaction: kind for kind in (
     _step("ITI-45", _iti45, _HL7_VALUES),
     _step("ITI-47", _iti47, _HL7_VALUES),
     _step("ITI-55", _iti55, (*_HL7_VALUES, "homeCommunityId")),
+    _step("ITI-8", _iti8, _V2_VALUES),
+    _step("ITI-9", _iti9, (*_V2_VALUES, "queryTag")),
+    _step("ITI-21", _iti21, (*_V2_VALUES, "queryTag")),
     _step("ITI-41", _iti41, ("patientId", "documentUniqueId", "submissionSetUniqueId"),
           value_pattern=r"documentUniqueId:Document\d{2,}"),
     _step("ITI-18", _iti18, ("queryId",)),

@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.errors import ConfigError
+from ihe_test_util.ihe.catalogue import known_ids, transaction_id
 from ihe_test_util.ihe.namespaces import PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath, compiled_xpath, values_of
 
@@ -71,6 +72,13 @@ def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None =
         for key, value in (("transaction", transaction), ("name", name)):
             if value is not None and not isinstance(value, str):
                 raise ConfigError("expected a string", source=source, key=f"{where}.{key}")
+        if transaction is not None:
+            ident = transaction_id(transaction)
+            if ident is None:
+                raise ConfigError(f"unknown transaction {transaction!r}", source=source,
+                                  key=f"{where}.transaction",
+                                  hint=f"known: {', '.join(known_ids())}")
+            transaction = ident
         rules.append(CaptureRule(index, response, transaction, name))
     return tuple(rules)
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from ihe_test_util.errors import IheTestError, TransportError
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
-from ihe_test_util.ihe.regenerate import Change, rewrite_request
+from ihe_test_util.ihe.regenerate import Change, rewrite_request, substitute_er7
 from ihe_test_util.ihe.tokens import Replacer
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
@@ -146,8 +146,11 @@ class CassetteReplay:
                 def correlate(root: etree._Element, _: Message) -> list[Change] | None:
                     return [] if substitute_with(root, replacer) else None
 
-                correlated = rewrite_request(recorded, correlate, "recorded request",
-                                             read=read)[0]
+                if read(recorded, "recorded request").kind == "hl7v2":  # ER7: in the text
+                    correlated = substitute_er7(recorded, replacer.sub)
+                else:
+                    correlated = rewrite_request(recorded, correlate, "recorded request",
+                                                 read=read)[0]
             # wsa:To names the URL the request is sent to, not the recorded (proxy's) address.
             target = self.targets.rewrite(correlated.uri)
             request = self.regenerator.regenerate(correlated, transaction, read=read, to=target)

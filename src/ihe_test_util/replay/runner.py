@@ -19,6 +19,7 @@ from pathlib import Path
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import Cassette
 from ihe_test_util.replay.capture_rules import CaptureRule
+from ihe_test_util.replay.differential import DifferentialReplay
 from ihe_test_util.replay.engine import (
     CassetteReplay,
     Comparer,
@@ -107,18 +108,28 @@ class ReplayEngine:
     targets: TargetMap
     keep: ExchangeSink | None = None
     capture_rules: tuple[CaptureRule, ...] = ()
+    #: ``--reference``: also replay against this live old version (replay/differential.py).
+    reference: TargetMap | None = None
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None,
-               cassette: Cassette | None = None) -> CassetteReplay:
+               cassette: Cassette | None = None) -> CassetteReplay | DifferentialReplay:
         """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now."""
         if cassette is None:
             cassette = self.load(planned.path)
-        return CassetteReplay(
+        candidate = CassetteReplay(
             cassette_id=planned.id, cassette=cassette, targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
             capture_rules=self.capture_rules,
         )
+        if self.reference is None:
+            return candidate
+        # The reference side: its own sender, regenerator and correlated ids; nothing kept.
+        return DifferentialReplay(candidate, CassetteReplay(
+            cassette_id=planned.id, cassette=cassette, targets=self.reference,
+            sender=self.make_sender(), comparer=self.comparer,
+            regenerator=self.make_regenerator(), capture_rules=self.capture_rules,
+        ))
 
 
 _WORKER_DONE = object()

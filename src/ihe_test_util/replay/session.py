@@ -25,11 +25,11 @@ from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.capture_rules import load_capture_rules
 from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
-from ihe_test_util.replay.targets import TargetMap, family_of
+from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
-from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.mllp import MllpTransport
+from ihe_test_util.transport.http import TransportOptions
 from ihe_test_util.transport.security_config import security_header
+from ihe_test_util.transport.senders import SchemeSender
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
@@ -113,30 +113,6 @@ def production_comparer(settings: Settings) -> Comparer:
                              Redactor.from_settings(settings))
 
 
-class SchemeSender:
-    """The replay's sender: each request goes over the transport its URL's scheme needs
-    (``http(s)://``: :class:`HttpTransport`, ``mllp(s)://``: :class:`MllpTransport`), each made
-    on first use, so a cassette may hold both kinds of exchange."""
-
-    def __init__(self, options: TransportOptions) -> None:
-        self.options = options
-        # HTTP up front: it says once, here, when certificates are not checked (--insecure)
-        self._senders: dict[str, HttpTransport | MllpTransport] = {
-            "http": HttpTransport(options),
-        }
-
-    def send(self, request: Request) -> tuple[Response, float]:
-        family = family_of(request.uri)
-        sender = self._senders.get(family)
-        if sender is None:
-            sender = self._senders[family] = MllpTransport(self.options, warn=False)
-        return sender.send(request)
-
-    def close(self) -> None:
-        for sender in self._senders.values():
-            sender.close()
-
-
 def make_transport(options: TransportOptions) -> Sender:
     return SchemeSender(options)
 
@@ -144,9 +120,12 @@ def make_transport(options: TransportOptions) -> Sender:
 def production_engine(
     settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
     fresh_patients: bool = False, keep: ExchangeSink | None = None,
+    reference: TargetMap | None = None,
 ) -> ReplayEngine:
     """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
-    capture rules and SAML header, regeneration per cassette. ConfigError on a bad setting."""
+    capture rules and SAML header, regeneration per cassette; with ``reference`` each exchange
+    is replayed against that live old version too (the live differential). ConfigError on a
+    bad setting."""
     options = options or transport_options(settings, None, timeout=None, insecure=False)
     comparer = production_comparer(settings)
     capture_rules = load_capture_rules(settings.correlate, settings.source)
@@ -154,7 +133,7 @@ def production_engine(
     return ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
         make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
-        targets=targets, keep=keep, capture_rules=capture_rules,
+        targets=targets, keep=keep, capture_rules=capture_rules, reference=reference,
     )
 
 

@@ -15,22 +15,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.transport.mllp import DEFAULT_PORT as DEFAULT_MLLP_PORT
+from ihe_test_util.transport.senders import family_of
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "mllp": DEFAULT_MLLP_PORT,
                   "mllps": DEFAULT_MLLP_PORT}
-#: scheme -> protocol family: a ``--target URL`` without ``ORIGIN=`` retargets one family.
-_FAMILY = {"http": "http", "https": "http", "mllp": "mllp", "mllps": "mllp"}
 #: how :meth:`TargetMap.describe` names a family's default target
 _DEFAULT_KEY = {"http": "*", "mllp": "mllp://*"}
-
-
-def family_of(url: str) -> str:
-    """``http`` or ``mllp``: which transport a URL needs (UsageError for any other scheme)."""
-    family = _FAMILY.get(urlsplit(url).scheme.lower())
-    if family is None:
-        raise UsageError(f"{url!r} is neither an http(s) URL nor an mllp(s) URL",
-                         hint="write it as http(s)://host:port or mllp(s)://host:port")
-    return family
 
 
 def origin_of(url: str) -> str:

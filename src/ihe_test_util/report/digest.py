@@ -10,9 +10,9 @@ from ihe_test_util.results import ExchangeResult
 class RunDigest:
     """Outcome matrix, grouped findings and the exchanges needing attention, all in one pass."""
 
-    def __init__(self, *, attention_limit: int = 50) -> None:
+    def __init__(self, *, attention_limit: int = 50, max_examples: int = 3) -> None:
         self.matrix = OutcomeMatrix()
-        self.findings = FindingGrouper()
+        self.findings = FindingGrouper(max_examples)
         self.attention = AttentionList(attention_limit)
 
     def add(self, result: ExchangeResult) -> None:

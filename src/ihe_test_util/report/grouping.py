@@ -69,6 +69,12 @@ class DifferenceGroup:
     def transaction_label(self) -> str:
         return transaction_label(self.transaction)
 
+    @property
+    def pattern(self) -> str:
+        """The location without list positions (``ExtrinsicObject[*]`` -> ``ExtrinsicObject``):
+        a ``[[rules]]`` pattern for every place of the group (``ihe review``'s *ignore*)."""
+        return re.sub(r"\[(?:\d+|\*)\]", "", self.location)
+
 
 @dataclass(frozen=True)
 class ErrorGroup:
@@ -115,7 +121,8 @@ class _ErrorTally:
 class FindingGrouper:
     """Consumes exchange results; yields findings most severe and most widespread first."""
 
-    def __init__(self, max_examples: int = 3) -> None:
+    def __init__(self, max_examples: int | None = 3) -> None:
+        """``max_examples``: exchange ids kept per finding (None: all of them)."""
         self._max_examples = max_examples
         self._tallies: dict[tuple[str | None, str], _FindingTally] = {}
         self._errors: dict[tuple[Outcome, str | None, str], _ErrorTally] = {}
@@ -143,7 +150,7 @@ class FindingGrouper:
             if key not in seen:
                 seen.add(key)
                 tally.exchanges += 1
-                if len(tally.example_ids) < self._max_examples:
+                if self._max_examples is None or len(tally.example_ids) < self._max_examples:
                     tally.example_ids.append(result.id)
         if result.outcome in (Outcome.ERROR, Outcome.SKIPPED):
             error_type = result.error.type if result.error else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +23,8 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from ihe_test_util.errors import IheTestError
+from ihe_test_util.model import Response
 from ihe_test_util.report.digest import RunDigest
 from ihe_test_util.report.file_reporter import SpooledFileReporter
 from ihe_test_util.report.labels import (
@@ -33,6 +35,7 @@ from ihe_test_util.report.labels import (
     transaction_label,
     verdict_word,
 )
+from ihe_test_util.report.sidebyside import compare_bodies
 from ihe_test_util.report.timestamps import duration_seconds
 from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
 
@@ -42,6 +45,8 @@ MAX_VALUE_CHARS = 20_000
 MAX_EXAMPLE_CHARS = 2_000
 #: Differences shown per exchange; the JSON report has the rest.
 MAX_DIFFERENCES = 500
+#: Exchanges each finding links to (the JSON report lists them all).
+MAX_FINDING_LINKS = 20
 #: Distinct verdict tables kept rendered (see :meth:`HtmlReporter._verdict_table`).
 _MAX_TABLES = 256
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -118,19 +123,25 @@ def _environment() -> Environment:
 class HtmlReporter(SpooledFileReporter):
     """Writes the HTML review page to ``path`` when the run finishes."""
 
-    def __init__(self, path: Path, *, title: str = "ihe replay", max_findings: int = 500) -> None:
+    def __init__(self, path: Path, *, title: str = "ihe replay", max_findings: int = 500,
+                 bodies: Callable[[ExchangeResult], tuple[Response, Response] | None] |
+                 None = None) -> None:
         super().__init__(path)
+        #: The recorded and replayed response of a result (``sidebyside.ResponsePairs``):
+        #: with it, each non-pass exchange gets its side-by-side view.
+        self.bodies = bodies
         self.title = title
         self.max_findings = max_findings
         self._env = _environment()
         self._section = self._env.get_template("exchange.html.j2")
         self._verdict = self._env.get_template("verdict.html.j2")
+        self._pairs = self._env.get_template("sidebyside.html.j2")
         self._tables: dict[tuple[VerdictRow, ...], Markup] = {}
-        self._digest = RunDigest(attention_limit=0)
+        self._digest = RunDigest(attention_limit=0, max_examples=MAX_FINDING_LINKS)
 
     def start(self, info: RunInfo) -> None:
         super().start(info)
-        self._digest = RunDigest(attention_limit=0)
+        self._digest = RunDigest(attention_limit=0, max_examples=MAX_FINDING_LINKS)
 
     def observe(self, result: ExchangeResult) -> None:
         self._digest.add(result)
@@ -140,7 +151,20 @@ class HtmlReporter(SpooledFileReporter):
             x=result, verdict_table=self._verdict_table(
                 tuple(verdict_rows(result.verdict_recorded, result.verdict_replayed))),
             is_open=result.outcome in (Outcome.REGRESSION, Outcome.ERROR),
+            side_by_side=self._side_by_side(result),
         )
+
+    def _side_by_side(self, result: ExchangeResult) -> Markup:
+        """Both responses pretty-printed side by side (empty without bodies or for a pass)."""
+        pair = self.bodies(result) if self.bodies is not None else None
+        if pair is None:
+            return Markup("")
+        try:
+            # Changed lines carrying no finding (noise, reference noise) are shown dimmed.
+            rows = compare_bodies(*pair, result.differences)
+        except IheTestError:
+            return Markup("")
+        return Markup(self._pairs.render(rows=rows))
 
     def _verdict_table(self, rows: tuple[VerdictRow, ...]) -> Markup:
         """The verdict table of an exchange: the same few tables recur run-long (one status,

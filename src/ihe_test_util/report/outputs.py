@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ihe_test_util.errors import UsageError
 from ihe_test_util.report.base import Reporter
+
+if TYPE_CHECKING:
+    from ihe_test_util.report.sidebyside import ResponsePairs
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class ReportOutputs:
                 raise UsageError(f"cannot write the {name} report {path}: folder {folder} is "
                                  f"not writable")
 
-    def reporters(self) -> list[Reporter]:
-        """One reporter per file asked for (imports only the formats in use)."""
+    def reporters(self, bodies: ResponsePairs | None = None) -> list[Reporter]:
+        """One reporter per file asked for (imports only the formats in use); ``bodies``
+        gives the HTML report its side-by-side view of each non-pass response."""
         reporters: list[Reporter] = []
         if self.json is not None:
             from ihe_test_util.report.json_report import JsonReporter
@@ -76,7 +81,7 @@ class ReportOutputs:
         if self.html is not None:
             from ihe_test_util.report.html_report import HtmlReporter
 
-            reporters.append(HtmlReporter(self.html))
+            reporters.append(HtmlReporter(self.html, bodies=bodies))
         return reporters
 
 

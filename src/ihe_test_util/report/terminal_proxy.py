@@ -44,6 +44,9 @@ class ProxyView:
         self.console.print(Text.assemble("recording proxy on ", (url, "bold"), " -> ",
                                          (str(cassette), "bold")), soft_wrap=True)
         for prefix, upstream in routes:
+            if upstream.startswith(("mllp://", "mllps://")):  # MLLP: no paths
+                self.console.print(Text(f"  {url} -> {upstream}", style="dim"), soft_wrap=True)
+                continue
             self.console.print(Text(f"  {url}{(prefix or '/').rstrip('/')}/... -> "
                                     f"{upstream}/...", style="dim"), soft_wrap=True)
         self.console.print("Point your client at it. Ctrl-C stops (completed exchanges are kept).")
@@ -59,8 +62,9 @@ class ProxyView:
         if isinstance(event, ProxyExchange):
             if self.verbosity < 0:
                 return
+            answer = "reply" if event.method == "MLLP" else f"HTTP {event.status}"
             line = Text.assemble(("✓ ", "green"), (f"{event.number} ", "dim"),
-                                 f"{event.method} {event.path} -> HTTP {event.status}")
+                                 f"{event.method} {event.path} -> {answer}")
             if event.transaction:
                 line.append(f"  {event.transaction}")
             if event.ihe_status:

@@ -107,7 +107,8 @@ class RecordView:
             (result.name, "bold"), f"  {result.transaction} -> {result.endpoint}",
         )
         if result.status is StepStatus.RECORDED:
-            line.append(f"  HTTP {result.http_status}")
+            mllp = (result.url or "").lower().startswith(("mllp://", "mllps://"))
+            line.append("  reply" if mllp else f"  HTTP {result.http_status}")
             if result.ihe_status:
                 line.append(f"  {result.ihe_status}", style=_status_style(result))
             if result.duration_ms is not None:

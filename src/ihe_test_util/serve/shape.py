@@ -92,7 +92,7 @@ def shape_of(request: Request, *, renames: Renames | None = None) -> RequestShap
     envelope = message.envelope
     payload = message.payload
     action = message.action or ""
-    spec = detect(None, message, path=path)
+    spec = detect(None, message, path=split.path or "/", method=method, query=split.query)
     transaction = spec.id
     if payload is None:
         return RequestShape(method, path, action, transaction, sha256_hex(b""),

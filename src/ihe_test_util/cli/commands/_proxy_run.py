@@ -20,6 +20,7 @@ from ihe_test_util.cli.signals import stop_on_signals
 from ihe_test_util.config import TlsSettings
 from ihe_test_util.errors import UsageError
 from ihe_test_util.model import CassetteMeta
+from ihe_test_util.record.mllp_proxy import MllpRecordingProxy
 from ihe_test_util.record.proxy import ProxyEvent, ProxyExchange, RecordingProxy
 from ihe_test_util.record.routes import Routes
 from ihe_test_util.record.secrets import RecordingRedactor, SecretResolver
@@ -42,7 +43,11 @@ def run_proxy_command(
     if cassette is None:
         raise UsageError("--proxy needs --cassette PATH (where the exchanges are recorded)")
     host, port = parse_listen(listen)
-    routes = Routes.parse(upstreams)
+    mllp = [u for u in upstreams if u.strip().lower().startswith(("mllp://", "mllps://"))]
+    if mllp and len(upstreams) > 1:
+        raise UsageError("an MLLP proxy forwards to exactly one --upstream mllp(s)://host:port",
+                         hint="run one proxy per upstream (MLLP has no paths to route by)")
+    routes = None if mllp else Routes.parse(upstreams)
     settings = cli_ctx.settings()
     tls = settings.environment(env_name).tls if env_name else TlsSettings()
     errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False)
@@ -65,14 +70,20 @@ def run_proxy_command(
                                message=redactor.text(event.message),
                                hint=event.hint and redactor.text(event.hint)))
 
-    proxy = RecordingProxy(routes, writer, options=options, host=host, port=port,
-                           on_event=show)
+    proxy: RecordingProxy | MllpRecordingProxy
+    if routes is None:
+        proxy = MllpRecordingProxy(mllp[0], writer, options=options, host=host, port=port,
+                                   on_event=show)
+        shown = [("", redactor.uri(proxy.upstream))]
+    else:
+        proxy = RecordingProxy(routes, writer, options=options, host=host, port=port,
+                               on_event=show)
+        shown = [(u.prefix, redactor.uri(u.url)) for u in routes.upstreams]
     interrupted = False
     with stop_on_signals():
         proxy.start()
         try:
-            view.listening(proxy.url, [(u.prefix, redactor.uri(u.url))
-                                       for u in proxy.routes.upstreams], cassette)
+            view.listening(proxy.url, shown, cassette)
             while True:
                 time.sleep(0.2)
         except KeyboardInterrupt:

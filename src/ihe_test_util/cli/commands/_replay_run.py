@@ -17,7 +17,9 @@ from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import Stop, stop_on_signals
 from ihe_test_util.config import HookSettings, Settings, TlsSettings
 from ihe_test_util.errors import HookError
+from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.approval import ReplayedExchangeStore
+from ihe_test_util.replay.engine import ExchangeSink
 from ihe_test_util.replay.hooks import HookRun, run_hook
 from ihe_test_util.replay.runner import plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
@@ -27,7 +29,7 @@ from ihe_test_util.report.base import ReporterSet
 from ihe_test_util.report.notices import print_insecure_warning
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.report.terminal import TerminalOptions, TerminalReporter
-from ihe_test_util.results import FailOn, RunInfo, RunSummary
+from ihe_test_util.results import ExchangeResult, FailOn, RunInfo, RunSummary
 from ihe_test_util.transport.http import TransportOptions
 
 
@@ -48,13 +50,14 @@ class ReplayRequest:
     shard: Shard | None = None
     fresh_patients: bool = False
     hooks: HookSettings | None = None  # ``ihe replay``'s [hooks]; the demo runs none
+    reference: TargetMap | None = None  # ``--reference``: the live differential
 
 
 def run_replay_command(
     cli_ctx: CliContext, *, paths: list[Path], targets: list[str], env_name: str | None,
     fail_on: str | None, report_json: Path | None, junit: Path | None, markdown: Path | None,
     html: Path | None, jobs: int | None, shard: str | None, timeout: float | None,
-    insecure: bool, fresh_patients: bool = False,
+    insecure: bool, fresh_patients: bool = False, references: list[str] | None = None,
 ) -> None:
     settings = cli_ctx.settings()
     tls: TlsSettings | None = None
@@ -73,6 +76,7 @@ def run_replay_command(
         outputs=ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html),
         jobs=jobs or settings.jobs, shard=Shard.parse(shard) if shard else None,
         fresh_patients=fresh_patients, hooks=settings.hooks,
+        reference=TargetMap.parse(references) if references else None,
     )
     summary = execute_replay(cli_ctx, settings, request)
     code = summary.exit_code(request.fail_on)
@@ -129,6 +133,18 @@ def _hook_failure(run: HookRun, settings: Settings) -> HookError:
     )
 
 
+def _sinks(*sinks: ExchangeSink | None) -> ExchangeSink | None:
+    """One engine sink calling each given one."""
+    present = [sink for sink in sinks if sink is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def keep(result: ExchangeResult, request: Request, response: Response) -> None:
+        for sink in present:
+            sink(result, request, response)
+    return keep
+
+
 def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayRequest) -> (
     RunSummary
 ):
@@ -156,11 +172,19 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
     store = None
     if outputs.json is not None:
         store = ReplayedExchangeStore.beside(outputs.json, redactor=redactor)
-    engine = production_engine(settings, request.targets, request.options,
-                               fresh_patients=request.fresh_patients,
-                               keep=store.keep if store is not None else None)
     plan = plan_replay(request.paths, find=find_cassettes, load=load_cassette,
                        shard=request.shard)
+    pairs = None
+    if outputs.html is not None:  # the HTML report shows non-pass responses side by side
+        from ihe_test_util.report.sidebyside import ResponsePairs
+
+        pairs = ResponsePairs({planned.id: planned.path for planned in plan.cassettes},
+                              redactor=redactor)
+    engine = production_engine(settings, request.targets, request.options,
+                               fresh_patients=request.fresh_patients,
+                               keep=_sinks(store.keep if store is not None else None,
+                                           pairs.keep if pairs is not None else None),
+                               reference=request.reference)
     if request.hooks is not None and request.hooks.before_replay:
         for run in _run_hooks(cli_ctx, settings, request, "before_replay"):
             if not run.ok:  # the target is not in the state the cassettes need
@@ -169,16 +193,30 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         console, total=plan.total, options=TerminalOptions.for_verbosity(cli_ctx.verbosity))
     info = RunInfo(tool_version=__version__, started_at=now_iso(), fail_on=request.fail_on,
                    targets=request.targets.describe(), root=str(plan.root))
-    with ReporterSet([*outputs.reporters(), terminal], redactor.result) as reporters, \
+    with ReporterSet([*outputs.reporters(pairs), terminal], redactor.result) as reporters, \
             store if store is not None else nullcontext():
         if store is not None:
             store.start(plan.root)
         reporters.start(info)
-        summary = run_replay(plan, engine, jobs=request.jobs, on_result=reporters.exchange)
+        seen_on_reference = [0, 0]  # differences, exchanges
+
+        def on_result(result: ExchangeResult) -> None:
+            if result.reference_noise:
+                seen_on_reference[0] += len(result.reference_noise)
+                seen_on_reference[1] += 1
+            reporters.exchange(result)
+
+        summary = run_replay(plan, engine, jobs=request.jobs, on_result=on_result)
         with stop.deferred():
             reporters.finish(summary, now_iso())
             if store is not None:
                 store.commit()
+    if request.reference is not None and cli_ctx.verbosity >= 0:
+        differences, exchanges = seen_on_reference
+        console.print(Text(f"noise seen on the reference "
+                           f"({', '.join(request.reference.describe().values())}): "
+                           f"{differences} difference(s) in {exchanges} exchange(s), not "
+                           "counted as findings", style="dim"))
     if cli_ctx.verbosity >= 0:
         for name, path in outputs.named():
             errors.print(Text(f"wrote {name} report: {path}", style="dim"))

@@ -26,7 +26,15 @@ def command(cli_ctx: CliContext, as_json: bool) -> None:
       ihe --config ci/ihe.toml config --json
       IHE_TIMEOUT=5 ihe config
     """
+    from ihe_test_util.compare import load_rules
+    from ihe_test_util.replay.capture_rules import load_capture_rules
+
     settings = cli_ctx.settings()
+    # The rules are validated exactly as ``ihe replay`` and ``ihe diff`` validate them (one
+    # list of transaction names: the catalogue's), so a configuration `ihe config` accepts
+    # never fails a replay.
+    load_rules(settings.rules, source=settings.source)
+    load_capture_rules(settings.correlate, settings.source)
     data = {
         "source": settings.source,
         "timeout": settings.timeout,
@@ -43,6 +51,7 @@ def command(cli_ctx: CliContext, as_json: bool) -> None:
             for name, env in settings.environments.items()
         },
         "rules": len(settings.rules),
+        "correlate": len(settings.correlate),
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))

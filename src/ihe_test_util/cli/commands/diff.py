@@ -49,12 +49,12 @@ def command(ctx: click.Context, cli_ctx: CliContext, recorded: Path, replayed: P
     from ihe_test_util.compare import compare_responses, load_rules
     from ihe_test_util.compare.files import load_response_file
     from ihe_test_util.errors import UsageError
-    from ihe_test_util.ihe.catalogue import known_ids, normalise_id
+    from ihe_test_util.ihe.catalogue import known_ids, transaction_id
     from ihe_test_util.results import FailOn, RunSummary
 
     settings = cli_ctx.settings()
     rules = load_rules(settings.rules, source=settings.source)
-    if transaction is not None and normalise_id(transaction) not in known_ids():
+    if transaction is not None and transaction_id(transaction) is None:
         raise UsageError(f"--transaction: unknown transaction {transaction!r}",
                          hint=f"known: {', '.join(known_ids())}")
     recorded_response = load_response_file(recorded)

@@ -25,7 +25,8 @@ from ihe_test_util.cli.context import CliContext, pass_cli
               help="Run a recording proxy on HOST:PORT instead of a scenario (port 0: any).")
 @click.option("--upstream", "upstreams", multiple=True, metavar="[/PREFIX=]URL",
               help="Where the proxy forwards: URL, or /PREFIX=URL for paths under /PREFIX "
-                   "(the prefix is replaced by URL). Repeatable.")
+                   "(the prefix is replaced by URL). Repeatable. An mllp(s)://HOST:PORT "
+                   "upstream (one only) makes an HL7 v2 MLLP proxy.")
 @click.option("--json", "as_json", is_flag=True,
               help="Machine output: one JSON object (a scenario), or JSON lines (the proxy).")
 @click.option("--insecure", is_flag=True,
@@ -44,8 +45,10 @@ def command(cli_ctx: CliContext, scenario: Path | None, env_name: str | None,
     [b]From a scenario[/]: ordered steps (ITI-44/45/47/55, ITI-41/18/43 or a raw request file)
     against named endpoints, with variables, values captured from responses by XPath, and an
     optional CSV loop. The file is checked completely before anything is sent. [b]Through a
-    proxy[/]: point an existing client (EHR, SoapUI, zeep) at [b]--proxy[/]; every exchange is
-    forwarded unchanged to [b]--upstream[/] and recorded as it completes.
+    proxy[/]: point an existing client (EHR, SoapUI, zeep, an HL7 v2 sender) at [b]--proxy[/];
+    every exchange is forwarded unchanged to [b]--upstream[/] and recorded as it completes (an
+    mllp:// upstream: each HL7 v2 message and its reply, one upstream connection per client
+    connection).
 
     A SOAP Fault or an IHE error answer is recorded (it is what the system did); no answer
     (unreachable, TLS, timeout) is reported and not written. Secrets never reach the cassette.
@@ -61,6 +64,8 @@ def command(cli_ctx: CliContext, scenario: Path | None, env_name: str | None,
           --cassette cassettes/ehr.yaml
       ihe record --proxy 127.0.0.1:8080 --upstream /xds=https://reg.example/xds \\
           --upstream /pix=http://pix.example/pix --cassette cassettes/mixed.yaml
+      ihe record --proxy 127.0.0.1:2576 --upstream mllp://pix.example:2575 \\
+          --cassette cassettes/pix-v2.yaml
       ihe record --print-schema > scenario.schema.json
     """
     from ihe_test_util.errors import UsageError

@@ -33,6 +33,11 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
               help="Give patients created by ITI-44 feeds new ids on every replay (used "
                    "consistently in later requests), so replays against a stateful system do "
                    "not see documents earlier replays registered.")
+@click.option("--reference", "references", multiple=True, metavar="URL|ORIGIN=URL",
+              help="Live differential: also send every regenerated request to this running "
+                   "old version; differences it shows too (against the recording) are noise "
+                   "for that exchange, reported as 'noise seen on the reference'. Repeatable "
+                   "like --target.")
 @click.option("--insecure", is_flag=True,
               help="Do not verify TLS certificates (loudly warned; never in production).")
 @pass_cli
@@ -40,7 +45,7 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
             env_name: str | None, fail_on: str | None, report_json: Path | None,
             junit: Path | None, markdown: Path | None, html: Path | None, jobs: int | None,
             shard: str | None, timeout: float | None, fresh_patients: bool,
-            insecure: bool) -> None:
+            references: tuple[str, ...], insecure: bool) -> None:
     """Replay recorded exchanges against an upgraded endpoint and report regressions.
 
     Cassettes are replayed in order, exchange by exchange, with fresh message ids, uniqueIds
@@ -58,6 +63,7 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
       ihe replay cassettes/ --target http://old:8080=http://new:9090 --fail-on regression
       ihe replay cassettes/ --shard 2/4 --report-json shard-2.json --junit junit-2.xml
       ihe replay cassettes/ --target http://127.0.0.1:8080 --fresh-patients
+      ihe replay cassettes/ --target http://new:8080 --reference http://old:8080 --jobs 4
     """
     from ihe_test_util.cli.commands._replay_run import run_replay_command
 
@@ -65,4 +71,5 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
         cli_ctx, paths=list(paths), targets=list(targets), env_name=env_name, fail_on=fail_on,
         report_json=report_json, junit=junit, markdown=markdown, html=html, jobs=jobs,
         shard=shard, timeout=timeout, insecure=insecure, fresh_patients=fresh_patients,
+        references=list(references),
     )

@@ -1,0 +1,161 @@
+"""Real third-party FHIR servers as separate processes on 127.0.0.1 (issue 13).
+
+* **sekmet-fhir** (PyPI, a FHIR R4 server on FastAPI + SQLite) installed into its own venv;
+* **@medplum/fhir-router** (npm, Medplum's FHIR R4 router with its in-memory repository)
+  behind ``medplum_server.mjs``, a small node HTTP launcher kept beside this file.
+
+Both are installed by the test setup into ``~/.cache/ihe-test-util/`` (``IHE_TEST_CACHE``
+overrides), one folder per package and version, reused across runs and guarded by a file lock
+so parallel workers never install twice or see half an install. Every :func:`start_sekmet` /
+:func:`start_medplum` is a fresh server with an empty database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEKMET_VERSION = "0.1.1"
+MEDPLUM_VERSION = "4.5.2"
+HERE = Path(__file__).parent
+_INSTALLED = ".installed"
+
+
+def cache_root() -> Path:
+    root = os.environ.get("IHE_TEST_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "ihe-test-util"
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _install(folder: Path, steps: list[list[str]], what: str) -> Path:
+    """Run ``steps`` in a fresh ``folder`` once; a half install is removed and redone."""
+    with _locked(folder):
+        if (folder / _INSTALLED).exists():
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for step in steps:
+            done = subprocess.run(step, cwd=folder, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"installing {what} failed ({' '.join(step)}):\n"
+                                   f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        (folder / _INSTALLED).write_text(what + "\n")
+        return folder
+
+
+def sekmet_python() -> Path:
+    """The Python of a venv with sekmet-fhir installed (installed on first use)."""
+    folder = cache_root() / f"sekmet-fhir-{SEKMET_VERSION}"
+    python = folder / "bin" / "python"
+    _install(folder, [[sys.executable, "-m", "venv", str(folder)],
+                      [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                       f"sekmet-fhir=={SEKMET_VERSION}"]], f"sekmet-fhir {SEKMET_VERSION}")
+    return python
+
+
+def medplum_modules() -> Path:
+    """``node_modules`` holding @medplum/fhir-router (installed on first use)."""
+    folder = cache_root() / f"medplum-fhir-router-{MEDPLUM_VERSION}"
+    npm = shutil.which("npm") or "npm"
+
+    def write_package() -> list[str]:
+        return [sys.executable, "-c",
+                "open('package.json','w').write('{\"name\":\"ihe-fhir-peer\",\"private\":true}')"]
+
+    _install(folder, [write_package(),
+                      [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                       f"@medplum/fhir-router@{MEDPLUM_VERSION}"]],
+             f"@medplum/fhir-router {MEDPLUM_VERSION}")
+    return folder / "node_modules"
+
+
+@dataclass
+class FhirServer:
+    """A running FHIR server process: its base URL and what it logged."""
+
+    name: str
+    base_url: str
+    process: subprocess.Popen[str]
+    log: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _started(name: str, command: list[str], path: str, *, cwd: Path,
+             env: dict[str, str]) -> FhirServer:
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()  # blocks until bound, or EOF when it died
+    if not first.startswith("listening "):
+        process.wait()
+        raise RuntimeError(f"{name} did not start: {first}{process.stderr.read()[-3000:]}")
+    server = FhirServer(name, f"http://127.0.0.1:{int(first.split()[1])}{path}", process)
+
+    def drain() -> None:  # keep the pipe from filling up; kept for failure messages
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.log.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return server
+
+
+@contextmanager
+def start_sekmet() -> Iterator[FhirServer]:
+    """A fresh sekmet-fhir (empty SQLite database in a folder of its own); base ``/fhir``."""
+    python = sekmet_python()
+    with tempfile.TemporaryDirectory(prefix="sekmet-") as tmp:
+        folder = Path(tmp)
+        (folder / "settings.yaml").write_text(
+            f"db_path: {folder / 'db.sqlite'}\ndata_dir: {folder / 'data'}\n"
+            "simulator:\n  enabled: false\n")
+        server = _started("sekmet-fhir", [str(python), str(HERE / "sekmet_server.py")], "/fhir",
+                          cwd=folder, env={"SEKMET_CONFIG": str(folder / "settings.yaml")})
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def start_medplum() -> Iterator[FhirServer]:
+    """A fresh @medplum/fhir-router (in-memory repository); base ``/fhir/R4``."""
+    modules = medplum_modules()
+    node = shutil.which("node") or "node"
+    with tempfile.TemporaryDirectory(prefix="medplum-") as tmp:
+        server = _started("medplum", [node, str(HERE / "medplum_server.mjs")], "/fhir/R4",
+                          cwd=Path(tmp), env={"MEDPLUM_NODE_MODULES": str(modules)})
+        try:
+            yield server
+        finally:
+            server.stop()

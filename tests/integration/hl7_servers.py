@@ -1,0 +1,109 @@
+"""Third-party HL7 v2 MLLP servers for the integration tests, each a separate process.
+
+* **@medplum/hl7** (npm) behind ``medplum_hl7_server.mjs``, a small node launcher kept beside
+  this file: medplum's ``Hl7Connection`` frames and parses, ``Hl7Message`` builds the ACKs; the
+  launcher keeps a PIX / PDQ v2 patient store (fresh and empty on every start).
+
+The package is installed by the test setup into ``~/.cache/ihe-test-util/`` (``IHE_TEST_CACHE``
+overrides), one folder per package and version, reused across runs and guarded by a file lock
+(parallel test processes install it once). Only 127.0.0.1 is listened on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .fhir_servers import _install as install
+from .fhir_servers import cache_root
+
+HERE = Path(__file__).parent
+MEDPLUM_HL7_VERSION = "4.5.2"
+
+
+def medplum_hl7_modules() -> Path:
+    """``node_modules`` holding @medplum/hl7 (installed on first use, the way
+    :mod:`.fhir_servers` installs its peers: once per version, under a file lock)."""
+    folder = cache_root() / "npm" / f"medplum-hl7-{MEDPLUM_HL7_VERSION}"
+    npm = shutil.which("npm") or "npm"
+    write_package = [sys.executable, "-c", "open('package.json', 'w').write("
+                     "'{\"name\": \"ihe-hl7-peer\", \"private\": true}')"]
+    install(folder, [write_package,
+                     [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                      f"@medplum/hl7@{MEDPLUM_HL7_VERSION}"]],
+            f"@medplum/hl7 {MEDPLUM_HL7_VERSION}")
+    return folder / "node_modules"
+
+
+@dataclass
+class Hl7Server:
+    """A running MLLP server process: its URL and what it logged."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[str]
+    log: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@contextmanager
+def start_medplum_hl7(*options: str) -> Iterator[Hl7Server]:
+    """A fresh @medplum/hl7 PIX/PDQ v2 server; ``options``: ``--ack AE``, ``--drop-last``,
+    ``--reverse`` (see the launcher)."""
+    modules = medplum_hl7_modules()
+    node = shutil.which("node") or "node"
+    process = subprocess.Popen(
+        [node, str(HERE / "medplum_hl7_server.mjs"), *options], cwd=HERE, text=True,
+        env={**os.environ, "MEDPLUM_NODE_MODULES": str(modules)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()  # blocks until bound, or EOF when it died
+    if not first.startswith("listening "):
+        process.wait()
+        raise RuntimeError(f"medplum-hl7 did not start: {first}{process.stderr.read()[-3000:]}")
+    server = Hl7Server("medplum-hl7", f"mllp://127.0.0.1:{int(first.split()[1])}", process)
+
+    def drain() -> None:  # keep the pipe from filling up; kept for failure messages
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.log.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def mllp_send(url: str, messages: list[bytes], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """python-hl7's ``mllp_send`` (an ordinary HL7 client, its own process) sending
+    ``messages`` over one connection, in order; it prints each reply."""
+    host, port = url.removeprefix("mllp://").rsplit(":", 1)
+    path = cwd / "session.hl7"
+    path.write_bytes(b"\n".join(m.replace(b"\r", b"\n") for m in messages))
+    script = Path(sys.executable).with_name("mllp_send")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "hl7.client"]
+    return subprocess.run([*command, "--loose", "-f", str(path), "-p", port, host],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+__all__ = ["MEDPLUM_HL7_VERSION", "Hl7Server", "medplum_hl7_modules", "mllp_send",
+           "start_medplum_hl7"]
