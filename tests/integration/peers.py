@@ -12,18 +12,16 @@ node and npm: a developer's machine without them skips the test; CI (``CI`` set,
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
-from ..conftest import running_in_ci
+from ..conftest import file_lock, running_in_ci
 
 _INSTALLED = ".installed"
 _STEP_TIMEOUT = 600
@@ -35,15 +33,9 @@ def cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "ihe-test-util"
 
 
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _locked(folder: Path) -> AbstractContextManager[None]:
+    """The install lock of ``folder``: the suite's one cross-process lock (conftest)."""
+    return file_lock(folder.with_name(folder.name + ".lock"))
 
 
 def _install(folder: Path, steps: list[list[str]], what: str) -> Path:
