@@ -4,6 +4,7 @@ streams (an independent implementation of the framing), one connection for many 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -31,6 +32,8 @@ class V2Client:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._writer.close()  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            self._loop.run_until_complete(self._writer.wait_closed())  # type: ignore[attr-defined]
         self._loop.close()
 
     def send(self, message: str | bytes | Er7Message) -> hl7.Message:
@@ -49,10 +52,14 @@ class V2Client:
 
 
 def field(message: hl7.Message, ref: str) -> str:
-    """A value by HL7 reference (``MSA-1``, ``QAK-2``, ``PID-3``), '' when absent."""
+    """A whole field (``MSA-1``, ``ERR-2``) or a component (``PID-5.2``), '' when absent."""
     segment, _, rest = ref.partition("-")
+    numbers = [int(p) for p in rest.split(".")]
     try:
-        return str(message.extract_field(segment, 1, *[int(p) for p in rest.split(".")]))
+        value = message.segment(segment)(numbers[0])
+        for number in numbers[1:]:
+            value = value(1)(number) if not isinstance(value, str) else ""
+        return str(value)
     except (KeyError, IndexError):
         return ""
 
