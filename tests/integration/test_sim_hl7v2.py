@@ -5,9 +5,13 @@ asks for, real corpus messages, and the one patient store shared with the HL7 v3
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from ihe_test_util.ihe.builders.hl7v2 import iti8_feed, iti8_merge, iti9_query, iti21_query
 from ihe_test_util.ihe.builders.hl7v3 import iti44_add, iti44_merge, iti45_query, iti47_query
@@ -192,3 +196,35 @@ def test_v3_and_fhir_feeds_are_found_by_pix_and_pdq_v2(sim: Simulator) -> None:
         assert {str(p(8)) for p in segments(reply, "PID")} == {"F", "M"}
         olga = client.send(iti21_query({"given": "olga"}))
         assert field(olga, "PID-7") == "19500303"
+
+
+def _raw_exchange(url: str, data: bytes) -> bytes:
+    """Bytes a client library would refuse to send (not an HL7 message), framed by hand."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10) as sock:
+        sock.sendall(b"\x0b" + data + b"\x1c\r")
+        reply = b""
+        while not reply.endswith(b"\x1c\r"):
+            chunk = sock.recv(65536)
+            assert chunk, reply
+            reply += chunk
+    return reply[1:-2]
+
+
+def test_junk_is_answered_ar_and_the_index_lists_the_v2_actors(sim: Simulator) -> None:
+    reply = _raw_exchange(sim.mllp_url, b"hello, not HL7")
+    lines = reply.split(b"\r")
+    assert lines[0].startswith(b"MSH|^~\\&|") and lines[1].startswith(b"MSA|AR|")
+    assert b"|100^Segment sequence error^HL70357|" in lines[2]
+    index = requests.get(sim.base_url, timeout=10).text
+    assert f"PIX Manager (HL7 v2)         {sim.mllp_url}  ITI-8 ITI-9" in index
+    assert f"PDQ Supplier (HL7 v2)        {sim.mllp_url}  ITI-21" in index
+
+
+def test_v2_patients_survive_a_restart_with_a_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "sim.sqlite"
+    with Simulator(state_path=state) as first, V2Client(first.mllp_url) as client:
+        assert field(client.send(iti8_feed(person("S-1", "Stein", "Ute", (B, "S-1b")))),
+                     "MSA-1") == "AA"
+    with Simulator(state_path=state) as second, V2Client(second.mllp_url) as client:
+        assert pid3(client.send(iti9_query(PatientId("S-1", A)))) == {f"S-1b^^^&{B}&ISO"}

@@ -59,6 +59,7 @@ class SimApp(HttpApp):
         self.ctx = ctx
         self.max_body_bytes = max_body_bytes
         self.fhir = FhirApp(ctx, max_body_bytes=max_body_bytes)
+        self.mllp_url: str | None = None  # set when the v2 actors listen
 
     def handle(self, call: HttpCall) -> HttpAnswer:
         if is_fhir_path(urlsplit(call.path).path):
@@ -68,7 +69,7 @@ class SimApp(HttpApp):
                                call.headers.get("Content-Encoding"))
         path = urlsplit(call.path).path
         if call.method == "GET" and path.rstrip("/") == "":
-            text = index_text(self.ctx.profile, call.base_url)
+            text = index_text(self.ctx.profile, call.base_url, self.mllp_url)
             return HttpAnswer(200, text.encode(), "text/plain; charset=utf-8")
         status = 405 if actor_at(path) else 404
         message = "use POST with a SOAP 1.2 request" if status == 405 else "no such path"
@@ -132,18 +133,21 @@ class SimApp(HttpApp):
                             xml_declaration=self.ctx.style.xml_declaration)
 
 
-def index_text(profile: Profile, base_url: str) -> str:
+def index_text(profile: Profile, base_url: str, mllp_url: str | None = None) -> str:
     """What ``GET /`` shows: the actors, their URLs and transactions."""
     lines = [f"ihe-test-utility simulator {__version__}, profile {profile.name}", ""]
     for actor in ACTORS:
         lines.append(f"{actor.title:28} {base_url}{actor.path}  "
                      f"{' '.join(transactions_of(actor))}")
+    for v2 in V2_ACTORS if mllp_url else ():
+        lines.append(f"{v2.title:28} {mllp_url}  {' '.join(v2_transactions_of(v2.name))}")
     return "\n".join(lines) + "\n"
 
 
 class Simulator(LocalEndpoint):
     """An IHE endpoint on localhost: PIX Manager, PDQ Supplier, XDS.b Registry and Repository,
-    XCPD Responding Gateway, behaving as ``profile`` says. A context manager::
+    XCPD Responding Gateway, the FHIR actors under /fhir, and PIX v2 / PDQ v2 on an MLLP port
+    (:attr:`mllp_url`), behaving as ``profile`` says. A context manager::
 
         with Simulator(profile="baseline") as sim:
             requests.post(sim.url_for("registry"), ...)
@@ -183,7 +187,9 @@ class Simulator(LocalEndpoint):
                 store.close()
                 self._store = None
                 raise
-        return SimApp(ctx, max_body_bytes=self.max_body_bytes)
+        app = SimApp(ctx, max_body_bytes=self.max_body_bytes)
+        app.mllp_url = self._mllp.url if self._mllp is not None else None
+        return app
 
     def _close_app(self) -> None:
         if self._mllp is not None:
