@@ -94,6 +94,11 @@ def test_feed_query_and_acknowledgments_follow_hl7v2(sim: Simulator) -> None:
         scoped = client.send(iti21_query({"family": "Meyer"}, domains=[B]))
         assert pid3(scoped) == {f"Q1^^^&{B}&ISO"}
         assert qak(client.send(iti21_query({"family": "Nobody"}))) == ("AA", "NF")
+        by_id = client.send(iti21_query({"id": "Q1", "id_authority": B}))
+        assert pid3(by_id) == {f"P1^^^&{A}&ISO", f"Q1^^^&{B}&ISO"}
+        assert qak(client.send(iti21_query({"id": "Q1", "id_authority": A}))) == ("AA", "NF")
+        unsupported = client.send(iti21_query({"account": "4711"}))
+        assert qak(unsupported) == ("AE", "AE") and field(unsupported, "ERR-2") == "QPD^1^3"
 
         # A08 updates, in place
         assert field(client.send(iti8_feed(person("P2", "Meyer", "Lena", gender="F"),

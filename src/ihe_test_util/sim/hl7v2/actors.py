@@ -21,7 +21,7 @@ from ihe_test_util.ihe.cx import PatientId, parse_cx, unescape
 from ihe_test_util.ihe.vocabulary import V2_GENDER_TO_V3
 from ihe_test_util.sim.context import ActorContext
 from ihe_test_util.sim.demographics import Criteria, matches, person_facets, stored_person
-from ihe_test_util.sim.hl7v2.person import person_of_pid, pid_ids, pid_segment
+from ihe_test_util.sim.hl7v2.person import person_of_pid, pid3, pid_ids, pid_segment
 from ihe_test_util.sim.hl7v2.wire import Received, Reply, V2Failure
 from ihe_test_util.sim.hl7v3 import words
 from ihe_test_util.sim.profiles import Deviation
@@ -126,8 +126,8 @@ def pix_query(received: Received, ctx: ActorContext) -> Reply:
     if not others or ctx.has(Deviation.V2_KNOWN_PATIENT_NF):
         reply.query_status = "NF"
         return reply
-    reply.segments.append(pid_segment(1, others, b"<patientPerson xmlns='urn:hl7-org:v3'/>")
-                          + "||~^^^^^^S")
+    # PID-5 as ITI TF-2 3.9.4.2.2.6 asks: no name, an empty one of type S (pseudonym)
+    reply.segments.append(f"PID|1||{pid3(others)}||~^^^^^^S")
     return reply
 
 
@@ -248,11 +248,13 @@ def _criteria(parameters: dict[str, list[str]]) -> Criteria:
 
 
 def _id_matches(record: PatientRecord, parameters: dict[str, list[str]]) -> bool:
+    """``@PID.3.1`` (and ``@PID.3.4.2``, the id's authority): the patient has such an id."""
     values = parameters.get("id", [])
     roots = parameters.get("id_authority", [])
-    return all(any(pid.extension == value and (not roots or pid.root in roots)
-                   for pid in record.ids) for value in values) and (
-        bool(values) or not roots or any(pid.root in roots for pid in record.ids))
+    if values:
+        return all(any(pid.extension == value and (not roots or pid.root in roots)
+                       for pid in record.ids) for value in values)
+    return not roots or any(pid.root in roots for pid in record.ids)
 
 
 __all__ = ["feed", "pdq_query", "pix_query"]

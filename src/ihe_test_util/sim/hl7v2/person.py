@@ -91,7 +91,7 @@ def pid_segment(set_id: int, ids: list[PatientId], person_xml: bytes, *,
     person = parse_xml(person_xml, source="simulator state")
     fields = [""] * 14
     fields[1] = str(set_id)
-    fields[3] = "~".join(format_cx(pid, namespace=True) + "^PI" for pid in ids)
+    fields[3] = pid3(ids)
     fields[5] = "~".join(_xpn(name) for name in person.findall(h("name")))
     birth = person.find(h("birthTime"))
     if with_birth_date and birth is not None:
@@ -102,6 +102,11 @@ def pid_segment(set_id: int, ids: list[PatientId], person_xml: bytes, *,
     fields[11] = "~".join(_xad(addr) for addr in person.findall(h("addr")))
     fields[13] = "~".join(t for t in (_xtn(e) for e in person.findall(h("telecom"))) if t)
     return "|".join(["PID", *fields[1:]]).rstrip("|")
+
+
+def pid3(ids: list[PatientId]) -> str:
+    """PID-3: each id as ``id^^^NS&OID&ISO^PI``, repetitions joined."""
+    return "~".join(format_cx(pid, namespace=True) + "^PI" for pid in ids)
 
 
 def _texts(element: etree._Element, local: str) -> list[str]:
@@ -136,4 +141,4 @@ def _xtn(telecom: etree._Element) -> str:
     return f"{escape(number)}^{use}".rstrip("^")
 
 
-__all__ = ["person_of_pid", "pid_ids", "pid_segment"]
+__all__ = ["person_of_pid", "pid3", "pid_ids", "pid_segment"]
