@@ -179,7 +179,8 @@ class Simulator(LocalEndpoint):
         self._store = store
         ctx = ActorContext(store, self.profile, self.identity, self._volatility)
         if self.mllp_port is not None:
-            mllp = MllpServer(lambda peer: V2Session(ctx), host=self.host, port=self.mllp_port)
+            mllp = MllpServer(lambda peer: V2Session(ctx, peer), host=self.host,
+                              port=self.mllp_port)
             mllp.port_hint = "choose another --mllp-port (0 picks a free one)"
             try:
                 self._mllp = mllp.start()

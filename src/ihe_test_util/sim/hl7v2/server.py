@@ -80,8 +80,9 @@ def service_for(message_type: str) -> V2Service | None:
 class V2Session:
     """The messages of one MLLP client connection, answered in order."""
 
-    def __init__(self, ctx: ActorContext) -> None:
+    def __init__(self, ctx: ActorContext, peer: tuple[str, int] = ("", 0)) -> None:
         self.ctx = ctx
+        self.peer = peer
 
     def handle(self, message: bytes) -> bytes:
         received: Received | None = None
@@ -96,7 +97,13 @@ class V2Session:
             logger.exception("internal error while answering an HL7 v2 message")
             reply = Reply(failure=V2Failure("AE", "207", "internal error in the simulator; "
                                             "see its log"))
-        return render(self.ctx, message, reply, received)
+        answer = render(self.ctx, message, reply, received)
+        if logger.isEnabledFor(logging.INFO):
+            kind = "^".join(p for p in received.message_type if p) if received else "(junk)"
+            code = reply.failure.code if reply.failure is not None else reply.code
+            logger.info("MLLP %s:%s %s -> %s%s", *self.peer, kind, code,
+                        f" {reply.query_status}" if reply.query_status else "")
+        return answer
 
     def _dispatch(self, received: Received) -> Reply:
         code, trigger = received.message_type
