@@ -1,0 +1,172 @@
+"""``ihe record`` of the FHIR example scenario (MHD + PDQm + PIXm builders, an http step, JSON
+and Location captures) against sekmet-fhir 0.1.1 (a separate process), replayed through the
+CLI against a fresh sekmet; the FHIR builders' requests POSTed to sekmet and to
+@medplum/fhir-router, which both must accept them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ihe_test_util.cassette import load_cassette
+from ihe_test_util.ihe.builders import DocumentEntrySpec, PatientDemographics, PatientId, PersonName
+from ihe_test_util.ihe.builders.fhir import (
+    FhirRequest,
+    iti65_provide_bundle,
+    iti78_search,
+    iti104_feed,
+    iti119_match,
+)
+
+from ..fhir_servers import FhirServer, start_medplum, start_sekmet
+from ..replay.test_replay_cli import ihe, validate
+
+EXAMPLES = Path(__file__).parents[3] / "examples" / "scenarios"
+TRANSACTIONS = ["ITI-104", "ITI-78", "ITI-78", "ITI-83", "ITI-65", "ITI-67", "ITI-66", "ITI-68",
+                "ITI-67"]
+
+
+def _has_fhir_correlation() -> bool:
+    """Replay carries server-assigned ids forward in URL paths and JSON bodies (issue 13)."""
+    from ihe_test_util.replay import correlate
+
+    return hasattr(correlate, "SOURCE_HEADERS")
+
+
+def _has_fhir_verdicts() -> bool:
+    """The comparer treats server-assigned FHIR ids and references as noise (issue 13)."""
+    return importlib.util.find_spec("ihe_test_util.ihe.fhirrefs") is not None
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fhir-scenario")
+    shutil.copy(EXAMPLES / "mhd-pdqm-pixm.yaml", folder)
+    shutil.copytree(EXAMPLES / "documents", folder / "documents")
+    with start_sekmet() as server:
+        result = ihe("record", str(folder / "mhd-pdqm-pixm.yaml"), "--var",
+                     f"fhir={server.base_url}", "--cassette", str(folder / "fhir.yaml"),
+                     cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ 5/9 provide a document  ITI-65 -> fhir  HTTP 200" in result.stdout
+    return folder / "fhir.yaml"
+
+
+def test_steps_build_fhir_requests_and_capture_json_and_headers(recorded: Path) -> None:
+    interactions = load_cassette(recorded).interactions
+    assert [i.meta.transaction for i in interactions] == TRANSACTIONS
+    assert [i.request.method for i in interactions] == [
+        "PUT", "GET", "GET", "GET", "POST", "GET", "GET", "GET", "GET"]
+    feed, found, read, _, pnr, docs, _, retrieve, http = interactions
+    assert feed.response.status == 201
+    patient_ref = feed.meta.captured["patient_ref"]
+    assert patient_ref.startswith("Patient/")
+    assert found.meta.captured["patient_id"] == patient_ref.removeprefix("Patient/")
+    assert read.request.uri.endswith("/" + patient_ref)
+    assert read.meta.captured == {"mrn_read": "MHD-0001"}
+    bundle = json.loads(pnr.request.body)
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
+        "List", "DocumentReference", "Binary"]
+    assert bundle["entry"][1]["resource"]["subject"] == {"reference": patient_ref}
+    answer = json.loads(pnr.response.body)
+    assert answer["type"] == "transaction-response"
+    assert [e["response"]["status"][:3] for e in answer["entry"]] == ["201"] * 3
+    binary_ref = pnr.meta.captured["binary_ref"]
+    assert retrieve.request.uri.endswith("/" + binary_ref) and retrieve.response.status == 200
+    assert docs.meta.captured["unique_id"] == \
+        bundle["entry"][1]["resource"]["masterIdentifier"]["value"]
+    assert http.request.uri.endswith(f"/{pnr.meta.captured['document_ref']}?_format=json")
+    assert http.request.headers.get("X-Request-Source") == "ihe-record"
+
+
+@pytest.mark.xfail(not _has_fhir_correlation(), strict=True,
+                   reason="replay does not yet carry FHIR ids into later requests (fhir13)")
+def test_the_recording_replays_against_a_fresh_sekmet_without_regressions(
+        recorded: Path) -> None:
+    """Fresh server, fresh ids: every exchange finds what it found when recorded. Differences
+    left are server-assigned ids and references (the comparer's FHIR noise, fhircmp)."""
+    report = recorded.parent / "run.json"
+    with start_sekmet() as fresh:
+        result = ihe("replay", str(recorded), "--target", fresh.base_url.rsplit("/fhir", 1)[0],
+                     "--report-json", str(report))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    exchanges = validate(report)["exchanges"]
+    assert isinstance(exchanges, list) and len(exchanges) == 9
+    assert [e["outcome"] for e in exchanges if e["outcome"] in ("regression", "error")] == []
+
+
+@pytest.mark.xfail(not (_has_fhir_correlation() and _has_fhir_verdicts()), strict=True,
+                   reason="server-assigned FHIR ids are not yet noise to the comparer (fhircmp)")
+def test_the_recording_replays_green_against_a_fresh_sekmet(recorded: Path) -> None:
+    with start_sekmet() as fresh:
+        result = ihe("replay", str(recorded), "--target", fresh.base_url.rsplit("/fhir", 1)[0])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _send(server: FhirServer, built: FhirRequest) -> tuple[int, dict[str, object]]:
+    request = built.to_request(server.base_url)
+    call = urllib.request.Request(request.uri, data=request.body or None,
+                                  method=request.method, headers=dict(request.headers))
+    try:
+        with urllib.request.urlopen(call, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture(scope="module", params=["sekmet", "medplum"])
+def server(request: pytest.FixtureRequest) -> Iterator[FhirServer]:
+    with (start_sekmet() if request.param == "sekmet" else start_medplum()) as running:
+        yield running
+
+
+def test_real_servers_accept_the_built_requests(server: FhirServer) -> None:
+    pid = PatientId("BLD-000001", "1.3.6.1.4.1.21367.13.20.1000")
+    patient = PatientDemographics(ids=(pid,), name=PersonName("Builder", ("Bo",)), gender="M",
+                                  birth_date="19700101")
+    status, created = _send(server, iti104_feed(patient))
+    assert status in (200, 201), created
+    patient_ref = f"Patient/{created['id']}"
+    status, bundle = _send(server, iti65_provide_bundle(patient_ref, [
+        DocumentEntrySpec(content=b"one", mime_type="text/plain", title="One"),
+        DocumentEntrySpec(content=b"<two/>", mime_type="text/xml", title="Two")]))
+    assert status == 200, bundle
+    assert bundle["type"] == "transaction-response"
+    entries = bundle["entry"]
+    assert isinstance(entries, list) and len(entries) == 5
+    assert all(str(e["response"]["status"]).startswith("201") for e in entries)
+    status, found = _send(server, iti78_search({"family": "Builder"}))
+    assert status == 200 and found["total"] == 1
+    # $match is PDQm's: neither server offers it; each answers with an OperationOutcome
+    status, outcome = _send(server, iti119_match(patient))
+    assert outcome["resourceType"] in ("Bundle", "OperationOutcome"), (status, outcome)
+
+
+def test_every_fhir_problem_is_reported_at_once_with_file_and_line(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(
+        "version: 1\nname: bad\nendpoints: {fhir: 'http://127.0.0.1:9/fhir'}\nsteps:\n"
+        "  - name: feed\n    transaction: ITI-104\n    endpoint: fhir\n"
+        "    with: {patient: {family: Doe}}\n"
+        "  - name: read\n    transaction: ITI-78\n    endpoint: fhir\n"
+        "    with: {}\n"
+        "  - name: raw\n    transaction: http\n    endpoint: fhir\n"
+        "    with: {method: GET, path: Patient, json: {a: 1}}\n"
+        "  - name: find\n    transaction: ITI-67\n    endpoint: fhir\n"
+        "    with: {parameters: {status: current}}\n"
+        "    capture: {id: {json: 'Bundle..id'}}\n", encoding="utf-8")
+    result = ihe("record", str(scenario), "--cassette", str(tmp_path / "c.yaml"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    out = " ".join((result.stdout + result.stderr).split())
+    assert "bad.yaml:8" in out and "the patient needs an id" in out
+    assert "bad.yaml:12" in out and "exactly one of id (read) or parameters" in out
+    assert "bad.yaml:16" in out and "a GET request carries no body" in out
+    assert "bad.yaml:21" in out and "invalid JSON path 'Bundle..id'" in out
+    assert not (tmp_path / "c.yaml").exists()
