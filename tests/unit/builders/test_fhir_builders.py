@@ -131,10 +131,13 @@ def test_iti65_bundle_holds_list_document_reference_and_binary(tmp_path: Path) -
     assert [item["item"]["reference"] for item in submission["entry"]] == [urls[1], urls[3]]
     assert submission["code"]["coding"][0]["code"] == "submissionset"
     assert submission["identifier"][0]["value"] == "urn:oid:1.2.3.9"
+    assert [e["url"].rsplit("/", 1)[1] for e in submission["extension"]] == [
+        "ihe-sourceId", "ihe-designationType"]
+    assert submission["extension"][1]["valueCodeableConcept"]["coding"][0]["code"] == "34133-9"
     assert submission["subject"] == {"reference": "Patient/p-1"} == first["subject"]
     attachment = first["content"][0]["attachment"]
     assert attachment["url"] == urls[2] and attachment["contentType"] == "text/plain"
-    assert attachment["size"] == 10
+    assert attachment["size"] == 10 and attachment["language"] == "en-US"
     assert attachment["hash"] == base64.b64encode(hashlib.sha1(b"hay fever\n").digest()).decode()
     assert base64.b64decode(binary["data"]) == b"hay fever\n"
     assert first["type"]["coding"][0]["system"] == "http://loinc.org"

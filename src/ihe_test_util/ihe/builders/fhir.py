@@ -66,6 +66,9 @@ MINIMAL_PROVIDE_BUNDLE = f"{MHD}/IHE.MHD.Minimal.ProvideBundle"
 MINIMAL_SUBMISSION_SET = f"{MHD}/IHE.MHD.Minimal.SubmissionSet"
 MINIMAL_DOCUMENT_REFERENCE = f"{MHD}/IHE.MHD.Minimal.DocumentReference"
 SOURCE_ID_EXTENSION = f"{MHD}/ihe-sourceId"
+DESIGNATION_TYPE_EXTENSION = f"{MHD}/ihe-designationType"
+#: DocumentEntry.languageCode when the document gives none (the XDS builder's default).
+DEFAULT_LANGUAGE = "en-US"
 LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
 URI_SYSTEM = "urn:ietf:rfc:3986"
 
@@ -363,9 +366,8 @@ def iti65_provide_bundle(patient: PatientId | str, documents: Sequence[DocumentE
             "size": len(content),
             "hash": base64.b64encode(hashlib.sha1(content).digest()).decode("ascii"),
             "creation": now}
-        language = document.slots.get("languageCode")
-        if isinstance(language, str):
-            attachment["language"] = language
+        language = document.slots.get("languageCode", DEFAULT_LANGUAGE)
+        attachment["language"] = language if isinstance(language, str) else DEFAULT_LANGUAGE
         reference: dict[str, Any] = {
             "resourceType": "DocumentReference",
             "meta": {"profile": [MINIMAL_DOCUMENT_REFERENCE]},
@@ -391,8 +393,11 @@ def iti65_provide_bundle(patient: PatientId | str, documents: Sequence[DocumentE
     submission_set: dict[str, Any] = {
         "resourceType": "List",
         "meta": {"profile": [MINIMAL_SUBMISSION_SET]},
-        "extension": [{"url": SOURCE_ID_EXTENSION, "valueIdentifier": {
-            "value": _urn_oid(submission.source_id or DEFAULT_SOURCE_ID)}}],
+        "extension": [
+            {"url": SOURCE_ID_EXTENSION, "valueIdentifier": {
+                "value": _urn_oid(submission.source_id or DEFAULT_SOURCE_ID)}},
+            {"url": DESIGNATION_TYPE_EXTENSION,
+             "valueCodeableConcept": code_system(submission.content_type)}],
         "identifier": [
             {"use": "usual", "system": URI_SYSTEM, "value": _urn_oid(set_uid)},
             {"use": "official", "system": URI_SYSTEM, "value": list_url}],
