@@ -20,9 +20,11 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 SEKMET_VERSION = "0.1.1"
 MEDPLUM_VERSION = "4.5.2"
@@ -147,14 +149,46 @@ def start_sekmet() -> Iterator[FhirServer]:
             server.stop()
 
 
+class ServerPool:
+    """FHIR servers kept running and emptied between uses (``POST /__reset``, which both
+    launchers serve outside the FHIR base): a fresh, empty server for each :meth:`fresh`
+    without paying the seconds a start takes (sekmet imports its models, Medplum indexes the
+    FHIR definitions). One process per product and base path; :meth:`close` stops them.
+    """
+
+    def __init__(self) -> None:
+        self._servers: dict[tuple[str, str], tuple[FhirServer,
+                                                   AbstractContextManager[FhirServer]]] = {}
+
+    @contextmanager
+    def fresh(self, product: str, base_path: str | None = None) -> Iterator[FhirServer]:
+        key = (product, base_path or "")
+        if key not in self._servers:
+            starting = start_sekmet() if product == "sekmet" else \
+                start_medplum(base_path or "/fhir/R4")
+            self._servers[key] = (starting.__enter__(), starting)
+        server = self._servers[key][0]
+        origin = server.base_url[:server.base_url.index("/fhir")]
+        with requests.post(f"{origin}/__reset", timeout=30) as answer:
+            answer.raise_for_status()
+        yield server
+
+    def close(self) -> None:
+        for _, starting in self._servers.values():
+            starting.__exit__(None, None, None)
+        self._servers.clear()
+
+
 @contextmanager
-def start_medplum() -> Iterator[FhirServer]:
-    """A fresh @medplum/fhir-router (in-memory repository); base ``/fhir/R4``."""
+def start_medplum(base_path: str = "/fhir/R4") -> Iterator[FhirServer]:
+    """A fresh @medplum/fhir-router (in-memory repository) at ``base_path`` (Medplum's own
+    ``/fhir/R4`` by default; ``/fhir`` where a sekmet recording expects it)."""
     modules = medplum_modules()
     node = shutil.which("node") or "node"
     with tempfile.TemporaryDirectory(prefix="medplum-") as tmp:
-        server = _started("medplum", [node, str(HERE / "medplum_server.mjs")], "/fhir/R4",
-                          cwd=Path(tmp), env={"MEDPLUM_NODE_MODULES": str(modules)})
+        server = _started("medplum", [node, str(HERE / "medplum_server.mjs")], base_path,
+                          cwd=Path(tmp), env={"MEDPLUM_NODE_MODULES": str(modules),
+                                              "MEDPLUM_BASE_PATH": base_path})
         try:
             yield server
         finally:

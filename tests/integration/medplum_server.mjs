@@ -2,6 +2,7 @@
 // repository (fresh and empty on every start), on 127.0.0.1 and a port the OS picks.
 // Usage: node medplum_server.mjs   (NODE_PATH or a node_modules beside: @medplum/fhir-router)
 // Prints "listening <port>" on stdout once it accepts connections; SIGTERM stops it.
+// POST /__reset (outside the FHIR base) empties the repository: a fresh server in milliseconds.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -23,7 +24,9 @@ for (const file of definitions.SEARCH_PARAMETER_BUNDLE_FILES) {
   core.indexSearchParameterBundle(definitions.readJson(file));
 }
 
-const BASE_PATH = '/fhir/R4/';
+// The FHIR base path (default /fhir/R4/, Medplum's own): MEDPLUM_BASE_PATH=/fhir/ serves it where
+// another server's recording expects it.
+const BASE_PATH = (process.env.MEDPLUM_BASE_PATH || '/fhir/R4').replace(/\/?$/, '/');
 const router = new FhirRouter();
 const repo = new MemoryRepository();
 let baseUrl = '';
@@ -56,6 +59,13 @@ function send(res, status, body, headers = {}) {
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, baseUrl);
+    if (req.method === 'POST' && url.pathname === '/__reset') {
+      // a fresh, empty database without a new process (the definitions take seconds to index)
+      repo.clear();
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (!url.pathname.startsWith(BASE_PATH) && url.pathname !== BASE_PATH.slice(0, -1)) {
       send(res, 404, core.notFound);
       return;

@@ -4,6 +4,7 @@ Started with the Python of the venv sekmet-fhir is installed in (``fhir_servers.
 folder of its own holding ``settings.yaml`` (a fresh, empty database per start). The socket is
 bound here, before the app is built, so the server's base URL (its ``Location`` headers and
 ``fullUrl``s) names the real port; the port is printed as ``listening <port>`` once bound.
+``POST /__reset`` (outside the FHIR base) empties the database (sekmet's own ``reset``).
 """
 
 import os
@@ -21,6 +22,12 @@ def main() -> None:
     from sekmet.main import create_app
 
     app = create_app()
+
+    @app.post("/__reset", include_in_schema=False)
+    def reset() -> dict[str, str]:  # a fresh, empty database without a new process
+        app.state.ctx.store.reset()
+        return {}
+
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     sys.stdout.write(f"listening {port}\n")
     sys.stdout.flush()

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from .sim_support import (
     PIX_ADD,
@@ -71,12 +72,17 @@ def _urls(info: dict[str, object]) -> dict[str, str]:
 def test_prints_urls_answers_and_stops_cleanly_on_ctrl_c() -> None:
     with running_sim("--profile", "compatible") as (process, info):
         urls = _urls(info)
-        assert set(urls) == {"pix", "pdq", "registry", "repository", "xcpd"}
+        assert set(urls) == {"pix", "pdq", "registry", "repository", "xcpd",
+                             "mhd-recipient", "mhd-responder", "pdqm", "pixm"}
         assert info["profile"] == "compatible"
         base = str(info["base_url"])
         assert base.startswith("http://127.0.0.1:")
         assert urls["registry"] == f"{base}/xds/registry"
         assert info["actors"]["repository"]["transactions"] == ["ITI-41", "ITI-43"]  # type: ignore[index]
+        assert urls["pdqm"] == urls["mhd-recipient"] == f"{base}/fhir"
+        assert info["actors"]["mhd-responder"]["transactions"] == [  # type: ignore[index]
+            "ITI-66", "ITI-67", "ITI-68"]
+        assert requests.get(f"{base}/fhir/metadata", timeout=10).json()["fhirVersion"] == "4.0.1"
         assert post(urls["pix"], PIX_ADD, feed_message(PATIENT)).ack_code == "AA"
         _interrupt(process)
         assert process.wait(timeout=10) == (0 if sys.platform != "win32" else process.returncode)
@@ -93,7 +99,7 @@ def test_table_output_lists_every_actor(signum: int) -> None:
         env={**os.environ, "COLUMNS": "60"},
     )
     assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(7)]
+    lines = [process.stdout.readline() for _ in range(11)]
     process.send_signal(signum)
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
@@ -103,6 +109,11 @@ def test_table_output_lists_every_actor(signum: int) -> None:
                                ("/xds/repository", "ITI-41 ITI-43"), ("/xcpd", "ITI-55")):
         line = next(x for x in text.splitlines() if f"{path} " in x or x.endswith(path))
         assert transactions in line  # one line per actor even in a narrow terminal
+    for title, transactions in (("MHD Document Recipient", "ITI-65"),
+                                ("MHD Document Responder", "ITI-66 ITI-67 ITI-68"),
+                                ("PDQm", "ITI-78 ITI-119"), ("PIXm", "ITI-83 ITI-104")):
+        line = next(x for x in text.splitlines() if x.strip().startswith(title))
+        assert "/fhir " in line and transactions in line
     assert "stopped" in text
 
 

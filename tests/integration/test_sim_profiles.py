@@ -10,6 +10,7 @@ from ihe_test_util.sim.profiles import DEVIATIONS, Kind
 
 from .sim_scenario import documents_of, normalise, run_scenario, verdict
 from .sim_support import Answer
+from .test_sim_fhir_profiles import EXPECTED as FHIR_EXPECTED
 
 #: scenario step -> the deviation that must change its verdict under ``breaking``
 EXPECTED_BREAKING = {
@@ -85,5 +86,6 @@ def test_breaking_drops_a_required_slot(runs: dict[str, dict[str, Answer]]) -> N
 
 def test_every_regression_deviation_is_exercised() -> None:
     regressions = {d for d, info in DEVIATIONS.items() if info.kind is Kind.REGRESSION}
-    covered = set(EXPECTED_BREAKING.values()) | {Deviation.REQUIRED_SLOT_DROPPED}
+    fhir = {d for causes in FHIR_EXPECTED.values() for d in causes}  # test_sim_fhir_profiles.py
+    covered = set(EXPECTED_BREAKING.values()) | {Deviation.REQUIRED_SLOT_DROPPED} | fhir
     assert covered == regressions

@@ -120,3 +120,122 @@ def _fill(element: etree._Element, value: Any, *, fhir: bool, depth: int) -> Non
         if not fhir:
             element.set("type", "null" if value is None else
                         "boolean" if isinstance(value, bool) else "number")
+
+
+# -- FHIR XML as the specification writes it (the wire format, not the comparison view) -------
+#
+# The view above sorts members and keeps JSON's spelling; a FHIR server writing XML must follow
+# the FHIR XML rules instead: members in the order the resource was built (writers build them in
+# the order of the FHIR definitions), ``Element.id`` and ``Extension.url`` as attributes,
+# booleans and numbers as text. Reading FHIR XML back into JSON needs to know which elements
+# repeat (XML does not say when there is one): :data:`FHIR_REPEATING` names those of the resource
+# types IHE's mobile profiles exchange (Bundle, Patient, Parameters, List, DocumentReference,
+# Binary, OperationOutcome); an element that occurs twice is a list whatever its name.
+
+#: Elements that are arrays in FHIR JSON (complex ones; see :data:`FHIR_REPEATING_PRIMITIVES`).
+FHIR_REPEATING = frozenset({
+    "entry", "link", "contained", "extension", "modifierExtension", "identifier", "name",
+    "telecom", "address", "coding", "category", "author", "relatesTo", "securityLabel",
+    "content", "event", "related", "parameter", "part", "issue", "tag", "security", "note",
+    "contact", "communication", "generalPractitioner", "performer", "basedOn", "encounter",
+    "photo", "attester", "interaction",
+})
+#: Primitive elements that repeat (``HumanName.given``, ``Address.line``, ...).
+FHIR_REPEATING_PRIMITIVES = frozenset({
+    "given", "prefix", "suffix", "line", "profile", "location", "expression", "format",
+})
+#: Primitive elements whose JSON value is not a string.
+FHIR_BOOLEANS = frozenset({
+    "active", "deceasedBoolean", "multipleBirthBoolean", "valueBoolean", "onlyCertainMatches",
+    "preferred",
+})
+FHIR_NUMBERS = frozenset({
+    "total", "size", "valueInteger", "valueDecimal", "valueUnsignedInt", "valuePositiveInt",
+    "multipleBirthInteger", "count", "score", "rank",
+})
+_ATTRIBUTE_MEMBERS = frozenset({"url"})  # Extension.url; Element.id is handled by position
+
+
+def fhir_xml(resource: dict[str, Any]) -> etree._Element:
+    """A FHIR JSON resource as a FHIR XML element (``{http://hl7.org/fhir}Patient``)."""
+    tag = f"{{{FHIR}}}{resource['resourceType']}"
+    element = etree.Element(tag, nsmap={None: FHIR})  # type: ignore[dict-item]
+    for name, value in resource.items():
+        if name != "resourceType" and not name.startswith("_"):
+            _xml_member(element, name, value)
+    return element
+
+
+def _xml_member(parent: etree._Element, name: str, value: Any) -> None:
+    for item in value if isinstance(value, list) else [value]:
+        child = etree.SubElement(parent, f"{{{FHIR}}}{name}")
+        if isinstance(item, dict) and isinstance(item.get("resourceType"), str):
+            child.append(fhir_xml(item))
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                if key.startswith("_"):
+                    continue
+                if key == "id" or (key in _ATTRIBUTE_MEMBERS
+                                   and name in ("extension", "modifierExtension")):
+                    child.set(key, xml_safe(str(member)))
+                else:
+                    _xml_member(child, key, member)
+        elif isinstance(item, bool):
+            child.set("value", "true" if item else "false")
+        elif isinstance(item, (int, float)):
+            child.set("value", json.dumps(item))
+        elif item is not None:
+            child.set("value", xml_safe(str(item)))
+
+
+def fhir_json(element: etree._Element) -> dict[str, Any]:
+    """A FHIR XML resource element as FHIR JSON (the inverse of :func:`fhir_xml`)."""
+    resource: dict[str, Any] = {"resourceType": etree.QName(element).localname}
+    _json_members(element, resource, top=True)
+    return resource
+
+
+def _json_members(element: etree._Element, target: dict[str, Any], *, top: bool) -> None:
+    counts: dict[str, int] = {}
+    children = [c for c in element if isinstance(c.tag, str)]
+    for child in children:
+        local = etree.QName(child).localname
+        counts[local] = counts.get(local, 0) + 1
+    for child in children:
+        qname = etree.QName(child)
+        if qname.namespace != FHIR:
+            continue
+        name = qname.localname
+        value = _json_value(child, name)
+        primitive = not isinstance(value, dict)
+        repeats = counts[name] > 1 or (
+            name in FHIR_REPEATING_PRIMITIVES if primitive else name in FHIR_REPEATING)
+        if repeats:
+            target.setdefault(name, []).append(value)
+        else:
+            target[name] = value
+    if not top:
+        for attribute in ("id", "url"):
+            if element.get(attribute) is not None:
+                target[attribute] = element.get(attribute)
+
+
+def _json_value(child: etree._Element, name: str) -> Any:
+    elements = [c for c in child if isinstance(c.tag, str)]
+    if child.get("value") is not None and not elements:
+        text = child.get("value", "")
+        if name in FHIR_BOOLEANS:
+            return text == "true"
+        if name in FHIR_NUMBERS:
+            try:
+                number = float(_number_text(text))
+            except ValueError:
+                return text
+            return int(number) if number.is_integer() and "." not in text else number
+        return text
+    if len(elements) == 1 and etree.QName(elements[0]).localname[:1].isupper() and not (
+            child.get("value") or child.get("url")):
+        return fhir_json(elements[0])
+    members: dict[str, Any] = {}
+    _json_members(child, members, top=False)
+    return members

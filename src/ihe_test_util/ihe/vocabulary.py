@@ -182,3 +182,50 @@ def error_severity(value: str | None) -> str:
     if value is None:
         return ""
     return ERROR_SEVERITY.get(value.strip(), value.strip())
+
+
+# -- IHE mobile profiles on FHIR R4: MHD 4.2, PDQm 3.x, PIXm 3.x -------------------------------
+#: An OID as a URI (RFC 3001): FHIR Identifier.system of an OID-named domain, XCA
+#: homeCommunityId.
+OID_URN_PREFIX = "urn:oid:"
+#: Identifier.system of a UUID-valued identifier (MHD: entryUUID as ``urn:uuid:...``).
+FHIR_UUID_SYSTEM = "urn:ietf:rfc:3986"
+#: List.code of the MHD list types (MHD 4.2 CodeSystem MHDlistTypes).
+MHD_LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
+MHD_SUBMISSION_SET = "submissionset"
+MHD_FOLDER = "folder"
+#: SubmissionSet.sourceId and .contentTypeCode on List (MHD 4.2 extensions).
+MHD_SOURCE_ID_EXTENSION = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
+MHD_DESIGNATION_TYPE_EXTENSION = (
+    "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-designationType")
+#: DocumentEntry.availabilityStatus <-> DocumentReference.status (MHD 4.2 mapping table).
+FHIR_DOCUMENT_STATUS: dict[str, str] = {APPROVED: "current", DEPRECATED: "superseded"}
+#: DocumentReference.relatesTo.code <-> association type (MHD 4.2 mapping table).
+FHIR_RELATES_TO: dict[str, str] = {
+    "replaces": RPLC, "transforms": XFRM, "appends": APND, "signs": SIGNS,
+}
+#: DocumentReference element -> the coded DocumentEntry attribute it carries (MHD 4.2
+#: DocumentEntry mapping; ``content.format`` is a Coding, the others CodeableConcepts).
+MHD_DOCUMENT_REFERENCE_CODES: dict[str, str] = {
+    "type": "typeCode",
+    "category": "classCode",
+    "securityLabel": "confidentialityCode",
+    "content.format": "formatCode",
+    "context.event": "eventCodeList",
+    "context.facilityType": "healthcareFacilityTypeCode",
+    "context.practiceSetting": "practiceSettingCode",
+}
+#: PIXm $ihe-pix failures: HTTP status, OperationOutcome issue code and diagnostics
+#: (ITI TF-2 3.83.4.2.3, cases 3-5).
+PIXM_SOURCE_DOMAIN_UNKNOWN = (400, "code-invalid",
+                              "sourceIdentifier Assigning Authority not found")
+PIXM_SOURCE_PATIENT_UNKNOWN = (404, "not-found", "sourceIdentifier Patient Identifier not found")
+PIXM_TARGET_SYSTEM_UNKNOWN = (403, "code-invalid", "targetSystem not found")
+#: PDQm $match result grades (FHIR R4 extension match-grade, ITI-119).
+FHIR_MATCH_GRADE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/match-grade"
+#: Patient.gender <-> HL7 v3 administrativeGenderCode (AdministrativeGender concept maps).
+FHIR_GENDER_TO_V3: dict[str, str] = {"male": "M", "female": "F", "other": "UN"}
+V3_GENDER_TO_FHIR: dict[str, str] = {"M": "male", "F": "female", "UN": "other"}
+#: FHIR media types (FHIR R4 http.html#mime-type).
+FHIR_MEDIA_JSON = "application/fhir+json"
+FHIR_MEDIA_XML = "application/fhir+xml"

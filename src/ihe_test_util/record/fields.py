@@ -27,6 +27,7 @@ from ihe_test_util.ihe.builders import (
 from ihe_test_util.ihe.builders.hl7v3 import DEFAULT_RECEIVER, DEFAULT_SENDER
 from ihe_test_util.ihe.builders.patients import GENDERS
 from ihe_test_util.ihe.identifiers import is_oid
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
 from ihe_test_util.record.data import not_a_regular_file
 from ihe_test_util.record.variables import Path as TreePath
 
@@ -95,7 +96,7 @@ def boolean(value: Any, path: TreePath) -> bool:
 
 def oid(value: Any, path: TreePath) -> str:
     result = text(value, path)
-    if not is_oid(result.removeprefix("urn:oid:")):
+    if not is_oid(result.removeprefix(OID_URN_PREFIX)):
         raise FieldError(path, f"{result!r} is not an OID", hint="write it like 1.2.840.113619")
     return result
 

@@ -2,20 +2,43 @@
 
 Automatic correlation (:mod:`.correlate`) finds server-assigned values that reappear verbatim
 in later requests. When a later request carries such a value in another form, or a value
-should be tracked regardless, a rule names where servers put it::
+should be tracked regardless, a rule names where servers put it, in one of three ways::
 
     [[correlate]]
     name = "XCPD remote patient id"         # optional, for messages
     transaction = "ITI-55"                  # optional: only responses of this transaction
-    response = "//hl7:subject1/hl7:patient/hl7:id/@extension"
+    response = "//hl7:subject1/hl7:patient/hl7:id/@extension"     # XPath (XML, FHIR as XML)
 
-On replay, the n-th value the XPath selects in the recorded response maps to the n-th value it
-selects in the replayed one; later requests carrying the recorded value get the new one, and
-exchanges that need a value the replayed response no longer has are skipped with the reason.
+    [[correlate]]
+    transaction = "ITI-65"
+    json = "Bundle.entry.response.location" # a JSON path: FHIRPath subset or JSON pointer
+    pattern = "^([A-Za-z]+/[^/]+)"          # optional: the part of the value (group 1)
+
+    [[correlate]]
+    header = "Location"                     # a response header
+    pattern = "/Patient/([^/]+)"
+
+``json`` is either a JSON pointer (RFC 6901: ``/entry/0/response/location``) or a FHIRPath
+subset: dot-separated member names, an optional leading resource type that the body's
+``resourceType`` must equal, ``[n]`` to pick one item of a list (lists are flattened
+otherwise), and ``resource`` descending into a nested resource as usual in FHIR JSON.
+The FHIRPath subset also reads FHIR XML responses (``application/fhir+xml``): the same
+elements, values in ``@value``. ``pattern`` is a regular expression searched in each selected
+value: the value kept is its
+group 1 (or the whole match without a group).
+
+On replay, the n-th value the rule selects in the recorded response maps to the n-th value it
+selects in the replayed one; later requests carrying the recorded value (in their body, URL or
+headers) get the new one, and exchanges that need a value the replayed response no longer has
+are skipped with the reason. A rule that cannot apply is a configuration error when loaded,
+never silently ignored: a bad XPath, JSON path or pattern, an unknown transaction, or a JSON
+rule for a transaction whose responses are never JSON.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,28 +46,186 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.errors import ConfigError
-from ihe_test_util.ihe.catalogue import known_ids, transaction_id
-from ihe_test_util.ihe.namespaces import PREFIXES
+from ihe_test_util.ihe.catalogue import known_ids, spec_for, transaction_id
+from ihe_test_util.ihe.message import Message
+from ihe_test_util.ihe.namespaces import FHIR, PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath, compiled_xpath, values_of
+from ihe_test_util.model import Headers
 
-RULE_KEYS = {"name", "transaction", "response"}
+RULE_KEYS = {"name", "transaction", "response", "json", "header", "pattern"}
+SELECTORS = ("response", "json", "header")
+#: Transaction families whose responses are JSON (or may be): where a ``json`` rule applies.
+JSON_FAMILIES = frozenset({"fhir", "json"})
+_MEMBER = re.compile(r"([A-Za-z_$][\w$-]*)(?:\[(\d+)\])?")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class JsonPathError(ValueError):
+    """A ``json`` path that is neither a JSON pointer nor the FHIRPath subset."""
+
+
+@dataclass(frozen=True)
+class JsonPath:
+    """A compiled ``json`` selector: a JSON pointer or the FHIRPath subset (module doc)."""
+
+    text: str
+    pointer: tuple[str, ...] | None = None
+    resource_type: str | None = None
+    members: tuple[tuple[str, int | None], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> JsonPath:
+        text = text.strip()
+        if not text:
+            raise JsonPathError("empty path")
+        if text.startswith("/"):
+            parts = tuple(part.replace("~1", "/").replace("~0", "~")
+                          for part in text[1:].split("/"))
+            return cls(text, pointer=parts)
+        steps = text.split(".")
+        members: list[tuple[str, int | None]] = []
+        resource_type = None
+        for position, step in enumerate(steps):
+            match = _MEMBER.fullmatch(step)
+            if match is None:
+                raise JsonPathError(
+                    f"{step!r} is not a member name (optionally with [n]); a JSON pointer "
+                    "starts with /")
+            name, index = match.group(1), match.group(2)
+            if position == 0 and name[0].isupper() and index is None and len(steps) > 1:
+                resource_type = name
+                continue
+            members.append((name, int(index) if index is not None else None))
+        if not members:
+            raise JsonPathError("names a resource type but no element of it")
+        return cls(text, resource_type=resource_type, members=tuple(members))
+
+    def values(self, document: Any) -> list[str]:
+        """The selected values (strings as they are, other scalars as JSON), in order."""
+        if self.pointer is not None:
+            node = document
+            for part in self.pointer:
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                else:
+                    return []
+            return _scalars([node])
+        if self.resource_type is not None and (
+                not isinstance(document, dict)
+                or document.get("resourceType") != self.resource_type):
+            return []
+        nodes: list[Any] = [document]
+        for name, index in self.members:
+            found: list[Any] = []
+            for node in nodes:
+                value = node.get(name) if isinstance(node, dict) else None
+                items = value if isinstance(value, list) else [] if value is None else [value]
+                if index is not None:
+                    items = items[index:index + 1]
+                found.extend(items)
+            nodes = found
+        return _scalars(nodes)
+
+    def tree_values(self, root: etree._Element) -> list[str]:
+        """The FHIRPath subset on a FHIR XML body (``application/fhir+xml``): members are
+        child elements, a nested resource is stepped through, values are ``@value``. A JSON
+        pointer names JSON only: nothing."""
+        if self.pointer is not None or not str(root.tag).startswith(f"{{{FHIR}}}"):
+            return []
+        if self.resource_type is not None and etree.QName(root).localname != self.resource_type:
+            return []
+        nodes = [root]
+        for name, index in self.members:
+            found: list[etree._Element] = []
+            for node in nodes:
+                items = [_through_resource(child) for child in node
+                         if child.tag == f"{{{FHIR}}}{name}"]
+                found.extend(items[index:index + 1] if index is not None else items)
+            nodes = found
+        return [str(node.get("value")) for node in nodes if node.get("value") is not None]
+
+
+def _through_resource(element: etree._Element) -> etree._Element:
+    """``resource`` (and ``contained``, ``outcome``) hold a resource: step into it."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if len(children) == 1 and element.get("value") is None \
+            and etree.QName(children[0]).localname[:1].isupper():
+        return children[0]
+    return element
+
+
+def _scalars(nodes: Iterable[Any]) -> list[str]:
+    values = []
+    for node in nodes:
+        if isinstance(node, list):
+            values.extend(_scalars(node))
+        elif isinstance(node, str):
+            values.append(node)
+        elif node is not None and not isinstance(node, dict):
+            values.append(json.dumps(node))
+    return values
 
 
 @dataclass(frozen=True)
 class CaptureRule:
     index: int
-    response: str
+    response: str | None = None
     transaction: str | None = None
     name: str | None = None
+    json_path: JsonPath | None = None
+    header: str | None = None
+    pattern: re.Pattern[str] | None = None
 
     @property
     def label(self) -> str:
         return f"correlate[{self.index}]" + (f" {self.name}" if self.name else "")
 
-    def values(self, root: etree._Element) -> list[str]:
-        """The selected values, in document order, read as ``ihe record`` captures read them
-        (:func:`ihe_test_util.ihe.xpath.node_value`)."""
-        return values_of(compiled_xpath(self.response)(root))
+    @property
+    def selector(self) -> str:
+        """What the rule selects, as configured (for messages)."""
+        if self.json_path is not None:
+            return f"json {self.json_path.text}"
+        if self.header is not None:
+            return f"header {self.header}"
+        return self.response or ""
+
+    def values(self, root: etree._Element | None, *, message: Message | None = None,
+               headers: Headers | None = None) -> list[str]:
+        """The selected values, in document order: XPath values read as ``ihe record``
+        captures read them (:func:`ihe_test_util.ihe.xpath.node_value`), JSON values from the
+        body (``message``), header values from ``headers``; each cut by ``pattern``."""
+        found: list[str]
+        if self.json_path is not None:
+            document = _json_of(message)
+            if document is not None:
+                found = self.json_path.values(document)
+            else:  # FHIR XML: the same path on the tree
+                found = self.json_path.tree_values(root) if root is not None else []
+        elif self.header is not None:
+            found = [value.strip() for value in headers.get_all(self.header)] \
+                if headers is not None else []
+        else:
+            found = values_of(compiled_xpath(self.response or "")(root)) \
+                if root is not None else []
+        if self.pattern is None:
+            return found
+        cut = []
+        for value in found:
+            match = self.pattern.search(value)
+            if match is not None:
+                cut.append(match.group(1) if self.pattern.groups else match.group(0))
+        return cut
+
+
+def _json_of(message: Message | None) -> Any:
+    if message is None or message.kind != "json" or not message.raw:
+        return None
+    try:
+        return json.loads(message.raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None = None) -> (
@@ -58,20 +239,22 @@ def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None =
             if key not in RULE_KEYS:
                 raise ConfigError("unknown key", source=source, key=f"{where}.{key}",
                                   hint="allowed: " + ", ".join(sorted(RULE_KEYS)))
-        response = table.get("response")
-        if not isinstance(response, str) or not response.strip():
-            raise ConfigError("needs an XPath selecting the values in responses",
-                              source=source, key=f"{where}.response")
-        try:
-            compile_xpath(response)
-        except etree.XPathSyntaxError as exc:
-            raise ConfigError(f"invalid XPath: {exc}", source=source, key=f"{where}.response",
-                              hint="prefixes: " + ", ".join(sorted(PREFIXES))) from None
-        transaction = table.get("transaction")
-        name = table.get("name")
-        for key, value in (("transaction", transaction), ("name", name)):
+        for key in ("transaction", "name", *SELECTORS, "pattern"):
+            value = table.get(key)
             if value is not None and not isinstance(value, str):
                 raise ConfigError("expected a string", source=source, key=f"{where}.{key}")
+        chosen = [key for key in SELECTORS if key in table]
+        if len(chosen) != 1:
+            raise ConfigError(
+                "needs exactly one of response (an XPath), json (a JSON path) or header "
+                "(a response header name)" + (f"; got {', '.join(chosen)}" if chosen else ""),
+                source=source, key=f"{where}.{chosen[1] if len(chosen) > 1 else 'response'}")
+        selector = chosen[0]
+        text = str(table[selector])
+        if not text.strip():
+            raise ConfigError("expected a non-empty string", source=source,
+                              key=f"{where}.{selector}")
+        transaction = table.get("transaction")
         if transaction is not None:
             ident = transaction_id(transaction)
             if ident is None:
@@ -79,7 +262,46 @@ def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None =
                                   key=f"{where}.transaction",
                                   hint=f"known: {', '.join(known_ids())}")
             transaction = ident
-        rules.append(CaptureRule(index, response, transaction, name))
+        response = json_path = header = None
+        if selector == "response":
+            try:
+                compile_xpath(text)
+            except etree.XPathSyntaxError as exc:
+                raise ConfigError(f"invalid XPath: {exc}", source=source,
+                                  key=f"{where}.response",
+                                  hint="prefixes: " + ", ".join(sorted(PREFIXES))) from None
+            response = text
+        elif selector == "json":
+            try:
+                json_path = JsonPath.parse(text)
+            except JsonPathError as exc:
+                raise ConfigError(f"invalid JSON path {text!r}: {exc}", source=source,
+                                  key=f"{where}.json",
+                                  hint="a JSON pointer (/entry/0/id) or a FHIRPath subset "
+                                       "(Bundle.entry.response.location)") from None
+            family = spec_for(transaction).family if transaction is not None else None
+            if family is not None and family not in JSON_FAMILIES:
+                raise ConfigError(f"{transaction} responses are {family}, never JSON: a json "
+                                  "path cannot apply", source=source, key=f"{where}.json",
+                                  hint="use response = an XPath")
+        else:
+            if not _HEADER_NAME.fullmatch(text.strip()):
+                raise ConfigError(f"{text!r} is not a header name", source=source,
+                                  key=f"{where}.header")
+            header = text.strip()
+        pattern = None
+        if table.get("pattern") is not None:
+            try:
+                pattern = re.compile(str(table["pattern"]))
+            except re.error as exc:
+                raise ConfigError(f"invalid regular expression: {exc}", source=source,
+                                  key=f"{where}.pattern") from None
+            if pattern.groups > 1:
+                raise ConfigError("the pattern has more than one group: which is the value?",
+                                  source=source, key=f"{where}.pattern",
+                                  hint="use (?:...) for the other groups")
+        rules.append(CaptureRule(index, response, transaction, table.get("name"), json_path,
+                                 header, pattern))
     return tuple(rules)
 
 

@@ -25,6 +25,8 @@ from ihe_test_util.replay.correlate import (
     MentionIndex,
     find_captures,
     find_rule_captures,
+    request_strings,
+    substitute_request,
     substitute_with,
 )
 from ihe_test_util.replay.selection import exchange_id
@@ -90,11 +92,17 @@ class CassetteReplay:
         interactions = self.cassette.interactions
         read = self.messages.read
         requests = [read(i.request, "recorded request").root for i in interactions]
-        responses = [read(i.response, "recorded response").root for i in interactions]
-        captures = find_captures(requests, responses)
+        response_messages = [read(i.response, "recorded response") for i in interactions]
+        responses = [message.root for message in response_messages]
+        # URL path segments, query values, headers: where REST (FHIR) requests carry values
+        extras = [request_strings(i.request) for i in interactions]
+        headers = [i.response.headers for i in interactions]
+        captures = find_captures(requests, responses, request_extras=extras,
+                                 response_headers=headers)
         captures += find_rule_captures(
             self.capture_rules, [i.meta.transaction for i in interactions], requests, responses,
-            known=(c.value for c in captures),
+            known=(c.value for c in captures), request_extras=extras,
+            response_messages=response_messages, response_headers=headers,
         )
         produced: dict[int, list[Capture]] = {}
         needed: dict[int, list[Capture]] = {}
@@ -151,6 +159,13 @@ class CassetteReplay:
                 else:
                     correlated = rewrite_request(recorded, correlate, "recorded request",
                                                  read=read)[0]
+                    # the URL, headers and a JSON / form body: outside any XML tree
+                    outside = substitute_request(
+                        correlated, replacer, read(correlated, "recorded request"))
+                    if outside is not correlated:
+                        if correlated is not recorded:
+                            self.messages.forget(correlated)
+                        correlated = outside
             # wsa:To names the URL the request is sent to, not the recorded (proxy's) address.
             target = self.targets.rewrite(correlated.uri)
             request = self.regenerator.regenerate(correlated, transaction, read=read, to=target)
@@ -190,8 +205,8 @@ class CassetteReplay:
                 f"exchange #{capture.source} that assigned it was not replayed"
             )
             return
-        root = self.messages.read(response, "replayed response").root
-        new_value = capture.resolve(root, self.value_map()) if root is not None else None
+        message = self.messages.read(response, "replayed response")
+        new_value = capture.resolve(message.root, self.value_map(), message, response.headers)
         if new_value is None:
             self.unresolved[capture.value] = (
                 f"not found at {capture.describe()} in the replayed response of "

@@ -27,9 +27,10 @@ from ihe_test_util.replay.engine import Comparer, ExchangeSink, Sender
 from ihe_test_util.replay.runner import ReplayEngine
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison
+from ihe_test_util.transport.content import decodable_accept_encoding
 from ihe_test_util.transport.http import TransportOptions
 from ihe_test_util.transport.security_config import security_header
-from ihe_test_util.transport.senders import SchemeSender
+from ihe_test_util.transport.senders import SchemeSender, family_of
 from ihe_test_util.transport.wssecurity import SecurityHeader
 
 
@@ -113,8 +114,27 @@ def production_comparer(settings: Settings) -> Comparer:
                              Redactor.from_settings(settings))
 
 
+class ReplaySender(SchemeSender):
+    """The replay's sender (:class:`SchemeSender`) with replay's ``Accept-Encoding``: the
+    ``[env]`` header when one is configured (it overrides the recorded value), else the
+    recorded value narrowed to the codings the comparer can read
+    (:func:`decodable_accept_encoding`), so no comparison depends on compression."""
+
+    def send(self, request: Request) -> tuple[Response, float]:
+        if family_of(request.uri) == "http":
+            request = request.evolve(headers=request.headers.with_value(
+                "Accept-Encoding", self.accept_encoding(request)))
+        return super().send(request)
+
+    def accept_encoding(self, request: Request) -> str:
+        for name, value in self.options.headers.items():
+            if name.lower() == "accept-encoding":
+                return value
+        return decodable_accept_encoding(request.headers.get("Accept-Encoding"))
+
+
 def make_transport(options: TransportOptions) -> Sender:
-    return SchemeSender(options)
+    return ReplaySender(options)
 
 
 def production_engine(
@@ -139,6 +159,7 @@ def production_engine(
 
 __all__ = [
     "CassetteRegenerator",
+    "ReplaySender",
     "RuleBoundComparer",
     "SchemeSender",
     "TargetMap",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
 from ihe_test_util.sim.hl7v3 import Endpoint
 from ihe_test_util.sim.profiles import Deviation, Profile
 from ihe_test_util.sim.store import Store
@@ -21,7 +22,7 @@ class SimIdentity:
 
     @property
     def home_community_id(self) -> str:
-        return f"urn:oid:{self.home_community_oid}"
+        return f"{OID_URN_PREFIX}{self.home_community_oid}"
 
     @property
     def endpoint(self) -> Endpoint:

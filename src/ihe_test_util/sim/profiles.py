@@ -36,6 +36,10 @@ class Deviation(str, Enum):
     DOCUMENTS_INLINE = "documents-inline"
     EXTRA_OPTIONAL_SLOT = "extra-optional-slot"
     REWORDED_ERROR_CONTEXT = "reworded-error-context"
+    FHIR_ID_FORMAT = "fhir-id-format"
+    FHIR_ENTRY_ORDER = "fhir-entry-order"
+    FHIR_META_TAG = "fhir-meta-tag"
+    FHIR_BUNDLE_LINKS = "fhir-bundle-links"
     # breaking
     FIND_DOCUMENTS_IGNORES_STATUS = "find-documents-ignores-status"
     GET_DOCUMENTS_DROPS_LAST = "get-documents-drops-last"
@@ -45,6 +49,11 @@ class Deviation(str, Enum):
     PIX_UNKNOWN_PATIENT_NF = "pix-unknown-patient-nf"
     PDQ_IGNORES_BIRTH_TIME = "pdq-ignores-birth-time"
     RETRIEVE_PARTIAL_AS_FAILURE = "retrieve-partial-as-failure"
+    FHIR_CHAINED_SEARCH_IGNORED = "fhir-chained-search-ignored"
+    FHIR_SORT_IGNORED = "fhir-sort-ignored"
+    MHD_STATUS_FILTER_IGNORED = "mhd-status-filter-ignored"
+    MHD_VALIDATION_RELAXED = "mhd-validation-relaxed"
+    PIXM_DROPS_IDENTIFIER = "pixm-drops-identifier"
 
     @property
     def info(self) -> DeviationInfo:
@@ -76,6 +85,29 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
     Deviation.REWORDED_ERROR_CONTEXT: DeviationInfo(
         Kind.NOISE, ("ITI-18", "ITI-41", "ITI-42", "ITI-43"), "RegistryError/@codeContext",
         "Error texts are worded differently; errorCode, severity and location are unchanged.",
+    ),
+    Deviation.FHIR_ID_FORMAT: DeviationInfo(
+        Kind.NOISE, ("ITI-65", "ITI-66", "ITI-67", "ITI-68", "ITI-78", "ITI-83", "ITI-104",
+                     "ITI-119"),
+        "server-assigned resource ids (Resource.id, references, Location, fullUrl)",
+        "Server-assigned FHIR ids have another format: UUIDs without dashes for documents and "
+        "lists, name-based UUIDs instead of numbers for patients.",
+    ),
+    Deviation.FHIR_ENTRY_ORDER: DeviationInfo(
+        Kind.NOISE, ("ITI-66", "ITI-67", "ITI-78"), "Bundle.entry order of searches without _sort",
+        "Searchset entries come back in reverse order when the search has no _sort (FHIR "
+        "defines no order then); sorted searches keep their order.",
+    ),
+    Deviation.FHIR_META_TAG: DeviationInfo(
+        Kind.DRIFT, ("ITI-65", "ITI-66", "ITI-67", "ITI-78", "ITI-104", "ITI-119"),
+        "an extra meta.tag on returned resources",
+        "Every resource the FHIR actors return carries an extra meta.tag "
+        "(http://ihe-test-utility.invalid/sim-tag|upgraded).",
+    ),
+    Deviation.FHIR_BUNDLE_LINKS: DeviationInfo(
+        Kind.NOISE, ("ITI-66", "ITI-67", "ITI-78", "ITI-119"), "Bundle.link",
+        "Searchset Bundles spell their self link with the parameters sorted and add a "
+        "'first' link.",
     ),
     Deviation.FIND_DOCUMENTS_IGNORES_STATUS: DeviationInfo(
         Kind.REGRESSION, ("ITI-18",), "result count",
@@ -115,6 +147,30 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
         Kind.REGRESSION, ("ITI-43",), "status and document count",
         "A retrieve in which some documents are unknown answers Failure with no documents "
         "instead of PartialSuccess with the known ones.",
+    ),
+    Deviation.FHIR_CHAINED_SEARCH_IGNORED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-66", "ITI-67"), "Bundle.total",
+        "A chained search parameter (patient.identifier) is ignored, so documents and lists "
+        "of every patient match.",
+    ),
+    Deviation.FHIR_SORT_IGNORED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-66", "ITI-67", "ITI-78"), "Bundle.entry order under _sort",
+        "_sort is accepted but ignored: entries come back in storage order.",
+    ),
+    Deviation.MHD_STATUS_FILTER_IGNORED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-67",), "Bundle.total",
+        "The DocumentReference status parameter is ignored: superseded documents come back "
+        "alongside current ones.",
+    ),
+    Deviation.MHD_VALIDATION_RELAXED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-65",), "HTTP status and OperationOutcome",
+        "ITI-65 no longer checks the required DocumentReference and List metadata: a bundle "
+        "the baseline refuses with 422 and an OperationOutcome is accepted (200) and stored "
+        "with placeholder codes.",
+    ),
+    Deviation.PIXM_DROPS_IDENTIFIER: DeviationInfo(
+        Kind.REGRESSION, ("ITI-83",), "Parameters.parameter (targetIdentifier)",
+        "$ihe-pix returns one targetIdentifier fewer than it should (the last one is lost).",
     ),
 }
 

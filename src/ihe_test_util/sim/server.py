@@ -16,6 +16,7 @@ from ihe_test_util import __version__
 from ihe_test_util.errors import UsageError
 from ihe_test_util.ihe.namespaces import WSA
 from ihe_test_util.sim.context import ActorContext, SimIdentity
+from ihe_test_util.sim.fhir.app import FhirApp, is_fhir_path
 from ihe_test_util.sim.profiles import Profile, get_profile
 from ihe_test_util.sim.reply import render_reply
 from ihe_test_util.sim.store import Store
@@ -55,8 +56,11 @@ class SimApp(HttpApp):
     def __init__(self, ctx: ActorContext, *, max_body_bytes: int) -> None:
         self.ctx = ctx
         self.max_body_bytes = max_body_bytes
+        self.fhir = FhirApp(ctx, max_body_bytes=max_body_bytes)
 
     def handle(self, call: HttpCall) -> HttpAnswer:
+        if is_fhir_path(urlsplit(call.path).path):
+            return self.fhir.handle(call)
         if call.method == "POST":
             return self.answer(call.path, call.content_type, call.body,
                                call.headers.get("Content-Encoding"))
@@ -70,13 +74,15 @@ class SimApp(HttpApp):
                           (("Allow", "POST"),) if status == 405 else ())
 
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
+        if is_fhir_path(urlsplit(call.path).path):
+            return self.fhir.problem(status, reason)
         return self.fault(FaultReply("Sender", reason, http_status=status))
 
     def answer(self, path: str, content_type: str | None, body: bytes,
                content_encoding: str | None = None) -> HttpAnswer:
         actor = actor_at(urlsplit(path).path)
         if actor is None:
-            paths = ", ".join(a.path for a in ACTORS)
+            paths = ", ".join(dict.fromkeys(a.path for a in ACTORS))
             return self.fault(FaultReply(
                 "Sender", f"no IHE actor at {urlsplit(path).path!r}; actors are at {paths}",
                 http_status=404,

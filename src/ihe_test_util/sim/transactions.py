@@ -16,6 +16,7 @@ from lxml import etree
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.sim import pdq, pix, xcpd, xds_query, xds_retrieve, xds_submit
 from ihe_test_util.sim.context import ActorContext
+from ihe_test_util.sim.fhir.app import FHIR_ACTORS, FHIR_PREFIX, ROUTES, fhir_transactions_of
 from ihe_test_util.transport.soap_server import SoapReply, SoapRequest
 
 Handler = Callable[[SoapRequest, ActorContext], SoapReply]
@@ -57,7 +58,11 @@ ACTORS: tuple[Actor, ...] = (
     Actor("registry", "/xds/registry", "XDS.b Document Registry"),
     Actor("repository", "/xds/repository", "XDS.b Document Repository"),
     Actor("xcpd", "/xcpd", "XCPD Responding Gateway"),
+    # The FHIR actors share one base URL; sim/fhir/app.py routes their requests.
+    *(Actor(actor.name, FHIR_PREFIX, actor.title) for actor in FHIR_ACTORS),
 )
+#: ``url_for("fhir")``: the FHIR base every FHIR actor answers at.
+FHIR_ALIAS = "fhir"
 
 SERVICES: tuple[Service, ...] = (
     Service("ITI-44", "pix", pix.feed),
@@ -89,19 +94,26 @@ TRANSACTIONS: tuple[Transaction, ...] = tuple(row for s in SERVICES for row in _
 
 
 def actor_at(path: str) -> Actor | None:
+    """The SOAP actor at ``path`` (FHIR requests are routed before this is asked)."""
     normalised = "/" + path.strip("/")
-    return next((a for a in ACTORS if a.path == normalised), None)
+    return next((a for a in ACTORS if a.path == normalised and a.path != FHIR_PREFIX), None)
 
 
 def actor_named(name: str) -> Actor | None:
-    """An actor by name (``registry``) or by a transaction it serves (``ITI-18``)."""
+    """An actor by name (``registry``, ``pdqm``; ``fhir`` is the FHIR base) or by a
+    transaction it serves (``ITI-18``, ``ITI-78``)."""
     wanted = name.strip().lower()
+    if wanted == FHIR_ALIAS:
+        return actor_named(FHIR_ACTORS[0].name)
     for actor in ACTORS:
         if actor.name == wanted:
             return actor
     for transaction in TRANSACTIONS:
         if transaction.id.lower() == wanted:
             return actor_named(transaction.actor)
+    for route in ROUTES:
+        if route.transaction and route.transaction.lower() == wanted:
+            return actor_named(route.actor)
     return None
 
 
@@ -113,4 +125,6 @@ def transaction_for(actor: Actor, action: str) -> Transaction | None:
 
 def transactions_of(actor: Actor) -> list[str]:
     """Transaction ids served by ``actor``, in table order, without repeats."""
+    if actor.path == FHIR_PREFIX:
+        return fhir_transactions_of(actor.name)
     return list(dict.fromkeys(t.id for t in TRANSACTIONS if t.actor == actor.name))

@@ -203,11 +203,29 @@ _DECODERS: dict[str, Callable[[bytes, int], bytes]] = {
 }
 
 
+def decodable_accept_encoding(accept: str | None) -> str:
+    """An ``Accept-Encoding`` value asking only for codings :func:`decode_content` undoes.
+
+    What replay sends instead of the recorded value: the recorded preferences (and their
+    ``q`` weights) are kept for ``gzip``, ``deflate``, ``br`` and ``identity``; a coding this
+    tool cannot read (``zstd``, ``compress``, ``*``) is dropped, so a server never answers in
+    one and the comparison never depends on compression. ``identity`` when nothing is left
+    (or nothing was recorded).
+    """
+    kept = []
+    for item in (accept or "").split(","):
+        name = item.split(";", 1)[0].strip().lower()
+        if name in _DECODERS or name == "identity":
+            kept.append(item.strip())
+    return ", ".join(kept) or "identity"
+
+
 __all__ = [
     "BOM",
     "ENVELOPES",
     "UTF8_CHARSETS",
     "RootPart",
+    "decodable_accept_encoding",
     "decode_content",
     "looks_like_xml",
     "media_type_of",

@@ -20,10 +20,13 @@ def test_addresses_and_lifecycle() -> None:
         assert sim.url_for("registry") == f"http://127.0.0.1:{port}/xds/registry"
         assert sim.url_for("ITI-41") == sim.url_for("repository")
         assert sim.url_for("iti-55") == f"http://127.0.0.1:{port}/xcpd"
-        assert set(sim.urls()) == {"pix", "pdq", "registry", "repository", "xcpd"}
+        assert set(sim.urls()) == {"pix", "pdq", "registry", "repository", "xcpd",
+                                   "mhd-recipient", "mhd-responder", "pdqm", "pixm"}
         assert sim.transactions["pix"] == ["ITI-44", "ITI-45"]
+        assert sim.transactions["pixm"] == ["ITI-83", "ITI-104"]
+        assert sim.url_for("fhir") == sim.url_for("ITI-78") == f"http://127.0.0.1:{port}/fhir"
         with pytest.raises(UsageError, match="unknown actor"):
-            sim.url_for("fhir")
+            sim.url_for("hl7v2")
         assert requests.get(sim.base_url, timeout=5).status_code == 200
     finally:
         sim.stop()

@@ -51,3 +51,18 @@ def test_the_mtom_root_part_and_its_package() -> None:
 ])
 def test_the_xml_sniff(data: bytes, xml: bool) -> None:
     assert looks_like_xml(data) is xml
+
+
+@pytest.mark.parametrize(("recorded", "sent"), [
+    ("gzip, deflate, br", "gzip, deflate, br"),
+    ("gzip;q=1.0, zstd;q=0.9, *;q=0.1", "gzip;q=1.0"),
+    ("zstd", "identity"),
+    (None, "identity"),
+    ("identity", "identity"),
+    ("X-GZIP, compress", "X-GZIP"),
+])
+def test_replay_asks_only_for_codings_it_can_decode(recorded: str | None, sent: str) -> None:
+    from ihe_test_util.transport.content import decodable_accept_encoding
+
+    assert decodable_accept_encoding(recorded) == sent
+

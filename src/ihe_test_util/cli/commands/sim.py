@@ -30,9 +30,12 @@ def command(cli_ctx: CliContext, host: str, port: int, profile: str, state_path:
     """Run a reference IHE endpoint: PIX Manager (ITI-44/45), PDQ Supplier (ITI-47), XDS.b
     Registry (ITI-18/42) and Repository (ITI-41/43), XCPD Responding Gateway (ITI-55).
 
-    One port, one path per actor, SOAP 1.2 with WS-Addressing. Responses carry fresh message
-    ids, timestamps, entryUUIDs and MTOM boundaries, like a real server. [b]--profile[/]
-    makes it behave like an upgraded server, to try [b]ihe replay[/] against. Stop with Ctrl-C.
+    Under /fhir on the same port and data: MHD Document Recipient and Responder
+    (ITI-65/66/67/68), PDQm Supplier (ITI-78/119), PIXm Manager (ITI-83/104), FHIR R4 JSON
+    or XML. One path per SOAP actor (SOAP 1.2 with WS-Addressing). Responses carry fresh
+    message ids, timestamps, entryUUIDs and MTOM boundaries, like a real server.
+    [b]--profile[/] makes it behave like an upgraded server, to try [b]ihe replay[/] against.
+    Stop with Ctrl-C.
 
     [b]Examples[/]
 
@@ -40,6 +43,7 @@ def command(cli_ctx: CliContext, host: str, port: int, profile: str, state_path:
       ihe sim --port 0
       ihe sim --port 8080 --profile breaking
       ihe sim --state sim.sqlite --json
+      curl 'http://127.0.0.1:8080/fhir/Patient?family=doe'
     """
     import json
     import logging

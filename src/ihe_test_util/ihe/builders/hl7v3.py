@@ -17,6 +17,7 @@ from ihe_test_util.ihe.builders.common import BuiltMessage
 from ihe_test_util.ihe.builders.patients import Address, PatientDemographics, PatientId
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
 from ihe_test_util.ihe.namespaces import HL7V3, XSI, qname
+from ihe_test_util.ihe.vocabulary import OID_URN_PREFIX
 
 INTERACTION_ID_ROOT = "2.16.840.1.113883.1.6"
 ADMINISTRATIVE_GENDER = "2.16.840.1.113883.5.1"
@@ -327,7 +328,7 @@ def iti55_discovery(
     ``home_community_id`` (OID, no ``urn:oid:``) identifies the initiating community: it is
     the sender's represented organization. ``responding_gateway`` is the receiver's URL.
     """
-    community = home_community_id.removeprefix("urn:oid:")
+    community = home_community_id.removeprefix(OID_URN_PREFIX)
     sender = Device(wrapper.sender.id_root, community, wrapper.sender.telecom)
     receiver = Device(wrapper.receiver.id_root, wrapper.receiver.organization_root,
                       responding_gateway or wrapper.receiver.telecom)
@@ -337,5 +338,5 @@ def iti55_discovery(
         ids=ids, other_ids_domains=(), initial_quantity=None, minimum_degree_match=None,
         require_xcpd_traits=True,
     )
-    values["homeCommunityId"] = f"urn:oid:{community}"
+    values["homeCommunityId"] = f"{OID_URN_PREFIX}{community}"
     return BuiltMessage("ITI-55", h.root, values=values)
