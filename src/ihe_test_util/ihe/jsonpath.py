@@ -13,8 +13,10 @@ Selected values are strings as they are and other scalars as JSON (``3``, ``true
 select nothing. ``pattern`` (:func:`cut`) keeps group 1 of a regular expression (or the whole
 match) of each value: ``Location`` ``/Patient/([^/]+)`` -> the id.
 
-The selector is the one written for replay's ``[[correlate]]`` rules (issue 13), kept here, a
-building block, so ``record`` and ``replay`` read JSON the same way.
+The same path also reads a FHIR XML body (:meth:`JsonPath.tree_values`: members are child
+elements, values ``@value``). The selector was written for replay's ``[[correlate]]`` rules
+(issue 13); it lives here, a building block, so ``record`` and ``replay`` share one
+implementation.
 """
 
 from __future__ import annotations
@@ -25,18 +27,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
+
 from ihe_test_util.ihe.message import Message
+from ihe_test_util.ihe.namespaces import FHIR
 
 _MEMBER = re.compile(r"([A-Za-z_$][\w$-]*)(?:\[(\d+)\])?")
 
 
 class JsonPathError(ValueError):
-    """A path that is neither a JSON pointer nor the FHIRPath subset."""
+    """A ``json`` path that is neither a JSON pointer nor the FHIRPath subset."""
 
 
 @dataclass(frozen=True)
 class JsonPath:
-    """A compiled JSON path: a JSON pointer or the FHIRPath subset (module doc)."""
+    """A compiled ``json`` selector: a JSON pointer or the FHIRPath subset (module doc)."""
 
     text: str
     pointer: tuple[str, ...] | None = None
@@ -98,6 +103,33 @@ class JsonPath:
             nodes = found
         return _scalars(nodes)
 
+    def tree_values(self, root: etree._Element) -> list[str]:
+        """The FHIRPath subset on a FHIR XML body (``application/fhir+xml``): members are
+        child elements, a nested resource is stepped through, values are ``@value``. A JSON
+        pointer names JSON only: nothing."""
+        if self.pointer is not None or not str(root.tag).startswith(f"{{{FHIR}}}"):
+            return []
+        if self.resource_type is not None and etree.QName(root).localname != self.resource_type:
+            return []
+        nodes = [root]
+        for name, index in self.members:
+            found: list[etree._Element] = []
+            for node in nodes:
+                items = [_through_resource(child) for child in node
+                         if child.tag == f"{{{FHIR}}}{name}"]
+                found.extend(items[index:index + 1] if index is not None else items)
+            nodes = found
+        return [str(node.get("value")) for node in nodes if node.get("value") is not None]
+
+
+def _through_resource(element: etree._Element) -> etree._Element:
+    """``resource`` (and ``contained``, ``outcome``) hold a resource: step into it."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if len(children) == 1 and element.get("value") is None \
+            and etree.QName(children[0]).localname[:1].isupper():
+        return children[0]
+    return element
+
 
 def _scalars(nodes: Iterable[Any]) -> list[str]:
     values = []
@@ -109,6 +141,7 @@ def _scalars(nodes: Iterable[Any]) -> list[str]:
         elif node is not None and not isinstance(node, dict):
             values.append(json.dumps(node))
     return values
+
 
 
 def json_document(message: Message | None) -> Any:

@@ -99,9 +99,9 @@ class FieldCapture:
 
 
 class JsonCapture:
-    """A capture written ``{json: PATH, pattern: RE}``: values of a JSON body selected by a
-    JSON path (:class:`ihe_test_util.ihe.jsonpath.JsonPath`, the syntax of replay's
-    ``[[correlate]]`` ``json`` rules), each cut by the pattern."""
+    """A capture written ``{json: PATH, pattern: RE}``: values of a JSON (or FHIR XML) body
+    selected by a JSON path (:class:`ihe_test_util.ihe.jsonpath.JsonPath`, the code of
+    replay's ``[[correlate]]`` ``json`` rules), each cut by the pattern."""
 
     def __init__(self, path: JsonPath, pattern: re.Pattern[str] | None = None) -> None:
         self.json_path = path
@@ -110,9 +110,11 @@ class JsonCapture:
 
     def read(self, body: Message, headers: Headers) -> tuple[list[str], str | None]:
         document = json_document(body)
-        if document is None:
-            return [], f"the response is not JSON ({body.error or body.kind})"
-        return cut(self.json_path.values(document), self.pattern), None
+        if document is not None:
+            return cut(self.json_path.values(document), self.pattern), None
+        if body.root is not None and body.kind == "xml":  # FHIR XML: the same path on the tree
+            return cut(self.json_path.tree_values(body.root), self.pattern), None
+        return [], f"the response is neither JSON nor FHIR XML ({body.error or body.kind})"
 
 
 class HeaderCapture:

@@ -140,7 +140,7 @@ def test_iti65_bundle_holds_list_document_reference_and_binary(tmp_path: Path) -
     assert attachment["size"] == 10 and attachment["language"] == "en-US"
     assert attachment["hash"] == base64.b64encode(hashlib.sha1(b"hay fever\n").digest()).decode()
     assert base64.b64decode(binary["data"]) == b"hay fever\n"
-    assert first["type"]["coding"][0]["system"] == "http://loinc.org"
+    assert first["type"]["coding"][0]["system"] == "urn:oid:2.16.840.1.113883.6.1"
     assert second["masterIdentifier"]["value"] == "urn:oid:1.2.3.4.5"
     assert second["type"]["coding"][0]["code"] == "11488-4"
     assert built.values["submissionSetUniqueId"] == "1.2.3.9"

@@ -14,8 +14,9 @@ refer to them as they do for the SOAP builders (``${pnr.documentUniqueId}``).
 * ITI-83 ``Patient/$ihe-pix``, ITI-104 patient feed (a conditional update, or delete, of a
   ``Patient`` by identifier).
 
-Metadata codes are the ones the XDS builders use (:data:`..xds.DEFAULT_CODES`), with their
-OID code systems written as FHIR URIs where FHIR has one (LOINC, SNOMED CT, HL7 v3).
+Metadata codes are the ones the XDS builders use (:data:`..xds.DEFAULT_CODES`), their OID code
+systems written ``urn:oid:...`` so an MHD Document Recipient on an XDS registry maps them back
+to the same codingScheme an ITI-41 would have sent.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ from ihe_test_util.ihe.builders.xds import (
 )
 from ihe_test_util.ihe.catalogue import spec_for
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
+from ihe_test_util.ihe.vocabulary import (
+    FHIR_UUID_SYSTEM,
+    MHD_DESIGNATION_TYPE_EXTENSION,
+    MHD_LIST_TYPES,
+    MHD_SOURCE_ID_EXTENSION,
+    MHD_SUBMISSION_SET,
+    OID_URN_PREFIX,
+    V3_GENDER_TO_FHIR,
+)
 from ihe_test_util.model import Headers, Request
 
 __all__ = [
@@ -58,6 +68,7 @@ __all__ = [
     "iti83_query",
     "iti104_feed",
     "iti119_match",
+    "system_of",
 ]
 
 FHIR_JSON = "application/fhir+json"
@@ -65,23 +76,10 @@ MHD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition"
 MINIMAL_PROVIDE_BUNDLE = f"{MHD}/IHE.MHD.Minimal.ProvideBundle"
 MINIMAL_SUBMISSION_SET = f"{MHD}/IHE.MHD.Minimal.SubmissionSet"
 MINIMAL_DOCUMENT_REFERENCE = f"{MHD}/IHE.MHD.Minimal.DocumentReference"
-SOURCE_ID_EXTENSION = f"{MHD}/ihe-sourceId"
-DESIGNATION_TYPE_EXTENSION = f"{MHD}/ihe-designationType"
 #: DocumentEntry.languageCode when the document gives none (the XDS builder's default).
 DEFAULT_LANGUAGE = "en-US"
-LIST_TYPES = "https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes"
-URI_SYSTEM = "urn:ietf:rfc:3986"
-
-#: OID code systems FHIR names by a URI (the rest are written ``urn:oid:...``).
-CODE_SYSTEMS: Mapping[str, str] = {
-    "2.16.840.1.113883.6.1": "http://loinc.org",
-    "2.16.840.1.113883.6.96": "http://snomed.info/sct",
-    "2.16.840.1.113883.5.25": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
-    "2.16.840.1.113883.5.1": "http://hl7.org/fhir/administrative-gender",
-}
-#: HL7 AdministrativeGender (v2/v3 letters) -> FHIR administrative-gender.
-FHIR_GENDERS: Mapping[str, str] = {"M": "male", "F": "female", "O": "other", "U": "unknown",
-                                   "UN": "unknown"}
+#: HL7 AdministrativeGender (v3 letters, and v2's O and U) -> FHIR administrative-gender.
+FHIR_GENDERS: Mapping[str, str] = {**V3_GENDER_TO_FHIR, "O": "other", "U": "unknown"}
 _REFERENCE = re.compile(r"^(https?://\S+/)?Patient/[A-Za-z0-9\-.]{1,64}$")
 _OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
 
@@ -159,11 +157,10 @@ def http_request(method: str, path: str = "", *, query: Sequence[tuple[str, str]
 
 
 def system_of(root: str) -> str:
-    """The FHIR identifier/code system of an OID (``urn:oid:...``) or a URI (as it is)."""
-    bare = root.removeprefix("urn:oid:")
-    if _OID.match(bare):
-        return CODE_SYSTEMS.get(bare, f"urn:oid:{bare}")
-    return root
+    """The FHIR identifier/code system of an OID (``urn:oid:...``: an MHD Document Recipient
+    on XDS maps it back to the OID) or of a URI (as it is)."""
+    bare = root.removeprefix(OID_URN_PREFIX)
+    return f"{OID_URN_PREFIX}{bare}" if _OID.match(bare) else root
 
 
 def code_system(code: Code) -> dict[str, Any]:
@@ -306,7 +303,7 @@ def iti66_search(parameters: Mapping[str, str | Sequence[str]]) -> FhirRequest:
     """Find Document Lists: ``GET List?code=submissionset&...`` (``code`` defaults to
     submission sets, as MHD's Document Responder expects a list type)."""
     given = dict(parameters)
-    given.setdefault("code", f"{LIST_TYPES}|submissionset")
+    given.setdefault("code", f"{MHD_LIST_TYPES}|{MHD_SUBMISSION_SET}")
     return FhirRequest(_transaction("ITI-66"), "GET", "List", _pairs(given))
 
 
@@ -371,8 +368,8 @@ def iti65_provide_bundle(patient: PatientId | str, documents: Sequence[DocumentE
         reference: dict[str, Any] = {
             "resourceType": "DocumentReference",
             "meta": {"profile": [MINIMAL_DOCUMENT_REFERENCE]},
-            "masterIdentifier": {"system": URI_SYSTEM, "value": _urn_oid(unique_id)},
-            "identifier": [{"use": "official", "system": URI_SYSTEM, "value": reference_url}],
+            "masterIdentifier": {"system": FHIR_UUID_SYSTEM, "value": _urn_oid(unique_id)},
+            "identifier": [{"use": "official", "system": FHIR_UUID_SYSTEM, "value": reference_url}],
             "status": "current",
             "type": code_system(codes["typeCode"]),
             "category": [code_system(codes["classCode"])],
@@ -394,16 +391,16 @@ def iti65_provide_bundle(patient: PatientId | str, documents: Sequence[DocumentE
         "resourceType": "List",
         "meta": {"profile": [MINIMAL_SUBMISSION_SET]},
         "extension": [
-            {"url": SOURCE_ID_EXTENSION, "valueIdentifier": {
+            {"url": MHD_SOURCE_ID_EXTENSION, "valueIdentifier": {
                 "value": _urn_oid(submission.source_id or DEFAULT_SOURCE_ID)}},
-            {"url": DESIGNATION_TYPE_EXTENSION,
+            {"url": MHD_DESIGNATION_TYPE_EXTENSION,
              "valueCodeableConcept": code_system(submission.content_type)}],
         "identifier": [
-            {"use": "usual", "system": URI_SYSTEM, "value": _urn_oid(set_uid)},
-            {"use": "official", "system": URI_SYSTEM, "value": list_url}],
+            {"use": "usual", "system": FHIR_UUID_SYSTEM, "value": _urn_oid(set_uid)},
+            {"use": "official", "system": FHIR_UUID_SYSTEM, "value": list_url}],
         "status": "current", "mode": "working",
         "title": submission.title or "Submission",
-        "code": {"coding": [{"system": LIST_TYPES, "code": "submissionset"}]},
+        "code": {"coding": [{"system": MHD_LIST_TYPES, "code": MHD_SUBMISSION_SET}]},
         "subject": subject,
         "date": now,
         "entry": items,
@@ -420,4 +417,4 @@ def iti65_provide_bundle(patient: PatientId | str, documents: Sequence[DocumentE
 
 
 def _urn_oid(value: str) -> str:
-    return value if value.startswith("urn:") else f"urn:oid:{value}"
+    return value if value.startswith("urn:") else f"{OID_URN_PREFIX}{value}"
