@@ -169,4 +169,5 @@ steps:
 def test_the_fhir_example_loads() -> None:
     scenario = load_scenario(EXAMPLES / "mhd-pdqm-pixm.yaml")
     assert [s.transaction for s in scenario.steps] == [
-        "ITI-104", "ITI-78", "ITI-78", "ITI-83", "ITI-65", "ITI-67", "ITI-66", "ITI-68", "http"]
+        "ITI-104", "ITI-78", "ITI-78", "ITI-65", "ITI-104", "ITI-65", "http", "ITI-67", "ITI-66",
+        "ITI-68", "http", "ITI-83"]
