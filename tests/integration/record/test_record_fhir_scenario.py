@@ -26,7 +26,7 @@ from ihe_test_util.ihe.builders.fhir import (
 )
 from ihe_test_util.sim import Simulator
 
-from ..fhir_servers import FhirServer, start_medplum, start_sekmet
+from ..fhir_servers import FhirServer, ServerPool
 from ..replay.test_replay_cli import ihe, validate
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "scenarios"
@@ -47,13 +47,23 @@ def _has_fhir_verdicts() -> bool:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pool() -> Iterator[ServerPool]:
+    """sekmet and medplum started once for the module, emptied (``POST /__reset``) per use."""
+    servers = ServerPool()
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory, pool: ServerPool) -> Path:
     folder = tmp_path_factory.mktemp("fhir-scenario")
     shutil.copy(EXAMPLES / "mhd-pdqm-pixm.yaml", folder)
     shutil.copytree(EXAMPLES / "documents", folder / "documents")
     (folder / "requests").mkdir()
     shutil.copy(EXAMPLES / "requests" / "bundle-without-metadata.json", folder / "requests")
-    with start_sekmet() as server:
+    with pool.fresh("sekmet") as server:
         result = ihe("record", str(folder / "mhd-pdqm-pixm.yaml"), "--var",
                      f"fhir={server.base_url}", "--cassette", str(folder / "fhir.yaml"),
                      cwd=folder)
@@ -99,11 +109,11 @@ def test_steps_build_fhir_requests_and_capture_json_and_headers(recorded: Path) 
 @pytest.mark.xfail(not _has_fhir_correlation(), strict=True,
                    reason="replay does not yet carry FHIR ids into later requests (fhir13)")
 def test_the_recording_replays_against_a_fresh_sekmet_without_regressions(
-        recorded: Path) -> None:
+        recorded: Path, pool: ServerPool) -> None:
     """Fresh server, fresh ids: every exchange finds what it found when recorded. Differences
     left are server-assigned ids and references (the comparer's FHIR noise, fhircmp)."""
     report = recorded.parent / "run.json"
-    with start_sekmet() as fresh:
+    with pool.fresh("sekmet") as fresh:
         result = ihe("replay", str(recorded), "--target", fresh.base_url.rsplit("/fhir", 1)[0],
                      "--report-json", str(report))
     assert result.returncode in (0, 1), result.stdout + result.stderr
@@ -114,8 +124,9 @@ def test_the_recording_replays_against_a_fresh_sekmet_without_regressions(
 
 @pytest.mark.xfail(not (_has_fhir_correlation() and _has_fhir_verdicts()), strict=True,
                    reason="server-assigned FHIR ids are not yet noise to the comparer (fhircmp)")
-def test_the_recording_replays_green_against_a_fresh_sekmet(recorded: Path) -> None:
-    with start_sekmet() as fresh:
+def test_the_recording_replays_green_against_a_fresh_sekmet(recorded: Path,
+                                                            pool: ServerPool) -> None:
+    with pool.fresh("sekmet") as fresh:
         result = ihe("replay", str(recorded), "--target", fresh.base_url.rsplit("/fhir", 1)[0])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -131,9 +142,9 @@ def _send(server: FhirServer, built: FhirRequest) -> tuple[int, dict[str, object
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-@pytest.fixture(scope="module", params=["sekmet", "medplum"])
-def server(request: pytest.FixtureRequest) -> Iterator[FhirServer]:
-    with (start_sekmet() if request.param == "sekmet" else start_medplum()) as running:
+@pytest.fixture(params=["sekmet", "medplum"])
+def server(request: pytest.FixtureRequest, pool: ServerPool) -> Iterator[FhirServer]:
+    with pool.fresh(request.param) as running:
         yield running
 
 
@@ -184,13 +195,14 @@ def test_every_fhir_problem_is_reported_at_once_with_file_and_line(tmp_path: Pat
 
 @pytest.mark.xfail(not _has_fhir_correlation(), strict=True,
                    reason="replay does not yet carry FHIR ids into later requests (fhir13)")
-def test_the_example_cassette_checks_and_replays_against_a_fresh_sekmet(tmp_path: Path) -> None:
+def test_the_example_cassette_checks_and_replays_against_a_fresh_sekmet(
+        tmp_path: Path, pool: ServerPool) -> None:
     """``examples/cassettes/mhd-pdqm-pixm.yaml``: the example recorded from sekmet-fhir 0.1.1."""
     example = EXAMPLES.parent / "cassettes" / "mhd-pdqm-pixm.yaml"
     checked = ihe("cassette", "check", str(example))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     report = tmp_path / "run.json"
-    with start_sekmet() as fresh:
+    with pool.fresh("sekmet") as fresh:
         result = ihe("replay", str(example), "--target", fresh.base_url.rsplit("/fhir", 1)[0],
                      "--report-json", str(report))
     assert result.returncode in (0, 1), result.stdout + result.stderr
