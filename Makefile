@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint lint-ci build demo bench docker clean
+.PHONY: help install dev test lint lint-ci build demo bench docker clean fuzz
 
 help:
 	@echo "make install  - create .venv and install ihe-test-utility"
@@ -18,6 +18,7 @@ help:
 	@echo "make build    - build wheel and sdist into dist/"
 	@echo "make demo     - the main job end to end on the embedded simulator"
 	@echo "make bench    - run the benchmarks (figures as ratios to in-run baselines)"
+	@echo "make fuzz     - the long fuzzing pass (FUZZ_EXAMPLES inputs per target, random)"
 	@echo "make docker   - build the Docker image from the wheel"
 	@echo "make clean    - remove build outputs and the virtualenv"
 
@@ -65,6 +66,13 @@ demo: install
 
 bench: dev
 	$(PY) -m benchmarks
+
+# The fuzzing pass of tests/fuzz/ with its long budget: FUZZ_EXAMPLES random inputs per target
+# (the normal suite runs a few derandomized ones); hypothesis prints inputs tried per target.
+FUZZ_EXAMPLES ?= 2000
+fuzz: dev
+	IHE_FUZZ=long IHE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -p no:cacheprovider \
+		--hypothesis-show-statistics -q $(PYTEST_ARGS)
 
 docker: build
 	docker build -t ihe-test-utility:0.1.0 -t ihe-test-utility:latest .

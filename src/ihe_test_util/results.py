@@ -13,6 +13,13 @@ from typing import Any
 
 REPORT_SCHEMA_ID = "ihe-test-utility/run-report@1"
 
+#: The exit code of a run stopped by Ctrl-C or SIGTERM (the shell convention for SIGINT; one
+#: code for both, as they stop a command the same way). Outside the contract's 0-3.
+EXIT_INTERRUPTED = 130
+
+#: ``error.type`` of an exchange an interrupted run did not replay (its outcome: ``skipped``).
+NOT_RUN = "NotRun"
+
 
 class Outcome(str, enum.Enum):
     """One per replayed exchange. ``rank`` orders them for ``--fail-on``."""
@@ -83,8 +90,12 @@ class Difference:
     """One real difference between a recorded and a replayed response.
 
     ``path`` locates it in the *recorded* response (namespace-free local names, 1-based
-    positions), or ``http:status`` / ``part:<ref>`` outside the XML. ``description`` is the same
-    finding in IHE terms for people ("DocumentEntry 1.2.3 slot creationTime: a -> b").
+    positions), or ``http:status`` / ``part:<ref>`` outside the XML: a valid ``[[rules]]``
+    pattern, for JSON and HL7 v2 bodies too (on their element view). ``location`` is where
+    people look for it in a body that is not XML on the wire (``Bundle.entry[2].resource.
+    gender``, ``PID-5``), None otherwise; :attr:`shown_path` is what reports show.
+    ``description`` is the same finding in IHE terms for people ("DocumentEntry 1.2.3 slot
+    creationTime: a -> b").
     """
 
     path: str
@@ -94,6 +105,12 @@ class Difference:
     replayed: str | None = None
     rule: str | None = None
     description: str | None = None
+    location: str | None = None
+
+    @property
+    def shown_path(self) -> str:
+        """The location as reports show it: native (JSON / HL7 v2) where there is one."""
+        return self.location or self.path
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +123,7 @@ class Difference:
             # Not in schema v1's required shape; extra members are allowed, and people
             # reading a report (or a re-rendered one) want the finding in IHE terms.
             "description": self.description,
+            **({"location": self.location} if self.location is not None else {}),
         }
 
     @classmethod
@@ -119,6 +137,7 @@ class Difference:
             replayed=data.get("replayed"),
             rule=data.get("rule"),
             description=data.get("description"),
+            location=data.get("location"),
         )
 
 
@@ -172,11 +191,16 @@ class ExchangeResult:
     #: ``ihe replay --reference``: the candidate's differences the live reference showed too
     #: (against the same recording), so noise for this exchange: not in ``differences``.
     reference_noise: tuple[Difference, ...] = ()
+    #: Words for people about this exchange: what the comparison did not count (objects of
+    #: earlier replays), why it may have failed (state the target is missing), caveats.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = self._to_dict()
         if self.reference_noise:  # an optional member (schema v1 allows extra members)
             data["reference_noise"] = [d.to_dict() for d in self.reference_noise]
+        if self.notes:  # optional too
+            data["notes"] = list(self.notes)
         return data
 
     def _to_dict(self) -> dict[str, Any]:
@@ -237,14 +261,22 @@ class ExchangeResult:
             error=ExchangeError.from_dict(error) if error is not None else None,
             reference_noise=tuple(Difference.from_dict(d)
                                   for d in data.get("reference_noise") or ()),
+            notes=tuple(str(note) for note in data.get("notes") or ()),
         )
 
 
 @dataclass
 class RunSummary:
-    """Counts per outcome; ``exit_code`` implements the CLI contract's exit-code table."""
+    """Counts per outcome; ``exit_code`` implements the CLI contract's exit-code table.
+
+    ``interrupted``: the run was stopped (Ctrl-C, SIGTERM) before every exchange was replayed;
+    those it did not replay are counted ``skipped`` (error type :data:`NOT_RUN`) and the exit
+    code is :data:`EXIT_INTERRUPTED` whatever the outcomes. (Not part of equality: it is the
+    report's top-level ``interrupted``, not a count.)
+    """
 
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    interrupted: bool = field(default=False, compare=False)
 
     @classmethod
     def of(cls, outcomes: Iterable[Outcome]) -> RunSummary:
@@ -261,6 +293,8 @@ class RunSummary:
         return sum(self.counts.values())
 
     def exit_code(self, fail_on: FailOn) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if any(fail_on.fails(o) and n for o, n in self.counts.items()):
             return 1
         if self.counts[Outcome.ERROR]:

@@ -7,6 +7,7 @@ The parser never touches the network and refuses documents above a size limit.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -27,6 +28,20 @@ _PARSER_OPTIONS = {
     "remove_pis": False,
     "collect_ids": False,
 }
+
+
+#: Characters XML 1.0 cannot carry at all (not even as character references).
+_NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd"
+                           "\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with the characters XML cannot carry written as ``\\uXXXX``: what goes into
+    an element or attribute built from outside input (a header, a URL, a fault reason), which
+    lxml would refuse with ValueError. Text without such characters comes back unchanged."""
+    if _NOT_XML_CHAR.search(text) is None:
+        return text
+    return _NOT_XML_CHAR.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def _parser() -> etree.XMLParser:

@@ -234,3 +234,38 @@ def test_the_installed_command_runs_in_a_subprocess(lc: tuple[Path, Path]) -> No
          "--transaction", "iti18"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("REGRESSION  ITI-18")
+
+
+def test_fhir_json_files_show_json_values_with_fhir_paths(tmp_path: Path) -> None:
+    """Sekmet-shaped PDQm searchsets: renamed server ids pass; a changed value is shown as
+    JSON at a FHIR-style path, a lost match as a regression, a total change once."""
+    def bundle(base: str, ids: list[str], genders: list[str], total: int) -> dict[str, object]:
+        return {"resourceType": "Bundle", "id": ids[0] + "-search", "type": "searchset",
+                "meta": {"lastUpdated": f"2026-12-02T10:0{len(ids)}:00Z"}, "total": total,
+                "link": [{"relation": "self", "url": f"{base}/Patient?family=M&_offset=0"}],
+                "entry": [{"fullUrl": f"{base}/Patient/{pid}", "search": {"mode": "match"},
+                           "resource": {"resourceType": "Patient", "id": pid, "gender": gender,
+                                        "identifier": [{"system": "urn:oid:1.2", "value": n}],
+                                        "meta": {"versionId": "1"}}}
+                          for n, (pid, gender) in enumerate(zip(ids, genders, strict=True))]}
+    recorded = tmp_path / "recorded.json"
+    recorded.write_text(json.dumps(bundle("http://a:1/fhir", ["9c", "7a"], ["male", "female"], 2)))
+    renamed = tmp_path / "renamed.json"
+    renamed.write_text(json.dumps(bundle("http://b:2/fhir", ["x1", "x2"], ["male", "female"], 2)))
+    code, out = run("diff", str(recorded), str(renamed), "-t", "ITI-78")
+    assert code == 0 and out.startswith("PASS  ITI-78"), out
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(bundle("http://b:2/fhir", ["x1"], ["other"], 1)))
+    code, out = run("diff", str(recorded), str(changed), "-t", "ITI-78", "--json")
+    assert code == 1
+    item = json.loads(out)
+    assert item["outcome"] == "regression"
+    shown = [(d.get("location", d["path"]), d["recorded"], d["replayed"])
+             for d in item["differences"]]
+    assert shown[0] == ("Bundle.total", "2", "1")
+    assert ("Bundle.entry[0].resource.gender", '"male"', '"other"') in shown
+    assert [path for path, _, _ in shown].count("Bundle.total") == 1
+    assert not any("<" in (value or "") for _, *values in shown for value in values)
+    code, out = run("diff", str(recorded), str(changed), "-t", "ITI-78")
+    assert 'Bundle.entry[0].resource.gender: "male" -> "other"' in out
+    assert "ns0:" not in out and "@value" not in out

@@ -102,8 +102,8 @@ def test_table_output_and_verbose_mismatch_log(recorded: Path) -> None:
     assert process.returncode == 0
     assert "stopped" in out
     assert "no recorded interaction matches this ITI-18" in err
-    assert "flow.yaml #5 (ITI-18 'find documents')" in err and "IHEDEMO-0002" in err
-    assert "/xds/registry -> flow.yaml #5" in err  # -v also logs what each request matched
+    assert "flow.yaml#4 (ITI-18 'find documents')" in err and "IHEDEMO-0002" in err
+    assert "/xds/registry -> flow.yaml#4" in err  # -v also logs what each request matched
     assert "Traceback" not in err
 
 
@@ -126,7 +126,7 @@ def test_every_miss_is_one_console_line_without_verbose(recorded: Path) -> None:
     assert len(misses) == 2, out
     for row in misses:
         assert "POST /xds/registry ITI-18" in row
-        assert "closest flow.yaml #5 (ITI-18 'find documents')" in row
+        assert "closest flow.yaml#4 (ITI-18 'find documents')" in row
         assert "IHEDEMO-0002" in row
     assert "Traceback" not in err
 
@@ -143,7 +143,7 @@ def test_json_lines_name_each_miss(recorded: Path) -> None:
     assert event["event"] == "no-match"
     assert (event["method"], event["path"], event["transaction"]) == (
         "POST", "/xds/registry", "ITI-18")
-    assert event["closest"] == "flow.yaml #5 (ITI-18 'find documents')"
+    assert event["closest"] == "flow.yaml#4 (ITI-18 'find documents')"
     assert "IHEDEMO-0002" in event["reason"]
 
 

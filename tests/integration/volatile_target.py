@@ -5,8 +5,9 @@
 
 * ``POST /xds/registry`` (ITI-18, SOAP 1.2): an AdhocQueryResponse with two ObjectRefs and, in
   the SOAP Header, a vendor ``ServerTime`` element holding a fresh value on every answer;
-* ``GET /fhir/Patient/$ihe-pix`` (ITI-83): an OperationOutcome (not-found) whose ``id`` is fresh
-  on every answer;
+* ``GET /fhir/Patient/$ihe-pix`` (ITI-83): an OperationOutcome (not-found) whose
+  ``meta.source`` (a request id, as HAPI writes it) and ``id`` are fresh on every answer (the
+  catalogue knows the id is noise, not the source);
 * ``GET /fhir/DocumentReference`` (ITI-67): a searchset Bundle of two DocumentReferences.
 
 Every response carries an ``X-Vendor-Trace`` header with a fresh value. With ``--regress`` the
@@ -65,6 +66,7 @@ def registry_answer(request: bytes, regress: bool) -> bytes:
 
 def pix_answer() -> dict[str, object]:
     return {"resourceType": "OperationOutcome", "id": str(uuid.uuid4()),
+            "meta": {"source": f"#{uuid.uuid4().hex[:16]}"},
             "issue": [{"severity": "error", "code": "not-found",
                        "diagnostics": "sourceIdentifier not found"}]}
 

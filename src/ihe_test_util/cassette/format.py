@@ -15,8 +15,9 @@ Bodies are ``str`` (UTF-8 text: vcrpy encodes it back to the same bytes) or ``!!
 
 What could not go on the wire is refused here, with file and line, so ``ihe cassette check``
 rejects everything replay and serve would: a method and header names must be HTTP tokens,
-header values Latin-1 text without control characters (CR and LF would split the header); an
-``mllp://`` exchange has method ``MLLP`` and an HL7 v2 message stored without MLLP framing.
+header values Latin-1 text without control characters (CR and LF would split the header), a
+URI and a reason phrase without control characters; an ``mllp://`` exchange has method
+``MLLP`` and an HL7 v2 message stored without MLLP framing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/=\s]*")
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: What a header value may hold: Latin-1 without control characters (HTAB allowed).
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+#: Control characters: never in a request line or a status line (a URI or a reason phrase
+#: holding one cannot be sent, and CR/LF would split the line).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REQUEST_KEYS = ("method", "uri", "headers", "body")
 _META_KEYS = ("format", "tool_version", "recorded_at", "name")
 _INTERACTION_META_KEYS = (
@@ -101,10 +105,10 @@ def interaction_tree(interaction: Interaction) -> dict[str, Any]:
     request_body = body_value(request.body)
     response_body = body_value(response.body)
     meta = _interaction_meta_tree(interaction.meta)
-    if isinstance(request_body, bytes):
-        _add_view(meta, "request_view", request.body, request.content_type)
-    if isinstance(response_body, bytes):
-        _add_view(meta, "response_view", response.body, response.content_type)
+    _add_view(meta, "request_view", request.body, request.content_type,
+              request.headers.get("Content-Encoding"))
+    _add_view(meta, "response_view", response.body, response.content_type,
+              response.headers.get("Content-Encoding"))
     tree: dict[str, Any] = {IHE_KEY: meta} if meta else {}
     tree["request"] = {
         "method": request.method,
@@ -126,8 +130,9 @@ def body_value(body: bytes) -> str | bytes:
     return body if text is None else text
 
 
-def _add_view(meta: dict[str, Any], key: str, body: bytes, content_type: str | None) -> None:
-    view = body_view(body, content_type)
+def _add_view(meta: dict[str, Any], key: str, body: bytes, content_type: str | None,
+              content_encoding: str | None) -> None:
+    view = body_view(body, content_type, content_encoding)
     if view is not None:
         meta[key] = view
 
@@ -246,9 +251,13 @@ class _Reader:
         if not _HTTP_TOKEN.fullmatch(method):
             raise self.error(fields["method"], f"{where}.method {method!r} is not an HTTP method "
                              "(one token: letters, digits, ! # $ % & ' * + - . ^ _ ` | ~)")
+        uri = self.text(fields["uri"], f"{where}.uri")
+        if _CONTROL.search(uri):
+            raise self.error(fields["uri"], f"{where}.uri {uri[:200]!r} holds a control "
+                             "character: no request line can carry it")
         request = Request(
             method=method,
-            uri=self.text(fields["uri"], f"{where}.uri"),
+            uri=uri,
             headers=self.headers(fields.get("headers"), f"{where}.headers"),
             body=self.body(fields.get("body"), f"{where}.body"),
         )
@@ -295,6 +304,10 @@ class _Reader:
         reason = ""
         if "message" in status:
             reason = self.text(status["message"], f"{where}.status.message", allow_null=True)
+            if _CONTROL.search(reason or ""):
+                raise self.error(status["message"], f"{where}.status.message "
+                                 f"{reason[:200]!r} holds a control character: no status line "
+                                 "can carry it")
         body = b""
         if "body" in fields:
             body_fields = self.mapping(fields["body"], f"{where}.body")
@@ -319,7 +332,8 @@ class _Reader:
                 captured[key] = self.text(value, f"{where}.captured.{key}")
         for key, message in (("request_view", request), ("response_view", response)):
             if key in fields:
-                self.check_view(fields[key], f"{where}.{key}", message.body, message.content_type)
+                self.check_view(fields[key], f"{where}.{key}", message.body,
+                                message.content_type, message.headers.get("Content-Encoding"))
         return InteractionMeta(
             transaction=self.optional_text(fields, "transaction", where + "."),
             step=self.optional_text(fields, "step", where + "."),
@@ -329,9 +343,10 @@ class _Reader:
             captured=captured,
         )
 
-    def check_view(self, node: Node, where: str, body: bytes, content_type: str | None) -> None:
+    def check_view(self, node: Node, where: str, body: bytes, content_type: str | None,
+                   content_encoding: str | None) -> None:
         """A view must show exactly what plays back: it is derived from the body."""
-        expected = body_view(body, content_type) if as_text(body) is None else None
+        expected = body_view(body, content_type, content_encoding)
         if self.plain(node) != expected:
             raise self.error(node, f"{where} does not match the body it shows (the body is what "
                             "plays back; the view is derived from it)",

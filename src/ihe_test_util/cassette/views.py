@@ -1,10 +1,13 @@
-"""Readable views of bodies that must be stored as base64.
+"""Readable views of bodies a reviewer cannot read as stored.
 
 vcrpy plays back ``body.string`` and nothing else, so a body that is not UTF-8 text (an MTOM
-message with a PDF attachment, an ISO-8859-1 HL7 message) has to be stored there as exact
-``!!binary``. A reviewer cannot read base64, so beside it we write a *view*: the MIME parts of a
-multipart body (text parts as text, binary parts as size and SHA-256), or the text of a
-single-part body decoded with its declared charset. The view is derived data: it is written
+message with a PDF attachment, an ISO-8859-1 HL7 message, a gzip-coded FHIR response) has to be
+stored there as exact ``!!binary``, and a minified JSON body is one line of thousands of
+characters. A reviewer cannot read either, so beside the body we write a *view*: the MIME parts
+of a multipart body (text parts as text, binary parts as size and SHA-256), the text of a
+single-part body decoded with its declared charset, the body a ``Content-Encoding`` (gzip,
+deflate, br) stands for (``content_encoding`` and what the decoded body shows), and JSON
+indented (``json``) when the server sent it minified. The view is derived data: it is written
 on save and checked against the body on load, so it can never show something that does not
 play back.
 """
@@ -13,12 +16,14 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from typing import Any
 
 from ihe_test_util.model import Headers
+from ihe_test_util.transport.content import decode_content, media_type_of
 from ihe_test_util.transport.mtom import content_type_params, is_multipart
 
 #: Bytes looked at first to tell text from binary without decoding a whole large part.
@@ -29,6 +34,10 @@ MAX_CONTROL_SHARE = 0.01
 _BINARY_CONTROL = re.compile("[\x00-\x08\x0e-\x1a\x1d-\x1f\x7f]")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
+#: A JSON body gets an indented view when one of its lines is longer than this (minified).
+JSON_VIEW_LINE_CHARS = 160
+#: Largest JSON body indented for its view (bigger ones are shown as stored).
+MAX_JSON_VIEW_BYTES = 8 * 1024 * 1024
 
 
 def as_text(data: bytes, encoding: str = "utf-8") -> str | None:
@@ -125,8 +134,26 @@ def _decoded(data: bytes | memoryview, encoding: str) -> tuple[str, int] | None:
     return text, replaced
 
 
-def body_view(body: bytes, content_type: str | None) -> dict[str, Any] | None:
-    """The readable view of a body stored as ``!!binary``, or None when there is none to give."""
+def body_view(body: bytes, content_type: str | None,
+              content_encoding: str | None = None) -> dict[str, Any] | None:
+    """The readable view of a body as stored, or None when it reads well as it is (text)."""
+    coding = (content_encoding or "").strip()
+    if coding and coding.lower() != "identity" and body:
+        try:
+            decoded = decode_content(body, coding)
+        except ValueError as exc:
+            return {"content_encoding": coding, "undecodable": str(exc)}
+        inner = _readable(decoded, content_type)
+        if inner is None:
+            inner = {"binary": {"size": len(decoded),
+                                "sha256": hashlib.sha256(decoded).hexdigest()}}
+        return {"content_encoding": coding, **inner}
+    if as_text(body) is not None:  # stored as text: only minified JSON needs a view
+        return _json_view(body, content_type, minified_only=True)
+    return _readable(body, content_type)
+
+
+def _readable(body: bytes, content_type: str | None) -> dict[str, Any] | None:
     if content_type and is_multipart(content_type):
         spans = mime_spans(body, content_type)
         if spans is None:
@@ -134,7 +161,35 @@ def body_view(body: bytes, content_type: str | None) -> dict[str, Any] | None:
         content = memoryview(body)
         return {"parts": [_part_view(span.headers, content[span.start:span.end])
                           for span in spans]}
+    json_view = _json_view(body, content_type, minified_only=True)
+    if json_view is not None:
+        return json_view
     return _text_view(body, declared_charset(body, content_type))
+
+
+def _json_view(body: bytes, content_type: str | None, *,
+               minified_only: bool) -> dict[str, Any] | None:
+    """``{"json": indented}`` for a JSON body (by media type, else by its first character)
+    that was minified: a line longer than :data:`JSON_VIEW_LINE_CHARS`, and indenting it at
+    least doubles its lines; None otherwise."""
+    if not body or len(body) > MAX_JSON_VIEW_BYTES:
+        return None
+    media = media_type_of(content_type)[0].lower() if content_type else ""
+    if media:
+        if not media.endswith(("/json", "+json")):
+            return None
+    elif body.lstrip()[:1] not in (b"{", b"["):
+        return None
+    if minified_only and max(map(len, body.splitlines()), default=0) <= JSON_VIEW_LINE_CHARS:
+        return None
+    try:
+        value = json.loads(body.decode("utf-8-sig"))
+    except (RecursionError, UnicodeDecodeError, ValueError):
+        return None
+    pretty = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if minified_only and pretty.count("\n") < 2 * (body.count(b"\n") + 1):
+        return None  # laid out already (one long narrative line is no reason for a view)
+    return {"json": pretty}
 
 
 def _text_view(data: bytes | memoryview, charset: str | None) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from ihe_test_util import __version__
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.launcher import PROG_NAME, utf8_console_streams
 from ihe_test_util.errors import IheTestError
+from ihe_test_util.results import EXIT_INTERRUPTED
 
 click.rich_click.TEXT_MARKUP = "rich"
 click.rich_click.SHOW_ARGUMENTS = True
@@ -66,7 +67,7 @@ _LISTING = "ihe.listing"
 
 #: Exit codes outside the replay contract's 0-3: Ctrl-C (the shell convention) and a bug in
 #: the tool (distinct from 1, which means regressions).
-INTERRUPTED = 130
+INTERRUPTED = EXIT_INTERRUPTED
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 

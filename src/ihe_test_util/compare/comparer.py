@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ihe_test_util.compare.attachments import (
     Documents,
@@ -26,16 +26,21 @@ from ihe_test_util.compare.attachments import (
 from ihe_test_util.compare.describe import PathNamer, element_path, to_difference
 from ihe_test_util.compare.echoes import check_echoes
 from ihe_test_util.compare.findings import Finding
+from ihe_test_util.compare.foreign import aside_note, has_foreign, isolation_note, set_aside
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
 from ihe_test_util.compare.rules import CompiledRules, RuleSet, compile_rules
 from ihe_test_util.compare.walk import TreeComparer
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
+from ihe_test_util.ihe.er7 import Er7Locator
+from ihe_test_util.ihe.fhirrefs import identity_of, reference_identity
+from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
+from ihe_test_util.ihe.namespaces import FHIR
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import Reading, read_verdict
 from ihe_test_util.model import Request, Response
-from ihe_test_util.results import Comparison, DifferenceKind, Outcome, Severity
+from ihe_test_util.results import Comparison, Difference, DifferenceKind, Outcome, Severity
 from ihe_test_util.safexml import parse_xml
 
 #: How reports name the verdict fields.
@@ -51,7 +56,14 @@ VERDICT_LABELS = {
     "msa_code": "MSA-1",
     "bundle_total": "Bundle.total",
     "outcome_severity": "OperationOutcome severity",
+    "match_count": "search matches",
+    "target_identifiers": "PIXm targetIdentifiers",
 }
+#: A verdict field that repeats another when both change alike (a searchset's matches and its
+#: total): reported once, as the other.
+_SAME_FACT = {"match_count": "bundle_total"}
+#: FHIR response headers that name the resource the body is (compared up to renaming).
+_IDENTITY_HEADERS = ("Location", "Content-Location")
 _ABBREVIATED = re.compile(rb">\s*\.{4,}\s*<|\$[A-Za-z][A-Za-z0-9_]*\$")
 
 
@@ -88,9 +100,28 @@ def compare_responses(
     if rec_body.root is not None and rep_body.root is not None:
         rec_body = rec_body.private() if carries_documents(rec_body, compiled) else rec_body
         rep_body = rep_body.private() if carries_documents(rep_body, compiled) else rep_body
-    session = _Session(compiled, value_map or {})
+    # Results of earlier replays and of the recording are set aside: this run's are judged.
+    marker = getattr(value_map, "marker", None)
+    if marker is not None and rep_body.root is not None and value_map is not None:
+        roles = getattr(value_map, "roles", {})
+        replaced = frozenset(key for key in value_map if key not in roles)
+        if has_foreign(rep_body.root, marker, replaced):
+            if rep_body.root is read(replayed, "replayed response").root:
+                rep_body = rep_body.private()
+            assert rep_body.root is not None
+            note = aside_note(set_aside(rep_body.root, marker, replaced))
+            if note:
+                notes.append(note)
+    fhir = _is_fhir(rec_body) or _is_fhir(rep_body)
+    params = _query(recorded_request.uri) if recorded_request is not None else {}
+    session = _Session(compiled, value_map or {}, fhir=fhir, request_params=params)
     verdict_rec = session.verdicts(recorded, rec_body)
     verdict_rep = session.verdicts(replayed, rep_body)
+    isolation = isolation_note(rec_request.root if rec_request is not None else None,
+                               rep_request.root if rep_request is not None else None,
+                               verdict_rec, verdict_rep)
+    if isolation is not None:
+        notes.append(isolation)
     session.compare_http(recorded, replayed, verdict_rec, verdict_rep,
                          both_parsed=rec_body.parsed and rep_body.parsed)
     if rec_body.root is not None and rep_body.root is not None:
@@ -101,7 +132,27 @@ def compare_responses(
         note = _abbreviation_note(label, body)
         if note:
             notes.append(note)
-    return session.result(spec, verdict_rec, verdict_rep, notes)
+    return session.result(spec, verdict_rec, verdict_rep, notes,
+                          _syntaxes(rec_body) + _syntaxes(rep_body))
+
+
+def _is_fhir(body: Message) -> bool:
+    return body.root is not None and str(body.root.tag).startswith(f"{{{FHIR}}}")
+
+
+def _query(uri: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(uri).query, keep_blank_values=True))
+
+
+def _syntaxes(body: Message) -> tuple[JsonDocument | Er7Locator, ...]:
+    """How reports show the elements of ``body``: in its own syntax when it is not XML."""
+    if body.root is None:
+        return ()
+    if body.kind == "json":
+        return (JsonDocument(body.raw, body.root),)
+    if body.kind == "hl7v2":
+        return (Er7Locator(body.root),)
+    return ()
 
 
 def _choose_spec(transaction: str | None, recorded_request: Request | None, rec_body: Message,
@@ -157,15 +208,19 @@ def _media(response: Response) -> str | None:
 class _Session:
     """The state of one comparison: rules, identifier renaming, findings, noise count."""
 
-    def __init__(self, rules: CompiledRules, value_map: Mapping[str, str]) -> None:
+    def __init__(self, rules: CompiledRules, value_map: Mapping[str, str], *,
+                 fhir: bool = False, request_params: Mapping[str, str] | None = None) -> None:
         self.rules = rules
-        self.renaming = Renaming(value_map)
+        self.fhir = fhir
+        self.request_params = request_params or {}
+        self.renaming = Renaming(value_map, identity_of if fhir else None)
         self.values = ValueMap(value_map)
         self.findings: list[Finding] = []
         self.verdict_findings: list[Finding] = []
         self.noise = 0
         self.applied: set[str] = set()
         self.readings: dict[str, tuple[Reading, Reading]] = {}
+        self.merged: dict[str, str] = {}  # verdict field -> the one reported for it
         self._pending: dict[str, Reading] = {}
 
     # --- verdicts ------------------------------------------------------------------------------
@@ -202,10 +257,16 @@ class _Session:
         elif recorded.content_type != replayed.content_type:
             self.noise += 1  # MIME boundary, start Content-ID, charset spelling
             self.applied.add("noise MIME packaging")
+        if self.fhir:
+            self._identity_headers(recorded, replayed)
         if not both_parsed:  # "can no longer be parsed" says it all; fields would be noise
             self.readings.clear()
         for name, (r1, r2) in self.readings.items():
             if r1.compared == r2.compared:
+                continue
+            same = self.readings.get(_SAME_FACT.get(name, ""))
+            if same is not None and (same[0].value, same[1].value) == (r1.value, r2.value):
+                self.merged[name] = _SAME_FACT[name]
                 continue
             label = VERDICT_LABELS.get(name, name)
             if name == "error_codes":
@@ -221,9 +282,39 @@ class _Session:
                 DifferenceKind.STATUS, r1.element, r2.element,
                 attribute=r1.attribute if r1.element is not None else r2.attribute,
                 recorded=_display(r1.value), replayed=_display(r2.value),
-                severity=Severity.REGRESSION, rule=self.rules.verdict_rules.get(name, name),
+                severity=_direction(r1, r2), rule=self.rules.verdict_rules.get(name, name),
                 description=description,
             ))
+
+    def _identity_headers(self, recorded: Response, replayed: Response) -> None:
+        """``Location`` / ``Content-Location`` name the resource: equal up to renaming."""
+        for header in _IDENTITY_HEADERS:
+            before = recorded.headers.get(header)
+            after = replayed.headers.get(header)
+            if before is None and after is None:
+                continue
+            path = f"http:{header}"
+            if before is None or after is None:
+                self.findings.append(Finding(
+                    DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                    description=f"{header} header {'added' if before is None else 'removed'}"))
+                continue
+            key_before, key_after = reference_identity(before), reference_identity(after)
+            if key_before is None or key_after is None:
+                if before != after:
+                    self.findings.append(Finding(
+                        DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                        description=f"{header} {before} -> {after}"))
+                continue
+            conflict = self.renaming.pair(key_before, key_after)
+            if conflict is not None:
+                self.findings.append(Finding(
+                    DifferenceKind.OTHER, None, path=path, recorded=before, replayed=after,
+                    description=f"{header} points elsewhere: {conflict}"))
+            elif before != after:
+                self.noise += 1
+                self.applied.add(f"{self.rules.spec.id or self.rules.spec.name} identifiers "
+                                 f"{header} header")
 
     # --- bodies --------------------------------------------------------------------------------
 
@@ -242,14 +333,23 @@ class _Session:
             elif outcome.suppressed is not None:
                 self.noise += 1
                 self.applied.add(outcome.suppressed)
-        walker = TreeComparer(self.rules, self.renaming, self.values)
+        walker = TreeComparer(self.rules, self.renaming, self.values,
+                              request_params=self.request_params)
         walker.compare(rec.root, rep.root)
         self.findings.extend(walker.findings)
         self.noise += walker.noise
         self.applied |= walker.applied
         self._documents(walker.findings, rec_docs, rep_docs)
 
+    @property
+    def _inside(self) -> ValueMap:
+        """The value map inside documents: equal values under it, but no "still carries the
+        old value" finding (the replay never rewrites a document's own ids)."""
+        mapping = self.values.mapping
+        return ValueMap(mapping, {key: frozenset() for key in mapping})
+
     def _documents(self, findings: list[Finding], rec: Documents, rep: Documents) -> None:
+        explained: list[Finding] = []
         for finding, before, after in list(document_findings(findings, rec, rep)):
             if not (before.is_xml and after.is_xml):
                 continue
@@ -259,14 +359,22 @@ class _Session:
                 right = parse_xml(after.content, source="replayed attachment")
             except XmlInputError:  # a document that is not well-formed stays a part difference
                 continue
-            inner = TreeComparer(compile_rules(GENERIC_XML), Renaming(), self.values)
+            inner = TreeComparer(compile_rules(GENERIC_XML), Renaming(), self._inside)
             inner.compare(left, right)
+            if not inner.findings and self.values and inner.applied == {"value map"}:
+                # equal up to values the replay varied on purpose (a patient id in a CDA)
+                explained.append(finding)
+                self.noise += inner.noise
+                self.applied.add("value map")
+                continue
             where = finding.path or (element_path(finding.recorded_element)
                                      if finding.recorded_element is not None else "")
             for nested in inner.findings:
                 nested.prefix = f"{where}#"
                 self.findings.append(nested)
             self.noise += inner.noise
+        if explained:
+            self.findings = [f for f in self.findings if not any(f is e for e in explained)]
         self.findings.extend(unreferenced_findings(rec, rep))
 
     def compare_unparsed(self, rec: Message, rep: Message, notes: list[str]) -> None:
@@ -299,7 +407,8 @@ class _Session:
     # --- result --------------------------------------------------------------------------------
 
     def result(self, spec: TransactionSpec, verdict_rec: dict[str, Any],
-               verdict_rep: dict[str, Any], notes: list[str]) -> Comparison:
+               verdict_rep: dict[str, Any], notes: list[str],
+               syntaxes: tuple[JsonDocument | Er7Locator, ...] = ()) -> Comparison:
         differing = [(name, r1, r2) for name, (r1, r2) in self.readings.items()
                      if r1.compared != r2.compared]
         kept: list[Finding] = []
@@ -310,27 +419,40 @@ class _Session:
                     if r1.exact or r2.exact:
                         claimed = True
                         break
-                    finding.severity = Severity.REGRESSION
-                    finding.rule = self.rules.verdict_rules.get(name, name)
+                    finding.severity = _direction(r1, r2)
+                    shown = self.merged.get(name, name)
+                    finding.rule = self.rules.verdict_rules.get(shown, shown)
                     break
             if not claimed:
                 kept.append(finding)
         ordered = self.verdict_findings + kept
-        namer = PathNamer()
+        namer = PathNamer(syntaxes)
+        differences: dict[tuple[object, ...], Difference] = {}
+        for finding in ordered:
+            difference = to_difference(finding, namer)
+            key = (difference.shown_path, difference.kind, difference.recorded,
+                   difference.replayed)
+            if key not in differences:  # each difference once (two components of one field)
+                differences[key] = difference
         applied = self.applied | {f.rule for f in self.verdict_findings if f.rule}
         if any(f.severity is Severity.REGRESSION for f in ordered):
             outcome = Outcome.REGRESSION
-        elif ordered:
+        elif differences:
             outcome = Outcome.CHANGED
         else:
             outcome = Outcome.PASS
         return Comparison(
             outcome=outcome, transaction=spec.id, verdict_recorded=verdict_rec,
             verdict_replayed=verdict_rep,
-            differences=tuple(to_difference(finding, namer) for finding in ordered),
+            differences=tuple(differences.values()),
             noise_suppressed=self.noise, rules_applied=tuple(sorted(applied)),
             notes=tuple(notes),
         )
+
+
+def _direction(recorded: Reading, replayed: Reading) -> Severity:
+    """A verdict field that changed: a regression unless it has a direction and got better."""
+    return Severity.REGRESSION if replayed.worse_than(recorded) else Severity.CHANGED
 
 
 def _covered(finding: Finding, recorded: Reading, replayed: Reading) -> bool:

@@ -4,16 +4,25 @@ Paths use namespace-free local names with 1-based positions among same-named sib
 recorded response (``/Envelope/Body/AdhocQueryResponse/RegistryObjectList/ExtrinsicObject[2]/
 @status``). Descriptions name things the way IHE people do, from the catalogue's labels:
 ``DocumentEntry 1.2.3 slot creationTime: 20240101 -> 20240102``.
+
+Bodies that are not XML on the wire are shown in their own syntax, never as the element view
+the walk compares: JSON (FHIR) locations as FHIRPath-style paths with JSON values
+(``Bundle.entry[2].resource.gender: "male" -> "female"``, array positions 0-based as in
+FHIRPath), HL7 v2 locations as field references with ER7 values (``PID-5: Mayer^Hans ->
+Meyer^Hans``; a change inside a field is shown as the whole field repetition).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from lxml import etree
 
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.ihe.catalogue import LABELS
+from ihe_test_util.ihe.er7 import Er7Locator
+from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.patterns import Pattern, compile_relative, local_name
 from ihe_test_util.ihe.vocabulary import METADATA_NAMES, short_urn
 from ihe_test_util.results import Difference, DifferenceKind
@@ -25,12 +34,25 @@ QUIET_ATTRIBUTES = {"value", "code"}
 VALUE_CHARS = 120
 
 
+Syntax = JsonDocument | Er7Locator
+
+
 class PathNamer:
     """Renders element paths; each parent's children are numbered once, so reporting many
-    differences under one large list stays linear."""
+    differences under one large list stays linear. ``syntaxes`` are the bodies that are not
+    XML on the wire (their elements are named and shown in their own syntax)."""
 
-    def __init__(self) -> None:
+    def __init__(self, syntaxes: Sequence[Syntax] = ()) -> None:
         self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
+        self.syntaxes = tuple(syntaxes)
+
+    def syntax_of(self, element: etree._Element | None) -> Syntax | None:
+        if element is None or not self.syntaxes:
+            return None
+        for syntax in self.syntaxes:
+            if syntax.owns(element):
+                return syntax
+        return None
 
     def step(self, node: etree._Element) -> str:
         parent = node.getparent()
@@ -51,6 +73,15 @@ class PathNamer:
                 steps[child] = name
             self._steps[parent] = steps
         return steps[node]
+
+    def native(self, element: etree._Element) -> str | None:
+        """Where people find ``element`` in a JSON or ER7 body (None: an XML body)."""
+        syntax = self.syntax_of(element)
+        if isinstance(syntax, Er7Locator):
+            return syntax.path(syntax.field_of(element))
+        if syntax is not None:
+            return syntax.path(element)
+        return None
 
     def path(self, element: etree._Element) -> str:
         parts: list[str] = []
@@ -169,9 +200,80 @@ def describe(finding: Finding) -> str:
     return f"{where}: {values}" if where else values
 
 
+def native_location(finding: Finding, namer: PathNamer) -> str | None:
+    """The finding's location in its body's own syntax (JSON, ER7), if it has one."""
+    if finding.path is not None or (finding.recorded_element is None
+                                    and finding.replayed_element is None):
+        return None
+    if finding.kind is DifferenceKind.ADDED or finding.recorded_element is None:
+        element = finding.replayed_element
+        if element is not None and namer.syntax_of(element) is not None:
+            return finding.prefix + (namer.native(element) or "")
+        return None
+    native = namer.native(finding.recorded_element)
+    return None if native is None else finding.prefix + native
+
+
 def to_difference(finding: Finding, namer: PathNamer | None = None) -> Difference:
+    namer = namer or PathNamer()
+    path = finding_path(finding, namer)
+    location = native_location(finding, namer)
+    native = _native(finding, namer, location) if location is not None else None
+    if native is not None:
+        recorded, replayed, description = native
+        return Difference(path=path, kind=finding.kind, severity=finding.severity,
+                          recorded=recorded, replayed=replayed, rule=finding.rule,
+                          description=description, location=location)
     return Difference(
-        path=finding_path(finding, namer), kind=finding.kind, severity=finding.severity,
+        path=path, kind=finding.kind, severity=finding.severity,
         recorded=finding.recorded, replayed=finding.replayed, rule=finding.rule,
         description=describe(finding),
     )
+
+
+_VALUE_KINDS = (DifferenceKind.VALUE, DifferenceKind.ATTRIBUTE)
+
+
+def _native(finding: Finding, namer: PathNamer, path: str) -> tuple[
+        str | None, str | None, str] | None:
+    """Values and description of a finding in a JSON or ER7 body, in that syntax."""
+    if finding.path is not None and finding.recorded_element is None \
+            and finding.replayed_element is None:
+        return None
+    rec_syntax = namer.syntax_of(finding.recorded_element)
+    rep_syntax = namer.syntax_of(finding.replayed_element)
+    if rec_syntax is None and rep_syntax is None:
+        return None
+    recorded, replayed = finding.recorded, finding.replayed
+    kind = finding.kind
+    if kind in _VALUE_KINDS or kind is DifferenceKind.REMOVED:
+        recorded = _shown(rec_syntax, finding.recorded_element, recorded)
+    if kind in _VALUE_KINDS or kind is DifferenceKind.ADDED:
+        replayed = _shown(rep_syntax, finding.replayed_element, replayed)
+    if finding.description is not None:
+        return recorded, replayed, finding.description
+    if finding.note is not None:
+        return recorded, replayed, f"{path}: {finding.note}"
+    if kind is DifferenceKind.ADDED:
+        description = f"{path} added"
+    elif kind is DifferenceKind.REMOVED:
+        description = f"{path} removed"
+    elif kind is DifferenceKind.MOVED and rep_syntax is not None \
+            and finding.replayed_element is not None:
+        recorded, replayed = path, namer.native(finding.replayed_element) or ""
+        description = f"{path} moved to {replayed}"
+    elif kind is DifferenceKind.MOVED:
+        description = f"{path} moved ({finding.recorded} -> {finding.replayed})"
+    else:
+        description = f"{path}: {_short(recorded)} -> {_short(replayed)}"
+    return recorded, replayed, description
+
+
+def _shown(syntax: Syntax | None, element: etree._Element | None,
+           fallback: str | None) -> str | None:
+    if syntax is None or element is None:
+        return fallback
+    if isinstance(syntax, Er7Locator):
+        return syntax.text(syntax.field_of(element))
+    rendered = syntax.render(element)
+    return fallback if rendered is None else rendered

@@ -15,10 +15,18 @@ says nothing about ``1.2.34``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 
+from lxml import etree
+
+from ihe_test_util.ihe.fhirrefs import reference_identity
 from ihe_test_util.ihe.tokens import Replacer
+
+#: What an identifier value stands for, given the element that carries it (FHIR:
+#: ``http://host/Patient/11/_history/2`` -> ``Patient/11``); None: not an identifier, compare
+#: the value literally.
+Identity = Callable[[etree._Element, str], "str | None"]
 
 #: Map entries shorter than this are only matched as a whole value, never as a token inside a
 #: longer string (a short value such as ``345`` also appears there by chance).
@@ -28,12 +36,27 @@ _MIN_SUBSTRING = 6
 class Renaming:
     """A one-to-one map recorded identifier -> replayed identifier, built as pairs are seen."""
 
-    def __init__(self, pins: Mapping[str, str] | None = None) -> None:
-        self.forward: dict[str, str] = dict(pins or {})
+    def __init__(self, pins: Mapping[str, str] | None = None,
+                 identity: Identity | None = None) -> None:
+        # With an identity function the pairs are identities (FHIR ``Type/id``): pins,
+        # spelled as the replay regenerated them, are consulted through :meth:`_pinned`.
+        self.forward: dict[str, str] = dict(pins or {}) if identity is None else {}
         self.backward: dict[str, str] = {new: old for old, new in self.forward.items()}
+        self.identity = identity
+        self.pins: Mapping[str, str] = pins or {}
+
+    def key(self, element: etree._Element, value: str) -> str | None:
+        """What ``value`` (carried by ``element``) identifies: itself unless an identity
+        function says otherwise (None: not an identifier at all)."""
+        return value if self.identity is None else self.identity(element, value)
 
     def pair(self, recorded: str, replayed: str) -> str | None:
         """Record ``recorded <-> replayed``; returns why it is inconsistent, or None."""
+        if self.identity is not None and recorded not in self.forward:
+            pinned = self._pinned(recorded)
+            if pinned is not None and pinned != replayed:
+                return (f"the replay carried {recorded} forward as {pinned}, but the response "
+                        f"names {replayed}")
         known = self.forward.get(recorded)
         if known is not None:
             if known == replayed:
@@ -51,6 +74,24 @@ class Renaming:
     def mapped(self, recorded: str) -> str | None:
         return self.forward.get(recorded)
 
+    def _pinned(self, identity: str) -> str | None:
+        """What the replay made of ``Type/id`` (pinned whole, or by its id alone)."""
+        whole = self.pins.get(identity)
+        if whole is not None:
+            return self.identity_of_pin(identity, whole)
+        kind, _, bare = identity.rpartition("/")
+        # A bare id names a resource of any type: only one long enough to be unique (a UUID,
+        # not the "1" of a server counting per type) says which resource this is.
+        value = self.pins.get(bare) if kind and len(bare) >= _MIN_SUBSTRING else None
+        return f"{kind}/{value}" if value is not None else None
+
+    @staticmethod
+    def identity_of_pin(identity: str, value: str) -> str:
+        if "/" in value:
+            return reference_identity(value) or value
+        kind, _, _ = identity.rpartition("/")
+        return f"{kind}/{value}" if kind else value
+
 
 _ESCAPED = frozenset('&<>"')
 
@@ -61,8 +102,13 @@ _SCAN_LIMIT = 16
 class ValueMap:
     """Recorded -> replayed values the replay regenerated."""
 
-    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
+    def __init__(self, mapping: Mapping[str, str] | None = None,
+                 roles: Mapping[str, frozenset[str]] | None = None) -> None:
         self.mapping = {old: new for old, new in (mapping or {}).items() if old and old != new}
+        #: Where a value replaced only at its rule paths was replaced (path families,
+        #: :func:`ihe_test_util.ihe.idmap.path_family`); absent: replaced wherever it occurred.
+        self.roles: Mapping[str, frozenset[str]] = (
+            roles if roles is not None else getattr(mapping, "roles", None) or {})
 
     @cached_property
     def _tokens(self) -> Replacer:
@@ -91,9 +137,19 @@ class ValueMap:
     def equivalent(self, recorded: str, replayed: str) -> bool:
         return bool(self.mapping) and self.translate(recorded) == replayed
 
-    def stale(self, value: str) -> str | None:
-        """What ``value`` was regenerated as, if the replayed response should not contain it."""
-        return self.mapping.get(value)
+    def stale(self, value: str, where: Callable[[], str] | None = None) -> str | None:
+        """What ``value`` was regenerated as, if the replayed response should not contain it
+        at ``where`` (its path family, asked only when needed): a value replaced only at
+        certain paths (an HL7 message id) is stale only in the same family, never where an
+        equal value was sent unchanged (the sender device's OID that the message id root
+        happened to equal, echoed as the response's receiver)."""
+        fresh = self.mapping.get(value)
+        if fresh is None or where is None:
+            return fresh
+        families = self.roles.get(value)
+        if families is not None and where() not in families:
+            return None
+        return fresh
 
     def mentioned_in(self, data: bytes) -> bool:
         """Whether serialised XML may contain a recorded value of the map.

@@ -64,7 +64,7 @@ def align_ordered(a: etree._Element, b: etree._Element, kids_a: list[Child],
         else:
             matched.extend(_pairs_by_name(names_a, names_b, range(i1, i2), range(j1, j2)))
     matched.sort()
-    in_order = _increasing(matched)
+    in_order = increasing(matched)
     used_a = {i for i, _ in matched}
     used_b = {j for _, j in matched}
     for i, j in matched:
@@ -93,7 +93,7 @@ def _pairs_by_name(names_a: list[str], names_b: list[str], range_a: range,
     return result
 
 
-def _increasing(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+def increasing(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
     """The largest set of pairs whose replayed positions keep the recorded order (the rest
     moved): longest increasing subsequence, O(n log n)."""
     tails: list[int] = []  # index into pairs of the smallest tail of each length

@@ -213,6 +213,7 @@ class UnorderedRule:
     children: Pattern
     key: tuple[etree.XPath, ...]
     rule: str
+    sorted_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,9 @@ class CompiledRules:
         self.verdicts = tuple(verdicts)
         self.noise = PatternIndex(item for group in noise for item in group)
         self.identifiers = PatternIndex(item for group in identifiers for item in group)
+        self.status_lines = PatternIndex(
+            item for text in spec.status_lines
+            for item in _rule_patterns(text, f"{tag} status line {text}"))
         self.echoes = tuple(
             EchoRule(compile_patterns(e.response), compile_patterns(e.request), e.label)
             for e in spec.echoes
@@ -350,6 +354,15 @@ class CompiledRules:
             self._unordered_cache[path] = result
         return result
 
+    def status_line_rule(self, element: etree._Element, attribute: str) -> str | None:
+        """The rule that says ``attribute`` holds an HTTP status line (compared by code)."""
+        if not self.status_lines:
+            return None
+        for item in self.status_lines.candidates(local_name(element.tag)):
+            if item.pattern.matches_attribute(element, attribute):
+                return item.rule
+        return None
+
     def is_identifier(self, element: etree._Element, attribute: str) -> bool:
         return any(item.pattern.matches_attribute(element, attribute)
                    for item in self.identifiers.candidates(local_name(element.tag)))
@@ -388,7 +401,7 @@ def _compile_unordered(entries: list[tuple[Unordered, str]]) -> tuple[UnorderedR
         key = tuple(_key_xpath(expression) for expression in entry.key)
         for parent in _patterns(entry.parent):
             child = Pattern(f"{parent.text}/{entry.children}")
-            compiled.append(UnorderedRule(parent, child, key, rule))
+            compiled.append(UnorderedRule(parent, child, key, rule, entry.sorted_by))
     return tuple(compiled)
 
 

@@ -137,7 +137,10 @@ class UnorderedAligner:
             va = a.element.get(name)
             vb = b.element.get(name)
             if va is not None and vb is not None:
-                self.renaming.pair(va, vb)
+                ka = self.renaming.key(a.element, va)
+                kb = self.renaming.key(b.element, vb)
+                if ka is not None and kb is not None:
+                    self.renaming.pair(ka, kb)
 
     def _shape(self, element: etree._Element) -> int:
         return content_shape(self.rules, element)
@@ -187,13 +190,18 @@ class UnorderedAligner:
                 parent = getattr(node, "getparent", None)
                 attribute = getattr(node, "attrname", None)
                 owner = parent() if parent is not None else None
-                if (recorded and isinstance(owner, etree._Element) and attribute
+                if (isinstance(owner, etree._Element) and attribute
                         and self.rules.is_identifier(owner, attribute)):
-                    mapped = self.renaming.mapped(value)
-                    if mapped is None:
-                        return _DEFER
-                    parts.append(mapped)
-                    continue
+                    identity = self.renaming.key(owner, value)
+                    if identity is not None and not recorded:
+                        parts.append(identity)
+                        continue
+                    if identity is not None:
+                        mapped = self.renaming.mapped(identity)
+                        if mapped is None:
+                            return _DEFER
+                        parts.append(mapped)
+                        continue
             parts.append(self.values.translate(value) if recorded else value)
         return tuple(parts)
 

@@ -26,24 +26,28 @@ name (lxml's ``{ns}local``), attributes as sets, text with surrounding whitespac
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 
 from lxml import etree
 
 from ihe_test_util.compare.elements import (
     Alignment,
     Child,
+    Pair,
     digest,
     direct_text,
     snippet,
 )
 from ihe_test_util.compare.findings import Finding
 from ihe_test_util.compare.identifiers import Renaming, ValueMap
-from ihe_test_util.compare.ordered import align_ordered
-from ihe_test_util.compare.rules import CompiledRules, ElementRules
-from ihe_test_util.compare.unordered import UnorderedAligner, partition
-from ihe_test_util.ihe.namespaces import XSI
+from ihe_test_util.compare.ordered import align_ordered, increasing
+from ihe_test_util.compare.rules import CompiledRules, ElementRules, UnorderedRule
+from ihe_test_util.compare.unordered import Member, UnorderedAligner, partition
+from ihe_test_util.ihe.idmap import path_family
+from ihe_test_util.ihe.jsonxml import GENERIC_ROOT
+from ihe_test_util.ihe.namespaces import FHIR, XSI
 from ihe_test_util.ihe.patterns import attributes, local_name, qname_value
-from ihe_test_util.results import DifferenceKind
+from ihe_test_util.results import DifferenceKind, Severity
 
 #: Deeper than this, a differing subtree is reported as a whole (hostile nesting).
 MAX_DEPTH = 400
@@ -55,7 +59,8 @@ class TreeComparer:
     """Compares one recorded tree with one replayed tree; collects findings and noise counts."""
 
     def __init__(self, rules: CompiledRules, renaming: Renaming | None = None,
-                 values: ValueMap | None = None) -> None:
+                 values: ValueMap | None = None, *,
+                 request_params: Mapping[str, str] | None = None) -> None:
         self.rules = rules
         self.renaming = renaming or Renaming()
         self.values = values or ValueMap()
@@ -63,10 +68,16 @@ class TreeComparer:
         self.noise = 0
         self.applied: set[str] = set()
         self._unordered = UnorderedAligner(rules, self.renaming, self.values)
+        #: Query parameters of the request: ``_sort`` makes a sorted list's order count.
+        self.request_params = request_params or {}
+        #: JSON (and FHIR) members pair by name: their order says nothing.
+        self._by_name = False
 
     # --- entry point ---------------------------------------------------------------------------
 
     def compare(self, recorded: etree._Element, replayed: etree._Element) -> None:
+        self._by_name = (str(recorded.tag).startswith(f"{{{FHIR}}}")
+                         or recorded.tag == GENERIC_ROOT)
         if local_name(recorded.tag) != local_name(replayed.tag):
             self._removed(recorded)
             self._added(None, replayed)
@@ -146,6 +157,10 @@ class TreeComparer:
                 if self.values.equivalent(va, vb):
                     self._suppress("value map")
                     continue
+                status_line = self.rules.status_line_rule(a, name)
+                if status_line is not None and _status_code(va) == _status_code(vb):
+                    self._suppress(status_line)
+                    continue
             self.findings.append(Finding(DifferenceKind.ATTRIBUTE, a, b, name, va, vb))
 
     def _stale(self, a: etree._Element, b: etree._Element, name: str | None, value: str,
@@ -153,7 +168,7 @@ class TreeComparer:
         """The replay regenerated ``value``, yet the replayed response still carries it."""
         if name is not None and (name in rules.noise_attributes or name in rules.echo_attributes):
             return
-        fresh = self.values.stale(value)
+        fresh = self.values.stale(value, lambda: path_family(a, name))
         if fresh is None:
             return
         kind = DifferenceKind.VALUE if name is None else DifferenceKind.ATTRIBUTE
@@ -166,7 +181,14 @@ class TreeComparer:
                     va: str | None, vb: str | None, rule: str) -> None:
         if va is None or vb is None:
             return
-        conflict = self.renaming.pair(va, vb)
+        ka = self.renaming.key(a, va)
+        kb = self.renaming.key(b, vb)
+        if ka is None or kb is None:  # not an identifier after all (an external URL)
+            if va != vb:
+                kind = DifferenceKind.VALUE if name is None else DifferenceKind.ATTRIBUTE
+                self.findings.append(Finding(kind, a, b, name, va, vb))
+            return
+        conflict = self.renaming.pair(ka, kb)
         if conflict is not None:
             kind = DifferenceKind.VALUE if name is None else DifferenceKind.ATTRIBUTE
             self.findings.append(Finding(kind, a, b, name, va, vb,
@@ -219,14 +241,26 @@ class TreeComparer:
             pool_a, kids_a = partition(kids_a, unordered)
             pool_b, kids_b = partition(kids_b, unordered)
             if pool_a or pool_b:
-                for rule in self._unordered.align(pool_a, pool_b, alignment):
-                    self._suppress(rule)
+                before = len(alignment.pairs)
+                reordered = self._unordered.align(pool_a, pool_b, alignment)
+                sorted_by = self._sorted_by(unordered)
+                if sorted_by is not None:
+                    self._sort_order(pool_a, pool_b, alignment.pairs[before:], sorted_by)
+                else:
+                    for rule in reordered:
+                        self._suppress(rule)
         if kids_a or kids_b:
-            align_ordered(a, b, kids_a, kids_b, self.rules, self.values, alignment)
-            for i, j in alignment.moved:
-                self.findings.append(Finding(
-                    DifferenceKind.MOVED, kids_a[i].element, kids_b[j].element,
-                    recorded=f"position {i + 1}", replayed=f"position {j + 1}"))
+            groups = _by_tag(kids_a, kids_b) if self._by_name else [(kids_a, kids_b)]
+            for group_a, group_b in groups:
+                into = Alignment()
+                align_ordered(a, b, group_a, group_b, self.rules, self.values, into)
+                for i, j in into.moved:
+                    self.findings.append(Finding(
+                        DifferenceKind.MOVED, group_a[i].element, group_b[j].element,
+                        recorded=f"position {i + 1}", replayed=f"position {j + 1}"))
+                alignment.pairs.extend(into.pairs)
+                alignment.removed.extend(into.removed)
+                alignment.added.extend(into.added)
         for pair in alignment.pairs:
             if pair.identical:
                 self._identifiers_of_identical(pair.a, pair.b)
@@ -236,6 +270,31 @@ class TreeComparer:
             self._removed(child.element)
         for child in alignment.added:
             self._added(a, child.element)
+
+    def _sorted_by(self, rules: tuple[UnorderedRule, ...]) -> str | None:
+        """``_sort=-date`` when the request asked for a sorted list these rules cover."""
+        for rule in rules:
+            if rule.sorted_by and rule.sorted_by in self.request_params:
+                return f"{rule.sorted_by}={self.request_params[rule.sorted_by]}"
+        return None
+
+    def _sort_order(self, pool_a: list[Member], pool_b: list[Member], pairs: list[Pair],
+                    sorted_by: str) -> None:
+        """The request sorted the list: members paired out of order are regressions."""
+        where_b = {id(child.element): j for j, (child, _, _) in enumerate(pool_b)}
+        where_a = {id(child.element): i for i, (child, _, _) in enumerate(pool_a)}
+        positions = {(where_a[id(p.a.element)], where_b[id(p.b.element)]): p for p in pairs}
+        keep = increasing(sorted(positions))
+        in_place = {(i, j) for i, j in positions if i == j}
+        if len(in_place) >= len(keep):  # as good an explanation, naming fewer as moved
+            keep = in_place
+        rule = f"{self.rules.spec.id or self.rules.spec.name} order ({sorted_by})"
+        for (i, j), item in sorted(positions.items()):
+            if (i, j) not in keep:
+                self.findings.append(Finding(
+                    DifferenceKind.MOVED, item.a.element, item.b.element,
+                    recorded=f"position {i + 1}", replayed=f"position {j + 1}",
+                    severity=Severity.REGRESSION, rule=rule))
 
     def _kids(self, parent: Child) -> list[Child]:
         rules_at = self.rules.element_rules_at
@@ -275,4 +334,20 @@ class TreeComparer:
             self._identifier(a.element, b.element, name, a.element.get(name),
                              b.element.get(name), rule)
 
+
+def _status_code(line: str) -> str:
+    """``201 Created`` -> ``201`` (FHIR ``entry.response.status`` may carry the reason)."""
+    parts = line.split(None, 1)
+    return parts[0] if parts else line
+
+
+def _by_tag(kids_a: list[Child], kids_b: list[Child]) -> list[tuple[list[Child], list[Child]]]:
+    """Children grouped by name (JSON members: an object's keys pair by name, an array's
+    items in order), groups in order of first appearance."""
+    groups: dict[object, tuple[list[Child], list[Child]]] = {}
+    for kid in kids_a:
+        groups.setdefault((kid.element.tag, kid.element.get("key")), ([], []))[0].append(kid)
+    for kid in kids_b:
+        groups.setdefault((kid.element.tag, kid.element.get("key")), ([], []))[1].append(kid)
+    return list(groups.values())
 

@@ -169,31 +169,59 @@ HL7V2_QUERY_VERDICTS = (
     Verdict("result_count", "segment_count", "PID"),
 )
 
+#: Server-assigned values that change on every run. Resource ids, references, ``fullUrl``,
+#: ``entry.response.location`` and ``attachment.url`` are not here: they are identities
+#: (FHIR_IDENTIFIERS), equal up to consistent renaming.
 FHIR_NOISE = (
     "fhir:meta/fhir:lastUpdated",
     "fhir:meta/fhir:versionId",
     "/fhir:Bundle/fhir:id",
+    # A searchset's meta (lastUpdated = the search time) is optional: servers differ.
+    "/fhir:Bundle/fhir:meta",
     "/fhir:Bundle/fhir:timestamp",
+    # Links carry the server base and paging tokens.
     "/fhir:Bundle/fhir:link",
-    "fhir:entry/fhir:fullUrl",
-    "fhir:entry/fhir:response/fhir:location",
     "fhir:entry/fhir:response/fhir:etag",
     "fhir:entry/fhir:response/fhir:lastModified",
-    "fhir:entry/fhir:resource/*/fhir:id",
+    # An OperationOutcome is judged by its issues (severity is a verdict field); its id is
+    # minted per response and its diagnostics are free text.
+    "fhir:OperationOutcome/fhir:id",
     "fhir:OperationOutcome/fhir:issue/fhir:diagnostics",
 )
+#: Server-assigned resource identities, compared up to consistent renaming
+#: (:mod:`ihe_test_util.ihe.fhirrefs`): ``Patient/11`` may be ``Patient/21`` in the replay, as
+#: long as everything that named 11 names 21 (ids, references, fullUrl, Location, Binary URLs,
+#: PIXm ``targetId``).
+FHIR_IDENTIFIERS = (
+    "/*/fhir:id/@value",
+    "fhir:resource/*/fhir:id/@value",
+    "fhir:contained/*/fhir:id/@value",
+    "fhir:reference/@value",
+    "fhir:entry/fhir:fullUrl/@value",
+    "fhir:entry/fhir:response/fhir:location/@value",
+    "fhir:attachment/fhir:url/@value",
+)
+#: ``entry.response.status`` is an HTTP status line: "201" and "201 Created" are equal.
+FHIR_STATUS_LINES = ("fhir:entry/fhir:response/fhir:status/@value",)
 FHIR_UNORDERED = (
+    # Order counts when the request asked for it (_sort).
     Unordered("fhir:Bundle[fhir:type/@value='searchset']", "fhir:entry",
               ("fhir:resource/*/fhir:masterIdentifier/fhir:value/@value",
                "fhir:resource/*/fhir:identifier/fhir:system/@value",
-               "fhir:resource/*/fhir:identifier/fhir:value/@value")),
+               "fhir:resource/*/fhir:identifier/fhir:value/@value"), sorted_by="_sort"),
     Unordered("fhir:Parameters", "fhir:parameter",
               ("fhir:name/@value", "fhir:valueIdentifier/fhir:system/@value",
                "fhir:valueIdentifier/fhir:value/@value",
                "fhir:valueReference/fhir:reference/@value")),
 )
+#: Regressions: Bundle.total; the worst OperationOutcome severity, by direction (worse or a
+#: new error / fatal issue: regression; better or gone: changed); the search matches
+#: (``search.mode`` = match) even where ``total`` is absent or unchanged; PIXm
+#: ``targetIdentifier`` parameters (ITI-83).
 FHIR_VERDICTS = (Verdict("bundle_total", "fhir_total"),
-                 Verdict("outcome_severity", "fhir_severity"))
+                 Verdict("outcome_severity", "fhir_severity"),
+                 Verdict("match_count", "fhir_matches"),
+                 Verdict("target_identifiers", "fhir_parameters", "targetIdentifier"))
 
 
 #: What replay regenerates (ITI TF-2; ihe-domain.md section 4), per family of requests. The
@@ -221,6 +249,29 @@ HL7V3_QUERY_REGENERATION = (
     Rule("hl7:controlActProcess/hl7:queryContinuation/hl7:queryId", ValueKind.HL7_ID,
          "HL7 v3 queryId (continuation)"),
 )
+#: MHD ITI-65: what a Document Source makes up for every submission (ITI TF-2 3.65.4.1.2): the
+#: ``urn:uuid:`` fullUrls of the bundle's entries (and, through them, every reference to them:
+#: ``subject``, ``List.entry.item``, ``attachment.url``), the SubmissionSet and DocumentEntry
+#: uniqueIds (``urn:oid:``) and entryUUIDs (``urn:uuid:``) in their identifiers, the
+#: SubmissionSet's submission time (``List.date``) and the bundle's timestamp.
+_MHD_RESOURCE = "fhir:entry/fhir:resource/fhir:{type}"
+_MHD_ID_VALUE = "fhir:{field}[starts-with(fhir:value/@value, '{prefix}')]/fhir:value/@value"
+MHD_SUBMISSION_REGENERATION = (
+    Rule("fhir:entry/fhir:fullUrl/@value", ValueKind.ENTRY_UUID, "Bundle.entry.fullUrl"),
+    *(Rule(_MHD_RESOURCE.format(type=kind) + "/" + _MHD_ID_VALUE.format(
+        field=field, prefix=prefix), value_kind, f"{kind}.{field}")
+      for kind, field in (("DocumentReference", "masterIdentifier"),
+                          ("DocumentReference", "identifier"), ("List", "identifier"),
+                          ("DocumentManifest", "masterIdentifier"),
+                          ("DocumentManifest", "identifier"))
+      for prefix, value_kind in (("urn:oid:", ValueKind.UNIQUE_ID),
+                                 ("urn:uuid:", ValueKind.ENTRY_UUID))),
+    Rule(_MHD_RESOURCE.format(type="List") + "/fhir:date/@value", ValueKind.TIMESTAMP,
+         "SubmissionSet List.date"),
+    Rule(_MHD_RESOURCE.format(type="DocumentManifest") + "/fhir:created/@value",
+         ValueKind.TIMESTAMP, "SubmissionSet DocumentManifest.created"),
+    Rule("fhir:timestamp/@value", ValueKind.TIMESTAMP, "Bundle.timestamp"),
+)
 #: HL7 v2 (ER7): rules name fields by HL7 reference (:class:`~ihe_test_util.ihe.er7.FieldRef`),
 #: not XPath. MSH-10 is answered in MSA-2 and the QPD-2 query tag in QAK-1 (``HL7V2_ECHOES``).
 HL7V2_MESSAGE_REGENERATION = (
@@ -232,14 +283,37 @@ HL7V2_QUERY_REGENERATION = (
     Rule("QPD-2", ValueKind.HL7V2_ID, "QPD-2 query tag"),
 )
 
-#: With ``--fresh-patients``: a patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets new
-#: ids on every replay, consistently in every later request of the cassette (ITI-45 queries,
-#: ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never meet the
-#: documents an earlier replay registered for the same patient.
+#: The run's identity space (:class:`~ihe_test_util.ihe.idmap.RunSpace`, docs/replay.md): a
+#: patient *added* by an ITI-44 feed (PRPA_IN201301UV02) gets ids, a family name and a birth date
+#: of this run, used consistently in every later request of the run (ITI-45 and PDQ/XCPD
+#: queries, ITI-41 metadata, ITI-18 parameters). Replays against a stateful system then never
+#: meet the patients and documents of earlier replays or of the recording.
+_ADDED = ("self::hl7:PRPA_IN201301UV02/hl7:controlActProcess/hl7:subject/hl7:registrationEvent/"
+          "hl7:subject1/hl7:patient")
+_FED = ("hl7:controlActProcess/hl7:subject/hl7:registrationEvent/hl7:subject1/hl7:patient/"
+        "hl7:patientPerson")
+_QUERIED = "hl7:controlActProcess/hl7:queryByParameter/hl7:parameterList"
 FRESH_PATIENT_ADD = (
-    Rule("self::hl7:PRPA_IN201301UV02/hl7:controlActProcess/hl7:subject/"
-         "hl7:registrationEvent/hl7:subject1/hl7:patient/hl7:id",
-         ValueKind.PATIENT_ID, "patient id of a new patient (ITI-44 add)"),
+    Rule(f"{_ADDED}/hl7:id", ValueKind.PATIENT_ID, "patient id of a new patient (ITI-44 add)",
+         creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:asOtherIDs/hl7:id", ValueKind.PATIENT_ID,
+         "other id of a new patient (ITI-44 add)", creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:name/hl7:family/text()", ValueKind.FAMILY_NAME,
+         "family name of a new patient (ITI-44 add)", creates=True),
+    Rule(f"{_ADDED}/hl7:patientPerson/hl7:birthTime/@value", ValueKind.BIRTH_DATE,
+         "birth date of a new patient (ITI-44 add)", creates=True),
+    *(Rule(f"self::hl7:{root}/{_FED}/{path}", kind, what)
+      for root in ("PRPA_IN201302UV02", "PRPA_IN201304UV02")
+      for path, kind, what in (
+          ("hl7:name/hl7:family/text()", ValueKind.FAMILY_NAME, "family name (ITI-44)"),
+          ("hl7:birthTime/@value", ValueKind.BIRTH_DATE, "birth date (ITI-44)"))),
+)
+#: PDQ / XCPD queries by the demographics of a patient the run created ask for this run's.
+FRESH_PATIENT_QUERY = (
+    Rule(f"{_QUERIED}/hl7:livingSubjectName/hl7:value/hl7:family/text()", ValueKind.FAMILY_NAME,
+         "queried family name"),
+    Rule(f"{_QUERIED}/hl7:livingSubjectBirthTime/hl7:value/@value", ValueKind.BIRTH_DATE,
+         "queried birth date"),
 )
 
 
@@ -284,12 +358,14 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
     )
 
 
-def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = ()) -> TransactionSpec:
+def _fhir(id_: str | None, name: str, routes: tuple[FhirRoute, ...] = (), *,
+          regeneration: tuple[Rule, ...] = ()) -> TransactionSpec:
     # FHIR resources do not say which transaction they answer: the request's method, path and
     # resource type do (:func:`fhir_request`).
     return TransactionSpec(
         id=id_, name=name, family="fhir", fhir_routes=routes, verdicts=FHIR_VERDICTS,
-        noise=FHIR_NOISE, unordered=FHIR_UNORDERED,
+        noise=FHIR_NOISE, identifiers=FHIR_IDENTIFIERS, status_lines=FHIR_STATUS_LINES,
+        unordered=FHIR_UNORDERED, regeneration=regeneration,
     )
 
 
@@ -354,12 +430,12 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
             _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Continue"),
             _v3("QUQI_IN000003UV01", f"{_V3}QUQI_IN000003UV01_Cancel")),
            (_v3("PRPA_IN201306UV02"),),
-           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION, fresh_patient=FRESH_PATIENT_QUERY),
     _hl7v3("ITI-55", "Cross Gateway Patient Discovery",
            (_v3("PRPA_IN201305UV02", f"{_V3}PRPA_IN201305UV02:CrossGatewayPatientDiscovery"),),
            (_v3("PRPA_IN201306UV02", f"{_V3}PRPA_IN201306UV02:CrossGatewayPatientDiscovery"),
             MessageSpec(f"{{{HL7V3}}}MCCI_IN000002UV01")),
-           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION),
+           HL7V3_QUERY_VERDICTS, HL7V3_QUERY_REGENERATION, fresh_patient=FRESH_PATIENT_QUERY),
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
@@ -372,7 +448,8 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
            regeneration=HL7V2_QUERY_REGENERATION, noise=HL7V2_RESULTS_NOISE,
            unordered=HL7V2_RESULTS_UNORDERED),
     _fhir("ITI-65", "Provide Document Bundle",
-          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),)),
+          (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),),
+          regeneration=MHD_SUBMISSION_REGENERATION),
     _fhir("ITI-66", "Find Document Lists", _fhir_query("List") + _fhir_query("DocumentManifest")),
     _fhir("ITI-67", "Find Document References", _fhir_query("DocumentReference")),
     _fhir("ITI-68", "Retrieve Document", (FhirRoute("GET", "Binary", "instance"),)),
@@ -403,7 +480,8 @@ def regeneration_rules(transaction: str | None, *, fresh_patients: bool = False)
     tuple[Rule, ...]
 ):
     """What replay makes fresh in a request of ``transaction`` (and serve blanks in its match
-    keys); with ``fresh_patients`` also the ids of patients it creates. Empty when unknown."""
+    keys); with ``fresh_patients`` also its identity-space rules (ids and demographics of
+    patients the run creates: never blanked by serve). Empty when unknown."""
     spec = _BY_ID.get(transaction or "")
     if spec is None:
         return ()

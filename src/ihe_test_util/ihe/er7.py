@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ihe_test_util.ihe.jsonxml import xml_safe
+from ihe_test_util.safexml import xml_safe
 
 ROOT_TAG = "HL7v2"
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
@@ -433,3 +433,93 @@ def _element_text(node: etree._Element, separators: tuple[str, str]) -> str:
         parts.extend([""] * (index - 1 - len(parts)))
         parts.append(_element_text(child, separators))
     return joiner.join(parts)
+
+
+# --- back from the element view to what people read: field references and ER7 text -----------
+
+_NUMBER = re.compile(r"\.(\d+)$")
+
+
+class Er7Locator:
+    """Where an element of :func:`parse_er7`'s view is, as an HL7 reference (:class:`FieldRef`:
+    ``PID-5``, ``PID[2]-3[2]``; a segment alone is ``PID[2]``), and what it says, as ER7 text
+    with the message's own separators (``Mayer^Hans``; a segment as its line): how reports
+    show HL7 v2 differences."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        encoding = root.findtext("MSH/MSH.2") or "^~\\&"
+        self.field = root.findtext("MSH/MSH.1") or "|"
+        self.repetition = encoding[1] if len(encoding) > 1 else "~"
+        self.separators = _tree_separators(root)
+
+    def owns(self, element: etree._Element) -> bool:
+        return element.getroottree().getroot() is self.root
+
+    @staticmethod
+    def field_of(element: etree._Element) -> etree._Element:
+        """The field (repetition) a component or subcomponent belongs to; others stay."""
+        node = element
+        while str(node.tag).count(".") > 1:
+            parent = node.getparent()
+            if parent is None:
+                break
+            node = parent
+        return node
+
+    def _segment_of(self, element: etree._Element) -> etree._Element | None:
+        node: etree._Element | None = element
+        while node is not None and node is not self.root and "." in str(node.tag):
+            node = node.getparent()
+        return None if node is None or node is self.root else node
+
+    def path(self, element: etree._Element) -> str:
+        segment = self._segment_of(element)
+        if segment is None:
+            return ROOT_TAG
+        name = str(segment.tag)
+        occurrence = next(number for number, other in enumerate(
+            (s for s in self.root.iter(name) if s is not self.root), start=1) if other is segment)
+        if element is segment:
+            return name + (f"[{occurrence}]" if occurrence != 1 else "")
+        chain: list[etree._Element] = []
+        node: etree._Element | None = element
+        while node is not None and node is not segment:
+            chain.append(node)
+            node = node.getparent()
+        chain.reverse()
+        field = chain[0]
+        repetition = 1 + sum(1 for sibling in field.itersiblings(preceding=True)
+                             if sibling.tag == field.tag)
+        numbers = [int(match.group(1)) for part in chain
+                   if (match := _NUMBER.search(str(part.tag))) is not None]
+        return str(FieldRef(name, numbers[0], occurrence, repetition,
+                            numbers[1] if len(numbers) > 1 else None,
+                            numbers[2] if len(numbers) > 2 else None))
+
+    def text(self, element: etree._Element) -> str:
+        """``element`` as ER7: a segment line, a field repetition, a component."""
+        if element is self.root:
+            return "\r".join(self.text(segment) for segment in self.root.iter()
+                             if segment is not self.root and "." not in str(segment.tag))
+        if "." in str(element.tag):
+            return _element_text(element, self.separators)
+        return self._segment(element)
+
+    def _segment(self, segment: etree._Element) -> str:
+        fields: dict[int, list[str]] = {}
+        name = str(segment.tag)
+        for child in segment:
+            match = _NUMBER.search(str(child.tag))
+            if match and str(child.tag).count(".") == 1:
+                fields.setdefault(int(match.group(1)), []).append(
+                    _element_text(child, self.separators))
+        if name == "MSH":
+            fields.pop(1, None)
+            encoding = fields.pop(2, [""])[0]
+            last = max(fields, default=2)
+            values = [self.repetition.join(fields.get(n, [])) for n in range(3, last + 1)]
+            return self.field.join([f"MSH{self.field}{encoding}", *values])
+        last = max(fields, default=0)
+        values = [self.repetition.join(fields.get(n, [])) for n in range(1, last + 1)]
+        return self.field.join([name, *values])

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from typing import Any
 
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import FHIR
+from ihe_test_util.safexml import xml_safe
 
 GENERIC_ROOT = "json"
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
@@ -29,12 +31,6 @@ _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
 MAX_DEPTH = 200
 #: Longest number read (Python's int conversion stops at 4,300 digits by default).
 MAX_NUMBER_DIGITS = 4000
-_NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` with characters XML cannot carry written as ``\\uXXXX`` (so they still compare)."""
-    return _NOT_XML_CHAR.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 class JsonViewError(ValueError):
@@ -239,3 +235,115 @@ def _json_value(child: etree._Element, name: str) -> Any:
     members: dict[str, Any] = {}
     _json_members(child, members, top=False)
     return members
+
+
+# --- back from the element view to the JSON people read ---------------------------------------
+
+#: Longest JSON text a report shows for one value (added / removed members).
+MAX_RENDERED_CHARS = 300
+Step = str | int
+_MISSING = object()
+
+
+class JsonDocument:
+    """A JSON body and its element view: the way back from an element to the JSON it came
+    from, so reports show ``Bundle.entry[2].resource.gender: "male" -> "female"``, never the
+    element view (``<ns0:gender value="male"/>``)."""
+
+    def __init__(self, data: bytes, root: etree._Element) -> None:
+        self.root = root
+        self.fhir = root.tag != GENERIC_ROOT
+        self._value: Any = None
+        self._parsed = False
+        self._data = data
+
+    @property
+    def value(self) -> Any:
+        """The parsed body (``_MISSING`` when it cannot be read again)."""
+        if not self._parsed:
+            self._parsed = True
+            try:
+                self._value = json.loads(self._data.decode("utf-8-sig"), parse_int=_int,
+                                         parse_float=_float)
+            except (RecursionError, UnicodeDecodeError, ValueError):
+                self._value = _MISSING
+        return self._value
+
+    def owns(self, element: etree._Element) -> bool:
+        return element.getroottree().getroot() is self.root
+
+    def locate(self, element: etree._Element) -> tuple[tuple[Step, ...], Any, bool]:
+        """The JSON steps to ``element``, the JSON value there and whether it was found."""
+        chain: list[etree._Element] = []
+        node: etree._Element | None = element
+        while node is not None:
+            chain.append(node)
+            node = node.getparent()
+        chain.reverse()
+        steps: list[Step] = []
+        current: Any = self.value
+        found = current is not _MISSING
+        for parent, child in pairwise(chain):
+            name = child.get("key") or _local(child.tag)
+            if (self.fhir and isinstance(current, dict)
+                    and current.get("resourceType") == name and len(parent) == 1):
+                continue  # a nested resource: its element stands for the object itself
+            position = _position(parent, child)
+            if not isinstance(current, list):
+                steps.append(name)
+                if found and isinstance(current, dict) and name in current:
+                    current = current[name]
+                else:
+                    found, current = False, None
+                if not isinstance(current, list):
+                    if position:  # repeated, yet not an array: cannot be (a guess)
+                        steps.append(position)
+                        found, current = False, None
+                    continue
+            steps.append(position)  # an array item
+            if found and position < len(current):
+                current = current[position]
+            else:
+                found, current = False, None
+        return tuple(steps), current, found
+
+    def path(self, element: etree._Element) -> str:
+        """``Bundle.entry[2].resource.gender`` (FHIR) or ``$.list[0].name`` (other JSON)."""
+        steps = self.locate(element)[0]
+        head = _local(self.root.tag) if self.fhir else "$"
+        return head + "".join(_step_text(step) for step in steps)
+
+    def render(self, element: etree._Element) -> str | None:
+        """The JSON text of ``element``'s value (compact, shortened); None if unknown."""
+        _, value, found = self.locate(element)
+        if not found:
+            return None
+        return render_json(value)
+
+
+def render_json(value: Any, limit: int = MAX_RENDERED_CHARS) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _local(tag: object) -> str:
+    text = str(tag)
+    return text.rsplit("}", 1)[-1]
+
+
+def _position(parent: etree._Element, child: etree._Element) -> int:
+    """0-based position of ``child`` among its siblings of the same tag (and key)."""
+    key = child.get("key")
+    position = 0
+    for sibling in parent:
+        if sibling is child:
+            return position
+        if sibling.tag == child.tag and sibling.get("key") == key:
+            position += 1
+    return position
+
+
+def _step_text(step: Step) -> str:
+    if isinstance(step, int):
+        return f"[{step}]"
+    return f".{step}" if _NCNAME.fullmatch(step) else f"[{json.dumps(step)}]"

@@ -38,9 +38,15 @@ class ValueKind(enum.Enum):
     TIMESTAMP = "timestamp"  # the current time in the recorded shape; never mapped
     UNIQUE_ID = "unique-id"  # XDS uniqueId: a fresh OID (OID^ext keeps ^ext)
     ENTRY_UUID = "entry-uuid"  # client-chosen urn:uuid: object id; symbolic ids stay
-    PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed (--fresh-patients)
+    PATIENT_ID = "patient-id"  # an id of a patient *created* by a feed: the run's own
+    FAMILY_NAME = "family-name"  # a created patient's family name (and queries for it)
+    BIRTH_DATE = "birth-date"  # a created patient's birth date (and queries for it)
     HL7V2_ID = "hl7v2-id"  # MSH-10 / QPD-2: at most 20 characters, the recorded letter prefix
 
+
+#: Kinds that belong to the run's identity space (:class:`~ihe_test_util.ihe.idmap.RunSpace`):
+#: varied only for patients a cassette of the run creates, the same way in every cassette.
+SPACE_KINDS = frozenset({ValueKind.PATIENT_ID, ValueKind.FAMILY_NAME, ValueKind.BIRTH_DATE})
 
 #: Kinds whose mapping is applied wherever the recorded value reappears in later requests.
 #: Message ids are only ever referenced from responses (RelatesTo), and HL7 extensions such
@@ -62,6 +68,9 @@ class Rule:
     xpath: str
     kind: ValueKind
     what: str
+    #: The request creates this value (a patient's id, name, birth date in a feed's *add*):
+    #: the run's identity space learns it, and varies it wherever later requests use it.
+    creates: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,14 @@ class Unordered:
     They are paired by ``key`` (XPath expressions evaluated on each child, as strings); children
     with equal keys (or no key) are paired by content. Keys that read an identifier attribute
     (an entryUUID) are compared through the identifier renaming, never literally.
+    ``sorted_by`` names a request query parameter (FHIR ``_sort``) that, when the request has
+    it, makes the order count: members paired out of order are then regressions.
     """
 
     parent: str
     children: str = "*"
     key: tuple[str, ...] = ()
+    sorted_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,8 +163,9 @@ class TransactionSpec:
     detection ties, because real systems send wrong actions. ``fhir_routes`` are the FHIR
     requests of the transaction (:class:`FhirRoute`): method + path + resource type decide.
     ``regeneration`` says what replay makes fresh in a request (and serve blanks in its match
-    keys), ``fresh_patient`` what it also makes fresh with ``--fresh-patients``; the other
-    fields are comparer rules.
+    keys), ``fresh_patient`` what belongs to the run's identity space (ids and demographics of
+    patients the run creates: varied on replay, never blanked by serve); the other fields are
+    comparer rules.
     """
 
     id: str | None
@@ -165,6 +178,8 @@ class TransactionSpec:
     verdicts: tuple[Verdict, ...] = ()
     noise: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
+    #: Attributes holding an HTTP status line: equal when their codes are ("201" = "201 Created").
+    status_lines: tuple[str, ...] = ()
     unordered: tuple[Unordered, ...] = ()
     echoes: tuple[Echo, ...] = ()
     binary: tuple[str, ...] = ()

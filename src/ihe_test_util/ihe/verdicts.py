@@ -52,6 +52,14 @@ class Reading:
     attribute: str | None = None
     covers: Covers = field(default=_covers_nothing)
     exact: bool = False
+    badness: tuple[int, ...] | None = None
+
+    def worse_than(self, other: Reading) -> bool:
+        """Whether this reading is a regression against ``other`` (the recorded one)."""
+        if self.badness is None or other.badness is None:
+            return True
+        return any(now > before for now, before in zip(self.badness, other.badness,
+                                                       strict=True))
 
     @property
     def compared(self) -> Any:
@@ -269,24 +277,102 @@ def read_fhir_total(body: Message, verdict: Verdict) -> Reading:
                    exact=True)
 
 
+#: FHIR issue severities by how bad they are: information is no worse than no issue at all
+#: (servers such as medplum add informational outcomes to every transaction entry).
+_FHIR_BADNESS = {"information": 0, "warning": 1, "error": 2, "fatal": 3}
+_OUTCOME = f"{{{FHIR}}}OperationOutcome"
+_SEVERITY = f"{{{FHIR}}}severity"
+
+
 def read_fhir_severity(body: Message, verdict: Verdict) -> Reading:
-    """The most severe OperationOutcome issue anywhere in the response, or None."""
+    """The most severe OperationOutcome issue anywhere in the response (None without one),
+    with how many error / fatal issues there are when more than one.
+
+    Directed: worse (information < warning < error < fatal) or a new error / fatal issue is a
+    regression; better or gone is a change. The field accounts for the OperationOutcomes and
+    their issues appearing or going, and for their severities."""
     root = body.root
     if root is None:
         return Reading(None)
     worst: str | None = None
     worst_element: etree._Element | None = None
     order = vocabulary.FHIR_SEVERITY_ORDER
-    for outcome in root.iter(f"{{{FHIR}}}OperationOutcome"):
-        for severity in outcome.iter(f"{{{FHIR}}}severity"):
+    serious = 0
+    for outcome in root.iter(_OUTCOME):
+        for severity in outcome.iter(_SEVERITY):
             value = severity.get("value")
+            if _FHIR_BADNESS.get(value or "", 0) >= _FHIR_BADNESS["error"]:
+                serious += 1
             rank = order.index(value) if value in order else -1
             if worst is None or rank > (order.index(worst) if worst in order else -1):
                 worst, worst_element = value, severity
     if worst_element is None:
+        return Reading(None, badness=(0, 0), covers=_outcomes)
+    shown = worst if serious < 2 else f"{worst} ({serious} error/fatal issues)"
+    return Reading(shown, element=worst_element, attribute="value", covers=_outcomes,
+                   exact=True, badness=(_FHIR_BADNESS.get(worst or "", 0), serious))
+
+
+def _outcomes(element: etree._Element, attribute: str | None, membership: bool) -> bool:
+    """An issue severity, or an OperationOutcome / issue added or removed as a whole."""
+    if attribute is not None:
+        return attribute == "value" and element.tag == _SEVERITY and _in_outcome(element)
+    if not membership:
+        return False
+    if element.tag == _OUTCOME or any(child.tag == _OUTCOME for child in element):
+        return True  # the outcome, or its property (entry.response.outcome)
+    if element.find(f"{{{FHIR}}}resource/{_OUTCOME}") is not None:
+        return True  # a searchset entry of mode outcome
+    return element.tag == f"{{{FHIR}}}issue" and _in_outcome(element)
+
+
+def _in_outcome(element: etree._Element) -> bool:
+    node = element.getparent()
+    while node is not None:
+        if node.tag == _OUTCOME:
+            return True
+        node = node.getparent()
+    return False
+
+
+def read_fhir_matches(body: Message, verdict: Verdict) -> Reading:
+    """How many entries of a searchset are matches (``search.mode`` match, or no mode):
+    a searchset that loses a match is a regression even where ``total`` stays or is absent."""
+    root = body.root
+    if root is None or root.tag != f"{{{FHIR}}}Bundle":
         return Reading(None)
-    return Reading(worst, element=worst_element, attribute="value",
-                   covers=_exact(worst_element, "value"), exact=True)
+    kind = root.find(f"{{{FHIR}}}type")
+    if kind is None or kind.get("value") != "searchset":
+        return Reading(None)
+    entry_tag = f"{{{FHIR}}}entry"
+
+    def is_match(entry: etree._Element) -> bool:
+        mode = entry.find(f"{{{FHIR}}}search/{{{FHIR}}}mode")
+        return mode is None or mode.get("value") == "match"
+
+    count = sum(1 for entry in root.iterchildren(entry_tag) if is_match(entry))
+
+    def covers(element: etree._Element, attribute: str | None, membership: bool) -> bool:
+        return (membership and element.tag == entry_tag and element.getparent() is root
+                and is_match(element))
+    return Reading(count, element=root, covers=covers)
+
+
+def read_fhir_parameters(body: Message, verdict: Verdict) -> Reading:
+    """How many ``Parameters.parameter`` are named ``location`` (PIXm ``targetIdentifier``)."""
+    root = body.root
+    if root is None or root.tag != f"{{{FHIR}}}Parameters":
+        return Reading(None)
+    parameter_tag = f"{{{FHIR}}}parameter"
+    def named(element: etree._Element) -> bool:
+        if element.tag != parameter_tag:
+            return False
+        name = element.find(f"{{{FHIR}}}name")
+        return name is not None and name.get("value") == verdict.location
+    count = sum(1 for parameter in root.iterchildren(parameter_tag) if named(parameter))
+    def covers(element: etree._Element, attribute: str | None, membership: bool) -> bool:
+        return membership and element.getparent() is root and named(element)
+    return Reading(count, element=root, covers=covers)
 
 
 def read_values(body: Message, verdict: Verdict) -> Reading:
@@ -333,6 +419,8 @@ READERS: dict[str, Reader] = {
     "segment_count": read_segment_count,
     "fhir_total": read_fhir_total,
     "fhir_severity": read_fhir_severity,
+    "fhir_matches": read_fhir_matches,
+    "fhir_parameters": read_fhir_parameters,
     "values": read_values,
 }
 

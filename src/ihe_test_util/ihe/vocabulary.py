@@ -229,3 +229,33 @@ V3_GENDER_TO_FHIR: dict[str, str] = {"M": "male", "F": "female", "UN": "other"}
 #: FHIR media types (FHIR R4 http.html#mime-type).
 FHIR_MEDIA_JSON = "application/fhir+json"
 FHIR_MEDIA_XML = "application/fhir+xml"
+# -- Values no server assigns (correlation: never a server-assigned dependency) -------------------
+#: Every fixed value above: status, severity and association URNs, metadata UUIDs, schemes,
+#: stored-query ids.
+FIXED_VALUES: frozenset[str] = frozenset({
+    *REGISTRY_STATUS, *ERROR_SEVERITY, APPROVED, DEPRECATED, HAS_MEMBER,
+    *DOCUMENT_RELATIONSHIPS, *METADATA_NAMES, *DOCUMENT_ENTRY_SCHEMES.values(),
+    *STORED_QUERIES.values(),
+})
+#: OID arcs of code systems and HL7 structure ids (HL7 v3 vocabulary ``2.16.840.1.113883.5``,
+#: external code systems ``.6`` such as LOINC ``.6.1``, HL7 v2 tables ``.12``, HL7 interaction
+#: and artefact ids ``.1``, value sets ``.11`` and ``.3``-rooted templates ``.10``) and the IHE
+#: coding schemes ``1.3.6.1.4.1.19376.1.2.3``.
+CODE_SYSTEM_ARCS: tuple[str, ...] = (
+    "2.16.840.1.113883.1.", "2.16.840.1.113883.5.", "2.16.840.1.113883.6.",
+    "2.16.840.1.113883.10.", "2.16.840.1.113883.11.", "2.16.840.1.113883.12.",
+    "2.16.840.1.113883.18.", "1.3.6.1.4.1.19376.1.2.3",
+)
+
+
+def is_fixed_value(value: str) -> bool:
+    """Whether ``value`` is IHE vocabulary or a code system's OID (``urn:oid:`` or not): a
+    value every system uses alike, never one a server assigned."""
+    value = value.strip()
+    if value in FIXED_VALUES or value.lower() in _FIXED_LOWER:
+        return True
+    oid = value[len(OID_URN_PREFIX):] if value.lower().startswith(OID_URN_PREFIX) else value
+    return oid.startswith(CODE_SYSTEM_ARCS) or oid + "." in CODE_SYSTEM_ARCS
+
+
+_FIXED_LOWER = frozenset(value.lower() for value in FIXED_VALUES)

@@ -33,7 +33,7 @@ from ihe_test_util.cassette import Redactor, load_cassette, save_cassette
 from ihe_test_util.cassette.store import now_utc
 from ihe_test_util.errors import CassetteError, UsageError
 from ihe_test_util.model import Cassette, Interaction, InteractionMeta, Request, Response
-from ihe_test_util.results import ExchangeResult, Outcome
+from ihe_test_util.results import NOT_RUN, ExchangeResult, Outcome
 
 MANIFEST = "manifest.json"
 APPROVABLE = frozenset({Outcome.CHANGED, Outcome.REGRESSION})
@@ -175,8 +175,11 @@ def plan_approvals(
     approvals: list[Approval] = []
     passed: dict[str, list[Approval]] = {}
     seen: set[str] = set()
+    cut_short: dict[str, list[str]] = {}  # cassette -> its exchanges an interruption left
     for result in results:
         seen.add(result.id)
+        if result.error is not None and result.error.type == NOT_RUN:
+            cut_short.setdefault(result.cassette, []).append(result.id)
         approval = Approval(result.id, root.joinpath(*result.cassette.split("/")),
                             result.index, result.outcome)
         if result.outcome is Outcome.PASS:
@@ -198,6 +201,18 @@ def plan_approvals(
     if unknown:
         raise UsageError("not in the run report: " + ", ".join(sorted(unknown)))
     touched = {a.exchange_id.rsplit("#", 1)[0] for a in approvals}
+    partial = sorted(touched & set(cut_short))
+    if partial:
+        # its later exchanges kept their recording: values the approved ones now carry
+        # (assigned ids, chained entryUUIDs) would no longer match them
+        first = cut_short[partial[0]]
+        raise UsageError(
+            f"{partial[0]} was not replayed to its end (the run was interrupted: "
+            f"{len(first)} exchange(s) not run, from {first[0]})"
+            + (f"; also {', '.join(partial[1:])}" if len(partial) > 1 else ""),
+            hint="a cassette is approved as a whole: replay it again to the end, or pick "
+                 "exchanges of other cassettes with --only",
+        )
     companions = [a for cassette in sorted(touched) for a in passed.get(cassette, [])]
     return approvals + companions
 

@@ -4,9 +4,11 @@ During recording, a registry hands out entryUUIDs, a PIX manager answers patient
 gateway returns remote ids; later requests in the same cassette send those values back. On
 replay the server assigns *new* values, so later requests must carry the new ones.
 
-Detection is automatic: a token-like value in recorded response *i* that the client did not
-send in request *i*, and that reappears verbatim in a later recorded request *j* (whole, never
-inside a longer token: :mod:`ihe_test_util.ihe.tokens`), is a :class:`Capture`. Its
+Detection is automatic: a token-like value in recorded response *i* that no request up to *i*
+sent, and that reappears verbatim in a later recorded request *j* (whole, never inside a longer
+token: :mod:`ihe_test_util.ihe.tokens`), is a :class:`Capture`, when a server may have
+assigned it (:func:`server_may_assign`): codes, coding schemes, classification nodes, object
+types, code-system OIDs and IHE vocabulary are the same on every system and never are. Its
 :class:`ValueLocation` is an anchored path: registry objects are anchored by their uniqueId
 and HL7 ``id`` elements by their ``@root`` (both survive reordering), everything else by
 position. On replay the new value is read at the same location in the new response and
@@ -46,6 +48,7 @@ from ihe_test_util.ihe.vocabulary import (
     DOCUMENT_ENTRY_UNIQUE_ID,
     FOLDER_UNIQUE_ID,
     SUBMISSION_SET_UNIQUE_ID,
+    is_fixed_value,
 )
 from ihe_test_util.model import Headers, Request
 from ihe_test_util.replay.capture_rules import CaptureRule, applicable
@@ -68,6 +71,25 @@ _KEY_ATTRIBUTES = {
 
 #: Shortest value considered a correlatable identifier (shorter ones collide by chance).
 MIN_VALUE_LENGTH = 6
+
+#: Attributes that hold codes, schemes, types and structure, never a value a server assigns.
+CODE_ATTRIBUTES = frozenset({
+    "code", "codeSystem", "codeSystemName", "codeSystemVersion", "displayName", "classCode",
+    "moodCode", "typeCode", "determinerCode", "classificationScheme", "classificationNode",
+    "identificationScheme", "objectType", "nodeRepresentation", "status", "mimeType",
+    "contextControlCode", "inversionInd", "negationInd", "use", "unit", "mediaType",
+    "representation", "ITSVersion", "name",
+})
+#: Elements all of whose attributes are codes or structure ids (HL7 v3 ``code``,
+#: ``statusCode``, ``interactionId``, ``templateId``...): matched on the local name's ending.
+CODE_ELEMENT_ENDINGS = ("Code", "code", "interactionId", "templateId", "typeId")
+#: ebRIM slots whose values are codes or coding schemes.
+CODE_SLOTS = frozenset({"codingScheme", "languageCode"})
+#: Elements (HL7 v3 TS / IVL_TS) and slots (ending ``Time``) that hold times: a clock reading,
+#: never a server-assigned value, even when a later request's time equals an earlier answer's
+#: (a recording that crosses a second boundary between a feed and a submission).
+TIME_ELEMENTS = frozenset({"time", "low", "high", "center"})
+_SLOT = f"{{{RIM}}}Slot"
 
 
 @dataclass(frozen=True)
@@ -266,6 +288,34 @@ def _header_candidates(headers: Headers | None) -> Iterator[tuple[str, ValueLoca
                 yield candidate, ValueLocation((), None, header=name, part=part)
 
 
+def server_may_assign(value: str, element: etree._Element, attribute: str | None) -> bool:
+    """Whether ``value`` at this place in a response may have been assigned by the server.
+
+    Not when it is IHE vocabulary or a code system's OID
+    (:func:`~ihe_test_util.ihe.vocabulary.is_fixed_value`), nor when it sits where codes,
+    schemes, types and times are written: a code attribute (:data:`CODE_ATTRIBUTES`), any
+    attribute of a coded element (:data:`CODE_ELEMENT_ENDINGS`), a value of a coding-scheme
+    slot (:data:`CODE_SLOTS`), a time element or ``...Time`` slot (:data:`TIME_ELEMENTS`).
+    A later FindDocuments filtered by a confidentiality code that an earlier response also
+    listed is no dependency: it is sent as recorded.
+    """
+    if is_fixed_value(value):
+        return False
+    local = etree.QName(element).localname
+    if local.endswith("Time") or local in TIME_ELEMENTS:
+        return False
+    if attribute is not None:
+        name = etree.QName(attribute).localname
+        return name not in CODE_ATTRIBUTES and not local.endswith(CODE_ELEMENT_ENDINGS)
+    if local == "Value":
+        slot = element.getparent()
+        slot = slot.getparent() if slot is not None else None
+        if slot is not None and slot.tag == _SLOT and (
+                slot.get("name") in CODE_SLOTS or (slot.get("name") or "").endswith("Time")):
+            return False
+    return True
+
+
 def _candidates(root: etree._Element) -> Iterable[tuple[str, etree._Element, str | None]]:
     """Attribute values and leaf texts long enough to be correlated (the rest never are)."""
     for element in root.iter(etree.Element):
@@ -306,7 +356,8 @@ def find_captures(
         if response is not None:
             for whole, element, attribute in _candidates(response):
                 for value, part in _parts(whole):
-                    if wanted(value, index):
+                    # a code, scheme, type or vocabulary is the same on every system
+                    if wanted(value, index) and server_may_assign(value, element, attribute):
                         found.setdefault(value, []).append(
                             location_of(element, attribute, part))
         headers = response_headers[index] if response_headers is not None else None

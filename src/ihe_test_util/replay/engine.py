@@ -8,15 +8,19 @@ with the reason; transport failures are ``error`` results, never exceptions.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lxml import etree
 
+from ihe_test_util.compare.foreign import has_foreign, set_aside
 from ihe_test_util.errors import IheTestError, TransportError
+from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request, substitute_er7
+from ihe_test_util.ihe.specs import ValueKind
 from ihe_test_util.ihe.tokens import Replacer
 from ihe_test_util.model import Cassette, Interaction, Request, Response
 from ihe_test_util.replay.capture_rules import CaptureRule
@@ -30,6 +34,13 @@ from ihe_test_util.replay.correlate import (
     substitute_with,
 )
 from ihe_test_util.replay.selection import exchange_id
+from ihe_test_util.replay.state_hints import (
+    StateIndex,
+    documents_needed,
+    missing_kind,
+    missing_state_hint,
+    patients_needed,
+)
 from ihe_test_util.replay.targets import TargetMap
 from ihe_test_util.results import Comparison, ExchangeError, ExchangeResult, Outcome
 
@@ -66,6 +77,18 @@ class Regenerator(Protocol):
     def value_map(self) -> Mapping[str, str]: ...
 
 
+def base_result(cassette_id: str, index: int, interaction: Interaction) -> ExchangeResult:
+    """The parts of an exchange's result known before replaying it (outcome filled in later;
+    ``skipped`` until then): what a report lists for an exchange a run did not get to."""
+    return ExchangeResult(
+        id=exchange_id(cassette_id, index), cassette=cassette_id, index=index,
+        outcome=Outcome.SKIPPED, transaction=interaction.meta.transaction,
+        name=interaction.meta.step, method=interaction.request.method,
+        recorded_uri=interaction.request.uri,
+        duration_recorded_ms=interaction.meta.duration_ms,
+    )
+
+
 @dataclass
 class CassetteReplay:
     """The state of one cassette's replay: what was correlated, what could not be."""
@@ -78,6 +101,10 @@ class CassetteReplay:
     regenerator: Regenerator
     keep: ExchangeSink | None = None
     capture_rules: tuple[CaptureRule, ...] = ()
+    #: What the run's cassettes create, for hints on failures for want of state, and this
+    #: cassette's position in the run.
+    state_index: StateIndex | None = None
+    position: int | None = None
     correlated: dict[str, str] = field(default_factory=dict)
     unresolved: dict[str, str] = field(default_factory=dict)  # value -> reason
     #: Every message of this cassette's replay, parsed once: the recorded ones up front
@@ -179,25 +206,73 @@ class CassetteReplay:
             response, elapsed_ms = self.sender.send(request)
         except TransportError as exc:
             return self._error(base, type(exc).__name__, str(exc), uri=request.uri), None
+        relevant = self.mentions.relevant(  # decoded bodies: a gzip recording names values too
+            self.regenerator.value_map,
+            read(recorded, "recorded request").raw or recorded.body,
+            read(interaction.response, "recorded response").raw or interaction.response.body)
+        space = getattr(self.regenerator, "space", None)
+        if space is not None:  # patient ids may be inside documents no body scan reads
+            for recorded_id, fresh_id in space.varied(ValueKind.PATIENT_ID).items():
+                relevant.setdefault(recorded_id, fresh_id)
+        roles: Mapping[str, frozenset[str]] = getattr(self.regenerator, "value_roles", None) \
+            or {}
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
-            value_map=self.mentions.relevant(  # decoded bodies: a gzip recording names values too
-                self.regenerator.value_map,
-                read(recorded, "recorded request").raw or recorded.body,
-                read(interaction.response, "recorded response").raw or interaction.response.body),
+            value_map=ValueRoles(relevant, {k: roles[k] for k in relevant if k in roles},
+                                 getattr(getattr(self.regenerator, "space", None), "label",
+                                         None)),
             read=self.messages.read,
         )
         self.messages.forget(request)
+        notes = list(comparison.notes)
+        hint = self._missing_state(index, recorded, response, comparison)
+        if hint is not None:
+            notes.append(hint)
         result = replace(
             base, outcome=comparison.outcome, transaction=comparison.transaction or transaction,
             replayed_uri=request.uri, verdict_recorded=comparison.verdict_recorded,
             verdict_replayed=comparison.verdict_replayed, differences=comparison.differences,
             noise_suppressed=comparison.noise_suppressed, duration_replayed_ms=elapsed_ms,
+            notes=tuple(notes),
         )
         if self.keep is not None:
             self.keep(result, request, response)
         return result, response
+
+    def _missing_state(self, index: int, recorded: Request, response: Response,
+                       comparison: Comparison) -> str | None:
+        """A hint when the target answered that it lacks a patient or document the recording
+        had: which cassette creates it, or that none does."""
+        if comparison.outcome not in (Outcome.REGRESSION, Outcome.CHANGED):
+            return None
+        before = set((comparison.verdict_recorded or {}).get("error_codes") or ())
+        after = set((comparison.verdict_replayed or {}).get("error_codes") or ()) - before
+        answer = self.messages.read(response, "replayed response").root
+        recorded_answer = (comparison.verdict_recorded or {}).get("ack_code")
+        kind = missing_kind(after, answer if recorded_answer in (None, "AA", "CA") else None)
+        if kind is None:
+            return None
+        root = self.messages.read(recorded, "recorded request").root
+        if root is None:
+            return None
+        keys = patients_needed(root) if kind == "patient" else documents_needed(root)
+        return missing_state_hint(kind, keys, self.state_index, cassette=self.cassette_id,
+                                  position=self.position, exchange=index)
+
+    def _own_results(self, root: etree._Element | None) -> etree._Element | None:
+        """``root``, or a copy without the result objects of earlier runs or the recording:
+        a value is carried forward from this run's objects, as the comparer judges them."""
+        marker = getattr(getattr(self.regenerator, "space", None), "label", None)
+        if root is None or marker is None:
+            return root
+        roles = getattr(self.regenerator, "value_roles", None) or {}
+        replaced = frozenset(k for k in self.regenerator.value_map if k not in roles)
+        if not has_foreign(root, marker, replaced):
+            return root
+        own = copy.deepcopy(root)
+        set_aside(own, marker, replaced)
+        return own
 
     def _capture(self, capture: Capture, response: Response | None) -> None:
         if response is None:
@@ -206,7 +281,8 @@ class CassetteReplay:
             )
             return
         message = self.messages.read(response, "replayed response")
-        new_value = capture.resolve(message.root, self.value_map(), message, response.headers)
+        root = self._own_results(message.root)
+        new_value = capture.resolve(root, self.value_map(), message, response.headers)
         if new_value is None:
             self.unresolved[capture.value] = (
                 f"not found at {capture.describe()} in the replayed response of "
@@ -216,14 +292,7 @@ class CassetteReplay:
             self.correlated[capture.value] = new_value
 
     def _base_result(self, index: int, interaction: Interaction) -> ExchangeResult:
-        """The parts of a result known before replaying (outcome filled in later)."""
-        return ExchangeResult(
-            id=exchange_id(self.cassette_id, index), cassette=self.cassette_id, index=index,
-            outcome=Outcome.SKIPPED, transaction=interaction.meta.transaction,
-            name=interaction.meta.step, method=interaction.request.method,
-            recorded_uri=interaction.request.uri,
-            duration_recorded_ms=interaction.meta.duration_ms,
-        )
+        return base_result(self.cassette_id, index, interaction)
 
     @staticmethod
     def _error(base: ExchangeResult, kind: str, message: str, uri: str | None = None) -> (

@@ -23,6 +23,7 @@ cassette is an identifier the server assigned and the client reuses: it is propo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,18 @@ MAX_SAMPLES = 4
 def general_pattern(path: str) -> str:
     """A report path without its list positions: ``/A/B[2]/@x`` -> ``/A/B/@x``."""
     return _POSITION.sub("", path)
+
+
+def wire_value(shown: str | None) -> str | None:
+    """A difference's value as the wire carries it: reports show JSON strings quoted
+    (``"9cbb..."``), requests carry them bare (``Patient/9cbb...``)."""
+    if shown and len(shown) >= 2 and shown[0] == shown[-1] == '"':
+        try:
+            value = json.loads(shown)
+        except ValueError:
+            return shown
+        return value if isinstance(value, str) else shown
+    return shown
 
 
 def rule_label(pattern: str) -> str:
@@ -372,7 +385,7 @@ class _Context:
         users: list[str] = []
         for ident, item in seen.items():
             where = self._exchange(ident)
-            value = item.recorded
+            value = wire_value(item.recorded)
             if where is None or value is None or not is_identifier(value):
                 continue
             cassette, index = where

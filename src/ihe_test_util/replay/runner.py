@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ihe_test_util.errors import UsageError
@@ -26,10 +26,12 @@ from ihe_test_util.replay.engine import (
     ExchangeSink,
     Regenerator,
     Sender,
+    base_result,
 )
-from ihe_test_util.replay.selection import Shard, cassette_id, run_root
+from ihe_test_util.replay.selection import Shard, cassette_id, exchange_id, run_root
+from ihe_test_util.replay.state_hints import StateIndex
 from ihe_test_util.replay.targets import TargetMap
-from ihe_test_util.results import ExchangeResult, RunSummary
+from ihe_test_util.results import NOT_RUN, ExchangeError, ExchangeResult, Outcome, RunSummary
 
 CassetteLoader = Callable[[Path], Cassette]
 
@@ -44,6 +46,9 @@ class PlannedCassette:
     path: Path
     id: str
     exchanges: int
+    #: Each exchange's result before replaying (id, transaction, step, method, URI; no
+    #: bodies): what a report lists for an exchange an interrupted run did not get to.
+    outline: tuple[ExchangeResult, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,29 @@ def plan_replay(
         if shard is not None and not shard.owns(ident):
             continue
         cassette = load(path)
-        planned.append(PlannedCassette(path, ident, len(cassette.interactions)))
+        outline = tuple(base_result(ident, index, interaction)
+                        for index, interaction in enumerate(cassette.interactions))
+        planned.append(PlannedCassette(path, ident, len(cassette.interactions), outline))
         size = _body_bytes(cassette)
         if size <= budget:
             loaded[path] = cassette
             budget -= size
     return ReplayPlan(root, tuple(planned), loaded)
+
+
+def not_run(plan: ReplayPlan, done: Container[str], reason: str) -> Iterator[ExchangeResult]:
+    """The planned exchanges whose id is not in ``done``, as ``skipped`` results of error type
+    :data:`~ihe_test_util.results.NOT_RUN` with ``reason``: what an interrupted run reports
+    for the exchanges it did not replay (in plan order)."""
+    for planned in plan.cassettes:
+        for index in range(planned.exchanges):
+            ident = exchange_id(planned.id, index)
+            if ident in done:
+                continue
+            base = (planned.outline[index] if index < len(planned.outline) else
+                    ExchangeResult(id=ident, cassette=planned.id, index=index,
+                                   outcome=Outcome.SKIPPED))
+            yield replace(base, outcome=Outcome.SKIPPED, error=ExchangeError(NOT_RUN, reason))
 
 
 def _body_bytes(cassette: Cassette) -> int:
@@ -110,17 +132,22 @@ class ReplayEngine:
     capture_rules: tuple[CaptureRule, ...] = ()
     #: ``--reference``: also replay against this live old version (replay/differential.py).
     reference: TargetMap | None = None
+    #: Called as each run starts (a new identity space per run: session.production_engine).
+    start_run: Callable[[], None] | None = None
 
     def replay(self, planned: PlannedCassette, sender: Sender | None = None,
-               cassette: Cassette | None = None) -> CassetteReplay | DifferentialReplay:
-        """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now."""
+               cassette: Cassette | None = None, *, state_index: StateIndex | None = None,
+               position: int | None = None) -> CassetteReplay | DifferentialReplay:
+        """The replay of ``planned``: ``cassette`` if the plan kept it, else loaded now.
+        ``state_index`` knows what the run's cassettes create (hints on missing state);
+        ``position`` is the cassette's place in the run."""
         if cassette is None:
             cassette = self.load(planned.path)
         candidate = CassetteReplay(
             cassette_id=planned.id, cassette=cassette, targets=self.targets,
             sender=sender or self.make_sender(), comparer=self.comparer,
             regenerator=self.make_regenerator(), keep=self.keep,
-            capture_rules=self.capture_rules,
+            capture_rules=self.capture_rules, state_index=state_index, position=position,
         )
         if self.reference is None:
             return candidate
@@ -144,14 +171,22 @@ def run_replay(
     If this thread is interrupted (KeyboardInterrupt: Ctrl-C or SIGTERM) or ``on_result``
     raises, the exception propagates at once: workers start no further exchange, and, being
     daemon threads, an exchange still waiting for its answer does not keep the process alive.
+    On an interrupt, results already finished and waiting for this thread still reach
+    ``on_result`` first (until it raises): an interrupted run reports every exchange that was
+    done.
     A bug in one worker (an exception from the engine) ends only that worker's cassette: the
     other cassettes are still replayed and reported, then the first such exception is raised
     (the CLI turns it into exit 70, "internal error").
     """
     summary = RunSummary()
+    if engine.start_run is not None:
+        engine.start_run()
+    state = StateIndex([(c.id, c.path) for c in plan.cassettes], engine.load)
+    positions = {c.path: n for n, c in enumerate(plan.cassettes)}
     if jobs <= 1 or len(plan.cassettes) <= 1:
         for planned in plan.cassettes:
-            for result in engine.replay(planned, cassette=plan.take(planned)).run():
+            for result in engine.replay(planned, cassette=plan.take(planned), state_index=state,
+                                        position=positions[planned.path]).run():
                 summary.add(result.outcome)
                 on_result(result)
         return summary
@@ -170,7 +205,9 @@ def run_replay(
                     planned = todo.get_nowait()
                 except queue.Empty:
                     return
-                for result in engine.replay(planned, sender, plan.take(planned)).run():
+                for result in engine.replay(planned, sender, plan.take(planned),
+                                            state_index=state,
+                                            position=positions[planned.path]).run():
                     if stopping.is_set():
                         return
                     results.put(result)
@@ -196,18 +233,32 @@ def run_replay(
                 assert isinstance(item, ExchangeResult)
                 summary.add(item.outcome)
                 on_result(item)
-    except BaseException:
+    except BaseException as exc:
         stopping.set()
-        _drain(results)  # unblocks workers waiting to put, so they see ``stopping``
+        finished = _drain(results)  # unblocks workers waiting to put, so they see ``stopping``
+        if isinstance(exc, KeyboardInterrupt):
+            _deliver(finished, on_result)
         raise
     if failure is not None:
         raise failure
     return summary
 
 
-def _drain(results: queue.Queue[object]) -> None:
+def _deliver(items: list[object], on_result: Callable[[ExchangeResult], None]) -> None:
+    """Hand the results finished before an interrupt to ``on_result``; the first exception
+    it raises ends the delivery (the interrupt being handled is what propagates)."""
+    try:
+        for item in items:
+            if isinstance(item, ExchangeResult):
+                on_result(item)
+    except BaseException:  # the consumer is failing: the interrupt stands
+        return
+
+
+def _drain(results: queue.Queue[object]) -> list[object]:
+    drained: list[object] = []
     while True:
         try:
-            results.get_nowait()
+            drained.append(results.get_nowait())
         except queue.Empty:
-            return
+            return drained

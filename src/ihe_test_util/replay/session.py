@@ -18,7 +18,7 @@ from ihe_test_util.cassette import (
     secret_values,
 )
 from ihe_test_util.config import Settings, TlsSettings
-from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.idmap import IdMap, RunSpace
 from ihe_test_util.ihe.message import Reader, read_uncached
 from ihe_test_util.ihe.regenerate import regenerate_request
 from ihe_test_util.model import Request, Response
@@ -36,12 +36,20 @@ from ihe_test_util.transport.wssecurity import SecurityHeader
 
 @dataclass
 class CassetteRegenerator:
-    """One per cassette: fresh ids through a shared :class:`IdMap`, secrets filled back."""
+    """One per cassette: fresh ids through a shared :class:`IdMap`, secrets filled back.
+
+    ``space`` is the run's identity space, shared by the regenerators of one run (a private
+    one when not given: the cassette is then a run of its own).
+    """
 
     settings: Settings
     security: SecurityHeader | None = None
-    fresh_patients: bool = False
-    id_map: IdMap = field(default_factory=IdMap)
+    fresh_patients: bool = True
+    space: RunSpace = field(default_factory=RunSpace)
+    id_map: IdMap = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id_map = IdMap(space=self.space)
 
     def regenerate(self, request: Request, transaction: str | None, *,
                    read: Reader = read_uncached, to: str | None = None) -> Request:
@@ -60,6 +68,11 @@ class CassetteRegenerator:
     def value_map(self) -> Mapping[str, str]:
         """Recorded -> fresh values so far (a live read-only view: it only ever grows)."""
         return self.id_map.items()
+
+    @property
+    def value_roles(self) -> Mapping[str, frozenset[str]]:
+        """Where values replaced only at their rule paths were replaced (path families)."""
+        return self.id_map.roles()
 
 
 def transport_options(settings: Settings, tls: TlsSettings | None, *, timeout: float | None,
@@ -139,21 +152,33 @@ def make_transport(options: TransportOptions) -> Sender:
 
 def production_engine(
     settings: Settings, targets: TargetMap, options: TransportOptions | None = None, *,
-    fresh_patients: bool = False, keep: ExchangeSink | None = None,
-    reference: TargetMap | None = None,
+    fresh_patients: bool = True, keep: ExchangeSink | None = None,
+    reference: TargetMap | None = None, space: RunSpace | None = None,
 ) -> ReplayEngine:
     """The engine ``ihe replay`` runs: real HTTP, the configured comparer rules, ``[[correlate]]``
-    capture rules and SAML header, regeneration per cassette; with ``reference`` each exchange
-    is replayed against that live old version too (the live differential). ConfigError on a
-    bad setting."""
+    capture rules and SAML header, regeneration per cassette in one identity space for the run
+    (``space``, a new one by default); with ``reference`` each exchange is replayed against that
+    live old version too (the live differential). ConfigError on a bad setting.
+
+    ``fresh_patients`` is kept for compatibility: patients a cassette creates always get this
+    run's ids and demographics."""
+    spaces = [RunSpace() if space is None else space]  # the current run's
+    started = [False]
+
+    def start_run() -> None:
+        """Each run its own identity space (``ihe learn`` runs the engine N times)."""
+        if started[0]:
+            spaces[0] = RunSpace()
+        started[0] = True
     options = options or transport_options(settings, None, timeout=None, insecure=False)
     comparer = production_comparer(settings)
     capture_rules = load_capture_rules(settings.correlate, settings.source)
     security = security_header(settings.saml, base=settings.folder)
     return ReplayEngine(
         load=load_cassette, make_sender=lambda: make_transport(options), comparer=comparer,
-        make_regenerator=lambda: CassetteRegenerator(settings, security, fresh_patients),
+        make_regenerator=lambda: CassetteRegenerator(settings, security, space=spaces[0]),
         targets=targets, keep=keep, capture_rules=capture_rules, reference=reference,
+        start_run=start_run,
     )
 
 

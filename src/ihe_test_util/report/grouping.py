@@ -64,6 +64,9 @@ class DifferenceGroup:
     occurrences: int
     example_ids: tuple[str, ...]
     example: Difference
+    #: The location in the rule language (the differences' ``path``), where ``location`` is
+    #: shown in the body's own syntax (``Bundle.entry[*].resource.gender``); None: the same.
+    rule_location: str | None = None
 
     @property
     def transaction_label(self) -> str:
@@ -73,7 +76,7 @@ class DifferenceGroup:
     def pattern(self) -> str:
         """The location without list positions (``ExtrinsicObject[*]`` -> ``ExtrinsicObject``):
         a ``[[rules]]`` pattern for every place of the group (``ihe review``'s *ignore*)."""
-        return re.sub(r"\[(?:\d+|\*)\]", "", self.location)
+        return re.sub(r"\[(?:\d+|\*)\]", "", self.rule_location or self.location)
 
 
 @dataclass(frozen=True)
@@ -104,11 +107,36 @@ class _FindingTally:
     exchanges: int = 0
     occurrences: int = 0
     example_ids: list[str] = field(default_factory=list)
+    #: The shown location (``Difference.location``) split like ``template`` / ``values``;
+    #: None where the differences have none, or their shown templates disagree.
+    shown: tuple[str, list[str | None]] | None = None
+    shown_agrees: bool = True
 
     def merge_values(self, values: tuple[str, ...]) -> None:
         # Same template, so the same number of variable parts.
         self.values = [mine if mine == theirs else None for mine, theirs in
                        zip(self.values, values, strict=True)]
+
+    def merge_shown(self, location: str | None) -> None:
+        if location is None or not self.shown_agrees:
+            self.shown_agrees = self.shown_agrees and location is None and self.shown is None
+            return
+        template, values = split_location(location)
+        if self.shown is None:
+            if self.occurrences:  # earlier differences had no shown location
+                self.shown_agrees = False
+                return
+            self.shown = (template, list(values))
+        elif self.shown[0] != template:
+            self.shown_agrees = False
+        else:
+            self.shown = (template, [mine if mine == theirs else None for mine, theirs in
+                                     zip(self.shown[1], values, strict=True)])
+
+    def shown_location(self) -> str | None:
+        if self.shown is None or not self.shown_agrees:
+            return None
+        return join_location(self.shown[0], tuple(self.shown[1]))
 
 
 @dataclass
@@ -143,6 +171,7 @@ class FindingGrouper:
                 if _SEVERITY_RANK[difference.severity] > _SEVERITY_RANK[tally.severity]:
                     tally.severity = difference.severity
                     tally.example, tally.example_id = difference, result.id
+            tally.merge_shown(difference.location)
             tally.occurrences += 1
             tally.kinds.add(difference.kind.value)
             if difference.rule:
@@ -165,7 +194,10 @@ class FindingGrouper:
         found = [
             DifferenceGroup(
                 transaction=transaction,
-                location=join_location(tally.template, tuple(tally.values)),
+                location=tally.shown_location() or join_location(tally.template,
+                                                                 tuple(tally.values)),
+                rule_location=join_location(tally.template, tuple(tally.values))
+                if tally.shown_location() else None,
                 severity=tally.severity,
                 kinds=tuple(sorted(tally.kinds)),
                 rules=tuple(sorted(tally.rules)),

@@ -31,13 +31,14 @@ from ihe_test_util.report.labels import (
     ABSENT,
     TABLE_ORDER,
     counts_phrase,
+    not_run_phrase,
     run_outcome,
     transaction_label,
     verdict_word,
 )
 from ihe_test_util.report.sidebyside import compare_bodies
 from ihe_test_util.report.timestamps import duration_seconds
-from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary
+from ihe_test_util.results import NOT_RUN, ExchangeResult, Outcome, RunInfo, RunSummary
 
 #: Longest value shown in full; longer ones are cut, saying by how much.
 MAX_VALUE_CHARS = 20_000
@@ -138,13 +139,17 @@ class HtmlReporter(SpooledFileReporter):
         self._pairs = self._env.get_template("sidebyside.html.j2")
         self._tables: dict[tuple[VerdictRow, ...], Markup] = {}
         self._digest = RunDigest(attention_limit=0, max_examples=MAX_FINDING_LINKS)
+        self._not_run = 0
 
     def start(self, info: RunInfo) -> None:
         super().start(info)
         self._digest = RunDigest(attention_limit=0, max_examples=MAX_FINDING_LINKS)
+        self._not_run = 0
 
     def observe(self, result: ExchangeResult) -> None:
         self._digest.add(result)
+        if result.error is not None and result.error.type == NOT_RUN:
+            self._not_run += 1
 
     def render(self, result: ExchangeResult) -> str:
         return self._section.render(
@@ -186,6 +191,7 @@ class HtmlReporter(SpooledFileReporter):
             "overall": run_outcome(summary, info.fail_on).value,
             "exit_code": summary.exit_code(info.fail_on),
             "counts_phrase": counts_phrase(summary),
+            "interrupted": not_run_phrase(summary, self._not_run),
             "took": duration_seconds(info.started_at, finished_at),
             "outcomes": TABLE_ORDER, "matrix": list(self._digest.matrix.rows()),
             "totals": self._digest.matrix.totals(),

@@ -25,8 +25,9 @@ EXCHANGE_INDENT = "    "
 
 
 def report_header(info: RunInfo, summary: RunSummary, finished_at: str) -> dict[str, Any]:
-    """Every top-level member but ``exchanges``, in the schema's order."""
-    return {
+    """Every top-level member but ``exchanges``, in the schema's order; ``interrupted``
+    (an addition to schema v1, optional) only for a run stopped before its end."""
+    header: dict[str, Any] = {
         "schema": REPORT_SCHEMA_ID,
         "tool_version": info.tool_version,
         "started_at": info.started_at,
@@ -35,6 +36,9 @@ def report_header(info: RunInfo, summary: RunSummary, finished_at: str) -> dict[
         "fail_on": info.fail_on.value,
         "summary": {"total": summary.total, **{o.value: summary.counts[o] for o in TABLE_ORDER}},
     }
+    if summary.interrupted:
+        header["interrupted"] = True
+    return header
 
 
 def exchange_line(result: ExchangeResult) -> str:

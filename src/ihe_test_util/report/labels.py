@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import re
 
-from ihe_test_util.results import Difference, ExchangeResult, FailOn, Outcome, RunSummary
+from ihe_test_util.results import (
+    EXIT_INTERRUPTED,
+    NOT_RUN,
+    Difference,
+    ExchangeResult,
+    FailOn,
+    Outcome,
+    RunSummary,
+)
 
 #: Column order of tables: the schema's order.
 TABLE_ORDER: tuple[Outcome, ...] = (
@@ -72,7 +80,8 @@ def _escape_control(match: re.Match[str]) -> str:
 def difference_line(difference: Difference, limit: int = 80) -> str:
     """``severity kind path: recorded -> replayed [rule]`` on one line."""
     text = (
-        f"{difference.severity.value} {difference.kind.value} {one_line(difference.path, 200)}: "
+        f"{difference.severity.value} {difference.kind.value} "
+        f"{one_line(difference.shown_path, 200)}: "
         f"{one_line(difference.recorded, limit)} -> {one_line(difference.replayed, limit)}"
     )
     if difference.rule:
@@ -96,14 +105,26 @@ def counts_phrase(summary: RunSummary) -> str:
 
 
 def verdict_word(summary: RunSummary, fail_on: FailOn) -> str:
-    """``PASSED`` / ``FAILED`` / ``ERRORS``, matching the exit code of the CLI contract."""
-    return {0: "PASSED", 1: "FAILED", 3: "ERRORS"}[summary.exit_code(fail_on)]
+    """``PASSED`` / ``FAILED`` / ``ERRORS`` / ``INTERRUPTED``, matching the exit code of the
+    CLI contract (130 for a run stopped by Ctrl-C or SIGTERM)."""
+    return {0: "PASSED", 1: "FAILED", 3: "ERRORS", EXIT_INTERRUPTED: "INTERRUPTED"}[
+        summary.exit_code(fail_on)]
+
+
+def not_run_phrase(summary: RunSummary, not_run: int) -> str | None:
+    """``interrupted: 4 exchanges not run (listed as skipped, NotRun)`` for an interrupted
+    run, None for a complete one."""
+    if not summary.interrupted:
+        return None
+    noun = "exchange" if not_run == 1 else "exchanges"
+    return (f"interrupted (Ctrl-C or SIGTERM): {not_run} {noun} not run, listed as skipped "
+            f"({NOT_RUN}); the others are reported as they finished")
 
 
 def run_outcome(summary: RunSummary, fail_on: FailOn) -> Outcome:
     """The outcome that stands for the whole run in a headline."""
     code = summary.exit_code(fail_on)
-    if code == 3:
+    if code in (3, EXIT_INTERRUPTED):
         return Outcome.ERROR
     if code == 1:
         return Outcome.REGRESSION if summary.counts[Outcome.REGRESSION] else Outcome.CHANGED

@@ -19,13 +19,21 @@ from ihe_test_util.report.labels import (
     EMOJI,
     TABLE_ORDER,
     counts_phrase,
+    not_run_phrase,
     one_line,
     run_outcome,
     transaction_label,
     verdict_word,
 )
 from ihe_test_util.report.timestamps import duration_seconds
-from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary, Severity
+from ihe_test_util.results import (
+    NOT_RUN,
+    ExchangeResult,
+    Outcome,
+    RunInfo,
+    RunSummary,
+    Severity,
+)
 
 #: Stay clearly below GitHub's 1 MiB limit for one step summary.
 DEFAULT_MAX_BYTES = 1_000_000
@@ -77,13 +85,17 @@ class MarkdownReporter:
         self._max_exchanges = max_exchanges
         self._info: RunInfo | None = None
         self._digest = RunDigest(attention_limit=max_exchanges)
+        self._not_run = 0
 
     def start(self, info: RunInfo) -> None:
         self._info = info
         self._digest = RunDigest(attention_limit=self._max_exchanges)
+        self._not_run = 0
 
     def exchange(self, result: ExchangeResult) -> None:
         self._digest.add(result)
+        if result.error is not None and result.error.type == NOT_RUN:
+            self._not_run += 1
 
     def finish(self, summary: RunSummary, finished_at: str) -> None:
         with atomic_text_file(self.path) as out:
@@ -119,6 +131,9 @@ class MarkdownReporter:
             f"## {EMOJI[overall]} {self.title} {verdict}: {counts_phrase(summary)}", "",
             " · ".join(facts), "",
         ]
+        interrupted = not_run_phrase(summary, self._not_run)
+        if interrupted is not None:
+            lines += [f"> **{interrupted}**", ""]
         rows = list(self._digest.matrix.rows())
         if not rows:
             return lines

@@ -50,6 +50,8 @@ def merge_reports(
         with contextlib.ExitStack() as stack:
             readers = [stack.enter_context(ReportReader(path)) for path in paths]
             merged = _merged_header(readers, fail_on)
+            # one interrupted shard (or report rendered again) makes the whole run interrupted
+            merged.summary.interrupted = any(reader.interrupted for reader in readers)
             for reader in readers:
                 _spool_exchanges(reader, spool)
                 if reader.counted != reader.summary:

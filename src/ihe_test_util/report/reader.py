@@ -72,6 +72,11 @@ class ReportReader(Closing):
         return RunInfo.from_dict(self.header)
 
     @property
+    def interrupted(self) -> bool:
+        """The run was stopped before its end (``interrupted``, optional in schema v1)."""
+        return self.header.get("interrupted") is True
+
+    @property
     def summary(self) -> RunSummary:
         """The summary the file states (compare with :attr:`counted` after reading)."""
         return RunSummary.from_dict(self.header["summary"])

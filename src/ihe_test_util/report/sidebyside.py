@@ -89,13 +89,25 @@ def _markers(differences: Iterable[Difference]) -> tuple[list[str], list[str]]:
             left.append(difference.recorded.strip())
         if difference.replayed and len(difference.replayed) < 500:
             right.append(difference.replayed.strip())
-        steps = difference.path.rstrip("/").split("/")
-        last = steps[-1] if steps[-1] != "@value" or len(steps) < 2 else steps[-2]
-        name = last.lstrip("@").split("[", 1)[0]
+        name = _last_name(difference.path)
         if name and not difference.path.startswith(("http:", "part:")):
             left.append(name)
             right.append(name)
     return [m for m in left if m], [m for m in right if m]
+
+
+def _last_name(path: str) -> str:
+    """The name a location ends in, whatever its syntax: XPath-like (``/r/s/@value`` -> s),
+    FHIR-style (``Bundle.entry[2].resource.gender`` -> gender) or HL7 v2 (``PID[2]-5`` ->
+    PID, the segment its line starts with)."""
+    if not path.startswith("/"):
+        if "-" in path and path[:3].isalnum() and path[:3].isupper():
+            return path[:3]  # an HL7 v2 field reference
+        last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+        return f'"{last}"' if last and not last.startswith(("$", '"')) else ""
+    steps = path.rstrip("/").split("/")
+    last = steps[-1] if steps[-1] != "@value" or len(steps) < 2 else steps[-2]
+    return last.lstrip("@").split("[", 1)[0]
 
 
 def _carries(line: str | None, markers: Sequence[str]) -> bool:

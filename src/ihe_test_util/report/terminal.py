@@ -38,7 +38,14 @@ from ihe_test_util.report.labels import (
     verdict_word,
 )
 from ihe_test_util.report.timestamps import duration_seconds
-from ihe_test_util.results import ExchangeResult, Outcome, RunInfo, RunSummary, Severity
+from ihe_test_util.results import (
+    NOT_RUN,
+    ExchangeResult,
+    Outcome,
+    RunInfo,
+    RunSummary,
+    Severity,
+)
 
 STYLE: dict[Outcome, str] = {
     Outcome.PASS: "green",
@@ -48,7 +55,8 @@ STYLE: dict[Outcome, str] = {
     Outcome.SKIPPED: "dim",
 }
 _SEVERITY_STYLE = {Severity.CHANGED: "yellow", Severity.REGRESSION: "bold red"}
-_VERDICT_STYLE = {"PASSED": "bold green", "FAILED": "bold red", "ERRORS": "bold magenta"}
+_VERDICT_STYLE = {"PASSED": "bold green", "FAILED": "bold red", "ERRORS": "bold magenta",
+                  "INTERRUPTED": "bold yellow"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class TerminalReporter:
         self._panels = 0
         self._unshown = 0
         self._skipped: list[ExchangeResult] = []
+        self._not_run: dict[str, list[int]] = {}  # cassette -> indexes an interrupted run left
+        self._noted: list[ExchangeResult] = []
 
     @property
     def quiet(self) -> bool:
@@ -97,6 +107,8 @@ class TerminalReporter:
         self._digest = RunDigest(attention_limit=0)
         self._panels = self._unshown = 0
         self._skipped = []
+        self._not_run = {}
+        self._noted = []
         wanted = self.options.progress
         if wanted is None:
             wanted = self.console.is_terminal and not self.quiet
@@ -110,8 +122,14 @@ class TerminalReporter:
 
     def exchange(self, result: ExchangeResult) -> None:
         self._digest.add(result)
+        if result.error is not None and result.error.type == NOT_RUN:
+            # an interrupted run's remainder: one grouped line at the end, not a panel each
+            self._not_run.setdefault(result.cassette, []).append(result.index)
+            return
         if result.outcome is Outcome.SKIPPED:
             self._skipped.append(result)
+        elif result.outcome is Outcome.PASS and result.notes:
+            self._noted.append(result)
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
         if result.outcome is Outcome.PASS or self.quiet:
@@ -139,8 +157,12 @@ class TerminalReporter:
             errors = self._errors_table()
             if errors is not None:
                 console.print(errors)
+            for line in noted_lines(self._noted):
+                console.print(line, soft_wrap=True)
             for line in skipped_lines(self._skipped):
                 console.print(line, soft_wrap=True)  # one line each: grep-able in CI logs
+            for line in not_run_lines(self._not_run):
+                console.print(line, soft_wrap=True)
         console.print(verdict_line(self._info, summary, finished_at), soft_wrap=True)
 
     def close(self) -> None:
@@ -223,19 +245,34 @@ def exchange_panel(result: ExchangeResult, max_differences: int = 10) -> Panel:
                 change += f" [{one_line(difference.rule, 40)}]"
             table.add_row(Text(difference.severity.value,
                                style=_SEVERITY_STYLE[difference.severity]),
-                          Text(one_line(difference.path, 300)), Text(change))
+                          Text(one_line(difference.shown_path, 300)), Text(change))
         parts.append(table)
         hidden = len(result.differences) - max_differences
         if hidden > 0:
             parts.append(Text(f"... and {hidden} more differences", style="dim"))
     if result.error is not None:
         parts.append(Text(one_line(f"{result.error.type}: {result.error.message}", 300)))
+    for note in result.notes:
+        parts.append(Text(f"note: {one_line(note, 600)}", style="dim"))
     if not parts:
         parts.append(Text("the responses differ (no details recorded)", style="dim"))
     title = Text(f"{result.outcome.value} ", style=STYLE[result.outcome])
     title.append(exchange_label(result), style="bold")
     return Panel(Group(*parts), title=title, title_align="left", border_style=STYLE[
         result.outcome], box=box.ROUNDED)
+
+
+def noted_lines(noted: list[ExchangeResult]) -> list[Text]:
+    """Exchanges that passed with a note (objects of earlier replays not counted, ...)."""
+    if not noted:
+        return []
+    lines = [Text(f"Passed with notes ({len(noted)}):", style="bold")]
+    for result in noted:
+        for note in result.notes:
+            line = Text(f"  {exchange_label(result)}: ", style=STYLE[Outcome.PASS])
+            line.append(one_line(note, 300))
+            lines.append(line)
+    return lines
 
 
 def skipped_lines(skipped: list[ExchangeResult]) -> list[Text]:
@@ -253,11 +290,44 @@ def skipped_lines(skipped: list[ExchangeResult]) -> list[Text]:
     return lines
 
 
+def not_run_lines(not_run: dict[str, list[int]]) -> list[Text]:
+    """What an interrupted run did not replay: one line per cassette, indexes as ranges
+    (``a.yaml: #2-#5``), so that 10,000 exchanges not run are not 10,000 lines."""
+    if not not_run:
+        return []
+    count = sum(len(indexes) for indexes in not_run.values())
+    noun = "exchange" if count == 1 else "exchanges"
+    lines = [Text(f"Not run ({count} {noun}): the run was interrupted before them:",
+                  style="bold")]
+    for cassette in sorted(not_run):
+        line = Text(f"  {one_line(cassette, 200)}: ", style=STYLE[Outcome.SKIPPED])
+        line.append(one_line(index_ranges(not_run[cassette]), 300))
+        lines.append(line)
+    return lines
+
+
+def index_ranges(indexes: list[int]) -> str:
+    """``#0, #2-#5``: sorted exchange indexes with runs of consecutive ones collapsed."""
+    parts: list[str] = []
+    ordered = sorted(indexes)
+    start = previous = ordered[0]
+    for index in [*ordered[1:], None]:
+        if index is not None and index == previous + 1:
+            previous = index
+            continue
+        parts.append(f"#{start}" if start == previous else f"#{start}-#{previous}")
+        if index is not None:
+            start = previous = index
+    return ", ".join(parts)
+
+
 def verdict_line(info: RunInfo, summary: RunSummary, finished_at: str) -> Text:
     """``FAILED (exit 1): 3 regression, ... (18 exchanges); fail on changed; took 42.5 s``."""
     word = verdict_word(summary, info.fail_on)
     line = Text(f"{word} (exit {summary.exit_code(info.fail_on)})", style=_VERDICT_STYLE[word])
     line.append(f": {counts_phrase(summary)}; fail on {info.fail_on.value}")
+    if summary.interrupted:
+        line.append("; interrupted by Ctrl-C or SIGTERM, reports cover the exchanges done")
     took = duration_seconds(info.started_at, finished_at)
     if took is not None:
         line.append(f"; took {took:.1f} s")

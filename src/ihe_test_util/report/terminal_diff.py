@@ -1,5 +1,6 @@
 """The terminal rendering of one comparison (``ihe diff``): a summary line, the verdict fields,
-then every difference with its location and both values (XML snippets syntax highlighted).
+then every difference with its location and both values (XML snippets and JSON objects syntax
+highlighted).
 
 Colour is the console's business: a console built with ``no_color`` (``--no-color``,
 ``NO_COLOR``) prints the same text plainly.
@@ -94,7 +95,7 @@ def _render_difference(console: Console, number: int, difference: Difference) ->
     header = Text(f"{number:>3}. ")
     header.append(difference.severity.value, style=SEVERITY_STYLES[difference.severity])
     header.append(f" {difference.kind.value} ", style="dim")
-    header.append(difference.path, style="cyan")
+    header.append(difference.shown_path, style="cyan")
     console.print(header)
     if difference.description:
         console.print(Text("     " + difference.description, style="bold"))
@@ -112,6 +113,10 @@ def _render_value(console: Console, sign: str, label: str, value: str | None,
     if value.lstrip().startswith("<"):
         console.print(prefix)
         console.print(Syntax(value, "xml", theme="ansi_dark", word_wrap=True,
+                             background_color="default", padding=(0, 0, 0, 7)))
+    elif value.lstrip().startswith(("{", "[")) and "\n" not in value and len(value) > 60:
+        console.print(prefix)  # a JSON object or array (a FHIR entry added or removed)
+        console.print(Syntax(value, "json", theme="ansi_dark", word_wrap=True,
                              background_color="default", padding=(0, 0, 0, 7)))
     else:
         console.print(prefix + Text(value))

@@ -20,6 +20,12 @@ from rich.text import Text
 from ihe_test_util.record import ProxyExchange, ProxyFailure
 
 
+def exchange_index(event: ProxyExchange) -> int:
+    """The exchange's index in the cassette (``number`` counts from 1): the one numbering
+    people see everywhere (``ihe replay``, the run report, ``ihe approve --only``, serve)."""
+    return event.number - 1
+
+
 class ProxyView:
     """Renders the recording proxy's life: listening, each exchange or failure, stopped."""
 
@@ -55,6 +61,8 @@ class ProxyView:
         if self.as_json:
             kind = "exchange" if isinstance(event, ProxyExchange) else "failure"
             data = {"event": kind, **vars(event)}
+            if isinstance(event, ProxyExchange):
+                data["index"] = exchange_index(event)
             if "duration_ms" in data:
                 data["duration_ms"] = round(data["duration_ms"], 1)
             self._json(data)
@@ -63,7 +71,7 @@ class ProxyView:
             if self.verbosity < 0:
                 return
             answer = "reply" if event.method == "MLLP" else f"HTTP {event.status}"
-            line = Text.assemble(("✓ ", "green"), (f"{event.number} ", "dim"),
+            line = Text.assemble(("✓ ", "green"), (f"#{exchange_index(event)} ", "dim"),
                                  f"{event.method} {event.path} -> {answer}")
             if event.transaction:
                 line.append(f"  {event.transaction}")

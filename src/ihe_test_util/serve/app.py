@@ -11,11 +11,12 @@ from lxml import etree
 
 from ihe_test_util import __version__
 from ihe_test_util.ihe.message import read_message
-from ihe_test_util.ihe.namespaces import SOAP11, SOAP12
+from ihe_test_util.ihe.namespaces import FHIR, SOAP11, SOAP12
 from ihe_test_util.model import Request
 from ihe_test_util.serve.explain import SERVE_NS, Explainer, Mismatch
 from ihe_test_util.serve.fixups import fix_response
 from ihe_test_util.serve.index import PlaybackIndex, RecordedEntry
+from ihe_test_util.serve.negotiation import JSON, XML, is_soap_media, wanted_format
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.serve.shape import RequestShape, shape_of
@@ -28,6 +29,11 @@ logger = logging.getLogger("ihe_test_util.serve")
 #: A request that matches nothing is the client's doing (env:Sender) but is answered with
 #: HTTP 500, the status SOAP clients read a fault body from whatever SOAP version they speak.
 NO_MATCH_STATUS = 500
+#: A FHIR / REST client gets a 4xx instead (FHIR clients may retry a 5xx): 404 for a read or
+#: search nothing recorded answers, 422 for a body the recorded requests to that URL do not
+#: match, 406 for a format the recording does not have, 400 for a body that cannot be read,
+#: 409 when --strict-order refuses a recorded answer.
+NOT_FOUND, NOT_ACCEPTABLE, UNPROCESSABLE, BAD_REQUEST, CONFLICT = 404, 406, 422, 400, 409
 _VERSION_NAMES = {SOAP11: "SOAP 1.1", SOAP12: "SOAP 1.2"}
 
 
@@ -53,13 +59,14 @@ class PlaybackApp(HttpApp):
             return HttpAnswer(200, self.index_text(call.base_url).encode(),
                               "text/plain; charset=utf-8")
         try:
-            return self._answer(Request(call.method, call.path, call.headers, call.body))
+            return self._answer(Request(call.method, call.path, call.headers, call.body),
+                                call.base_url)
         except Exception:  # a bug must still give the client a proper answer
             logger.exception("internal error while answering %s %s", call.method, call.path)
             return self.fault(FaultReply("Receiver", "internal error in ihe serve; see its log"),
                               _client_version(call))
 
-    def _answer(self, request: Request) -> HttpAnswer:
+    def _answer(self, request: Request, base_url: str = "") -> HttpAnswer:
         shape = shape_of(request, renames=self.renames)
         candidates = self.index.lookup(shape)
         if not candidates:
@@ -74,22 +81,24 @@ class PlaybackApp(HttpApp):
             reason = choice.refusal or "refused"
             logger.warning("refused %s %s: %s", shape.method, shape.path, reason)
             self._miss(Mismatch(shape, candidates[0], 1.0, (reason,), ()))
-            return self._refusal(shape, request, FaultReply(
-                "Sender", reason, http_status=NO_MATCH_STATUS, relates_to=shape.message_id))
+            return self._refusal(shape, FaultReply(
+                "Sender", reason, http_status=NO_MATCH_STATUS, relates_to=shape.message_id),
+                (CONFLICT, "conflict"))
         entry = choice.entry
         learned = self.renames.learn(shape.identifiers, entry.shape.identifiers)
         logger.info("%s %s -> %s%s", shape.method, shape.path, entry.label,
                     f" (learned {learned} client identifier(s))" if learned else "")
-        return fix_response(entry.interaction.response, shape.echoes, self.renames)
+        return fix_response(entry.interaction.response, shape.echoes, self.renames,
+                            base_url=base_url, origins=entry.origins)
 
     def _no_match(self, shape: RequestShape, request: Request) -> HttpAnswer:
         mismatch = self.explainer.explain(shape)
         reason = mismatch.reason_text()
         logger.warning("%s", reason)
         self._miss(mismatch)
-        return self._refusal(shape, request, FaultReply(
+        return self._refusal(shape, FaultReply(
             "Sender", reason, http_status=NO_MATCH_STATUS, subcode=(SERVE_NS, "NoRecordedMatch"),
-            relates_to=shape.message_id, detail=(mismatch.detail(),)))
+            relates_to=shape.message_id, detail=(mismatch.detail(),)), fhir_status(mismatch))
 
     def _version_mismatch(self, shape: RequestShape, recorded: RecordedEntry) -> HttpAnswer:
         """What the recorded endpoint would answer a request in another SOAP version: a
@@ -105,6 +114,10 @@ class PlaybackApp(HttpApp):
             upgrade=recorded.shape.soap_version == SOAP12, relates_to=shape.message_id),
             shape.soap_version)
 
+    def report_miss(self, mismatch: Mismatch) -> None:
+        """Tell ``on_miss`` (from any thread; its failure never changes an answer)."""
+        self._miss(mismatch)
+
     def _miss(self, mismatch: Mismatch) -> None:
         if self.on_miss is not None:
             try:
@@ -112,18 +125,20 @@ class PlaybackApp(HttpApp):
             except Exception:  # showing a miss must not change the client's answer
                 logger.exception("could not report a request without a recorded match")
 
-    def _refusal(self, shape: RequestShape, request: Request, fault: FaultReply) -> HttpAnswer:
-        """A SOAP fault, except to a client that speaks JSON/FHIR and sent no SOAP envelope:
-        it gets the same explanation as a FHIR OperationOutcome."""
-        wanted = " ".join(request.headers.get(name) or "" for name in ("Accept", "Content-Type"))
-        if shape.soap or "json" not in wanted.lower():
+    def _refusal(self, shape: RequestShape, fault: FaultReply,
+                 fhir: tuple[int, str]) -> HttpAnswer:
+        """A SOAP fault, except to a FHIR / REST client (:attr:`RequestShape.fhir`): it gets
+        the same explanation as an OperationOutcome in the format it asked for, with the 4xx
+        ``fhir`` status and issue code (a FHIR client may retry a 5xx)."""
+        if not shape.fhir:
             return self.fault(fault, shape.soap_version)
-        outcome = {"resourceType": "OperationOutcome", "issue": [
-            {"severity": "error", "code": "not-found", "diagnostics": fault.reason}]}
-        return HttpAnswer(fault.http_status, json.dumps(outcome).encode(),
-                          "application/fhir+json; charset=utf-8")
+        return operation_outcome(fhir[0], fhir[1], fault.reason, shape.format)
 
     def problem(self, status: int, reason: str, call: HttpCall) -> HttpAnswer:
+        wanted = wanted_format(call.headers, urlsplit(call.path).query)
+        if wanted in (JSON, XML) and not is_soap_media(call.content_type):
+            return operation_outcome(status, "invalid" if status == 400 else "processing",
+                                     reason, wanted)
         return self.fault(FaultReply("Sender", reason, http_status=status), _client_version(call))
 
     def fault(self, fault: FaultReply, soap_version: str | None = None) -> HttpAnswer:
@@ -153,3 +168,38 @@ def _client_version(call: HttpCall) -> str | None:
             return etree.QName(envelope).namespace
     media = media_type_of(call.content_type)[0] if call.content_type else ""
     return SOAP11 if media == "text/xml" and not call.body else None
+
+
+def fhir_status(mismatch: Mismatch) -> tuple[int, str]:
+    """The HTTP status and OperationOutcome issue code a FHIR client gets for ``mismatch``."""
+    request, closest = mismatch.request, mismatch.closest
+    if request.opaque is not None:
+        return BAD_REQUEST, "structure"
+    if closest is None:
+        return NOT_FOUND, "not-found"
+    recorded = closest.shape
+    if (recorded.method, recorded.path, recorded.digest) == (
+            request.method, request.path, request.digest) and recorded.format != request.format:
+        return NOT_ACCEPTABLE, "not-supported"
+    if request.method in ("POST", "PUT", "PATCH") and \
+            (recorded.method, recorded.path) == (request.method, request.path):
+        return UNPROCESSABLE, "processing"
+    return NOT_FOUND, "not-found"
+
+
+def operation_outcome(status: int, code: str, diagnostics: str, wanted: str) -> HttpAnswer:
+    """An OperationOutcome with one error issue, in XML when the client asked for XML, else in
+    JSON (FHIR's default)."""
+    if wanted == XML:
+        root = etree.Element(f"{{{FHIR}}}OperationOutcome",
+                             nsmap={None: FHIR})  # type: ignore[dict-item]
+        issue = etree.SubElement(root, f"{{{FHIR}}}issue")
+        for name, value in (("severity", "error"), ("code", code),
+                            ("diagnostics", diagnostics)):
+            etree.SubElement(issue, f"{{{FHIR}}}{name}", value=value)
+        return HttpAnswer(status, etree.tostring(root, xml_declaration=True, encoding="UTF-8"),
+                          "application/fhir+xml; charset=utf-8")
+    outcome = {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    return HttpAnswer(status, json.dumps(outcome).encode(),
+                      "application/fhir+json; charset=utf-8")

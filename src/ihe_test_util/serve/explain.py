@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ihe_test_util.safexml import xml_safe
 from ihe_test_util.serve.index import RecordedEntry
 from ihe_test_util.serve.shape import RequestShape
 
@@ -85,14 +86,15 @@ class Mismatch:
                 **_shape_attributes(self.closest.shape),
             })
             for reason in self.reasons:
-                etree.SubElement(closest, f"{{{SERVE_NS}}}Reason").text = reason
+                etree.SubElement(closest, f"{{{SERVE_NS}}}Reason").text = xml_safe(reason)
             for difference in self.differences[:DETAIL]:
                 attributes = {"location": difference.location}
                 if difference.recorded is not None:
                     attributes["recorded"] = difference.recorded
                 if difference.received is not None:
                     attributes["received"] = difference.received
-                etree.SubElement(closest, f"{{{SERVE_NS}}}Difference", attributes)
+                etree.SubElement(closest, f"{{{SERVE_NS}}}Difference",
+                                 {k: xml_safe(v) for k, v in attributes.items()})
         return root
 
 
@@ -130,9 +132,10 @@ class Explainer:
             return found
 
 
-def _tier(recorded: RequestShape, request: RequestShape) -> tuple[bool, bool, bool, bool]:
+def _tier(recorded: RequestShape, request: RequestShape) -> tuple[bool, ...]:
     return (recorded.transaction == request.transaction, recorded.action == request.action,
-            recorded.path == request.path, recorded.method == request.method)
+            recorded.path == request.path, recorded.method == request.method,
+            recorded.format == request.format)
 
 
 def _similarity(recorded: Counter[str], received: Counter[str]) -> float:
@@ -149,6 +152,9 @@ def _reasons(recorded: RequestShape, request: RequestShape) -> tuple[str, ...]:
     if recorded.action != request.action:
         reasons.append(f"action: recorded {recorded.action or '(none)'}, received "
                        f"{request.action or '(none)'}")
+    if recorded.format != request.format:
+        reasons.append(f"format (Accept / _format): recorded {recorded.format or '(any)'}, "
+                       f"received {request.format or '(any)'}")
     if request.opaque and not recorded.opaque:
         reasons.append(f"the request body could not be read as XML ({request.opaque})")
     if recorded.digest != request.digest and recorded.facts() == request.facts():
@@ -201,9 +207,11 @@ def _quote(value: str | None) -> str:
 
 
 def _shape_attributes(shape: RequestShape) -> dict[str, str]:
+    """The request's method, path, action and transaction as attributes (a received action or
+    path may hold characters XML cannot carry: written as \\uXXXX)."""
     attributes = {"method": shape.method, "path": shape.path}
     if shape.action:
         attributes["action"] = shape.action
     if shape.transaction:
         attributes["transaction"] = shape.transaction
-    return attributes
+    return {name: xml_safe(value) for name, value in attributes.items()}

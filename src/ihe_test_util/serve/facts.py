@@ -54,3 +54,41 @@ def json_facts(value: object) -> Iterator[str]:
                          for index, entry in reversed(list(enumerate(item))))
         else:
             yield f"{path or '/'} = {json.dumps(item)}"
+
+
+def er7_facts(root: etree._Element) -> Iterator[str]:
+    """``PID-5.1 = Meyer`` lines of an HL7 v2 message tree (:mod:`ihe_test_util.ihe.er7`), in
+    message order: the field reference people read in HL7 v2 documentation."""
+    for fact in xml_facts(root):
+        location, _, value = fact.partition(" = ")
+        step = location.rsplit("/", 1)[-1]
+        segment, dot, rest = step.partition(".")
+        yield f"{segment}-{rest} = {value}" if dot else f"{step} = {value}"
+
+
+def fhir_facts(root: etree._Element) -> Iterator[str]:
+    """``Bundle.entry[1].resource.subject.reference = Patient/1`` lines of a FHIR resource tree
+    (JSON or XML, :mod:`ihe_test_util.ihe.jsonxml`): FHIRPath-style, a repeated element
+    indexed from 0, a contained resource by its property (``resource.gender``)."""
+    stack: list[tuple[etree._Element, str]] = [(root, etree.QName(root).localname)]
+    while stack:
+        element, path = stack.pop()
+        value = element.get("value")
+        if value is not None:
+            yield f"{path} = {value}"
+        text = (element.text or "").strip()
+        if text:
+            yield f"{path} = {text}"
+        children = [child for child in element if isinstance(child.tag, str)]
+        names = [etree.QName(child).localname for child in children]
+        if etree.QName(element).localname in ("resource", "contained") and len(children) == 1:
+            stack.append((children[0], path))  # the resource type is not a FHIRPath step
+            continue
+        seen: dict[str, int] = {}
+        steps = []
+        for child, name in zip(children, names, strict=True):
+            index = seen.get(name, 0)
+            seen[name] = index + 1
+            repeated = names.count(name) > 1
+            steps.append((child, f"{path}.{name}[{index}]" if repeated else f"{path}.{name}"))
+        stack.extend(reversed(steps))

@@ -21,9 +21,11 @@ recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -86,11 +88,13 @@ def _is_text_value(node: etree._Element) -> bool:
 
 
 def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renames, *,
-                 read: Reader | None = None) -> HttpAnswer:
+                 read: Reader | None = None, base_url: str = "",
+                 origins: tuple[str, ...] = ()) -> HttpAnswer:
     """The recorded ``response`` made consistent with the request being answered.
 
     It is parsed afresh, or taken from a shared ``read`` (a cache) and copied: the fix-ups
-    edit the tree.
+    edit the tree. Absolute URLs to the recorded server (``origins``) in headers and text
+    bodies point to ``base_url`` instead (the stub).
     """
     headers = tuple((name, value) for name, value in response.headers
                     if name.lower() not in HOP_HEADERS and not find_placeholders(value))
@@ -98,13 +102,50 @@ def fix_response(response: Response, echoes: Iterable[EchoValue], renames: Renam
     message = message_of(response, source="recorded response") if read is None else \
         read(response, "recorded response").private()
     body = response.body
+    decoded = False
     if message.kind == "xml":
         body, content_type = _fixed(message, content_type, echoes, renames)
+        decoded = True
+    elif message.kind == "json":  # FHIR: the client's identifiers back in, as text
+        body = message.raw
+        if len(renames):
+            body = renames.client_text(body.decode("utf-8", "replace")).encode("utf-8")
+        decoded = True
+    if decoded:
         # The reader undid any Content-Encoding: the fixed body goes out decoded (identity
         # is acceptable to every client), so its echoes are the request's, not the recording's.
         headers = tuple((name, value) for name, value in headers
                         if name.lower() != "content-encoding")
+    if base_url and origins:
+        rebase = _rebaser(origins, base_url)
+        if decoded and message.mime is None:
+            body = rebase(body)
+        headers = tuple((name, rebase(value.encode("latin-1", "replace")).decode("latin-1")
+                         if name.lower() in _URL_HEADERS else value)
+                        for name, value in headers)
     return HttpAnswer(response.status, body, content_type, headers)
+
+
+#: Response headers that hold URLs of the server (FHIR: Location after a create, paging Link).
+_URL_HEADERS = frozenset({"location", "content-location", "link"})
+
+
+@lru_cache(maxsize=64)
+def _rebaser(origins: tuple[str, ...], base_url: str) -> Callable[[bytes], bytes]:
+    """``origin`` -> ``base_url`` wherever an origin starts a URL (also JSON's ``\\/``
+    spelling), never inside a longer host or port (``:8080`` is not ``:80801``)."""
+    spellings: dict[bytes, bytes] = {}
+    base = base_url.rstrip("/").encode()
+    for origin in origins:
+        spellings[origin.encode()] = base
+        spellings[origin.replace("/", "\\/").encode()] = base.replace(b"/", b"\\/")
+    pattern = re.compile(b"(?:" + b"|".join(re.escape(o) for o in sorted(
+        spellings, key=len, reverse=True)) + rb")(?![\w.:\-])")
+
+    def rebase(data: bytes) -> bytes:
+        return pattern.sub(lambda m: spellings[m.group(0)], data)
+
+    return rebase
 
 
 def _fixed(message: Message, content_type: str, echoes: Iterable[EchoValue],

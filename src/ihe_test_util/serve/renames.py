@@ -90,6 +90,16 @@ class Renames:
         """Put the recorded values where the client wrote its own (before matching)."""
         return self._substitution(backward=False).apply(root)
 
+    def to_recorded_text(self, text: str) -> str:
+        """``text`` (a query string) with the client's values put back to the recorded ones."""
+        replacer = self._substitution(backward=False).replacer
+        return replacer.sub(text) if replacer and replacer.search(text) else text
+
+    def client_text(self, text: str) -> str:
+        """``text`` with the recorded values replaced by the client's (non-XML responses)."""
+        replacer = self._substitution(backward=True).replacer
+        return replacer.sub(text) if replacer and replacer.search(text) else text
+
     def to_client(self, root: etree._Element) -> int:
         """Put the client's values where the recording has its own (in responses)."""
         return self._substitution(backward=True).apply(root)

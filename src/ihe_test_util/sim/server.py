@@ -42,7 +42,7 @@ from ihe_test_util.transport.soap_server import (
     SoapReply,
     SoapRequest,
     parse_request,
-    render_fault,
+    render_fault_for,
 )
 
 logger = logging.getLogger("ihe_test_util.sim")
@@ -126,8 +126,12 @@ class SimApp(HttpApp):
             return transaction.handler(request, self.ctx)
 
     def fault(self, fault: FaultReply) -> HttpAnswer:
-        return render_fault(fault, message_id=self.ctx.volatility.urn_uuid(),
-                            xml_declaration=self.ctx.style.xml_declaration)
+        """``fault`` in the client's SOAP version: a SOAP 1.1 envelope gets a SOAP 1.1
+        VersionMismatch (with the Upgrade header naming SOAP 1.2), never a SOAP 1.2 fault it
+        could not read."""
+        return render_fault_for(fault, fault.soap_version,
+                                message_id=self.ctx.volatility.urn_uuid(),
+                                xml_declaration=self.ctx.style.xml_declaration)
 
 
 def index_text(profile: Profile, base_url: str) -> str:

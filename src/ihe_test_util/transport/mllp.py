@@ -132,12 +132,12 @@ class FrameReader:
     def _receive(self, deadline: float, timeout: float) -> bool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise _timeout(self.url, timeout)
+            raise _timeout(self.url, timeout, self.buffer)
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(_READ_CHUNK)
         except TimeoutError:
-            raise _timeout(self.url, timeout) from None
+            raise _timeout(self.url, timeout, self.buffer) from None
         except ssl.SSLError as exc:
             raise TlsError(f"TLS failure while reading: {exc}", url=self.url) from None
         except OSError as exc:
@@ -343,8 +343,12 @@ def _send_all(sock: socket.socket, data: bytes, url: str, deadline: float) -> No
         raise EndpointUnreachable(f"connection lost while sending: {exc}", url=url) from None
 
 
-def _timeout(url: str, timeout: float) -> EndpointTimeout:
-    return EndpointTimeout(f"no complete reply within {timeout:g} s", url=url,
+def _timeout(url: str, timeout: float, received: bytes | bytearray = b"") -> EndpointTimeout:
+    """The deadline passed: says what had come (nothing, or a reply without its end block:
+    a peer that stalls or trickles, or never ends its frame)."""
+    got = len(received) if received.strip(_BETWEEN_FRAMES) else 0
+    what = (f"{got} bytes received, no end block <FS><CR>" if got else "nothing received")
+    return EndpointTimeout(f"no complete reply within {timeout:g} s ({what})", url=url,
                            hint="the connection was closed so that a late reply cannot be "
                            "taken for the next message's; raise --timeout if the peer is slow")
 

@@ -13,7 +13,7 @@ Header parameters are parsed with ``email.message`` so quoting rules are the sta
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
@@ -105,18 +105,21 @@ def parse_multipart(body: bytes, content_type: str, *, source: str | None = None
             source=source, hint="the message was cut off; re-capture it",
         )
     try:
-        decoder = MultipartDecoder(body, content_type)
-    except (ImproperBodyPartContentException, NonMultipartContentTypeException) as exc:
+        # part headers as Latin-1: every octet is a character, so no header can fail to
+        # decode and each keeps its exact bytes
+        decoder = MultipartDecoder(body, content_type, encoding="latin-1")
+        parts = [
+            MimePart(
+                Headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in part.headers.items()
+                ),
+                part.content,
+            )
+            for part in decoder.parts
+        ]
+    except (ImproperBodyPartContentException, NonMultipartContentTypeException,
+            UnicodeError, ValueError) as exc:
         raise XmlInputError(f"malformed multipart body: {exc}", source=source) from None
-    parts = [
-        MimePart(
-            Headers(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in part.headers.items()
-            ),
-            part.content,
-        )
-        for part in decoder.parts
-    ]
     if not parts:
         raise XmlInputError("multipart body has no parts", source=source)
     start = params.get("start")
@@ -212,7 +215,8 @@ class Repackaged:
 
 
 def repackage(root: etree._Element, message: MultipartMessage, content_type: str, *,
-              domain: str = "ihe-test-util", strict: bool = True) -> Repackaged:
+              domain: str = "ihe-test-util", strict: bool = True,
+              contents: Mapping[str, bytes] | None = None) -> Repackaged:
     """Re-wrap ``root`` (the edited root part of ``message``) as MTOM with a fresh boundary
     and fresh Content-IDs.
 
@@ -220,14 +224,18 @@ def repackage(root: etree._Element, message: MultipartMessage, content_type: str
     every ``xop:Include`` href follows its attachment, attachment bytes (so digests and sizes)
     do not move, and the ``action`` of ``content_type`` (or of the root part) is kept. An href
     that names no part raises :class:`XmlInputError` with ``strict``, else it stays as it was.
+    ``contents`` (normalised Content-ID -> bytes) replaces the bytes of those attachments (a
+    document whose caller changed it on purpose, its metadata updated to match).
     """
     fresh: list[Attachment] = []
     new_cids: dict[str, str] = {}
     for part in message.attachments:
         cid = new_content_id(domain)
+        key = normalise_cid(part.content_id) if part.content_id else ""
         if part.content_id:
-            new_cids[normalise_cid(part.content_id)] = cid
-        fresh.append(Attachment(cid, part.content_type, part.content))
+            new_cids[key] = cid
+        content = (contents or {}).get(key, part.content)
+        fresh.append(Attachment(cid, part.content_type, content))
     renamed: list[tuple[etree._Element, str, str]] = []
     for include in root.iter(f"{{{XOP_NS}}}Include"):
         href = include.get("href") or ""

@@ -20,6 +20,7 @@ from lxml import etree
 
 from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
+from ihe_test_util.safexml import xml_safe
 from ihe_test_util.transport.content import (
     decode_content,
     media_type_of,
@@ -59,6 +60,8 @@ class FaultReply(Exception):
     ``http_status`` follows the SOAP 1.2 HTTP binding (Sender 400, everything else 500)
     unless the HTTP layer knows better (413 body too large, 415 media type, ...).
     ``detail`` elements go into ``soap:Detail`` for programs that read faults.
+    ``soap_version`` is the envelope namespace the client spoke when the server knows it
+    (a SOAP 1.1 envelope is answered with a SOAP 1.1 fault: :func:`render_fault_for`).
     """
 
     def __init__(
@@ -66,19 +69,23 @@ class FaultReply(Exception):
         http_status: int | None = None, problem_header: str | None = None,
         problem_action: str | None = None, not_understood: Sequence[str] = (),
         upgrade: bool = False, relates_to: str | None = None,
-        detail: Sequence[etree._Element] = (),
+        detail: Sequence[etree._Element] = (), soap_version: str | None = None,
     ) -> None:
+        # request-derived text (an action, a header, a URL) may hold characters XML cannot
+        # carry: written as \uXXXX so that the fault can always be rendered
+        reason = xml_safe(reason)
         super().__init__(reason)
         self.code = code
         self.reason = reason
         self.subcode = subcode
         self.http_status = http_status or (400 if code == "Sender" else 500)
-        self.problem_header = problem_header
-        self.problem_action = problem_action
+        self.problem_header = xml_safe(problem_header) if problem_header else problem_header
+        self.problem_action = xml_safe(problem_action) if problem_action else problem_action
         self.not_understood = tuple(not_understood)
         self.upgrade = upgrade
-        self.relates_to = relates_to
+        self.relates_to = xml_safe(relates_to) if relates_to else relates_to
         self.detail = tuple(detail)
+        self.soap_version = soap_version
 
     @property
     def action(self) -> str:
@@ -202,7 +209,7 @@ def _check_envelope(envelope: etree._Element) -> None:
     if tag.localname == "Envelope" and tag.namespace == SOAP11:
         raise FaultReply(
             "VersionMismatch", "SOAP 1.1 envelopes are not supported: IHE requires SOAP 1.2 "
-            f"({SOAP12})", upgrade=True,
+            f"({SOAP12})", upgrade=True, soap_version=SOAP11,
         )
     if tag.localname != "Envelope" or tag.namespace != SOAP12:
         raise FaultReply(

@@ -14,6 +14,7 @@ import pytest
 
 from ihe_test_util.cassette import load_cassette
 
+from ..faults.test_signals import leftovers
 from ..transport_servers import Route, base_url, serve
 from .conftest import finally_killed, ihe_process, scenario_file
 
@@ -63,6 +64,8 @@ def test_a_stopped_recording_keeps_its_completed_exchanges(tmp_path: Path, signu
             errors = process.stderr.read()
     cassette = load_cassette(tmp_path / "cassettes" / "long.yaml")
     count = len(cassette.interactions)
+    if signum != signal.SIGKILL:  # a clean stop leaves no temporary file (issue 17)
+        assert not leftovers(tmp_path)
     assert 3 <= count <= 4
     for number, interaction in enumerate(cassette.interactions, start=1):
         assert interaction.meta.step == f"step {number}"

@@ -2,8 +2,9 @@
 a real volatile target (``tests/integration/volatile_target.py``, its own process on 127.0.0.1).
 
 The target's answers carry fields the catalogue does not know: a vendor ``ServerTime`` element
-in the SOAP Header (ITI-18), a fresh ``OperationOutcome.id`` (ITI-83) and an ``X-Vendor-Trace``
-header (headers other than the content type are not compared, so it never shows).
+in the SOAP Header (ITI-18), a fresh ``OperationOutcome.meta.source`` (ITI-83; its ``id`` is
+catalogue noise) and an ``X-Vendor-Trace`` header (headers other than the content type are not
+compared, so it never shows).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ TARGET = Path(__file__).parents[1] / "volatile_target.py"
 QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 LEARNED = {("ITI-18", "/Envelope/Header/ServerTime"),
-           ("ITI-83", "/OperationOutcome/id/@value")}
+           ("ITI-83", "/OperationOutcome/meta/source/@value")}
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -277,7 +278,7 @@ def test_review_in_a_terminal_approves_one_group_ignores_others_and_the_files_re
             terminal.type("a")  # approve the new DocumentReference description
             screen = terminal.expect(prompt)
             assert "approved group 2" in screen and "group 3 of 3" in screen
-            terminal.type("i")  # ignore the fresh OperationOutcome id
+            terminal.type("i")  # ignore the fresh OperationOutcome meta.source
             terminal.expect("reviewed all 3 group(s); 3 write(s)")
         finally:
             code = terminal.close()

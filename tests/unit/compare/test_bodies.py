@@ -82,3 +82,26 @@ def test_unreadable_bodies_are_values_not_exceptions() -> None:
     hostile = b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
     body = read_message(hostile, content_type="text/xml")
     assert body.kind == "unparseable" and body.error and "DTD" in body.error
+
+
+def test_json_elements_lead_back_to_their_json_path_and_value() -> None:
+    from ihe_test_util.ihe.jsonxml import JsonDocument
+
+    data = b'{"a": null, "b": [[1, 2], [3]], "odd key": {"d": [true]}}'
+    root = parse_json_view(data)
+    document = JsonDocument(data, root)
+    shown = {document.path(e): document.render(e) for e in root.iter() if e is not root}
+    assert shown == {"$.a": "null", "$.b[0]": "[1, 2]", "$.b[0][0]": "1", "$.b[0][1]": "2",
+                     "$.b[1]": "[3]", "$.b[1][0]": "3", '$["odd key"]': '{"d": [true]}',
+                     '$["odd key"].d[0]': "true"}
+    bundle = corpus_file("ITI-67/Bundle-FindDocumentReferences.json").read_bytes()
+    root = parse_json_view(bundle)
+    document = JsonDocument(bundle, root)
+    total = root.find(f"{{{FHIR}}}total")
+    assert total is not None and (document.path(total), document.render(total)) == (
+        "Bundle.total", "1")
+    status = root.find(f"{{{FHIR}}}entry/{{{FHIR}}}resource/{{{FHIR}}}DocumentReference/"
+                       f"{{{FHIR}}}status")
+    assert status is not None
+    assert document.path(status) == "Bundle.entry[0].resource.status"
+    assert document.render(status) == '"current"'

@@ -8,7 +8,7 @@ import uuid
 from ihe_test_util.ihe.catalogue import regeneration_rules
 from ihe_test_util.ihe.er7 import FieldRef, read_field
 from ihe_test_util.ihe.identifiers import IdGenerator
-from ihe_test_util.ihe.idmap import IdMap
+from ihe_test_util.ihe.idmap import IdMap, RunSpace
 from ihe_test_util.ihe.regenerate import apply_id_map, regenerate_request
 from ihe_test_util.ihe.specs import ValueKind
 from ihe_test_util.model import Request
@@ -70,8 +70,8 @@ def test_letter_prefix_of_a_query_tag_is_kept() -> None:
 
 
 def test_apply_id_map_substitutes_global_values_in_er7() -> None:
-    id_map = IdMap(ids())
-    id_map.fresh("79471", ValueKind.PATIENT_ID)
+    id_map = IdMap(ids(), space=RunSpace(1))  # the run created the patient (a v3 feed)
+    id_map.fresh("79471", ValueKind.PATIENT_ID, creates=True)
     body = b"MSH|^~\\&|A|B|C|D|20200101||QBP^Q23|1|P|2.5\rQPD|Q|T|79471^^^HZLN^PI\r"
     applied = apply_id_map(Request(MLLP_METHOD, "mllp://h:1", body=body), id_map)
     assert b"79471-R" in applied.body and b"|79471^" not in applied.body

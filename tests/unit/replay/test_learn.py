@@ -155,3 +155,11 @@ def test_a_whole_element_holding_a_verdict_field_is_covered() -> None:
 
 def test_general_pattern() -> None:
     assert general_pattern("/A/B[2]/C[10]/@x") == "/A/B/C/@x"
+
+
+def test_json_values_are_looked_for_in_requests_as_the_wire_carries_them() -> None:
+    from ihe_test_util.replay.learn import wire_value
+
+    assert wire_value('"9cbb-41"') == "9cbb-41"
+    assert wire_value("true") == "true" and wire_value('"a" -> "b"') == '"a" -> "b"'
+    assert wire_value(None) is None

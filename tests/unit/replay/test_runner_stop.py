@@ -65,13 +65,17 @@ def test_a_consumer_interrupt_stops_every_worker_after_its_exchange_in_flight() 
 
     def interrupted(result: ExchangeResult) -> None:
         seen.append(result)
-        stopped.set()
-        raise KeyboardInterrupt
+        if not stopped.is_set():  # Ctrl-C arrives while the first result is reported
+            stopped.set()
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         run_replay(plan, engine, jobs=JOBS, on_result=interrupted)
     for worker in [t for t in threading.enumerate() if t.name.startswith("replay")]:
         worker.join(timeout=60)
-    assert len(seen) == 1
+    # the first result, plus those already finished and queued when the stop came (each
+    # worker's first exchange): every exchange done is reported, none twice
+    assert 1 <= len(seen) <= JOBS
+    assert len({r.id for r in seen}) == len(seen)
     # each worker: its first exchange, plus at most the one it had started when the run stopped
     assert len(sent) <= 2 * JOBS < CASSETTES * EXCHANGES

@@ -119,3 +119,22 @@ def test_outcome_matrix() -> None:
                           "(unrecognised)"]
     assert rows["ITI-18"][Outcome.CHANGED] == 5 and rows["ITI-18"][Outcome.REGRESSION] == 1
     assert sum(matrix.totals().values()) == 18
+
+
+def test_json_findings_are_shown_natively_and_ignored_by_their_rule_pattern() -> None:
+    """A FHIR difference is shown at its FHIR-style location, while ``pattern`` (what ``ihe
+    review`` writes as a noise rule) stays in the rule language."""
+    grouper = FindingGrouper()
+    for index, (path, location) in enumerate((
+            ("/Bundle/entry[2]/resource/Patient/gender/@value", "Bundle.entry[1].resource.gender"),
+            ("/Bundle/entry[3]/resource/Patient/gender/@value", "Bundle.entry[2].resource.gender"),
+    )):
+        grouper.add(ExchangeResult(
+            id=f"f.yaml#{index}", cassette="f.yaml", index=index, outcome=Outcome.CHANGED,
+            transaction="ITI-78", differences=(Difference(
+                path, DifferenceKind.ATTRIBUTE, Severity.CHANGED, '"male"', '"other"',
+                location=location),)))
+    (finding,) = grouper.findings()
+    assert finding.location == "Bundle.entry[*].resource.gender"
+    assert finding.pattern == "/Bundle/entry/resource/Patient/gender/@value"
+    assert finding.exchanges == 2

@@ -40,10 +40,17 @@ def test_report_is_valid_against_the_shared_schema(
     assert leftovers(out_dir) == []
 
 
-def test_packaged_schema_is_the_shared_spec(shared_schema: dict[str, Any]) -> None:
-    packaged = Path(__file__).parents[3] / "src/ihe_test_util/report" / SCHEMA_RESOURCE
-    assert json.loads(packaged.read_text(encoding="utf-8")) == shared_schema
-    assert report_schema() == shared_schema
+def test_packaged_schema_is_the_shared_spec_plus_the_optional_interrupted_flag(
+        shared_schema: dict[str, Any]) -> None:
+    """The one addition to version 1 (issue 17): an optional top-level boolean
+    ``interrupted``; everything else is the shared spec, word for word."""
+    packaged_path = Path(__file__).parents[3] / "src/ihe_test_util/report" / SCHEMA_RESOURCE
+    packaged = json.loads(packaged_path.read_text(encoding="utf-8"))
+    assert report_schema() == packaged
+    added = packaged["properties"].pop("interrupted")
+    assert added["type"] == "boolean" and "interrupted" not in packaged["required"]
+    assert "interrupted" not in shared_schema["properties"]
+    assert packaged == shared_schema
 
 
 def test_exchanges_are_sorted_by_cassette_and_index_whatever_the_finish_order(

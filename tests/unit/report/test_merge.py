@@ -121,3 +121,24 @@ def test_outputs_check_accepts_special_files(tmp_path: Path) -> None:
     if not Path("/dev/null").exists():
         pytest.skip("no /dev/null")
     ReportOutputs(markdown=Path("/dev/null")).check()
+
+
+def test_an_interrupted_shard_makes_the_merged_run_interrupted(tmp_path: Path) -> None:
+    results = realistic_results()
+    a = _shard(tmp_path / "a.json", results[:5])
+    interrupted = RunSummary.of(r.outcome for r in results[5:])
+    interrupted.interrupted = True
+    path = tmp_path / "b.json"
+    reporter = JsonReporter(path)
+    reporter.start(run_info())
+    for result in results[5:]:
+        reporter.exchange(result)
+    reporter.finish(interrupted, FINISHED_AT)
+    assert json.loads(path.read_text("utf-8"))["interrupted"] is True
+    assert "interrupted" not in json.loads(a.read_text("utf-8"))
+    sink = Collect()
+    merged = merge_reports([a, path], sink)
+    assert sink.summary is not None and sink.summary.interrupted
+    assert merged.summary.exit_code(FailOn.NEVER) == 130
+    complete = merge_reports([a], Collect())
+    assert not complete.summary.interrupted

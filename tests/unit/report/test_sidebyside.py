@@ -44,3 +44,22 @@ def test_compare_bodies_of_json_marks_the_changed_member() -> None:
                          Severity.CHANGED, "a1", "b2")
     rows = compare_bodies(before, after, [finding])
     assert [r.kind for r in rows if r.kind != "equal"] == ["difference"]
+
+
+def test_native_locations_mark_their_lines() -> None:
+    """FHIR-style and HL7 v2 locations (what the comparer reports for JSON and ER7 bodies)."""
+    before = response(b'{"resourceType": "Patient", "id": "a1", "gender": "male", '
+                      b'"active": true}', "application/fhir+json")
+    after = response(b'{"resourceType": "Patient", "id": "b2", "gender": "other", '
+                     b'"active": true}', "application/fhir+json")
+    finding = Difference("Patient.gender", DifferenceKind.ATTRIBUTE, Severity.CHANGED,
+                         '"male"', '"other"')
+    rows = compare_bodies(before, after, [finding])
+    marked = [(r.kind, r.left) for r in rows if r.kind != "equal"]
+    assert ("difference", '  "gender": "male",') in marked
+    assert ("noise", '  "id": "a1",') in marked
+    hl7 = side_by_side(["MSH|^~\\\\&|A", "PID|1||7||Mayer^Hans"],
+                       ["MSH|^~\\\\&|B", "PID|1||7||Meyer^Hans"],
+                       [Difference("PID-5", DifferenceKind.VALUE, Severity.CHANGED,
+                                   "Mayer^Hans", "Meyer^Hans")])
+    assert [r.kind for r in hl7] == ["noise", "difference"]

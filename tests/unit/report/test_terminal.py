@@ -115,3 +115,14 @@ def test_every_skipped_exchange_is_listed_with_its_reason_before_the_verdict() -
         *(f"  c.yaml#{n} ITI-43: DependencyNotReplayed: needs value {n}" for n in range(3)),
     ]
     assert lines[-1].startswith("PASSED (exit 0): 3 skipped, 1 pass")
+
+
+def test_not_run_exchanges_are_listed_per_cassette_as_index_ranges() -> None:
+    from ihe_test_util.report.terminal import index_ranges, not_run_lines
+
+    assert index_ranges([5, 0, 2, 3, 4, 9]) == "#0, #2-#5, #9"
+    assert index_ranges([7]) == "#7"
+    lines = [line.plain for line in not_run_lines({"b.yaml": [1, 2], "a.yaml": [0]})]
+    assert lines == ["Not run (3 exchanges): the run was interrupted before them:",
+                     "  a.yaml: #0", "  b.yaml: #1-#2"]
+    assert not_run_lines({}) == []

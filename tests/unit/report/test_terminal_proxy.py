@@ -34,7 +34,7 @@ def test_people_see_where_to_point_clients_each_exchange_and_the_outcome() -> No
     assert lines[0] == "recording proxy on http://127.0.0.1:8081 -> cassettes/ehr.yaml"
     assert lines[1].strip() == "http://127.0.0.1:8081/... -> http://up:8080/..."
     assert lines[2].strip() == "http://127.0.0.1:8081/xds/... -> http://reg:9090/axis2/..."
-    assert lines[4] == "✓ 1 POST /pix -> HTTP 200  ITI-45  ack AA  4 ms"
+    assert lines[4] == "✓ #0 POST /pix -> HTTP 200  ITI-45  ack AA  4 ms"
     assert lines[5] == ("✗ POST /other  404: no --upstream for path /other  "
                         "(hint: add --upstream /other=URL)")
     assert lines[6] == ("proxy stopped: 1 exchange(s) recorded in cassettes/ehr.yaml; "

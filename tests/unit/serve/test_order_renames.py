@@ -20,8 +20,8 @@ def _entry(cassette: str, number: int, body: bytes, answer: bytes = b"") -> Reco
 
 
 def _conversation() -> tuple[PlaybackIndex, list[RecordedEntry]]:
-    entries = [_entry("a.yaml", 1, b"<q>1</q>", b"first"), _entry("a.yaml", 2, b"<q>2</q>"),
-               _entry("a.yaml", 3, b"<q>1</q>", b"second"), _entry("b.yaml", 1, b"<q>1</q>",
+    entries = [_entry("a.yaml", 0, b"<q>1</q>", b"first"), _entry("a.yaml", 1, b"<q>2</q>"),
+               _entry("a.yaml", 2, b"<q>1</q>", b"second"), _entry("b.yaml", 0, b"<q>1</q>",
                                                                    b"third")]
     return PlaybackIndex(entries), entries
 
@@ -30,7 +30,7 @@ def test_default_serves_in_order_then_repeats_the_last() -> None:
     index, entries = _conversation()
     order = ResponseOrder(index.entries)
     same = index.lookup(entries[0].shape)
-    assert [e.number for e in same] == [1, 3, 1] and same[2].cassette.name == "b.yaml"
+    assert [e.number for e in same] == [0, 2, 0] and same[2].cassette.name == "b.yaml"
     served = [order.choose(same).entry for _ in range(5)]
     assert served == [entries[0], entries[2], entries[3], entries[3], entries[3]]
     order.reset()
@@ -42,11 +42,11 @@ def test_strict_order_serves_each_once_in_cassette_order() -> None:
     order = ResponseOrder(index.entries, strict=True)
     same = index.lookup(entries[0].shape)
     other = index.lookup(entries[1].shape)
-    assert order.choose(same).entry is entries[0]  # a #1
-    assert order.choose(same).entry is entries[3]  # a #3 must wait for a #2: b #1 is next
+    assert order.choose(same).entry is entries[0]  # a#0
+    assert order.choose(same).entry is entries[3]  # a#2 must wait for a#1: b#0 is next
     refused = order.choose(same)
     assert refused.entry is None and refused.refusal is not None
-    assert "a.yaml #3" in refused.refusal and "a.yaml #2" in refused.refusal
+    assert "a.yaml#2" in refused.refusal and "a.yaml#1" in refused.refusal
     assert "out of order" in refused.refusal
     assert order.choose(other).entry is entries[1]
     assert order.choose(same).entry is entries[2]
@@ -62,7 +62,7 @@ def test_index_groups_by_key_and_summarises_paths() -> None:
     assert index.lookup(shape_of(Request("POST", "http://y/other", body=b"<q>1</q>"))) == ()
     [summary] = index.paths()
     assert (summary.path, summary.interactions, summary.transactions) == ("/p", 4, ())
-    assert entries[0].label == "a.yaml #1"
+    assert entries[0].label == "a.yaml#0"
 
 
 def test_renames_learn_pairs_and_substitute_whole_tokens_both_ways() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from ihe_test_util.model import Request, Response
 from ihe_test_util.replay.approval import ReplayedExchangeStore
 from ihe_test_util.replay.engine import ExchangeSink
 from ihe_test_util.replay.hooks import HookRun, run_hook
-from ihe_test_util.replay.runner import plan_replay, run_replay
+from ihe_test_util.replay.runner import not_run, plan_replay, run_replay
 from ihe_test_util.replay.selection import Shard
 from ihe_test_util.replay.session import production_engine, transport_options
 from ihe_test_util.replay.targets import TargetMap
@@ -150,10 +151,11 @@ def execute_replay(cli_ctx: CliContext, settings: Settings, request: ReplayReque
 ):
     """Plan (nothing sent on a bad cassette), replay, stream results to every reporter.
 
-    Ctrl-C and SIGTERM stop it alike (KeyboardInterrupt, exit 130): no report is written, the
-    previous reports and their ``.exchanges/`` folder stay as they were, no temporary file is
-    left. Once the run is complete its reports and kept exchanges are written as one step that
-    a signal does not split.
+    Ctrl-C and SIGTERM stop it alike: the exchanges done so far are reported in every format
+    asked for (terminal included) and kept in ``.exchanges/``, the ones not done are listed as
+    ``skipped`` (error type ``NotRun``), the reports say ``interrupted``; then the
+    KeyboardInterrupt goes on (exit 130). No temporary file is left. Writing the reports and
+    kept exchanges is one step that a further signal does not split.
     """
     with stop_on_signals() as stop:
         return _execute(cli_ctx, settings, request, stop)
@@ -198,16 +200,34 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
         if store is not None:
             store.start(plan.root)
         reporters.start(info)
+        done = RunSummary()
+        reported: set[str] = set()
         seen_on_reference = [0, 0]  # differences, exchanges
 
-        def on_result(result: ExchangeResult) -> None:
-            if result.reference_noise:
-                seen_on_reference[0] += len(result.reference_noise)
-                seen_on_reference[1] += 1
-            reporters.exchange(result)
+        def report(result: ExchangeResult) -> None:
+            with stop.deferred():  # a signal never cuts an exchange's report in half
+                if result.reference_noise:
+                    seen_on_reference[0] += len(result.reference_noise)
+                    seen_on_reference[1] += 1
+                reporters.exchange(result)
+                done.add(result.outcome)
+                reported.add(result.id)
 
-        summary = run_replay(plan, engine, jobs=request.jobs, on_result=on_result)
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            summary = run_replay(plan, engine, jobs=request.jobs, on_result=report)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            summary = done
         with stop.deferred():
+            if interrupted is not None:
+                summary.interrupted = True
+                how = ("SIGTERM" if stop.requested == signal.SIGTERM else
+                       "Ctrl-C (SIGINT)")
+                for result in not_run(plan, reported, f"not replayed: the run was stopped by "
+                                                      f"{how} before this exchange was done"):
+                    reporters.exchange(result)
+                    summary.add(result.outcome)
             reporters.finish(summary, now_iso())
             if store is not None:
                 store.commit()
@@ -217,7 +237,9 @@ def _execute(cli_ctx: CliContext, settings: Settings, request: ReplayRequest, st
                            f"({', '.join(request.reference.describe().values())}): "
                            f"{differences} difference(s) in {exchanges} exchange(s), not "
                            "counted as findings", style="dim"))
-    if cli_ctx.verbosity >= 0:
+    if cli_ctx.verbosity >= 0 or interrupted is not None:
         for name, path in outputs.named():
             errors.print(Text(f"wrote {name} report: {path}", style="dim"))
+    if interrupted is not None:
+        raise interrupted
     return summary

@@ -328,15 +328,19 @@ def _key_reader(console: Console) -> Callable[[str], str]:
         return input
 
     def read_key(prompt: str) -> str:
-        console.file.write(prompt)
-        console.file.flush()
         descriptor = sys.stdin.fileno()
         try:
             saved = termios.tcgetattr(descriptor)
         except termios.error:
+            console.file.write(prompt)
+            console.file.flush()
             return input()
         try:
-            tty.setcbreak(descriptor)
+            # Single keys before the prompt shows, without flushing input (the default
+            # TCSAFLUSH would drop a key typed as soon as the prompt appeared).
+            tty.setcbreak(descriptor, termios.TCSANOW)
+            console.file.write(prompt)
+            console.file.flush()
             while True:
                 key = os.read(descriptor, 1).decode("utf-8", "replace")
                 if not key:

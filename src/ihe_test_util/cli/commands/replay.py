@@ -29,10 +29,9 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--shard", metavar="I/N", help="Replay only the I-th of N slices of the cassettes.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Connect + read timeout per request. Default: 30 or the configuration.")
-@click.option("--fresh-patients", is_flag=True,
-              help="Give patients created by ITI-44 feeds new ids on every replay (used "
-                   "consistently in later requests), so replays against a stateful system do "
-                   "not see documents earlier replays registered.")
+@click.option("--fresh-patients", is_flag=True, hidden=True,
+              help="Kept for compatibility: every run now gives the patients its feeds "
+                   "create their own ids and demographics.")
 @click.option("--reference", "references", multiple=True, metavar="URL|ORIGIN=URL",
               help="Live differential: also send every regenerated request to this running "
                    "old version; differences it shows too (against the recording) are noise "
@@ -50,7 +49,11 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
 
     Cassettes are replayed in order, exchange by exchange, with fresh message ids, uniqueIds
     and timestamps; values the server assigned (entryUUIDs, patient ids) are carried from
-    earlier responses into later requests. Each new response is compared with the recorded one
+    earlier responses into later requests. Every run has its own identity space: patients its
+    ITI-44 feeds create get this run's ids, family name and birth date in every cassette, and
+    ids it generates carry the run's marker, so a stateful target's data from earlier replays
+    or from the recording does not collide (objects of earlier runs returned by a query are a
+    note). Each new response is compared with the recorded one
     by the IHE-aware comparer: [b]pass[/], [b]changed[/], [b]regression[/], [b]error[/] or
     [b]skipped[/]. Exit codes: 0 ok, 1 at or above --fail-on, 2 usage or invalid cassette
     (nothing sent), 3 errors only.
@@ -62,7 +65,6 @@ def command(cli_ctx: CliContext, paths: tuple[Path, ...], targets: tuple[str, ..
       ihe replay cassettes/ --env candidate --jobs 4 --report-json run.json --html run.html
       ihe replay cassettes/ --target http://old:8080=http://new:9090 --fail-on regression
       ihe replay cassettes/ --shard 2/4 --report-json shard-2.json --junit junit-2.xml
-      ihe replay cassettes/ --target http://127.0.0.1:8080 --fresh-patients
       ihe replay cassettes/ --target http://new:8080 --reference http://old:8080 --jobs 4
     """
     from ihe_test_util.cli.commands._replay_run import run_replay_command

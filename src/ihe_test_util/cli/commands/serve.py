@@ -16,6 +16,9 @@ from ihe_test_util.cli.context import CliContext, pass_cli
               help="Interface to listen on. Keep the default unless you know you need another.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="TCP port; 0 picks a free one (the URLs are printed).")
+@click.option("--mllp-port", type=click.IntRange(0, 65535), default=None,
+              help="MLLP port for the cassettes' HL7 v2 (mllp://) exchanges; 0 picks a free "
+                   "one. Default: 2575 when the cassettes hold any, else no MLLP port.")
 @click.option("--strict-order", is_flag=True,
               help="Serve each recorded interaction once, in the order of its cassette; "
                    "anything else gets a fault. Default: identical requests get the recorded "
@@ -24,7 +27,7 @@ from ihe_test_util.cli.context import CliContext, pass_cli
               help="Print the URLs as one JSON line (for scripts) instead of a table.")
 @pass_cli
 def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: int,
-            strict_order: bool, as_json: bool) -> None:
+            mllp_port: int | None, strict_order: bool, as_json: bool) -> None:
     """Serve recorded responses to IHE clients: a stub endpoint for testing them offline.
 
     A request is answered with the recorded response to the request that [i]means[/] the same:
@@ -34,6 +37,14 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     gets a SOAP fault naming the closest recorded request and what differs, and shows one
     line here ([b]-v[/] also logs every answer). Faults are in the client's SOAP version; a
     request in another SOAP version than the recording gets a VersionMismatch fault.
+
+    FHIR clients: [b]Accept[/] / [b]_format[/] are part of matching, the recorded server's
+    URLs (Location, fullUrl, Bundle.link) point here, MHD bundles match with fresh urn:uuids
+    and uniqueIds, and a miss is a 404/406/422 OperationOutcome in the client's format.
+
+    HL7 v2: the cassettes' mllp:// exchanges are served on an MLLP port (MSH-7, MSH-10 and
+    QPD-2 ignored, MSA-2 / QAK-1 set from the message); a miss is answered ACK AR with an ERR
+    naming the closest recorded message.
     CASSETTES are files or folders (searched for *.yaml). Stop with Ctrl-C.
 
     [b]Examples[/]
@@ -42,6 +53,7 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
       ihe serve cassettes/ --port 0
       ihe serve demo.yaml --port 8080 --strict-order
       ihe -v serve cassettes/xds.yaml --json
+      ihe serve pix-pdq-v2.yaml --port 0 --mllp-port 2575
     """
     import json
     import logging
@@ -62,6 +74,10 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
     view = ServeView(console, as_json)
     server = PlaybackServer(cassettes, host=host, port=port, strict_order=strict_order,
                             on_miss=view.miss)
+    if mllp_port is None and server.index.mllp() is not None:
+        from ihe_test_util.transport.mllp import DEFAULT_PORT
+        mllp_port = DEFAULT_PORT
+    server.mllp_port = mllp_port
 
     def announce(stub: PlaybackServer) -> None:
         paths = stub.paths()
@@ -71,6 +87,7 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
                 "cassettes": [str(path) for path in stub.index.cassettes],
                 "interactions": len(stub.index),
                 "strict_order": strict_order,
+                "mllp_url": stub.mllp_url,
                 "paths": {summary.path: {
                     "url": stub.url_for(summary.path), "interactions": summary.interactions,
                     "transactions": list(summary.transactions)} for summary in paths},
@@ -80,9 +97,13 @@ def command(cli_ctx: CliContext, cassettes: tuple[Path, ...], host: str, port: i
                           f"{len(stub.index)} interaction(s) from "
                           f"{len(stub.index.cassettes)} cassette(s)"
                           f"{', strict order' if strict_order else ''}", soft_wrap=True)
-            width = max(len(stub.url_for(summary.path)) for summary in paths)
-            for summary in paths:
-                console.print(f"  {stub.url_for(summary.path):{width}}  {summary.interactions:>5}  "
+            rows = [(stub.url_for(summary.path), summary) for summary in paths]
+            mllp = stub.index.mllp()
+            if stub.mllp_url is not None and mllp is not None:
+                rows.append((stub.mllp_url, mllp))
+            width = max((len(url) for url, _ in rows), default=0)
+            for url, summary in rows:
+                console.print(f"  {url:{width}}  {summary.interactions:>5}  "
                               f"[dim]{' '.join(summary.transactions)}[/]", soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
 
