@@ -114,6 +114,11 @@ DEMO_RULES = """\
 name = "registry-maintained documentAvailability slot"
 transaction = "ITI-18"
 noise = "//rim:ExtrinsicObject/rim:Slot[@name='documentAvailability']"
+
+# Its FHIR actors tag every resource they return (meta.tag): benign too.
+[[rules]]
+name = "upgrade tag on FHIR resources"
+noise = "//fhir:meta[fhir:tag/fhir:system/@value = 'http://ihe-test-utility.invalid/sim-tag']"
 """
 
 
