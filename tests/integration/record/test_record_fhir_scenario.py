@@ -171,8 +171,9 @@ def test_every_fhir_problem_is_reported_at_once_with_file_and_line(tmp_path: Pat
 
 def test_the_example_cassette_checks_and_replays_against_a_fresh_sekmet(
         tmp_path: Path, pool: ServerPool) -> None:
-    """``examples/cassettes/mhd-pdqm-pixm.yaml``: the example recorded from sekmet-fhir 0.1.1."""
-    example = EXAMPLES.parent / "cassettes" / "mhd-pdqm-pixm.yaml"
+    """``examples/cassettes/mhd-pdqm-pixm-sekmet.yaml``: the example recorded from sekmet-fhir
+    0.1.1."""
+    example = EXAMPLES.parent / "cassettes" / "mhd-pdqm-pixm-sekmet.yaml"
     checked = ihe("cassette", "check", str(example))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     report = tmp_path / "run.json"
@@ -211,9 +212,15 @@ def _replay_sim(cassette: Path, profile: str) -> tuple[int, dict[str, object], s
     return result.returncode, validate(report), result.stdout + result.stderr
 
 
+SIM_EXAMPLE = EXAMPLES.parent / "cassettes" / "mhd-pdqm-pixm.yaml"
+
+
+@pytest.mark.parametrize("source", ["recorded now", "examples/cassettes"])
 def test_the_sim_recording_regresses_on_the_breaking_simulator_by_name(
-        recorded_from_sim: Path) -> None:
-    code, report, output = _replay_sim(recorded_from_sim, "breaking")
+        recorded_from_sim: Path, source: str, tmp_path: Path) -> None:
+    cassette = recorded_from_sim if source == "recorded now" else \
+        Path(shutil.copy(SIM_EXAMPLE, tmp_path / SIM_EXAMPLE.name))
+    code, report, output = _replay_sim(cassette, "breaking")
     assert code == 1, output
     exchanges = report["exchanges"]
     assert isinstance(exchanges, list)
@@ -225,8 +232,11 @@ def test_the_sim_recording_regresses_on_the_breaking_simulator_by_name(
     assert regressions == {"6": "ITI-65", "7": "ITI-67", "8": "ITI-66", "11": "ITI-83"}, output
 
 
+@pytest.mark.parametrize("source", ["recorded now", "examples/cassettes"])
 @pytest.mark.parametrize("profile", ["baseline", "compatible"])
 def test_the_sim_recording_replays_green_on_baseline_and_compatible(
-        recorded_from_sim: Path, profile: str) -> None:
-    code, _, output = _replay_sim(recorded_from_sim, profile)
+        recorded_from_sim: Path, profile: str, source: str, tmp_path: Path) -> None:
+    cassette = recorded_from_sim if source == "recorded now" else \
+        Path(shutil.copy(SIM_EXAMPLE, tmp_path / SIM_EXAMPLE.name))
+    code, _, output = _replay_sim(cassette, profile)
     assert code == 0, output
