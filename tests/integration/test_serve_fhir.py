@@ -232,7 +232,7 @@ def test_a_no_match_is_a_4xx_operation_outcome_in_the_clients_format_and_one_lin
         assert unknown.headers["Content-Type"].startswith(FHIR_JSON)
         [issue] = unknown.json()["issue"]
         assert (issue["severity"], issue["code"]) == ("error", "not-found")
-        assert "Closest: fhir.yaml #" in issue["diagnostics"]
+        assert "Closest: fhir.yaml#" in issue["diagnostics"]
         as_xml = requests.get(f"{base}{fhir}/Patient?family=Nobody", timeout=10,
                               headers={"Accept": FHIR_XML})
         assert as_xml.status_code == 404
@@ -250,4 +250,4 @@ def test_a_no_match_is_a_4xx_operation_outcome_in_the_clients_format_and_one_lin
         assert other_format.status_code == 406
     misses = [line for line in lines if "no match" in line]
     assert len(misses) == 4, lines
-    assert f"GET {fhir}/Patient?family=Nobody" in misses[0] and "closest fhir.yaml #" in misses[0]
+    assert f"GET {fhir}/Patient?family=Nobody" in misses[0] and "closest fhir.yaml#" in misses[0]

@@ -105,7 +105,7 @@ def test_a_message_nothing_matches_gets_ack_ar_naming_the_closest(tmp_path: Path
     refused, accepted = replies(sent.stdout)
     assert field(refused, "MSA-1") == "AR" and field(refused, "MSA-2") == "FRESH7"
     [err] = [segment for segment in refused.split("\r") if segment.startswith("ERR|")]
-    assert "closest pix-pdq-v2.yaml #1 (ITI-8 'admit Hans')" in err
+    assert "closest pix-pdq-v2.yaml#0 (ITI-8 'admit Hans')" in err
     assert "PID-5.1: recorded 'Meyer', received 'Meier'" in err
     assert field(accepted, "MSA-1") == "AA"  # the connection goes on
     misses = [json.loads(line) for line in lines if '"no-match"' in line]
@@ -129,4 +129,4 @@ def test_without_json_a_miss_is_one_console_line(tmp_path: Path) -> None:
         out, _ = process.communicate(timeout=30)
     misses = [line for line in out.splitlines() if "no match" in line]
     assert len(misses) == 1
-    assert "MLLP ADT^A01 ITI-8 -> closest pix-pdq-v2.yaml #1" in misses[0]
+    assert "MLLP ADT^A01 ITI-8 -> closest pix-pdq-v2.yaml#0" in misses[0]

@@ -50,6 +50,7 @@ from ihe_test_util.ihe.namespaces import SAML2, WSSE
 from ihe_test_util.model import Headers, Interaction, Request, Response
 from ihe_test_util.results import Difference, ExchangeError, ExchangeResult
 from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.content import decode_content, encode_content
 from ihe_test_util.transport.mtom import is_multipart
 
 if TYPE_CHECKING:
@@ -185,8 +186,7 @@ class Redactor:
     def request(self, request: Request) -> Request:
         """The request redacted; the same object when nothing needed redacting (so caches
         keyed by identity, such as the replay's parsed messages, still hold)."""
-        scrubbed = self._scrub_bytes(request.body)
-        body = redact_body(scrubbed, request.content_type)
+        body = self._body(request.body, request.content_type, request.headers)
         headers = _with_length(self._headers(request.headers), request.body, body)
         uri = self.uri(request.uri)
         if body is request.body and uri == request.uri and headers == request.headers:
@@ -195,12 +195,26 @@ class Redactor:
 
     def response(self, response: Response) -> Response:
         """The response redacted; the same object when nothing needed redacting."""
-        scrubbed = self._scrub_bytes(response.body)
-        body = redact_body(scrubbed, response.content_type)
+        body = self._body(response.body, response.content_type, response.headers)
         headers = _with_length(self._headers(response.headers), response.body, body)
         if body is response.body and headers == response.headers:
             return response
         return response.evolve(headers=headers, body=body)
+
+    def _body(self, body: bytes, content_type: str | None, headers: Headers) -> bytes:
+        """``body`` redacted; a content-coded one (gzip, deflate, br) is looked at decoded, and
+        re-encoded only when something was replaced (else the exact bytes stay). A body that
+        does not decode is redacted as it is."""
+        coding = (headers.get("Content-Encoding") or "").strip()
+        if coding and coding.lower() != "identity" and body:
+            try:
+                decoded = decode_content(body, coding)
+            except ValueError:
+                decoded = None
+            if decoded is not None:
+                redacted = redact_body(self._scrub_bytes(decoded), content_type)
+                return body if redacted == decoded else encode_content(redacted, coding)
+        return redact_body(self._scrub_bytes(body), content_type)
 
     def interaction(self, interaction: Interaction) -> Interaction:
         return replace(

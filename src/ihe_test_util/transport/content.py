@@ -13,6 +13,7 @@ It lives in ``transport`` so that the SOAP client and server (:mod:`.soap`,
 
 from __future__ import annotations
 
+import gzip
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -201,6 +202,22 @@ _DECODERS: dict[str, Callable[[bytes, int], bytes]] = {
     "deflate": _deflate,
     "br": _brotli,
 }
+
+
+def encode_content(data: bytes, coding: str | None) -> bytes:
+    """Apply ``Content-Encoding`` ``coding`` (the inverse of :func:`decode_content`, stacked
+    codings in order): redaction re-encodes a body whose decoded text held a secret."""
+    for name in (c.strip().lower() for c in (coding or "").split(",") if c.strip()):
+        if name in ("gzip", "x-gzip"):
+            data = gzip.compress(data, mtime=0)
+        elif name == "deflate":
+            data = zlib.compress(data)
+        elif name == "br":
+            import brotli
+            data = brotli.compress(data)
+        elif name != "identity":
+            raise ValueError(f"unsupported Content-Encoding {name!r}")
+    return data
 
 
 def decodable_accept_encoding(accept: str | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -253,32 +252,10 @@ def test_no_replayed_request_carries_a_recorded_server_id(
         or f"patient=Patient/{new_patient}" in targets[5]
 
 
-#: Differences the comparer reports until its FHIR noise rules land (issue 13 bullet 3, another
-#: branch): a resource's own server-assigned ``id`` (create/read responses, OperationOutcome)
-#: and references that embed one (``Patient/<id>``, ``Binary/<id>``), the same reference in the
-#: recorded and replayed response up to the server's new id.
-_MASKED = "<server id>"
-
-
-def _comparer_noise_only(difference: dict[str, Any]) -> bool:
-    path = str(difference.get("path") or "")
-    recorded = UUID.sub(_MASKED, str(difference.get("recorded")))
-    replayed = UUID.sub(_MASKED, str(difference.get("replayed")))
-    return difference.get("severity") == "changed" and (
-        re.fullmatch(r"/\w+/id/@value", path) is not None
-        or (path.endswith("/@value") and _MASKED in recorded and recorded == replayed))
-
-
 def test_the_replay_passes(replayed: tuple[Recording, Replay]) -> None:
     _, result = replayed
     items = result.report["exchanges"]
     assert [item.get("transaction") for item in items] == [t for _, t in STEPS]
-    failing = {item["index"]: item for item in items if item["outcome"] != "pass"}
-    if failing and all(item["outcome"] == "changed" and all(
-            _comparer_noise_only(d) for d in item["differences"])
-            for item in failing.values()):
-        pytest.xfail("only comparer noise (FHIR Resource.id, OperationOutcome.id, references "
-                     f"to server ids; issue 13 bullet 3) in exchanges {sorted(failing)}")
     assert _outcomes(result) == [(t, "pass") for _, t in STEPS], result.run.stdout
     assert result.run.returncode == 0, result.run.stdout + result.run.stderr
 
@@ -353,11 +330,8 @@ def test_a_sekmet_recording_replayed_against_medplum(
     assert ("http:status", "400", "201") in {
         (d["path"], str(d["recorded"]), str(d["replayed"]))
         for d in items[INVALID_CREATE]["differences"] if d["severity"] == "regression"}
-    others = regressions - {CHAINED_SEARCH, INVALID_CREATE}
-    if others:
-        pytest.xfail("regressions the comparer reports until FHIR severities have a direction "
-                     "and FHIR noise lands (issue 13 bullets 3-4, another branch): exchanges "
-                     f"{sorted(others)}")
+    # nothing else: severities have a direction, server ids are compared up to renaming
+    assert regressions == {CHAINED_SEARCH, INVALID_CREATE}, result.run.stdout
 
 
 # -- [[correlate]] rules through the CLI -------------------------------------------------------

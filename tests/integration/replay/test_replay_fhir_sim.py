@@ -4,7 +4,6 @@ exit 0, breaking exits 1 naming the FHIR regressions."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,29 +18,6 @@ from ..record.conftest import ihe
 from ..record.test_proxy_cli import running_proxy
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-def _has_fhir_correlation() -> bool:
-    """Replay carries server-assigned ids forward in URL paths and JSON bodies (issue 13)."""
-    from ihe_test_util.replay import correlate
-
-    return hasattr(correlate, "SOURCE_HEADERS")
-
-
-def _has_fhir_verdicts() -> bool:
-    """The comparer keeps sorted searchset order and PIXm identifiers as verdicts (issue 13)."""
-    return importlib.util.find_spec("ihe_test_util.ihe.fhirrefs") is not None
-
-
-#: Without correlation of FHIR ids (``relatesTo`` -> DocumentReference/<id>, GET Binary/<id>,
-#: Patient/<id>), the second ITI-65 and the reads fail against any fresh server and everything
-#: after them differs; without the FHIR verdicts, ITI-78 (_sort) and ITI-83 are only "changed".
-#: Strict: once both are in, these pass and the markers fall away.
-NEEDS_FHIR_CORRELATION = pytest.mark.xfail(
-    not _has_fhir_correlation(), strict=True,
-    reason="replay does not yet correlate ids in FHIR JSON bodies and paths")
-NEEDS_FHIR_VERDICTS = pytest.mark.xfail(
-    not (_has_fhir_correlation() and _has_fhir_verdicts()), strict=True,
-    reason="replay does not yet correlate FHIR ids or judge _sort order and PIXm identifiers")
 
 #: exchanges of fhir_session whose verdict the breaking profile changes, by transaction
 BREAKING_TRANSACTIONS = {"ITI-65", "ITI-66", "ITI-67", "ITI-78", "ITI-83"}
@@ -105,7 +81,6 @@ def _replay(recording: Path, profile: str, tmp_path: Path) -> tuple[int, str, di
     return run.exit_code, run.stdout + run.stderr, data
 
 
-@NEEDS_FHIR_CORRELATION
 @pytest.mark.parametrize("profile", ["baseline", "compatible"])
 def test_baseline_and_compatible_replays_pass(recording: Path, tmp_path: Path,
                                               profile: str) -> None:
@@ -113,7 +88,6 @@ def test_baseline_and_compatible_replays_pass(recording: Path, tmp_path: Path,
     assert code == 0, output
 
 
-@NEEDS_FHIR_VERDICTS
 def test_breaking_replay_names_the_fhir_regressions(recording: Path, tmp_path: Path) -> None:
     code, output, report = _replay(recording, "breaking", tmp_path)
     assert code == 1, output

@@ -164,3 +164,23 @@ def test_log_messages_are_redacted_whatever_handler_writes_them(
         redact_log_records(None)
     assert caplog.messages == ["GET /p?access_token=[[ihe-secret:api_token]] from "
                                "[[ihe-secret:api_key]]"]
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, br"])
+def test_a_content_coded_body_is_redacted_inside_its_coding(coding: str) -> None:
+    """The cassette's readable view decodes gzip / deflate / br: a secret inside must not
+    survive there, nor in the exact bytes."""
+    from ihe_test_util.transport.content import decode_content, encode_content
+
+    plain = (f'{{"resourceType": "Parameters", "access_token": "{TOKEN}", '
+             f'"note": "key {KEY}"}}').encode()
+    body = encode_content(plain, coding)
+    headers = Headers([("Content-Type", "application/json"), ("Content-Encoding", coding),
+                       ("Content-Length", str(len(body)))])
+    redacted = Redactor(secrets=SECRETS).response(Response(200, "OK", headers, body))
+    decoded = decode_content(redacted.body, coding)
+    assert TOKEN.encode() not in decoded and KEY.encode() not in decoded
+    assert b"[[ihe-secret:" in decoded and b'"resourceType": "Parameters"' in decoded
+    assert redacted.headers.get("Content-Length") == str(len(redacted.body))
+    clean = Response(200, "OK", headers, encode_content(b'{"resourceType": "Patient"}', coding))
+    assert Redactor(secrets=SECRETS).response(clean) is clean  # nothing to replace: same bytes

@@ -61,5 +61,5 @@ def test_a_miss_names_the_closest_message_and_the_field() -> None:
     miss = _shape(_edited(ADT, PID_5="Meier^Hans", MSH_10="N1"))
     assert not index.lookup(miss)
     text = ack_text(Explainer(entries).explain(miss))
-    assert text.startswith("ihe serve: no recorded message matches; closest v2.yaml #1 (ITI-8)")
+    assert text.startswith("ihe serve: no recorded message matches; closest v2.yaml#1 (ITI-8)")
     assert "PID-5.1: recorded 'Meyer', received 'Meier'" in text
