@@ -6,13 +6,17 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PYTEST_ARGS ?=
+# The suite runs on one pytest-xdist worker per core (`make test PYTEST_WORKERS=0`: in one
+# process); what must happen once per run (the wheel build) is shared between workers under a
+# file lock (tests/conftest.py: run_folder, file_lock).
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install dev test lint lint-ci build demo bench docker clean fuzz
 
 help:
 	@echo "make install  - create .venv and install ihe-test-utility"
 	@echo "make dev      - install with development extras (tests, lint, build)"
-	@echo "make test     - run the test suite"
+	@echo "make test     - run the test suite (one worker per core; PYTEST_WORKERS=0: serial)"
 	@echo "make lint     - ruff + mypy --strict"
 	@echo "make lint-ci  - actionlint + zizmor (offline) on .github/ and action.yml"
 	@echo "make build    - build wheel and sdist into dist/"
@@ -39,7 +43,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
 test: dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check src tests benchmarks

@@ -11,6 +11,8 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,6 +29,57 @@ CORPUS_DIR = Path(os.environ.get("IHE_CORPUS", SHARED_DIR / "corpus"))
 _CACHE_HOME = tempfile.mkdtemp(prefix="ihe-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
 atexit.register(shutil.rmtree, _CACHE_HOME, True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test``), each worker's temporary folder is ``<run>/<n>``
+    instead of xdist's ``<run>/popen-gw<n>``: paths in messages stay as long as in a serial
+    run, so an error line naming a file wraps at the same terminal width (tests read them)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or not config.option.basetemp:
+        return
+    given = Path(config.option.basetemp)
+    config.option.basetemp = str(given.with_name(str(workerinput["workerid"]).removeprefix("gw")))
+
+
+def run_folder(factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary folder, shared by every pytest-xdist worker (each worker's own
+    ``tmp_path_factory`` folder is inside it): where a session fixture that must run once per
+    run, not once per worker, keeps its result (see :func:`file_lock`)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) against other processes: the
+    pytest-xdist workers of this run, or another run installing into the same cache. The one
+    cross-process lock of the suite (one-time builds, third-party peer installs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - the suite runs on POSIX in CI
+            import msvcrt
+
+            while True:
+                try:  # LK_LOCK retries for about 10 s, then raises: wait again
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def running_in_ci() -> bool:

@@ -12,7 +12,6 @@ so parallel workers never install twice or see half an install. Every :func:`sta
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import requests
 
+from ..conftest import file_lock
+
 SEKMET_VERSION = "0.1.1"
 MEDPLUM_VERSION = "4.5.2"
 HERE = Path(__file__).parent
@@ -37,15 +38,9 @@ def cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "ihe-test-util"
 
 
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _locked(folder: Path) -> AbstractContextManager[None]:
+    """The install lock of ``folder``: the suite's one cross-process lock (conftest)."""
+    return file_lock(folder.with_name(folder.name + ".lock"))
 
 
 def _install(folder: Path, steps: list[list[str]], what: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, file_lock, run_folder
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +28,20 @@ def _pip_version() -> tuple[int, ...]:
 
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The one build of the session: the sdist, then the wheel from that sdist."""
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)],
-        check=True, capture_output=True, timeout=600,
-    )
+    """The one build of the run: the sdist, then the wheel from that sdist. Under pytest-xdist
+    the first worker that needs it builds it into the run's shared folder, the others wait for
+    that build (a lock) and reuse it."""
+    shared = run_folder(tmp_path_factory)
+    out = shared / "dist"
+    with file_lock(shared / "dist.lock"):
+        if not (shared / "dist.built").is_file():
+            shutil.rmtree(out, ignore_errors=True)  # a build another worker did not finish
+            out.mkdir()
+            subprocess.run(
+                [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)],
+                check=True, capture_output=True, timeout=600,
+            )
+            (shared / "dist.built").touch()
     return out
 
 

@@ -280,12 +280,14 @@ class Redactor:
         their secret (``Bearer [[ihe-secret:token]]``): replay then needs the same
         ``[secrets]`` entry the recording used."""
         out: list[tuple[str, str]] = []
+        changed = False
         for name, value in headers:
-            value = self._scrub_text(value, self._values)
-            if name.lower() in self.headers and not PLACEHOLDER_PATTERN.search(value):
-                value = placeholder(header_secret_name(name))
-            out.append((name, value))
-        return Headers(out)
+            redacted = self._scrub_text(value, self._values)
+            if name.lower() in self.headers and not PLACEHOLDER_PATTERN.search(redacted):
+                redacted = placeholder(header_secret_name(name))
+            changed = changed or redacted != value
+            out.append((name, redacted))
+        return Headers(out) if changed else headers  # the same object: nothing to redact
 
     @staticmethod
     def _scrub_text(text: str, values: list[tuple[str, str]]) -> str:
@@ -389,7 +391,7 @@ def _redact_tokens(body: bytes) -> bytes:
 
 def redact_body(body: bytes, content_type: str | None) -> bytes:
     """``body`` with every secret replaced; the same object when there is none."""
-    if any(marker in body for marker in _MARKERS):
+    if any(map(body.__contains__, _MARKERS)):
         body = _redact_xml_parts(body, content_type)
     if b"PRIVATE KEY-----" in body:
         body = _PRIVATE_KEY.sub(placeholder("private_key").encode("ascii"), body)

@@ -76,31 +76,42 @@ def content(element: etree._Element) -> str:
     """What an element says, not what it is called: attributes, text and children rendered
     independently of prefixes, attribute order and whitespace (RelatesTo vs MessageID).
 
-    One pass over the subtree (``<local>head children</>`` per child, comments skipped); an
-    echoed ``queryByParameter`` is rendered four times per exchange, so names are memoised.
+    One pass over the subtree (``<local>head children</>`` per child, comments skipped), with
+    an explicit stack (no recursion limit, however deep the nesting); an echoed
+    ``queryByParameter`` is rendered four times per exchange, so names are memoised.
     """
-    parts: list[str] = []
+    parts: list[str] = [_head(element)]
     append = parts.append
-    for event, node in etree.iterwalk(element, events=("start", "end")):
-        tag = node.tag
-        if not isinstance(tag, str):
-            continue
-        if event == "start":
-            if node is not element:
-                append(f"<{_local(tag)}>")
-            append(_head(node))
-        elif node is not element:
+    names = _LOCAL
+    stack = [iter(element)]
+    while stack:
+        for child in stack[-1]:
+            tag: object = child.tag  # a function for comments and processing instructions
+            if not isinstance(tag, str):
+                continue
+            append(f"<{names.get(tag) or _local(tag)}>")
+            append(_head(child))
+            if len(child):
+                stack.append(iter(child))
+                break
             append("</>")
+        else:
+            stack.pop()
+            if stack:
+                append("</>")
     return "".join(parts)
 
 
 def _head(element: etree._Element) -> str:
-    text = _identifier(element.text or "")
-    if not len(element.attrib):
+    text = element.text
+    text = _identifier(text) if text else ""
+    items = element.items()
+    if not items:
         return text
-    named = ((_local(str(name)), str(value)) for name, value in sorted(element.items()))
-    rendered = " ".join(f"{local}={_identifier(value)!r}"
-                        for local, value in named if local != "type")
+    rendered = " ".join(
+        f"{name}={_identifier(str(value))!r}"
+        for name, value in ((_local(str(key)), value) for key, value in sorted(items))
+        if name != "type")
     return f"[{rendered}]{text}" if rendered else text
 
 

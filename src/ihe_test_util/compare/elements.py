@@ -15,7 +15,7 @@ from typing import cast
 from lxml import etree
 
 from ihe_test_util.compare.identifiers import ValueMap
-from ihe_test_util.compare.rules import CompiledRules, ElementRules
+from ihe_test_util.compare.rules import CompiledRules, ElementRules, RulePath
 from ihe_test_util.ihe.patterns import attributes
 
 SNIPPET_CHARS = 300
@@ -29,7 +29,7 @@ class Child:
 
     element: etree._Element
     rules: ElementRules
-    path: tuple[str, ...]  # tags from the root: the cache key for rule lookups
+    path: RulePath  # the tag path from the root: where rule lookups are remembered
     digest: bytes | None = None
     mentions: bool = False
 

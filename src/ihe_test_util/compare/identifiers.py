@@ -157,7 +157,7 @@ class ValueMap:
         A prefilter (an identical subtree that does not mention any is not walked for stale
         values): a substring test, a superset of the whole-token occurrences."""
         if len(self.mapping) <= _SCAN_LIMIT:  # a few substring scans beat compiling a regex
-            return any(key in data for key in self._encoded_keys)
+            return any(map(data.__contains__, self._encoded_keys))
         return self._bytes is not None and self._bytes.search(data) is not None
 
     @cached_property

@@ -32,8 +32,8 @@ def align_ordered(a: etree._Element, b: etree._Element, kids_a: list[Child],
     if wide:
         digest_all(kids_a, values)
         digest_all(kids_b, values)
-    names_a = [local_name(k.element.tag) for k in kids_a]
-    names_b = [local_name(k.element.tag) for k in kids_b]
+    names_a = [k.path.local for k in kids_a]
+    names_b = [k.path.local for k in kids_b]
     if names_a == names_b:  # paired by local name: a namespace change is "renamed"
         into.pairs.extend(pair(x, y) for x, y in zip(kids_a, kids_b, strict=True))
         return

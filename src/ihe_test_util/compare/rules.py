@@ -204,7 +204,47 @@ class ElementRules:
 
 
 EMPTY_RULES = ElementRules()
+#: How many tag paths one :class:`CompiledRules` remembers (a hostile document with endless
+#: distinct paths is still compared, its further paths just are not memoised).
 _CACHE_LIMIT = 50_000
+
+
+class _PathCount:
+    """How many :class:`RulePath` nodes one tree holds (bounded by :data:`_CACHE_LIMIT`)."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
+class RulePath:
+    """One tag path from the document root (``Envelope/Body/...``), interned per
+    :class:`CompiledRules`: the key under which rule lookups for elements at that path are
+    remembered. Walking down is one dict lookup per step (a tuple of tags would be built and
+    hashed whole at every element)."""
+
+    __slots__ = ("_children", "_count", "entry", "local", "tag", "unordered")
+
+    def __init__(self, tag: str, local: str, count: _PathCount) -> None:
+        self.tag = tag
+        self.local = local
+        #: :meth:`CompiledRules.element_rules_at`'s memo: (fixed rules, conditional ones).
+        self.entry: tuple[ElementRules, tuple[_Candidate, ...]] | None = None
+        #: :meth:`CompiledRules.unordered_for`'s memo (None: not known yet).
+        self.unordered: tuple[UnorderedRule, ...] | None = None
+        self._children: dict[str, RulePath] = {}
+        self._count = count
+
+    def child(self, tag: str) -> RulePath:
+        """The path one step further down, to an element with ``tag``."""
+        node = self._children.get(tag)
+        if node is None:
+            node = RulePath(tag, local_name(tag), self._count)
+            if self._count.nodes < _CACHE_LIMIT:
+                self._count.nodes += 1
+                node = self._children.setdefault(tag, node)
+        return node
 
 
 @dataclass(frozen=True)
@@ -263,22 +303,23 @@ class CompiledRules:
             RulePattern(rule.parent, str(number)) for number, rule in enumerate(self.unordered)
         )
         self.binary = tuple(p for text in spec.binary for p in compile_patterns(text))
-        # Per-path memo of rule lookups (shared by threads: dict updates are atomic).
-        self._path_cache: dict[tuple[str, ...],
-                               tuple[ElementRules, tuple[_Candidate, ...]]] = {}
-        self._unordered_cache: dict[tuple[str, ...], tuple[UnorderedRule, ...]] = {}
+        # Per-path memo of rule lookups: a tree of the tag paths met so far (shared by
+        # threads: a node's fields are each set once to the same value, dict updates atomic).
+        self._paths = RulePath("", "", _PathCount())
 
-    def element_rules_at(self, element: etree._Element, path: tuple[str, ...]) -> ElementRules:
+    def root_path(self, tag: str) -> RulePath:
+        """The :class:`RulePath` of a document root with ``tag`` (interned per rules)."""
+        return self._paths.child(tag)
+
+    def element_rules_at(self, element: etree._Element, path: RulePath) -> ElementRules:
         """:meth:`element_rules`, memoised by the element's tag path from the root.
 
         Per path the rules that *could* apply are found once (names only); those without
         predicates or positions apply for sure, the others are checked on each element.
         """
-        entry = self._path_cache.get(path)
+        entry = path.entry
         if entry is None:
-            entry = self._by_names(element)
-            if len(self._path_cache) < _CACHE_LIMIT:
-                self._path_cache[path] = entry
+            entry = path.entry = self._by_names(element)
         fixed, conditional = entry
         if not conditional:
             return fixed
@@ -337,21 +378,22 @@ class CompiledRules:
         return base if result is None else result
 
     def unordered_for(self, parent: etree._Element,
-                      path: tuple[str, ...] | None = None) -> tuple[UnorderedRule, ...]:
+                      path: RulePath | None = None) -> tuple[UnorderedRule, ...]:
         """The unordered-list rules whose parent pattern matches ``parent`` (cached by tag
         path like :meth:`element_rules_at`)."""
-        candidates = self.unordered_parents.candidates(local_name(parent.tag))
-        if not candidates:
-            return ()
         if path is not None:
-            cached = self._unordered_cache.get(path)
+            cached = path.unordered
             if cached is not None:
                 return cached
+        candidates = self.unordered_parents.candidates(local_name(parent.tag))
+        if not candidates:
+            if path is not None:
+                path.unordered = ()
+            return ()
         result = tuple(self.unordered[int(item.rule)] for item in candidates
                        if item.pattern.matches(parent))
-        if (path is not None and all(item.pattern.context_free for item in candidates)
-                and len(self._unordered_cache) < _CACHE_LIMIT):
-            self._unordered_cache[path] = result
+        if path is not None and all(item.pattern.context_free for item in candidates):
+            path.unordered = result
         return result
 
     def status_line_rule(self, element: etree._Element, attribute: str) -> str | None:
@@ -415,7 +457,20 @@ def _compiled(spec: TransactionSpec, user_rules: tuple[UserRule, ...]) -> Compil
     return CompiledRules(spec, user_rules)
 
 
+#: The last rules compiled for each catalogue entry without user rules, by the entry's
+#: identity: hashing a frozen spec walks every one of its fields, once per exchange otherwise.
+_BY_SPEC: dict[int, tuple[TransactionSpec, CompiledRules]] = {}
+
+
 def compile_rules(spec: TransactionSpec, user_rules: tuple[UserRule, ...] = ()) -> CompiledRules:
     """Compiled rules for a catalogue entry and user rules (cached: patterns compile once)."""
+    if not user_rules:
+        known = _BY_SPEC.get(id(spec))
+        if known is not None and known[0] is spec:
+            return known[1]
+        compiled = _compiled(spec, user_rules)
+        if len(_BY_SPEC) < 256:
+            _BY_SPEC[id(spec)] = (spec, compiled)
+        return compiled
     return _compiled(spec, user_rules)
 

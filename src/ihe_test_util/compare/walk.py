@@ -82,8 +82,10 @@ class TreeComparer:
             self._removed(recorded)
             self._added(None, replayed)
             return
-        self._pair(Child(recorded, self.rules.element_rules(recorded), (recorded.tag,)),
-                   Child(replayed, self.rules.element_rules(replayed), (replayed.tag,)), 0)
+        self._pair(Child(recorded, self.rules.element_rules(recorded),
+                         self.rules.root_path(recorded.tag)),
+                   Child(replayed, self.rules.element_rules(replayed),
+                         self.rules.root_path(replayed.tag)), 0)
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -227,14 +229,14 @@ class TreeComparer:
 
     def _children(self, parent_a: Child, parent_b: Child, depth: int) -> None:
         a, b = parent_a.element, parent_b.element
-        kids_a = self._kids(parent_a)
-        kids_b = self._kids(parent_b)
+        if not len(a) and not len(b):  # two leaves: nothing to align
+            return
+        kids_a, noise_a = self._kids(parent_a)
+        kids_b, noise_b = self._kids(parent_b)
+        if noise_a or noise_b:
+            self._noise_children(noise_a, noise_b)
         if not kids_a and not kids_b:
             return
-        self._noise_children([k for k in kids_a if k.rules.noise],
-                             [k for k in kids_b if k.rules.noise])
-        kids_a = [k for k in kids_a if not (k.rules.noise or k.rules.echo)]
-        kids_b = [k for k in kids_b if not (k.rules.noise or k.rules.echo)]
         alignment = Alignment()
         unordered = self.rules.unordered_for(a, parent_a.path) if kids_a or kids_b else ()
         if unordered:
@@ -296,20 +298,25 @@ class TreeComparer:
                     recorded=f"position {i + 1}", replayed=f"position {j + 1}",
                     severity=Severity.REGRESSION, rule=rule))
 
-    def _kids(self, parent: Child) -> list[Child]:
+    def _kids(self, parent: Child) -> tuple[list[Child], list[Child]]:
+        """The element children to align (noise and echo subtrees left out, in order) and
+        the noise ones (counted apart)."""
         rules_at = self.rules.element_rules_at
         path = parent.path
-        kids = []
+        kids: list[Child] = []
+        noise: list[Child] = []
         for child in parent.element:
             tag = child.tag
             if isinstance(tag, str):
-                child_path = (*path, tag)
-                kids.append(Child(child, rules_at(child, child_path), child_path))
-        return kids
+                child_path = path.child(tag)
+                rules = rules_at(child, child_path)
+                if rules.noise:
+                    noise.append(Child(child, rules, child_path))
+                elif not rules.echo:
+                    kids.append(Child(child, rules, child_path))
+        return kids, noise
 
     def _noise_children(self, noise_a: list[Child], noise_b: list[Child]) -> None:
-        if not noise_a and not noise_b:
-            return
         waiting: dict[object, deque[Child]] = {}
         for child in noise_b:
             waiting.setdefault(child.element.tag, deque()).append(child)

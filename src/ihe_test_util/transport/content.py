@@ -14,6 +14,7 @@ It lives in ``transport`` so that the SOAP client and server (:mod:`.soap`,
 from __future__ import annotations
 
 import gzip
+import threading
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -140,9 +141,27 @@ def soap_child(envelope: etree._Element, local: str) -> etree._Element | None:
 def decode_content(data: bytes, coding: str | None, max_bytes: int = MAX_XML_BYTES) -> bytes:
     """Undo ``Content-Encoding`` (``gzip``, ``deflate``, ``br``, stacked: last applied is
     undone first). Raises ValueError saying why (unknown coding, corrupt data, or a decoded
-    size above ``max_bytes``)."""
+    size above ``max_bytes``).
+
+    The last body decoded on each thread is remembered: the HTTP client checks a response's
+    coding as it arrives and the message reader decodes the same bytes object right after,
+    which then costs nothing (one entry per thread, so memory stays flat).
+    """
     if not coding:
         return data
+    last: tuple[bytes, str, int, bytes] | None = getattr(_LAST_DECODED, "entry", None)
+    if last is not None and last[0] is data and last[1] == coding and last[2] == max_bytes:
+        return last[3]
+    decoded = _decode(data, coding, max_bytes)
+    _LAST_DECODED.entry = (data, coding, max_bytes, decoded)
+    return decoded
+
+
+#: The last body :func:`decode_content` decoded, per thread: (body, coding, max_bytes, result).
+_LAST_DECODED = threading.local()
+
+
+def _decode(data: bytes, coding: str, max_bytes: int) -> bytes:
     codings = [c.strip().lower() for c in coding.split(",") if c.strip()]
     for name in reversed(codings):
         if name == "identity":

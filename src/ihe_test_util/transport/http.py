@@ -29,7 +29,6 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,11 +252,17 @@ class _Deadline:
     """One exchange's deadline: when it passes, the socket in use is shut down, so whatever
     read is waiting returns at once (the exchange then fails as :func:`_overrun`)."""
 
+    __slots__ = ("_finished", "_lock", "_socket", "expired")
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
         self._finished = False
         self.expired = False
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
 
     def attach(self, sock: socket.socket | None) -> None:
         """The socket the exchange uses now (a new or a pooled connection)."""
@@ -290,35 +295,54 @@ def _shut(sock: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One daemon thread expiring the deadlines of every exchange of the process, in order."""
+    """One daemon thread expiring the deadlines of every exchange of the process, in order.
+
+    Cheap per exchange: deadlines that finished are dropped from the head of the queue as new
+    ones arrive (so the queue holds about as many entries as exchanges are running), and the
+    thread is woken only when a new deadline is earlier than the one it is waiting for (with
+    one timeout for every exchange, almost never): no thread switch per exchange.
+    """
 
     def __init__(self) -> None:
         self._state = threading.Condition()
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, _Deadline]] = []
         self._numbers = itertools.count()
         self._thread: threading.Thread | None = None
+        #: When the thread wakes up next by itself (None: it waits to be notified).
+        self._wakes_at: float | None = None
 
     def watch(self, when: float, deadline: _Deadline) -> None:
         with self._state:
-            heapq.heappush(self._queue, (when, next(self._numbers), deadline.expire))
+            queue = self._queue
+            while queue and queue[0][2].finished:
+                heapq.heappop(queue)
+            heapq.heappush(queue, (when, next(self._numbers), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ihe-http-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._state.notify()
+            if self._wakes_at is None or when < self._wakes_at:
+                self._state.notify()
 
     def _run(self) -> None:
         while True:
             with self._state:
-                while not self._queue:
+                queue = self._queue
+                while queue and queue[0][2].finished:
+                    heapq.heappop(queue)
+                if not queue:
+                    self._wakes_at = None
                     self._state.wait()
-                when = self._queue[0][0]
+                    continue
+                when = queue[0][0]
                 wait = when - time.perf_counter()
                 if wait > 0:
+                    self._wakes_at = when
                     self._state.wait(wait)
+                    self._wakes_at = None
                     continue
-                expire = heapq.heappop(self._queue)[2]
-            expire()
+                deadline = heapq.heappop(queue)[2]
+            deadline.expire()
 
 
 _WATCHDOG = _Watchdog()
