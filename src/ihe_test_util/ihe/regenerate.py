@@ -36,7 +36,7 @@ from ihe_test_util.ihe.er7 import Er7Error, Er7Text, FieldRef, decode_er7
 from ihe_test_util.ihe.idmap import IdMap, path_family
 from ihe_test_util.ihe.message import Message, Reader, read_uncached
 from ihe_test_util.ihe.namespaces import HL7V3, RIM, WSA, WSSE, XDSB, XOP, qname
-from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
+from ihe_test_util.ihe.specs import GLOBAL_KINDS, SPACE_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml, serialise_like
@@ -174,7 +174,11 @@ def _regenerate_er7(request: Request, message: Message, id_map: IdMap,
         editable = Er7Text(id_map.remap(text))
         kind = "^".join(part for part in (editable.read(_MSH_9_1), editable.read(_MSH_9_2))
                         if part)
-        for rule in regeneration_rules(transaction, fresh_patients=fresh_patients):
+        # The patient's values first: a control id equal to a patient id (MSH-10 = PID-3.1)
+        # then maps to its fresh control id for the ACK's echoes (the value made last wins).
+        rules = sorted(regeneration_rules(transaction, fresh_patients=fresh_patients),
+                       key=lambda rule: rule.kind not in SPACE_KINDS)
+        for rule in rules:
             if rule.messages and kind not in rule.messages:
                 continue
             ref = FieldRef.parse(rule.xpath)
