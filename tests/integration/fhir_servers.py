@@ -4,18 +4,15 @@
 * **@medplum/fhir-router** (npm, Medplum's FHIR R4 router with its in-memory repository)
   behind ``medplum_server.mjs``, a small node HTTP launcher kept beside this file.
 
-Both are installed by the test setup into ``~/.cache/ihe-test-util/`` (``IHE_TEST_CACHE``
-overrides), one folder per package and version, reused across runs and guarded by a file lock
-so parallel workers never install twice or see half an install. Every :func:`start_sekmet` /
-:func:`start_medplum` is a fresh server with an empty database.
+Both are installed by the test setup through :mod:`.peers` (the one installer: a cache folder
+per package and version outside the repository, reused across runs, under a file lock).
+Every :func:`start_sekmet` / :func:`start_medplum` is a fresh server with an empty database.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -25,64 +22,21 @@ from pathlib import Path
 
 import requests
 
-from ..conftest import file_lock
+from .peers import node, npm_package, pip_venv
 
 SEKMET_VERSION = "0.1.1"
 MEDPLUM_VERSION = "4.5.2"
 HERE = Path(__file__).parent
-_INSTALLED = ".installed"
-
-
-def cache_root() -> Path:
-    root = os.environ.get("IHE_TEST_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "ihe-test-util"
-
-
-def _locked(folder: Path) -> AbstractContextManager[None]:
-    """The install lock of ``folder``: the suite's one cross-process lock (conftest)."""
-    return file_lock(folder.with_name(folder.name + ".lock"))
-
-
-def _install(folder: Path, steps: list[list[str]], what: str) -> Path:
-    """Run ``steps`` in a fresh ``folder`` once; a half install is removed and redone."""
-    with _locked(folder):
-        if (folder / _INSTALLED).exists():
-            return folder
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        for step in steps:
-            done = subprocess.run(step, cwd=folder, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise RuntimeError(f"installing {what} failed ({' '.join(step)}):\n"
-                                   f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        (folder / _INSTALLED).write_text(what + "\n")
-        return folder
 
 
 def sekmet_python() -> Path:
     """The Python of a venv with sekmet-fhir installed (installed on first use)."""
-    folder = cache_root() / f"sekmet-fhir-{SEKMET_VERSION}"
-    python = folder / "bin" / "python"
-    _install(folder, [[sys.executable, "-m", "venv", str(folder)],
-                      [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                       f"sekmet-fhir=={SEKMET_VERSION}"]], f"sekmet-fhir {SEKMET_VERSION}")
-    return python
+    return pip_venv("sekmet-fhir", SEKMET_VERSION)
 
 
 def medplum_modules() -> Path:
     """``node_modules`` holding @medplum/fhir-router (installed on first use)."""
-    folder = cache_root() / f"medplum-fhir-router-{MEDPLUM_VERSION}"
-    npm = shutil.which("npm") or "npm"
-
-    def write_package() -> list[str]:
-        return [sys.executable, "-c",
-                "open('package.json','w').write('{\"name\":\"ihe-fhir-peer\",\"private\":true}')"]
-
-    _install(folder, [write_package(),
-                      [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
-                       f"@medplum/fhir-router@{MEDPLUM_VERSION}"]],
-             f"@medplum/fhir-router {MEDPLUM_VERSION}")
-    return folder / "node_modules"
+    return npm_package("@medplum/fhir-router", MEDPLUM_VERSION)
 
 
 @dataclass
@@ -179,9 +133,9 @@ def start_medplum(base_path: str = "/fhir/R4") -> Iterator[FhirServer]:
     """A fresh @medplum/fhir-router (in-memory repository) at ``base_path`` (Medplum's own
     ``/fhir/R4`` by default; ``/fhir`` where a sekmet recording expects it)."""
     modules = medplum_modules()
-    node = shutil.which("node") or "node"
+    node_exe = node()
     with tempfile.TemporaryDirectory(prefix="medplum-") as tmp:
-        server = _started("medplum", [node, str(HERE / "medplum_server.mjs")], base_path,
+        server = _started("medplum", [node_exe, str(HERE / "medplum_server.mjs")], base_path,
                           cwd=Path(tmp), env={"MEDPLUM_NODE_MODULES": str(modules),
                                               "MEDPLUM_BASE_PATH": base_path})
         try:

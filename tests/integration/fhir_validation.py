@@ -13,30 +13,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .fhir_servers import _install, cache_root
+from .peers import pip_target
 
 FHIR_RESOURCES_VERSION = "8.3.0"
 FHIRCLIENT_VERSION = "4.4.0"
 
 
 def install() -> Path:
-    """The folder holding fhir.resources and its dependencies (installed once, through the
-    test setup's one installer: cache folder per version, file lock, half installs redone)."""
-    folder = cache_root() / f"fhir.resources-{FHIR_RESOURCES_VERSION}"
-    return _install(folder, [[sys.executable, "-m", "pip", "install", "--quiet",
-                              "--disable-pip-version-check", "--no-compile", "--target",
-                              str(folder), f"fhir.resources=={FHIR_RESOURCES_VERSION}"]],
-                    f"fhir.resources {FHIR_RESOURCES_VERSION}")
+    """The folder holding fhir.resources and its dependencies (installed once by
+    :mod:`.peers`, the test setup's one installer)."""
+    return pip_target("fhir.resources", FHIR_RESOURCES_VERSION)
 
 
 def fhirclient_folder() -> Path:
     """The folder holding ``fhirclient`` (SMART on FHIR's Python client, FHIR R4 models that
     check what they parse), installed once like fhir.resources; add it to ``sys.path``."""
-    folder = cache_root() / f"fhirclient-{FHIRCLIENT_VERSION}"
-    return _install(folder, [[sys.executable, "-m", "pip", "install", "--quiet",
-                              "--disable-pip-version-check", "--no-compile", "--target",
-                              str(folder), f"fhirclient=={FHIRCLIENT_VERSION}"]],
-                    f"fhirclient {FHIRCLIENT_VERSION}")
+    return pip_target("fhirclient", FHIRCLIENT_VERSION)
 
 
 class Validator:

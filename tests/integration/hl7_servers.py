@@ -4,15 +4,14 @@
   this file: medplum's ``Hl7Connection`` frames and parses, ``Hl7Message`` builds the ACKs; the
   launcher keeps a PIX / PDQ v2 patient store (fresh and empty on every start).
 
-The package is installed by the test setup into ``~/.cache/ihe-test-util/`` (``IHE_TEST_CACHE``
-overrides), one folder per package and version, reused across runs and guarded by a file lock
-(parallel test processes install it once). Only 127.0.0.1 is listened on.
+The package is installed by the test setup through :mod:`.peers` (the one installer: a cache
+folder per package and version outside the repository, reused across runs, under a file lock).
+Only 127.0.0.1 is listened on.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,25 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .fhir_servers import _install as install
-from .fhir_servers import cache_root
+from .peers import node, npm_package
 
 HERE = Path(__file__).parent
 MEDPLUM_HL7_VERSION = "4.5.2"
 
 
 def medplum_hl7_modules() -> Path:
-    """``node_modules`` holding @medplum/hl7 (installed on first use, the way
-    :mod:`.fhir_servers` installs its peers: once per version, under a file lock)."""
-    folder = cache_root() / "npm" / f"medplum-hl7-{MEDPLUM_HL7_VERSION}"
-    npm = shutil.which("npm") or "npm"
-    write_package = [sys.executable, "-c", "open('package.json', 'w').write("
-                     "'{\"name\": \"ihe-hl7-peer\", \"private\": true}')"]
-    install(folder, [write_package,
-                     [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
-                      f"@medplum/hl7@{MEDPLUM_HL7_VERSION}"]],
-            f"@medplum/hl7 {MEDPLUM_HL7_VERSION}")
-    return folder / "node_modules"
+    """``node_modules`` holding @medplum/hl7 (installed on first use by :mod:`.peers`)."""
+    return npm_package("@medplum/hl7", MEDPLUM_HL7_VERSION)
 
 
 @dataclass
@@ -69,9 +58,8 @@ def start_medplum_hl7(*options: str) -> Iterator[Hl7Server]:
     """A fresh @medplum/hl7 PIX/PDQ v2 server; ``options``: ``--ack AE``, ``--drop-last``,
     ``--reverse``, ``--duplicates`` (see the launcher)."""
     modules = medplum_hl7_modules()
-    node = shutil.which("node") or "node"
     process = subprocess.Popen(
-        [node, str(HERE / "medplum_hl7_server.mjs"), *options], cwd=HERE, text=True,
+        [node(), str(HERE / "medplum_hl7_server.mjs"), *options], cwd=HERE, text=True,
         env={**os.environ, "MEDPLUM_NODE_MODULES": str(modules)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None

@@ -73,7 +73,8 @@ def test_prints_urls_answers_and_stops_cleanly_on_ctrl_c() -> None:
     with running_sim("--profile", "compatible") as (process, info):
         urls = _urls(info)
         assert set(urls) == {"pix", "pdq", "registry", "repository", "xcpd",
-                             "mhd-recipient", "mhd-responder", "pdqm", "pixm"}
+                             "mhd-recipient", "mhd-responder", "pdqm", "pixm",
+                             "pix-v2", "pdq-v2"}
         assert info["profile"] == "compatible"
         base = str(info["base_url"])
         assert base.startswith("http://127.0.0.1:")

@@ -11,6 +11,8 @@ from ihe_test_util.sim.profiles import DEVIATIONS, Kind
 from .sim_scenario import documents_of, normalise, run_scenario, verdict
 from .sim_support import Answer
 from .test_sim_fhir_profiles import EXPECTED as FHIR_EXPECTED
+from .test_sim_hl7v2_profiles import EXPECTED as V2_EXPECTED
+from .test_sim_hl7v2_profiles import PAYLOAD_ONLY as V2_PAYLOAD_ONLY
 
 #: scenario step -> the deviation that must change its verdict under ``breaking``
 EXPECTED_BREAKING = {
@@ -87,5 +89,6 @@ def test_breaking_drops_a_required_slot(runs: dict[str, dict[str, Answer]]) -> N
 def test_every_regression_deviation_is_exercised() -> None:
     regressions = {d for d, info in DEVIATIONS.items() if info.kind is Kind.REGRESSION}
     fhir = {d for causes in FHIR_EXPECTED.values() for d in causes}  # test_sim_fhir_profiles.py
-    covered = set(EXPECTED_BREAKING.values()) | {Deviation.REQUIRED_SLOT_DROPPED} | fhir
+    v2 = {d for causes in V2_EXPECTED.values() for d in causes} | V2_PAYLOAD_ONLY
+    covered = set(EXPECTED_BREAKING.values()) | {Deviation.REQUIRED_SLOT_DROPPED} | fhir | v2
     assert covered == regressions

@@ -34,6 +34,7 @@ from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.catalogue import GENERIC_XML, detect, normalise_id, spec_for
 from ihe_test_util.ihe.er7 import Er7Locator
 from ihe_test_util.ihe.fhirrefs import identity_of, reference_identity
+from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.jsonxml import JsonDocument
 from ihe_test_util.ihe.message import Message, Reader, media_type_of, read_uncached
 from ihe_test_util.ihe.namespaces import FHIR
@@ -83,7 +84,8 @@ def compare_responses(
 
     ``transaction`` (``ITI-18``) skips detection; the requests let echo fields be checked and
     help detection; ``rules`` and ``cassette`` select the user's rules; ``value_map`` lists
-    values the replay regenerated (recorded -> replayed), which are equal under the map.
+    values the replay regenerated (recorded -> replayed), which are equal under the map; a
+    :class:`ValueRoles` also carries the run's marker (results of other runs are set aside).
     ``read`` parses a message (a replay passes its per-cassette cache: each message is
     parsed once per run).
     """
@@ -101,10 +103,9 @@ def compare_responses(
         rec_body = rec_body.private() if carries_documents(rec_body, compiled) else rec_body
         rep_body = rep_body.private() if carries_documents(rep_body, compiled) else rep_body
     # Results of earlier replays and of the recording are set aside: this run's are judged.
-    marker = getattr(value_map, "marker", None)
-    if marker is not None and rep_body.root is not None and value_map is not None:
-        roles = getattr(value_map, "roles", {})
-        replaced = frozenset(key for key in value_map if key not in roles)
+    marker = value_map.marker if isinstance(value_map, ValueRoles) else None
+    if marker is not None and rep_body.root is not None and isinstance(value_map, ValueRoles):
+        replaced = frozenset(key for key in value_map if key not in value_map.roles)
         if has_foreign(rep_body.root, marker, replaced):
             if rep_body.root is read(replayed, "replayed response").root:
                 rep_body = rep_body.private()

@@ -21,6 +21,7 @@ from functools import cached_property
 from lxml import etree
 
 from ihe_test_util.ihe.fhirrefs import reference_identity
+from ihe_test_util.ihe.idmap import ValueRoles
 from ihe_test_util.ihe.tokens import Replacer
 
 #: What an identifier value stands for, given the element that carries it (FHIR:
@@ -108,7 +109,8 @@ class ValueMap:
         #: Where a value replaced only at its rule paths was replaced (path families,
         #: :func:`ihe_test_util.ihe.idmap.path_family`); absent: replaced wherever it occurred.
         self.roles: Mapping[str, frozenset[str]] = (
-            roles if roles is not None else getattr(mapping, "roles", None) or {})
+            roles if roles is not None
+            else mapping.roles if isinstance(mapping, ValueRoles) else {})
 
     @cached_property
     def _tokens(self) -> Replacer:

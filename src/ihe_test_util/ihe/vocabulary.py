@@ -226,6 +226,18 @@ FHIR_MATCH_GRADE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/match-grad
 #: Patient.gender <-> HL7 v3 administrativeGenderCode (AdministrativeGender concept maps).
 FHIR_GENDER_TO_V3: dict[str, str] = {"male": "M", "female": "F", "other": "UN"}
 V3_GENDER_TO_FHIR: dict[str, str] = {"M": "male", "F": "female", "UN": "other"}
+#: HL7 v2 PID-8 (table 0001) <-> HL7 v3 administrativeGenderCode: O (other) and A (ambiguous)
+#: are v3's UN (undifferentiated); U and N (unknown, not applicable) have no v3 code.
+V2_GENDER_TO_V3: dict[str, str] = {"M": "M", "F": "F", "O": "UN", "A": "UN"}
+V3_GENDER_TO_V2: dict[str, str] = {"M": "M", "F": "F", "UN": "O"}
+#: HL7 v2 table 0357 message error condition codes (ERR-3) the v2 actors answer with.
+V2_ERROR_NAMES: dict[str, str] = {
+    "100": "Segment sequence error", "101": "Required field missing",
+    "102": "Data type error", "103": "Table value not found",
+    "200": "Unsupported message type", "201": "Unsupported event code",
+    "204": "Unknown key identifier", "205": "Duplicate key identifier",
+    "207": "Application internal error",
+}
 #: FHIR media types (FHIR R4 http.html#mime-type).
 FHIR_MEDIA_JSON = "application/fhir+json"
 FHIR_MEDIA_XML = "application/fhir+xml"

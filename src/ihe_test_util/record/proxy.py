@@ -29,8 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from lxml import etree
-
 from ihe_test_util import __version__
 from ihe_test_util.cassette.store import CassetteWriter, GroupCommit, now_utc
 from ihe_test_util.errors import IheTestError
@@ -50,7 +48,7 @@ from ihe_test_util.transport.endpoint import (
 )
 from ihe_test_util.transport.hop_by_hop import end_to_end
 from ihe_test_util.transport.http import HttpTransport, TransportOptions
-from ihe_test_util.transport.soap_server import FaultReply, render_fault_for
+from ihe_test_util.transport.soap_server import FaultReply, client_soap_version, render_fault_for
 
 logger = logging.getLogger("ihe_test_util.record.proxy")
 
@@ -172,18 +170,14 @@ def fault_answer(status: int, message: str, hint: str | None,
 
 
 def _dialect(call: HttpCall) -> str:
-    """What the client sent: the namespace of its SOAP envelope (which decides the fault's SOAP
-    version), else json or text; a request without a readable body is judged by its media
-    types."""
-    if call.body:
-        body = read_message(call.body, content_type=call.content_type)
-        if body.envelope is not None:
-            return etree.QName(body.envelope).namespace or SOAP12
-        if body.kind == "json":
-            return "json"
+    """What the client speaks: its SOAP version (:func:`client_soap_version`, which decides the
+    fault's SOAP version), else json or text."""
+    version = client_soap_version(call)
+    if version is not None:
+        return version
+    if call.body and read_message(call.body, call.headers).kind == "json":
+        return "json"
     media = media_type_of(call.content_type)[0] if call.content_type else ""
-    if media == "application/soap+xml":
-        return SOAP12
     accept = (call.headers.get("Accept") or "").lower()
     return "json" if "json" in media or "json" in accept else "text"
 

@@ -17,7 +17,7 @@ from lxml import etree
 
 from ihe_test_util.compare.foreign import has_foreign, set_aside
 from ihe_test_util.errors import IheTestError, TransportError
-from ihe_test_util.ihe.idmap import ValueRoles
+from ihe_test_util.ihe.idmap import RunSpace, ValueRoles
 from ihe_test_util.ihe.message import Message, MessageCache, Reader
 from ihe_test_util.ihe.regenerate import Change, rewrite_request, substitute_er7
 from ihe_test_util.ihe.specs import ValueKind
@@ -67,7 +67,9 @@ class Regenerator(Protocol):
 
     ``read`` is the engine's per-cassette reader: a request already parsed (for correlation,
     detection) is not parsed again. ``to`` is the URL the request will be sent to (``wsa:To``
-    names it).
+    names it). ``value_roles`` says where values replaced only at their rule paths were
+    replaced; ``space`` is the run's identity space (its marker sets aside results of other
+    runs; ``None``: no identity space, nothing is set aside).
     """
 
     def regenerate(self, request: Request, transaction: str | None, *, read: Reader,
@@ -75,6 +77,12 @@ class Regenerator(Protocol):
 
     @property
     def value_map(self) -> Mapping[str, str]: ...
+
+    @property
+    def value_roles(self) -> Mapping[str, frozenset[str]]: ...
+
+    @property
+    def space(self) -> RunSpace | None: ...
 
 
 def base_result(cassette_id: str, index: int, interaction: Interaction) -> ExchangeResult:
@@ -210,18 +218,16 @@ class CassetteReplay:
             self.regenerator.value_map,
             read(recorded, "recorded request").raw or recorded.body,
             read(interaction.response, "recorded response").raw or interaction.response.body)
-        space = getattr(self.regenerator, "space", None)
+        space = self.regenerator.space
         if space is not None:  # patient ids may be inside documents no body scan reads
             for recorded_id, fresh_id in space.varied(ValueKind.PATIENT_ID).items():
                 relevant.setdefault(recorded_id, fresh_id)
-        roles: Mapping[str, frozenset[str]] = getattr(self.regenerator, "value_roles", None) \
-            or {}
+        roles = self.regenerator.value_roles
         comparison = self.comparer(
             interaction.response, response, transaction=transaction, recorded_request=recorded,
             replayed_request=request, cassette=self.cassette_id,
             value_map=ValueRoles(relevant, {k: roles[k] for k in relevant if k in roles},
-                                 getattr(getattr(self.regenerator, "space", None), "label",
-                                         None)),
+                                 space.label if space is not None else None),
             read=self.messages.read,
         )
         self.messages.forget(request)
@@ -263,10 +269,11 @@ class CassetteReplay:
     def _own_results(self, root: etree._Element | None) -> etree._Element | None:
         """``root``, or a copy without the result objects of earlier runs or the recording:
         a value is carried forward from this run's objects, as the comparer judges them."""
-        marker = getattr(getattr(self.regenerator, "space", None), "label", None)
-        if root is None or marker is None:
+        space = self.regenerator.space
+        if root is None or space is None:
             return root
-        roles = getattr(self.regenerator, "value_roles", None) or {}
+        marker = space.label
+        roles = self.regenerator.value_roles
         replaced = frozenset(k for k in self.regenerator.value_map if k not in roles)
         if not has_foreign(root, marker, replaced):
             return root

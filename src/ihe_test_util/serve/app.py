@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ihe_test_util import __version__
-from ihe_test_util.ihe.message import read_message
 from ihe_test_util.ihe.namespaces import FHIR, SOAP11, SOAP12
 from ihe_test_util.model import Request
 from ihe_test_util.serve.explain import SERVE_NS, Explainer, Mismatch
@@ -20,9 +19,8 @@ from ihe_test_util.serve.negotiation import JSON, XML, is_soap_media, wanted_for
 from ihe_test_util.serve.order import ResponseOrder
 from ihe_test_util.serve.renames import Renames
 from ihe_test_util.serve.shape import RequestShape, shape_of
-from ihe_test_util.transport.content import media_type_of
 from ihe_test_util.transport.endpoint import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpApp, HttpCall
-from ihe_test_util.transport.soap_server import FaultReply, render_fault_for
+from ihe_test_util.transport.soap_server import FaultReply, client_soap_version, render_fault_for
 
 logger = logging.getLogger("ihe_test_util.serve")
 
@@ -64,7 +62,7 @@ class PlaybackApp(HttpApp):
         except Exception:  # a bug must still give the client a proper answer
             logger.exception("internal error while answering %s %s", call.method, call.path)
             return self.fault(FaultReply("Receiver", "internal error in ihe serve; see its log"),
-                              _client_version(call))
+                              client_soap_version(call))
 
     def _answer(self, request: Request, base_url: str = "") -> HttpAnswer:
         shape = shape_of(request, renames=self.renames)
@@ -139,7 +137,8 @@ class PlaybackApp(HttpApp):
         if wanted in (JSON, XML) and not is_soap_media(call.content_type):
             return operation_outcome(status, "invalid" if status == 400 else "processing",
                                      reason, wanted)
-        return self.fault(FaultReply("Sender", reason, http_status=status), _client_version(call))
+        return self.fault(FaultReply("Sender", reason, http_status=status),
+                          client_soap_version(call))
 
     def fault(self, fault: FaultReply, soap_version: str | None = None) -> HttpAnswer:
         """``fault`` in the client's SOAP version (SOAP 1.2 unless it spoke SOAP 1.1)."""
@@ -157,17 +156,6 @@ class PlaybackApp(HttpApp):
         lines += [f"{base_url}{summary.path}  {summary.interactions}  "
                   f"{' '.join(summary.transactions)}" for summary in self.index.paths()]
         return "\n".join(lines) + "\n"
-
-
-def _client_version(call: HttpCall) -> str | None:
-    """The SOAP version a client speaks, for faults written before (or without) a match key:
-    its envelope's namespace, else its media type (text/xml is SOAP 1.1's, without a body)."""
-    if call.body:
-        envelope = read_message(call.body, call.headers).envelope
-        if envelope is not None:
-            return etree.QName(envelope).namespace
-    media = media_type_of(call.content_type)[0] if call.content_type else ""
-    return SOAP11 if media == "text/xml" and not call.body else None
 
 
 def fhir_status(mismatch: Mismatch) -> tuple[int, str]:

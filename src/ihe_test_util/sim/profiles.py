@@ -40,6 +40,9 @@ class Deviation(str, Enum):
     FHIR_ENTRY_ORDER = "fhir-entry-order"
     FHIR_META_TAG = "fhir-meta-tag"
     FHIR_BUNDLE_LINKS = "fhir-bundle-links"
+    V2_CONTROL_ID_FORMAT = "v2-control-id-format"
+    V2_TRAILING_EMPTY_FIELDS = "v2-trailing-empty-fields"
+    V2_REORDERED_RESULTS = "v2-reordered-results"
     # breaking
     FIND_DOCUMENTS_IGNORES_STATUS = "find-documents-ignores-status"
     GET_DOCUMENTS_DROPS_LAST = "get-documents-drops-last"
@@ -54,6 +57,9 @@ class Deviation(str, Enum):
     MHD_STATUS_FILTER_IGNORED = "mhd-status-filter-ignored"
     MHD_VALIDATION_RELAXED = "mhd-validation-relaxed"
     PIXM_DROPS_IDENTIFIER = "pixm-drops-identifier"
+    V2_MERGE_IGNORED = "v2-merge-ignored"
+    V2_KNOWN_PATIENT_NF = "v2-known-patient-nf"
+    V2_BIRTH_DATE_DROPPED = "v2-birth-date-dropped"
 
     @property
     def info(self) -> DeviationInfo:
@@ -108,6 +114,20 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
         Kind.NOISE, ("ITI-66", "ITI-67", "ITI-78", "ITI-119"), "Bundle.link",
         "Searchset Bundles spell their self link with the parameters sorted and add a "
         "'first' link.",
+    ),
+    Deviation.V2_CONTROL_ID_FORMAT: DeviationInfo(
+        Kind.NOISE, ("ITI-8", "ITI-9", "ITI-21"), "MSH-10 of acknowledgments and responses",
+        "HL7 v2 replies carry their message control id (MSH-10) as a UUID instead of ACK "
+        "followed by 17 hex digits.",
+    ),
+    Deviation.V2_TRAILING_EMPTY_FIELDS: DeviationInfo(
+        Kind.NOISE, ("ITI-8", "ITI-9", "ITI-21"), "trailing field separators",
+        "Every segment of an HL7 v2 reply after MSH ends with empty fields (MSA|AA|MSG1|||), "
+        "as many v2 interface engines write them.",
+    ),
+    Deviation.V2_REORDERED_RESULTS: DeviationInfo(
+        Kind.NOISE, ("ITI-21",), "order of the PID groups of an RSP^K22",
+        "The patients of a PDQ v2 answer come back in reverse order (ITI-21 defines none).",
     ),
     Deviation.FIND_DOCUMENTS_IGNORES_STATUS: DeviationInfo(
         Kind.REGRESSION, ("ITI-18",), "result count",
@@ -171,6 +191,22 @@ DEVIATIONS: dict[Deviation, DeviationInfo] = {
     Deviation.PIXM_DROPS_IDENTIFIER: DeviationInfo(
         Kind.REGRESSION, ("ITI-83",), "Parameters.parameter (targetIdentifier)",
         "$ihe-pix returns one targetIdentifier fewer than it should (the last one is lost).",
+    ),
+    Deviation.V2_MERGE_IGNORED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-8", "ITI-9", "ITI-21", "ITI-45", "ITI-47", "ITI-78"),
+        "result count and acknowledgment codes of later queries",
+        "ADT^A40 merges are acknowledged AA but not applied: the subsumed identifier keeps "
+        "its own patient, so a PIX query for it answers OK instead of AE and a PDQ query "
+        "finds both patients.",
+    ),
+    Deviation.V2_KNOWN_PATIENT_NF: DeviationInfo(
+        Kind.REGRESSION, ("ITI-9",), "QAK-2 and the number of PID segments",
+        "A PIX v2 query (QBP^Q23) for a known patient with identifiers in the requested "
+        "domains answers QAK-2 NF with no PID instead of OK.",
+    ),
+    Deviation.V2_BIRTH_DATE_DROPPED: DeviationInfo(
+        Kind.REGRESSION, ("ITI-21",), "payload: PID-7 missing",
+        "The PID segments of a PDQ v2 answer (RSP^K22) lack the date of birth (PID-7).",
     ),
 }
 

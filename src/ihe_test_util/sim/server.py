@@ -17,6 +17,7 @@ from ihe_test_util.errors import UsageError
 from ihe_test_util.ihe.namespaces import WSA
 from ihe_test_util.sim.context import ActorContext, SimIdentity
 from ihe_test_util.sim.fhir.app import FhirApp, is_fhir_path
+from ihe_test_util.sim.hl7v2 import V2_ACTORS, V2Session, v2_actor_named, v2_transactions_of
 from ihe_test_util.sim.profiles import Profile, get_profile
 from ihe_test_util.sim.reply import render_reply
 from ihe_test_util.sim.store import Store
@@ -37,6 +38,7 @@ from ihe_test_util.transport.endpoint import (
     HttpCall,
     LocalEndpoint,
 )
+from ihe_test_util.transport.mllp_server import MllpServer
 from ihe_test_util.transport.soap_server import (
     FaultReply,
     SoapReply,
@@ -57,6 +59,7 @@ class SimApp(HttpApp):
         self.ctx = ctx
         self.max_body_bytes = max_body_bytes
         self.fhir = FhirApp(ctx, max_body_bytes=max_body_bytes)
+        self.mllp_url: str | None = None  # set when the v2 actors listen
 
     def handle(self, call: HttpCall) -> HttpAnswer:
         if is_fhir_path(urlsplit(call.path).path):
@@ -66,7 +69,7 @@ class SimApp(HttpApp):
                                call.headers.get("Content-Encoding"))
         path = urlsplit(call.path).path
         if call.method == "GET" and path.rstrip("/") == "":
-            text = index_text(self.ctx.profile, call.base_url)
+            text = index_text(self.ctx.profile, call.base_url, self.mllp_url)
             return HttpAnswer(200, text.encode(), "text/plain; charset=utf-8")
         status = 405 if actor_at(path) else 404
         message = "use POST with a SOAP 1.2 request" if status == 405 else "no such path"
@@ -134,18 +137,21 @@ class SimApp(HttpApp):
                                 xml_declaration=self.ctx.style.xml_declaration)
 
 
-def index_text(profile: Profile, base_url: str) -> str:
+def index_text(profile: Profile, base_url: str, mllp_url: str | None = None) -> str:
     """What ``GET /`` shows: the actors, their URLs and transactions."""
     lines = [f"ihe-test-utility simulator {__version__}, profile {profile.name}", ""]
     for actor in ACTORS:
         lines.append(f"{actor.title:28} {base_url}{actor.path}  "
                      f"{' '.join(transactions_of(actor))}")
+    for v2 in V2_ACTORS if mllp_url else ():
+        lines.append(f"{v2.title:28} {mllp_url}  {' '.join(v2_transactions_of(v2.name))}")
     return "\n".join(lines) + "\n"
 
 
 class Simulator(LocalEndpoint):
     """An IHE endpoint on localhost: PIX Manager, PDQ Supplier, XDS.b Registry and Repository,
-    XCPD Responding Gateway, behaving as ``profile`` says. A context manager::
+    XCPD Responding Gateway, the FHIR actors under /fhir, and PIX v2 / PDQ v2 on an MLLP port
+    (:attr:`mllp_url`), behaving as ``profile`` says. A context manager::
 
         with Simulator(profile="baseline") as sim:
             requests.post(sim.url_for("registry"), ...)
@@ -159,8 +165,12 @@ class Simulator(LocalEndpoint):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         identity: SimIdentity | None = None, volatility: Volatility | None = None,
+        mllp_port: int | None = 0,
     ) -> None:
         super().__init__(host, port, read_timeout=read_timeout)
+        #: TCP port of the HL7 v2 actors (MLLP); 0 picks a free one, None runs none.
+        self.mllp_port = mllp_port
+        self._mllp: MllpServer | None = None
         self.profile = get_profile(profile)
         self.state_path = Path(state_path) if state_path is not None else None
         self.max_body_bytes = max_body_bytes
@@ -172,9 +182,24 @@ class Simulator(LocalEndpoint):
         store = Store(self.state_path)
         self._store = store
         ctx = ActorContext(store, self.profile, self.identity, self._volatility)
-        return SimApp(ctx, max_body_bytes=self.max_body_bytes)
+        if self.mllp_port is not None:
+            mllp = MllpServer(lambda peer: V2Session(ctx, peer), host=self.host,
+                              port=self.mllp_port)
+            mllp.port_hint = "choose another --mllp-port (0 picks a free one)"
+            try:
+                self._mllp = mllp.start()
+            except BaseException:
+                store.close()
+                self._store = None
+                raise
+        app = SimApp(ctx, max_body_bytes=self.max_body_bytes)
+        app.mllp_url = self._mllp.url if self._mllp is not None else None
+        return app
 
     def _close_app(self) -> None:
+        if self._mllp is not None:
+            self._mllp.stop()
+            self._mllp = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -182,22 +207,39 @@ class Simulator(LocalEndpoint):
     # -- addresses --------------------------------------------------------------------------
 
     def url_for(self, actor: str) -> str:
-        """URL of an actor by name (``pix``, ``pdq``, ``registry``, ``repository``, ``xcpd``)
-        or by a transaction it serves (``ITI-41``)."""
+        """URL of an actor by name (``pix``, ``pdq``, ``registry``, ``repository``, ``xcpd``,
+        ``pix-v2``, ``pdq-v2``) or by a transaction it serves (``ITI-41``, ``ITI-9``: the
+        HL7 v2 actors answer at :attr:`mllp_url`)."""
         found = actor_named(actor)
         if found is None:
-            names = ", ".join(a.name for a in ACTORS)
+            if v2_actor_named(actor) is not None and self.mllp_port is not None:
+                return self.mllp_url
+            names = ", ".join([a.name for a in ACTORS] + self._v2_names())
             raise UsageError(f"unknown actor {actor!r}", hint=f"actors are: {names}")
         return f"{self.base_url}{found.path}"
 
     def urls(self) -> dict[str, str]:
         """Actor name -> URL, for every actor."""
-        return {actor.name: self.url_for(actor.name) for actor in ACTORS}
+        return {name: self.url_for(name) for name in [a.name for a in ACTORS]
+                + self._v2_names()}
 
     @property
     def transactions(self) -> dict[str, list[str]]:
         """Actor name -> transaction ids it serves."""
-        return {actor.name: transactions_of(actor) for actor in ACTORS}
+        found = {actor.name: transactions_of(actor) for actor in ACTORS}
+        found.update({name: v2_transactions_of(name) for name in self._v2_names()})
+        return found
+
+    @property
+    def mllp_url(self) -> str:
+        """``mllp://host:port`` of the HL7 v2 actors (PIX v2 Manager, PDQ v2 Supplier)."""
+        if self._mllp is None:
+            raise UsageError("the simulator's MLLP port is not open",
+                             hint="start the simulator (with mllp_port not None)")
+        return self._mllp.url
+
+    def _v2_names(self) -> list[str]:
+        return [a.name for a in V2_ACTORS] if self.mllp_port is not None else []
 
     @property
     def store(self) -> Store:

@@ -22,12 +22,14 @@ from ihe_test_util.errors import XmlInputError
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA, WSSE, XOP, qname
 from ihe_test_util.safexml import xml_safe
 from ihe_test_util.transport.content import (
+    ENVELOPES,
     decode_content,
     media_type_of,
     parse_xml_body,
+    read_xml,
     root_part,
 )
-from ihe_test_util.transport.endpoint import HttpAnswer
+from ihe_test_util.transport.endpoint import HttpAnswer, HttpCall
 from ihe_test_util.transport.mtom import Attachment, MultipartMessage
 
 SOAP_CONTENT_TYPE = "application/soap+xml"
@@ -353,6 +355,26 @@ def render_fault(fault: FaultReply, *, message_id: str | None = None,
     return HttpAnswer(
         fault.http_status, xml, f'{SOAP_CONTENT_TYPE}; charset=UTF-8; action="{fault.action}"',
     )
+
+
+def client_soap_version(call: HttpCall) -> str | None:
+    """The SOAP version a client speaks (the envelope namespace, :data:`SOAP11` or
+    :data:`SOAP12`), for an answer written before, or without, reading its request: its
+    envelope's namespace; without a readable envelope its media type (``application/soap+xml``
+    is SOAP 1.2's, ``text/xml`` on an empty body SOAP 1.1's); ``None`` when nothing says SOAP.
+    The one detection: the proxy, ``ihe serve`` and :func:`render_fault_for` go by it."""
+    if call.body:
+        try:
+            data = decode_content(call.body, call.headers.get("Content-Encoding"))
+            root, _ = read_xml(data, call.content_type, source="request body")
+        except (ValueError, XmlInputError):
+            root = None
+        if root is not None and root.tag in ENVELOPES:
+            return etree.QName(root).namespace
+    media = media_type_of(call.content_type)[0] if call.content_type else ""
+    if media == SOAP_CONTENT_TYPE:
+        return SOAP12
+    return SOAP11 if media == "text/xml" and not call.body else None
 
 
 def render_fault_for(fault: FaultReply, soap_version: str | None, *,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ihe_test_util.ihe.idmap import RunSpace
 from ihe_test_util.model import Cassette, Request
 from ihe_test_util.replay.differential import differential_result
 from ihe_test_util.replay.runner import PlannedCassette, ReplayEngine, ReplayPlan, run_replay
@@ -84,6 +85,8 @@ class CountingRegenerator:
     prefix: str
     sent: list[str] = field(default_factory=list)
     value_map: Mapping[str, str] = field(default_factory=dict)
+    value_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    space: RunSpace | None = None
 
     def regenerate(self, request: Request, transaction: str | None, **_: object) -> Request:
         self.sent.append(f"{self.prefix}-{len(self.sent)}")

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from ihe_test_util.errors import EndpointUnreachable
+from ihe_test_util.ihe.idmap import RunSpace
 from ihe_test_util.model import Cassette, Headers, Interaction, InteractionMeta, Request, Response
 from ihe_test_util.replay.engine import CassetteReplay
 from ihe_test_util.replay.runner import PlannedCassette, ReplayEngine, ReplayPlan, run_replay
@@ -99,9 +100,11 @@ class FakeComparer:
 
 
 class PassThrough:
-    """Regenerates nothing."""
+    """Regenerates nothing (no identity space: nothing is set aside)."""
 
     value_map: Mapping[str, str] = {}
+    value_roles: Mapping[str, frozenset[str]] = {}
+    space: RunSpace | None = None
 
     def regenerate(self, request: Request, transaction: str | None, **_: object) -> Request:
         return request

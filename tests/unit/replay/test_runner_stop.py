@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ihe_test_util.ihe.idmap import RunSpace
 from ihe_test_util.model import Cassette, Headers, Interaction, Request, Response
 from ihe_test_util.replay.runner import PlannedCassette, ReplayEngine, ReplayPlan, run_replay
 from ihe_test_util.replay.targets import TargetMap
@@ -41,6 +42,14 @@ class SameRequest:
     @property
     def value_map(self) -> Mapping[str, str]:
         return {}
+
+    @property
+    def value_roles(self) -> Mapping[str, frozenset[str]]:
+        return {}
+
+    @property
+    def space(self) -> RunSpace | None:
+        return None
 
 
 def _pass(recorded: Response, replayed: Response, **_: object) -> Comparison:

@@ -21,7 +21,8 @@ def test_addresses_and_lifecycle() -> None:
         assert sim.url_for("ITI-41") == sim.url_for("repository")
         assert sim.url_for("iti-55") == f"http://127.0.0.1:{port}/xcpd"
         assert set(sim.urls()) == {"pix", "pdq", "registry", "repository", "xcpd",
-                                   "mhd-recipient", "mhd-responder", "pdqm", "pixm"}
+                                   "mhd-recipient", "mhd-responder", "pdqm", "pixm",
+                                   "pix-v2", "pdq-v2"}
         assert sim.transactions["pix"] == ["ITI-44", "ITI-45"]
         assert sim.transactions["pixm"] == ["ITI-83", "ITI-104"]
         assert sim.url_for("fhir") == sim.url_for("ITI-78") == f"http://127.0.0.1:{port}/fhir"

@@ -9,10 +9,13 @@ import pytest
 from lxml import etree
 
 from ihe_test_util.ihe.namespaces import SOAP11, SOAP12, WSA
+from ihe_test_util.model import Headers
 from ihe_test_util.safexml import parse_xml
+from ihe_test_util.transport.endpoint import HttpCall
 from ihe_test_util.transport.mtom import Attachment, build_mtom
 from ihe_test_util.transport.soap_server import (
     FaultReply,
+    client_soap_version,
     parse_request,
     render_fault,
     render_fault_for,
@@ -135,3 +138,24 @@ def test_faults_are_rendered_in_the_clients_soap_version() -> None:
         answer = render_fault_for(FaultReply("Sender", "no"), version)
         assert answer.content_type.startswith("application/soap+xml")
         assert parse_xml(answer.body).tag == f"{{{SOAP12}}}Envelope"
+
+
+@pytest.mark.parametrize(("body", "headers", "expected"), [
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>',
+     [("Content-Type", "text/xml")], SOAP11),
+    (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>',
+     [("Content-Type", "application/soap+xml")], SOAP12),
+    (gzip.compress(b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+                   b'<s:Body/></s:Envelope>'),
+     [("Content-Type", "text/xml"), ("Content-Encoding", "gzip")], SOAP11),
+    (b"", [("Content-Type", "application/soap+xml; charset=UTF-8")], SOAP12),
+    (b"", [("Content-Type", "text/xml")], SOAP11),
+    (b"<not-closed", [("Content-Type", "application/soap+xml")], SOAP12),
+    (b"<not-closed", [("Content-Type", "text/xml")], None),
+    (b'{"resourceType": "Patient"}', [("Content-Type", "application/fhir+json")], None),
+    (b"", [], None),
+])
+def test_client_soap_version_by_envelope_then_media_type(
+        body: bytes, headers: list[tuple[str, str]], expected: str | None) -> None:
+    call = HttpCall("POST", "/x", Headers(headers), body)
+    assert client_soap_version(call) == expected

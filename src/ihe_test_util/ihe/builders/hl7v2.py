@@ -25,6 +25,7 @@ from ihe_test_util.ihe.builders.patients import PatientDemographics
 from ihe_test_util.ihe.cx import PatientId, escape, format_cx
 from ihe_test_util.ihe.er7 import FieldRef, decode_er7, read_field
 from ihe_test_util.ihe.identifiers import DEFAULT_IDS, IdGenerator
+from ihe_test_util.ihe.vocabulary import V2_ERROR_NAMES
 from ihe_test_util.model import Request
 
 SEGMENT_END = "\r"
@@ -176,8 +177,7 @@ def ack(message: bytes, code: str, text: str, *, error_code: str = "207",
     return (SEGMENT_END.join(segments) + SEGMENT_END).encode("utf-8")
 
 
-_ERROR_NAMES = {"207": "Application internal error", "100": "Segment sequence error",
-                "200": "Unsupported message type", "204": "Unknown key identifier"}
+_ERROR_NAMES = V2_ERROR_NAMES
 
 
 def _feed(message_type: str, event: str, segments: list[str], header: MessageHeader | None,
