@@ -37,3 +37,22 @@ def test_no_other_example_reuses_the_flow_name() -> None:
     names = {path.name: _load(path).get("name")
              for path in (REPO / "examples" / "scenarios").glob("*.yaml")}
     assert [file for file, name in names.items() if name == "xds-roundtrip"] == [EXAMPLE.name]
+
+
+FHIR_BUNDLED = Path(str(resources.files("ihe_test_util.demo").joinpath("mhd-pdqm-pixm.yaml")))
+FHIR_EXAMPLE = REPO / "examples" / "scenarios" / "mhd-pdqm-pixm.yaml"
+
+
+def test_the_fhir_example_is_the_bundled_fhir_flow_with_its_own_endpoint() -> None:
+    bundled, example = _load(FHIR_BUNDLED), _load(FHIR_EXAMPLE)
+    assert set(example) == set(bundled)
+    for key in set(bundled) - {"endpoints", "variables"}:
+        assert example[key] == bundled[key], key
+    assert {k: v for k, v in example["variables"].items() if k != "fhir"} == \
+        bundled["variables"]
+    assert example["endpoints"] == {"fhir": "${fhir}"}
+    assert bundled["endpoints"] == {"fhir": "env:fhir"}
+    for step in bundled["steps"]:
+        for document in step["with"].get("documents", []):
+            shipped = FHIR_BUNDLED.parent / document["file"]
+            assert shipped.read_bytes() == (FHIR_EXAMPLE.parent / document["file"]).read_bytes()

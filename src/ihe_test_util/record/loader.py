@@ -9,6 +9,7 @@ with its line, as :class:`~ihe_test_util.errors.ScenarioError` (exit 2, nothing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from lxml import etree
 
 from ihe_test_util.ihe.er7 import is_field_reference
+from ihe_test_util.ihe.jsonpath import JsonPath, JsonPathError
 from ihe_test_util.ihe.namespaces import PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath
 from ihe_test_util.record.data import (
@@ -26,7 +28,12 @@ from ihe_test_util.record.data import (
     read_table,
 )
 from ihe_test_util.record.problems import Problems
-from ihe_test_util.record.responses import Capturer, FieldCapture
+from ihe_test_util.record.responses import (
+    Capturer,
+    FieldCapture,
+    HeaderCapture,
+    JsonCapture,
+)
 from ihe_test_util.record.scenario import (
     ROW_PREFIX,
     SECRET_PREFIX,
@@ -316,7 +323,8 @@ class _Checker:
         params = raw["with"] if isinstance(raw.get("with"), dict) else {}
         for leaf_path, text in walk_strings(params, (*path, "with")):
             self._references(leaf_path, text, allowed)
-        if transaction == "raw" and isinstance(params.get("file"), str) and \
+        if STEP_KINDS.get(transaction) is not None and STEP_KINDS[transaction].detected and \
+                isinstance(params.get("file"), str) and \
                 "${" not in params["file"]:
             location = self.base / params["file"]
             problem = not_a_regular_file(location)
@@ -362,6 +370,11 @@ class _Checker:
         probe = etree.Element("probe")
         for name, expression in raw.items():
             where = (*path, "capture", name)
+            if isinstance(expression, dict):
+                selector = _selector_capture(expression, where, self.problems)
+                if selector is not None:
+                    compiled[name] = selector
+                continue
             if not isinstance(expression, str):
                 continue  # reported by the schema
             if is_field_reference(expression):  # HL7 v2: PID-3[1].1, MSA-1
@@ -383,3 +396,39 @@ class _Checker:
         if problem is not None:
             path, message, hint = problem
             self.problems.add(path, message, hint)
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _selector_capture(spec: Mapping[str, Any], where: TreePath, problems: Problems) -> (
+        Capturer | None):
+    """``{json: PATH}`` or ``{header: NAME}``, with an optional ``pattern`` (the keys and
+    meaning of replay's ``[[correlate]]`` rules); problems added, None when unusable."""
+    pattern = None
+    raw_pattern = spec.get("pattern")
+    if isinstance(raw_pattern, str):
+        try:
+            pattern = re.compile(raw_pattern)
+        except re.error as exc:
+            problems.add((*where, "pattern"), f"invalid regular expression: {exc}")
+            return None
+        if pattern.groups > 1:
+            problems.add((*where, "pattern"), "the pattern has more than one group: which is "
+                         "the value?", hint="use (?:...) for the other groups")
+            return None
+    if isinstance(spec.get("json"), str):
+        try:
+            return JsonCapture(JsonPath.parse(spec["json"]), pattern)
+        except JsonPathError as exc:
+            problems.add((*where, "json"), f"invalid JSON path {spec['json']!r}: {exc}",
+                         hint="a JSON pointer (/entry/0/id) or a FHIRPath subset "
+                              "(Bundle.entry.response.location)")
+            return None
+    if isinstance(spec.get("header"), str):
+        name = spec["header"].strip()
+        if not _HEADER_NAME.fullmatch(name):
+            problems.add((*where, "header"), f"{name!r} is not a header name")
+            return None
+        return HeaderCapture(name, pattern)
+    return None  # the schema reports a mapping without json or header

@@ -7,6 +7,7 @@ The status line uses the comparer's own verdict readers, so what ``ihe record`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,11 +16,12 @@ from lxml import etree
 from ihe_test_util.ihe.catalogue import detect_exchange, spec_for
 from ihe_test_util.ihe.er7 import ROOT_TAG as ER7_ROOT
 from ihe_test_util.ihe.er7 import FieldRef, tree_values
+from ihe_test_util.ihe.jsonpath import JsonPath, cut, json_document
 from ihe_test_util.ihe.message import Message, message_of
 from ihe_test_util.ihe.specs import TransactionSpec
 from ihe_test_util.ihe.verdicts import read_verdict
 from ihe_test_util.ihe.xpath import values_of
-from ihe_test_util.model import Request, Response
+from ihe_test_util.model import Headers, Request, Response
 from ihe_test_util.record.variables import Value
 
 
@@ -96,22 +98,63 @@ class FieldCapture:
         return tree_values(root, self.ref) if root.tag == ER7_ROOT else []
 
 
-#: How a capture reads a response: an XPath, or an HL7 v2 field reference.
-Capturer = etree.XPath | FieldCapture
+class JsonCapture:
+    """A capture written ``{json: PATH, pattern: RE}``: values of a JSON (or FHIR XML) body
+    selected by a JSON path (:class:`ihe_test_util.ihe.jsonpath.JsonPath`, the code of
+    replay's ``[[correlate]]`` ``json`` rules), each cut by the pattern."""
+
+    def __init__(self, path: JsonPath, pattern: re.Pattern[str] | None = None) -> None:
+        self.json_path = path
+        self.pattern = pattern
+        self.path = f"json {path.text}"
+
+    def read(self, body: Message, headers: Headers) -> tuple[list[str], str | None]:
+        document = json_document(body)
+        if document is not None:
+            return cut(self.json_path.values(document), self.pattern), None
+        if body.root is not None and body.kind == "xml":  # FHIR XML: the same path on the tree
+            return cut(self.json_path.tree_values(body.root), self.pattern), None
+        return [], f"the response is neither JSON nor FHIR XML ({body.error or body.kind})"
 
 
-def capture(body: Message, xpaths: Mapping[str, Capturer]) -> Captured:
-    """Evaluate every capture on the response (XPath on the SOAP envelope, root part of MTOM;
-    an HL7 v2 field reference on an ER7 message); values are read as replay's
+class HeaderCapture:
+    """A capture written ``{header: NAME, pattern: RE}``: the response header's values (a
+    ``Location``, an ``ETag``), each cut by the pattern."""
+
+    def __init__(self, name: str, pattern: re.Pattern[str] | None = None) -> None:
+        self.name = name
+        self.pattern = pattern
+        self.path = f"header {name}"
+
+    def read(self, body: Message, headers: Headers) -> tuple[list[str], str | None]:
+        return cut((value.strip() for value in headers.get_all(self.name)), self.pattern), None
+
+
+#: How a capture reads a response: an XPath, an HL7 v2 field reference, a JSON path or a
+#: response header.
+Capturer = etree.XPath | FieldCapture | JsonCapture | HeaderCapture
+
+
+def capture(body: Message, xpaths: Mapping[str, Capturer], *,
+            headers: Headers | None = None) -> Captured:
+    """Evaluate every capture on the response (XPath on the SOAP envelope, root part of MTOM,
+    or the XML view of a FHIR JSON body; an HL7 v2 field reference on an ER7 message; a JSON
+    path on a JSON body; a header on the response's ``headers``); values are read as replay's
     ``[[correlate]]`` rules read them (:func:`ihe_test_util.ihe.xpath.node_value`)."""
     result = Captured()
-    if not xpaths:
-        return result
-    if body.root is None:
-        reason = f"the response is not XML ({body.error or body.kind})"
-        result.missed.update(dict.fromkeys(xpaths, reason))
-        return result
     for name, xpath in xpaths.items():
+        if isinstance(xpath, (JsonCapture, HeaderCapture)):
+            found, reason = xpath.read(body, headers if headers is not None else Headers())
+            if reason is not None:
+                result.missed[name] = reason
+            elif not found:
+                result.missed[name] = f"{xpath.path!r} matched nothing in the response"
+            else:
+                result.values[name] = found[0] if len(found) == 1 else found
+            continue
+        if body.root is None:
+            result.missed[name] = f"the response is not XML ({body.error or body.kind})"
+            continue
         try:
             found = values_of(xpath(body.root))
         except etree.XPathError as exc:

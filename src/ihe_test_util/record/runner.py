@@ -219,8 +219,8 @@ class _Run:
             return self._lost(step, scope, replace(base, status=StepStatus.FAILED,
                                                    message=exc.message, hint=exc.hint))
         reading = read_response(request, response,
-                                None if step.transaction == "raw" else step.transaction)
-        captured = capture(reading.body, step.capture)
+                                None if step.kind.detected else step.transaction)
+        captured = capture(reading.body, step.capture, headers=response.headers)
         scope.values.update(captured.values)
         for name, reason in captured.missed.items():
             scope.values.pop(name, None)

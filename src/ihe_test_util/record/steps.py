@@ -9,6 +9,8 @@ message ids, uniqueIds and timestamps.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import mimetypes
 import re
 from collections.abc import Callable, Mapping
@@ -37,6 +39,21 @@ from ihe_test_util.ihe.builders import (
     iti45_query,
     iti47_query,
     iti55_discovery,
+)
+from ihe_test_util.ihe.builders.fhir import (
+    FHIR_JSON,
+    FhirRequest,
+    http_request,
+    is_patient_reference,
+    iti65_provide_bundle,
+    iti66_search,
+    iti67_search,
+    iti68_retrieve,
+    iti78_read,
+    iti78_search,
+    iti83_query,
+    iti104_feed,
+    iti119_match,
 )
 from ihe_test_util.ihe.builders.hl7v2 import (
     PDQ_PARAMETERS,
@@ -96,6 +113,7 @@ class StepKind:
     read: Callable[[Mapping[str, Any], ReadContext], Build]
     values: tuple[str, ...]
     value_pattern: str | None = None  # further value names, as a regular expression
+    detected: bool = False  # the exchange's transaction is detected (raw, http), not given
 
     def has_value(self, name: str) -> bool:
         return name in self.values or (
@@ -368,6 +386,191 @@ def _iti43(data: Mapping[str, Any], ctx: ReadContext) -> Build:
     return lambda: iti43_retrieve(requests)
 
 
+# --------------------------------------------------------------------------- HTTP / FHIR
+
+#: HTTP methods an ``http`` step may use (FHIR's, and what REST APIs around it use).
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Body media types that make ``${...}`` in a body file JSON-escaped.
+_JSON_MEDIA = re.compile(r"^application/([a-z.+-]+\+)?json$")
+
+
+def _parameters(data: Mapping[str, Any], key: str) -> dict[str, str | tuple[str, ...]]:
+    """Query parameters: name -> one value or a list (repeated as ``name=a&name=b``)."""
+    given: dict[str, str | tuple[str, ...]] = {}
+    for name, raw in f.mapping(data[key], (key,)).items():
+        where = (key, name)
+        given[name] = f.texts(raw, where) if isinstance(raw, list) else \
+            f.text(raw, where, allow_empty=True)
+    return given
+
+
+def _step_headers(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    if "headers" not in data:
+        return ()
+    headers = []
+    for name, raw in f.mapping(data["headers"], ("headers",)).items():
+        if not _HEADER_NAME.fullmatch(str(name)):
+            raise FieldError(("headers", name), f"{name!r} is not an HTTP header name")
+        value = f.text(raw, ("headers", name), allow_empty=True)
+        if "\r" in value or "\n" in value:
+            raise FieldError(("headers", name), "a header value cannot hold a line break")
+        headers.append((str(name), value))
+    return tuple(headers)
+
+
+def _with_headers(build: Callable[[], FhirRequest], data: Mapping[str, Any]) -> Build:
+    """``build`` with the step's own ``headers`` added (an ``Accept`` replaces the default)."""
+    extra = _step_headers(data)
+    if not extra:
+        return build
+
+    def built() -> FhirRequest:
+        request = build()
+        accept = request.accept if all(n.lower() != "accept" for n, _ in extra) else None
+        return dataclasses.replace(request, headers=(*request.headers, *extra), accept=accept)
+    return built
+
+
+def _pairs_of(parameters: Mapping[str, str | tuple[str, ...]]) -> list[tuple[str, str]]:
+    return [(name, item) for name, value in parameters.items()
+            for item in ((value,) if isinstance(value, str) else value)]
+
+
+def _http(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    method = f.text(data.get("method", "GET"), ("method",)).upper()
+    if method not in HTTP_METHODS:
+        raise FieldError(("method",), f"unknown HTTP method {method!r}; use one of "
+                         + ", ".join(HTTP_METHODS))
+    path = f.text(data["path"], ("path",), allow_empty=True) if "path" in data else ""
+    if any(c.isspace() for c in path):
+        raise FieldError(("path",), f"{path!r} holds white space, which a URL cannot carry",
+                         hint="put values with spaces in query:, which encodes them")
+    query = _pairs_of(_parameters(data, "query")) if "query" in data else []
+    headers = _step_headers(data)
+    content_type = f.optional_text(data, "content_type", ())
+    if "json" in data and "file" in data:
+        raise FieldError((), "a body comes from json or from file, not both")
+    body = b""
+    if "json" in data:
+        body = json.dumps(data["json"], indent=2, ensure_ascii=False).encode("utf-8")
+        content_type = content_type or FHIR_JSON
+    elif "file" in data:
+        location = f.file_path(data["file"], ("file",), ctx.base)
+        content_type = content_type or _FHIR_FILE_TYPES.get(location.suffix.lower()) or \
+            mimetypes.guess_type(location.name)[0] or "application/octet-stream"
+        media = content_type.split(";", 1)[0].strip().lower()
+        body = fill_file(location, ctx.lookup, as_json=_JSON_MEDIA.match(media) is not None) \
+            if _JSON_MEDIA.match(media) or media.endswith(("/xml", "+xml")) else \
+            location.read_bytes()
+        if _JSON_MEDIA.match(media):
+            try:
+                json.loads(body.decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise FieldError(("file",), f"{location.name} is not JSON once filled in: "
+                                 f"{exc}", hint="a value inside a JSON string is written "
+                                 "\"${name}\"") from None
+    elif content_type is not None:
+        raise FieldError(("content_type",), "content_type describes a body: give json or file")
+    if body and method in ("GET", "HEAD", "DELETE"):
+        raise FieldError(("json" if "json" in data else "file",),
+                         f"a {method} request carries no body")
+    request = http_request(method, path, query=query, headers=headers, body=body,
+                           content_type=content_type)
+    return lambda: request
+
+
+#: Content-Types of body files by suffix (FHIR's own for .json and .xml).
+_FHIR_FILE_TYPES = {".json": FHIR_JSON, ".xml": "application/fhir+xml"}
+
+
+def _search(data: Mapping[str, Any], transaction: str) -> Mapping[str, str | tuple[str, ...]]:
+    parameters = _parameters(data, "parameters") if "parameters" in data else {}
+    if not parameters:
+        raise FieldError(("parameters",) if "parameters" in data else (),
+                         f"an {transaction} search needs at least one parameter "
+                         "(parameters: {name: value})")
+    return parameters
+
+
+def _iti104(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    action = f.choice(data.get("action", "update"), ("action",), ("update", "delete"),
+                      "ITI-104 action")
+    patient = f.demographics(data["patient"], ("patient",), need_id=True)
+    return _with_headers(lambda: iti104_feed(patient, delete=action == "delete"), data)
+
+
+def _iti78(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    if ("id" in data) == ("parameters" in data):
+        raise FieldError((), "an ITI-78 step needs exactly one of id (read) or parameters "
+                         "(search)")
+    if "id" in data:
+        resource_id = f.text(data["id"], ("id",))
+        return _with_headers(lambda: iti78_read(resource_id), data)
+    parameters = _search(data, "ITI-78")
+    return _with_headers(lambda: iti78_search(parameters), data)
+
+
+def _iti83(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    text = f.text(data["source_identifier"], ("source_identifier",))
+    try:
+        source: PatientId | str = PatientId.parse(text)
+    except UsageError as exc:
+        if "|" not in text:
+            raise FieldError(("source_identifier",), exc.message,
+                             hint="write a CX, root|id, or a FHIR token system|value") from None
+        source = text  # a FHIR token with a URI system
+    targets = f.texts(data["target_systems"], ("target_systems",)) \
+        if "target_systems" in data else ()
+    return _with_headers(lambda: iti83_query(source, targets), data)
+
+
+def _iti119(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    patient = _traits(data)
+    count = f.integer(data["count"], ("count",), minimum=1) if "count" in data else None
+    certain = f.boolean(data["only_certain_matches"], ("only_certain_matches",)) \
+        if "only_certain_matches" in data else None
+    return _with_headers(lambda: iti119_match(patient, count=count,
+                                              only_certain_matches=certain), data)
+
+
+def _iti65(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    text = f.text(data["patient"], ("patient",))
+    patient: PatientId | str = text if is_patient_reference(text) else \
+        f.patient_id(text, ("patient",))
+    raw_documents = data["documents"]
+    if not isinstance(raw_documents, list) or not raw_documents:
+        raise FieldError(("documents",), "needs a list of at least one document")
+    for index, item in enumerate(raw_documents):
+        if isinstance(item, Mapping) and "ccd" in item and isinstance(patient, str):
+            raise FieldError(("documents", index, "ccd"), "a CCD needs the patient's name",
+                             hint="give the document as file: for a Patient/ID patient")
+    demographics = PatientDemographics(ids=(patient,)) if isinstance(patient, PatientId) \
+        else PatientDemographics()
+    documents = [_document(item, ("documents", index), demographics, ctx)
+                 for index, item in enumerate(raw_documents)]
+    submission = _submission(data["submission"], ("submission",)) if "submission" in data \
+        else SubmissionSetSpec()
+    return _with_headers(lambda: iti65_provide_bundle(
+        patient, [make() for make in documents], submission=submission), data)
+
+
+def _iti67(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    parameters = _search(data, "ITI-67")
+    return _with_headers(lambda: iti67_search(parameters), data)
+
+
+def _iti66(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    parameters = _search(data, "ITI-66")
+    return _with_headers(lambda: iti66_search(parameters), data)
+
+
+def _iti68(data: Mapping[str, Any], ctx: ReadContext) -> Build:
+    location = f.text(data["url"], ("url",))
+    accept = f.optional_text(data, "accept", ())
+    return _with_headers(lambda: iti68_retrieve(location, accept=accept), data)
+
+
 # --------------------------------------------------------------------------- raw
 
 
@@ -460,9 +663,11 @@ def er7_segments(data: bytes) -> bytes:
     return b"\r".join(lines) + b"\r" if lines else b""
 
 
-def fill_file(location: Path, lookup: Lookup, *, er7: bool = False) -> bytes:
+def fill_file(location: Path, lookup: Lookup, *, er7: bool = False,
+              as_json: bool = False) -> bytes:
     """The file's bytes with ``${...}`` filled in when it is UTF-8 text: values XML-escaped,
-    or with ``er7`` HL7 v2-escaped (``^`` -> ``\\S\\``, ``|`` -> ``\\F\\``, ...)."""
+    with ``er7`` HL7 v2-escaped (``^`` -> ``\\S\\``, ``|`` -> ``\\F\\``, ...), with
+    ``as_json`` escaped for a JSON string (``"`` -> ``\\"``; write ``"${name}"``)."""
     data = location.read_bytes()
     if b"${" not in data:
         return data
@@ -473,6 +678,9 @@ def fill_file(location: Path, lookup: Lookup, *, er7: bool = False) -> bytes:
 
     def escaped(name: str) -> Value:
         value = lookup(name)
+        if as_json:
+            return [json_escape(v) for v in value] if isinstance(value, list) else \
+                json_escape(value)
         if er7:
             return [er7_escape(v) for v in value] if isinstance(value, list) else \
                 er7_escape(value)
@@ -482,6 +690,11 @@ def fill_file(location: Path, lookup: Lookup, *, er7: bool = False) -> bytes:
 
     filled = fill_text(text, escaped)
     return (filled if isinstance(filled, str) else " ".join(filled)).encode("utf-8")
+
+
+def json_escape(value: str) -> str:
+    """``value`` as the inside of a JSON string (quotes, backslashes, controls escaped)."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
 def file_references(location: Path) -> list[str]:
@@ -519,5 +732,16 @@ STEP_KINDS: Mapping[str, StepKind] = {kind.transaction: kind for kind in (
           value_pattern=r"documentUniqueId:Document\d{2,}"),
     _step("ITI-18", _iti18, ("queryId",)),
     _step("ITI-43", _iti43, ("documentUniqueId",)),
-    StepKind("raw", _raw, ()),
+    _step("ITI-104", _iti104, ("patientIdentifier",)),
+    _step("ITI-78", _iti78, ()),
+    _step("ITI-83", _iti83, ("sourceIdentifier",)),
+    _step("ITI-119", _iti119, ()),
+    _step("ITI-65", _iti65, ("documentUniqueId", "submissionSetUniqueId",
+                             "submissionSetFullUrl", "patientIdentifier"),
+          value_pattern=r"documentUniqueId:Document\d{2,}"),
+    _step("ITI-67", _iti67, ()),
+    _step("ITI-66", _iti66, ()),
+    _step("ITI-68", _iti68, ()),
+    StepKind("raw", _raw, (), detected=True),
+    StepKind("http", _http, (), detected=True),
 )}

@@ -37,7 +37,6 @@ rule for a transaction whose responses are never JSON.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,8 +46,9 @@ from lxml import etree
 
 from ihe_test_util.errors import ConfigError
 from ihe_test_util.ihe.catalogue import known_ids, spec_for, transaction_id
+from ihe_test_util.ihe.jsonpath import JsonPath, JsonPathError, cut, json_document
 from ihe_test_util.ihe.message import Message
-from ihe_test_util.ihe.namespaces import FHIR, PREFIXES
+from ihe_test_util.ihe.namespaces import PREFIXES
 from ihe_test_util.ihe.xpath import compile_xpath, compiled_xpath, values_of
 from ihe_test_util.model import Headers
 
@@ -56,116 +56,7 @@ RULE_KEYS = {"name", "transaction", "response", "json", "header", "pattern"}
 SELECTORS = ("response", "json", "header")
 #: Transaction families whose responses are JSON (or may be): where a ``json`` rule applies.
 JSON_FAMILIES = frozenset({"fhir", "json"})
-_MEMBER = re.compile(r"([A-Za-z_$][\w$-]*)(?:\[(\d+)\])?")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-class JsonPathError(ValueError):
-    """A ``json`` path that is neither a JSON pointer nor the FHIRPath subset."""
-
-
-@dataclass(frozen=True)
-class JsonPath:
-    """A compiled ``json`` selector: a JSON pointer or the FHIRPath subset (module doc)."""
-
-    text: str
-    pointer: tuple[str, ...] | None = None
-    resource_type: str | None = None
-    members: tuple[tuple[str, int | None], ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> JsonPath:
-        text = text.strip()
-        if not text:
-            raise JsonPathError("empty path")
-        if text.startswith("/"):
-            parts = tuple(part.replace("~1", "/").replace("~0", "~")
-                          for part in text[1:].split("/"))
-            return cls(text, pointer=parts)
-        steps = text.split(".")
-        members: list[tuple[str, int | None]] = []
-        resource_type = None
-        for position, step in enumerate(steps):
-            match = _MEMBER.fullmatch(step)
-            if match is None:
-                raise JsonPathError(
-                    f"{step!r} is not a member name (optionally with [n]); a JSON pointer "
-                    "starts with /")
-            name, index = match.group(1), match.group(2)
-            if position == 0 and name[0].isupper() and index is None and len(steps) > 1:
-                resource_type = name
-                continue
-            members.append((name, int(index) if index is not None else None))
-        if not members:
-            raise JsonPathError("names a resource type but no element of it")
-        return cls(text, resource_type=resource_type, members=tuple(members))
-
-    def values(self, document: Any) -> list[str]:
-        """The selected values (strings as they are, other scalars as JSON), in order."""
-        if self.pointer is not None:
-            node = document
-            for part in self.pointer:
-                if isinstance(node, dict) and part in node:
-                    node = node[part]
-                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    node = node[int(part)]
-                else:
-                    return []
-            return _scalars([node])
-        if self.resource_type is not None and (
-                not isinstance(document, dict)
-                or document.get("resourceType") != self.resource_type):
-            return []
-        nodes: list[Any] = [document]
-        for name, index in self.members:
-            found: list[Any] = []
-            for node in nodes:
-                value = node.get(name) if isinstance(node, dict) else None
-                items = value if isinstance(value, list) else [] if value is None else [value]
-                if index is not None:
-                    items = items[index:index + 1]
-                found.extend(items)
-            nodes = found
-        return _scalars(nodes)
-
-    def tree_values(self, root: etree._Element) -> list[str]:
-        """The FHIRPath subset on a FHIR XML body (``application/fhir+xml``): members are
-        child elements, a nested resource is stepped through, values are ``@value``. A JSON
-        pointer names JSON only: nothing."""
-        if self.pointer is not None or not str(root.tag).startswith(f"{{{FHIR}}}"):
-            return []
-        if self.resource_type is not None and etree.QName(root).localname != self.resource_type:
-            return []
-        nodes = [root]
-        for name, index in self.members:
-            found: list[etree._Element] = []
-            for node in nodes:
-                items = [_through_resource(child) for child in node
-                         if child.tag == f"{{{FHIR}}}{name}"]
-                found.extend(items[index:index + 1] if index is not None else items)
-            nodes = found
-        return [str(node.get("value")) for node in nodes if node.get("value") is not None]
-
-
-def _through_resource(element: etree._Element) -> etree._Element:
-    """``resource`` (and ``contained``, ``outcome``) hold a resource: step into it."""
-    children = [child for child in element if isinstance(child.tag, str)]
-    if len(children) == 1 and element.get("value") is None \
-            and etree.QName(children[0]).localname[:1].isupper():
-        return children[0]
-    return element
-
-
-def _scalars(nodes: Iterable[Any]) -> list[str]:
-    values = []
-    for node in nodes:
-        if isinstance(node, list):
-            values.extend(_scalars(node))
-        elif isinstance(node, str):
-            values.append(node)
-        elif node is not None and not isinstance(node, dict):
-            values.append(json.dumps(node))
-    return values
 
 
 @dataclass(frozen=True)
@@ -198,7 +89,7 @@ class CaptureRule:
         body (``message``), header values from ``headers``; each cut by ``pattern``."""
         found: list[str]
         if self.json_path is not None:
-            document = _json_of(message)
+            document = json_document(message)
             if document is not None:
                 found = self.json_path.values(document)
             else:  # FHIR XML: the same path on the tree
@@ -209,23 +100,7 @@ class CaptureRule:
         else:
             found = values_of(compiled_xpath(self.response or "")(root)) \
                 if root is not None else []
-        if self.pattern is None:
-            return found
-        cut = []
-        for value in found:
-            match = self.pattern.search(value)
-            if match is not None:
-                cut.append(match.group(1) if self.pattern.groups else match.group(0))
-        return cut
-
-
-def _json_of(message: Message | None) -> Any:
-    if message is None or message.kind != "json" or not message.raw:
-        return None
-    try:
-        return json.loads(message.raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+        return cut(found, self.pattern)
 
 
 def load_capture_rules(tables: Sequence[Mapping[str, Any]], source: str | None = None) -> (

@@ -564,7 +564,7 @@ def _broken(exc: BaseException, url: str, opts: TransportOptions) -> TransportEr
     text = _reason(exc)
     if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
         return EndpointTimeout(
-            f"the response stalled: nothing arrived for {opts.timeout:g} s", url=url,
+            f"the response stalled: nothing arrived within {opts.timeout:g} s", url=url,
             hint="the server stopped sending mid-response; raise --timeout if it is just slow",
         )
     if isinstance(exc, (urllib3.exceptions.ProtocolError, OSError)):

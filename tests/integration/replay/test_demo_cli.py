@@ -44,3 +44,21 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path, content: st
     result = demo(tmp_path)
     assert result.returncode == 2
     assert (tmp_path / "demo" / content).read_text() == "keep me"
+
+
+def test_demo_fhir_tells_the_story_on_mhd_pdqm_and_pixm(tmp_path: Path) -> None:
+    result = demo(tmp_path, "--fhir")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "as it should" in result.stdout
+    assert "recorded ITI-65  provide a document " in result.stdout
+    report = json.loads((tmp_path / "demo" / "reports" / "run.json").read_text())
+    regressed = {e["transaction"] for e in report["exchanges"] if e["outcome"] == "regression"}
+    assert regressed == {"ITI-65", "ITI-66", "ITI-67", "ITI-83"}, result.stdout
+    assert (tmp_path / "demo" / "cassettes" / "mhd-pdqm-pixm.yaml").is_file()
+
+
+def test_demo_fhir_with_a_compatible_upgrade_finds_no_regression(tmp_path: Path) -> None:
+    result = demo(tmp_path, "--fhir", "--upgrade", "compatible")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "demo" / "reports" / "run.json").read_text())
+    assert report["summary"]["pass"] == report["summary"]["total"] == 12

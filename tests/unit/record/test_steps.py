@@ -193,10 +193,12 @@ def test_xml_namespaces_in_requests(tmp_path: Path) -> None:
 
 
 def test_step_kinds_are_the_catalogues_transactions() -> None:
-    """Scenario step names are the catalogue's transaction ids (plus raw), checked on import."""
+    """Scenario step names are the catalogue's transaction ids (plus raw and http, whose
+    transaction is detected), checked on import."""
     for name, kind in STEP_KINDS.items():
         assert kind.transaction == name
-        if name != "raw":
+        assert kind.detected == (name in ("raw", "http"))
+        if not kind.detected:
             assert spec_for(name).id == name
     with pytest.raises(KeyError):
         steps._step("ITI-999", steps._iti18, ())

@@ -26,45 +26,52 @@ from ihe_test_util.transport.http import TransportOptions
 
 MARKER = ".ihe-demo-folder"
 SCENARIO = "xds-roundtrip.yaml"
+#: The FHIR story (``--fhir``): MHD, PDQm and PIXm against the simulator's /fhir actors.
+FHIR_SCENARIO = "mhd-pdqm-pixm.yaml"
 
 
-def run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
+def run_demo(cli_ctx: CliContext, workdir: Path, profile: str, *, fhir: bool = False) -> None:
     """Record, upgrade, replay; Ctrl-C or SIGTERM stop it like any command (exit 130)."""
     with stop_on_signals():
-        _run_demo(cli_ctx, workdir, profile)
+        _run_demo(cli_ctx, workdir, profile, fhir=fhir)
 
 
-def _run_demo(cli_ctx: CliContext, workdir: Path, profile: str) -> None:
+def _run_demo(cli_ctx: CliContext, workdir: Path, profile: str, *, fhir: bool) -> None:
     console = Console(no_color=not cli_ctx.color, highlight=False)
     started = time.perf_counter()
     _prepare(workdir)
-    cassette = workdir / "cassettes" / "xds-roundtrip.yaml"
+    name = FHIR_SCENARIO if fhir else SCENARIO
+    cassette = workdir / "cassettes" / name
     cassette.parent.mkdir(parents=True)
 
     console.rule("[b]1. record[/] the bundled scenario against the reference endpoint "
                  "(ihe sim, profile baseline)")
     with Simulator(profile="baseline") as sim:
-        console.print(f"ihe sim listening on {sim.base_url} "
-                      f"(PIX {sim.url_for('pix')}, XDS registry {sim.url_for('registry')}, ...)")
+        if fhir:
+            console.print(f"ihe sim listening on {sim.base_url} "
+                          f"(FHIR: MHD, PDQm, PIXm at {sim.url_for('fhir')})")
+        else:
+            console.print(f"ihe sim listening on {sim.base_url} (PIX {sim.url_for('pix')}, "
+                          f"XDS registry {sim.url_for('registry')}, ...)")
 
         def show(event: RecordEvent) -> None:
             if isinstance(event, StepFinished):
                 step = event.result
                 console.print(Text.assemble(
-                    ("  recorded ", "dim"), (f"{step.transaction:<7}", "cyan"),
-                    (f"{step.name:<22}", "bold"),
+                    ("  recorded ", "dim"), (step.transaction.ljust(8 if fhir else 7), "cyan"),
+                    (step.name.ljust(43 if fhir else 22), "bold"),
                     f" HTTP {step.http_status}  {step.ihe_status or ''}"))
 
-        scenario = resources.files("ihe_test_util.demo").joinpath(SCENARIO)
-        with resources.as_file(scenario) as scenario_path:
+        # the folder, not the file alone: the FHIR story's document lives beside it
+        with resources.as_file(resources.files("ihe_test_util.demo")) as folder:
             result = record_scenario(
-                scenario_path, settings=Settings(), cassette=cassette,
-                endpoints_override=sim.urls(),
+                folder / name, settings=Settings(), cassette=cassette,
+                endpoints_override={**sim.urls(), "fhir": sim.url_for("fhir")},
                 on_event=show,
             )
     if result.interrupted:  # the recorder keeps what it has and returns; the demo stops here
         raise KeyboardInterrupt
-    console.print(f"scenario: {SCENARIO} ({result.total} exchanges)")
+    console.print(f"scenario: {name} ({result.total} exchanges)")
     console.print(f"cassette written: [b]{cassette}[/] (readable YAML, secrets redacted)")
 
     console.rule(f"[b]2. upgrade[/]: ihe sim restarted with profile '{profile}'")
@@ -107,6 +114,11 @@ DEMO_RULES = """\
 name = "registry-maintained documentAvailability slot"
 transaction = "ITI-18"
 noise = "//rim:ExtrinsicObject/rim:Slot[@name='documentAvailability']"
+
+# Its FHIR actors tag every resource they return (meta.tag): benign too.
+[[rules]]
+name = "upgrade tag on FHIR resources"
+noise = "//fhir:meta[fhir:tag/fhir:system/@value = 'http://ihe-test-utility.invalid/sim-tag']"
 """
 
 

@@ -42,13 +42,14 @@ def command(cli_ctx: CliContext, scenario: Path | None, env_name: str | None,
             timeout: float | None, print_schema: bool) -> None:
     """Record IHE exchanges into a cassette, to replay after an upgrade.
 
-    [b]From a scenario[/]: ordered steps (ITI-44/45/47/55, ITI-41/18/43 or a raw request file)
-    against named endpoints, with variables, values captured from responses by XPath, and an
-    optional CSV loop. The file is checked completely before anything is sent. [b]Through a
-    proxy[/]: point an existing client (EHR, SoapUI, zeep, an HL7 v2 sender) at [b]--proxy[/];
-    every exchange is forwarded unchanged to [b]--upstream[/] and recorded as it completes (an
-    mllp:// upstream: each HL7 v2 message and its reply, one upstream connection per client
-    connection).
+    [b]From a scenario[/]: ordered steps (ITI-44/45/47/55, ITI-41/18/43, HL7 v2 ITI-8/9/21, FHIR
+    ITI-65/66/67/68 MHD, ITI-78/119 PDQm, ITI-83/104 PIXm, an http request of any method, or a
+    raw request file) against named endpoints, with variables, values captured from responses
+    (XPath, HL7 v2 field, JSON path or response header), and an optional CSV loop. The file is
+    checked completely before anything is sent. [b]Through a proxy[/]: point an existing client
+    (EHR, SoapUI, zeep, an HL7 v2 sender) at [b]--proxy[/]; every exchange is forwarded
+    unchanged to [b]--upstream[/] and recorded as it completes (an mllp:// upstream: each HL7 v2
+    message and its reply, one upstream connection per client connection).
 
     A SOAP Fault or an IHE error answer is recorded (it is what the system did); no answer
     (unreachable, TLS, timeout) is reported and not written. Secrets never reach the cassette.
@@ -60,6 +61,7 @@ def command(cli_ctx: CliContext, scenario: Path | None, env_name: str | None,
     \b
       ihe record scenarios/xds-roundtrip.yaml --env baseline
       ihe record scenario.yaml --endpoint registry=http://127.0.0.1:8080/xds/registry --json
+      ihe record examples/scenarios/mhd-pdqm-pixm.yaml --var fhir=https://host/fhir/R4
       ihe record --proxy 127.0.0.1:8080 --upstream https://registry.example \\
           --cassette cassettes/ehr.yaml
       ihe record --proxy 127.0.0.1:8080 --upstream /xds=https://reg.example/xds \\
