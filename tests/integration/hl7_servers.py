@@ -56,7 +56,7 @@ class Hl7Server:
 @contextmanager
 def start_medplum_hl7(*options: str) -> Iterator[Hl7Server]:
     """A fresh @medplum/hl7 PIX/PDQ v2 server; ``options``: ``--ack AE``, ``--drop-last``,
-    ``--reverse`` (see the launcher)."""
+    ``--reverse``, ``--duplicates`` (see the launcher)."""
     modules = medplum_hl7_modules()
     process = subprocess.Popen(
         [node(), str(HERE / "medplum_hl7_server.mjs"), *options], cwd=HERE, text=True,

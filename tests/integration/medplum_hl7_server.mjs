@@ -2,11 +2,14 @@
 // Hl7Connection frames and parses the messages, @medplum/core's Hl7Message reads them and
 // builds the ACKs. A fresh, empty in-memory patient store on every start; 127.0.0.1 only.
 //
-// Usage: node medplum_hl7_server.mjs [--ack AA|AE] [--drop-last] [--reverse]
+// Usage: node medplum_hl7_server.mjs [--ack AA|AE] [--drop-last] [--reverse] [--duplicates]
 //   (MEDPLUM_NODE_MODULES: the node_modules holding @medplum/hl7)
 //   --ack AE      every feed is answered ACK AE, every query QAK-2 AE (a broken upgrade)
 //   --drop-last   a PDQ query leaves out the last patient that matches (a lost patient)
 //   --reverse     a PDQ query returns the patients in reverse order (order is not defined)
+//   --duplicates  every ADT^A01 / A04 / A05 registers a new patient record, also for ids it
+//                 knows (an MPI keeping duplicate registrations for later linking): a PDQ
+//                 query finds every registration; A08 updates the latest one in place
 // Prints "listening <port>" on stdout once it accepts connections; SIGTERM stops it.
 //
 // ADT^A01 / A04 / A08 store the patient (by every PID-3 id), ADT^A40 merges MRG-1 into the
@@ -30,6 +33,9 @@ const args = process.argv.slice(2);
 const ackCode = args.includes('--ack') ? args[args.indexOf('--ack') + 1] : 'AA';
 const dropLast = args.includes('--drop-last');
 const reverse = args.includes('--reverse');
+const duplicates = args.includes('--duplicates');
+/** --duplicates: every registration, in order */
+const registrations = [];
 
 /** patient key (id + authority) -> { pid: string[] (fields), merged: bool } */
 const patients = new Map();
@@ -64,7 +70,13 @@ function feed(message, trigger) {
     const mrg = fieldsOf(message.getSegment('MRG'));
     for (const cx of (mrg[1] ?? '').split('~')) patients.delete(cxKey(cx));
   }
+  const known = ids.map((cx) => patients.get(cxKey(cx))).find((r) => r);
+  if (duplicates && known && !['A01', 'A04', 'A05'].includes(trigger)) {
+    known.pid = pid;  // an update of the latest registration
+    return;
+  }
   const record = { pid };
+  if (duplicates) registrations.push(record);
   for (const cx of ids) patients.set(cxKey(cx), record);
 }
 
@@ -104,7 +116,7 @@ function query(message, trigger) {
     }
   } else {
     const parameters = (q[3] ?? '').split('~').filter((p) => p);
-    const found = unique([...patients.values()]).filter((r) => parameters.every((p) => matches(r, p)));
+    const found = unique(duplicates ? registrations : [...patients.values()]).filter((r) => parameters.every((p) => matches(r, p)));
     found.sort((a, b) => (a.pid[3] ?? '').localeCompare(b.pid[3] ?? ''));
     if (reverse) found.reverse();
     if (dropLast && found.length) found.pop();

@@ -239,8 +239,8 @@ class Redactor:
         return text if redacted == data else redacted.decode("utf-8", "surrogateescape")
 
     def result(self, result: ExchangeResult) -> ExchangeResult:
-        """An exchange result whose every text (URLs, differences, verdicts, error) is redacted:
-        what reporters write comes from here."""
+        """An exchange result whose every text (URLs, differences, verdicts, notes, error) is
+        redacted: what reporters write comes from here."""
         return replace(
             result,
             recorded_uri=_maybe(self.uri, result.recorded_uri),
@@ -248,6 +248,7 @@ class Redactor:
             verdict_recorded=self._mapping(result.verdict_recorded),
             verdict_replayed=self._mapping(result.verdict_replayed),
             differences=tuple(self.difference(d) for d in result.differences),
+            notes=tuple(self.text(note) for note in result.notes),
             error=(ExchangeError(result.error.type, self.text(result.error.message))
                    if result.error is not None else None),
         )

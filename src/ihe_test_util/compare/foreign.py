@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from ihe_test_util.ihe.er7 import ROOT_TAG as ER7_ROOT
 from ihe_test_util.ihe.idmap import marker_of
 from ihe_test_util.ihe.namespaces import HL7V3, RIM
 from ihe_test_util.ihe.xpath import compiled_xpath, values_of
@@ -44,6 +45,8 @@ def has_foreign(root: etree._Element, marker: str | None, replaced: Collection[s
 
 
 def _items(root: etree._Element) -> list[etree._Element]:
+    if root.tag == ER7_ROOT:  # HL7 v2 query results: the PID groups (RSP^K22, RSP^K23)
+        return list(root.iterchildren("PID")) if root.find("QAK") is not None else []
     return [item for container in root.iter(_OBJECT_LIST, _CONTROL_ACT) for item in container
             if isinstance(item.tag, str)
             and (container.tag != _CONTROL_ACT or item.tag == _SUBJECT)]
@@ -76,7 +79,19 @@ def set_aside(root: etree._Element, marker: str | None,
             value = quantity.get("value") or ""
             if value.isdigit():
                 quantity.set("value", str(max(0, int(value) - subjects)))
+    groups = sum(1 for item in found if item.what == "PID")
+    if groups:  # QAK-4 hit count total, QAK-5 this payload
+        for quantity in root.iterfind("QAK/QAK.4") if root.tag == ER7_ROOT else ():
+            _lower(quantity, groups)
+        for quantity in root.iterfind("QAK/QAK.5") if root.tag == ER7_ROOT else ():
+            _lower(quantity, groups)
     return found
+
+
+def _lower(element: etree._Element, by: int) -> None:
+    text = (element.text or "").strip()
+    if text.isdigit():
+        element.text = str(max(0, int(text) - by))
 
 
 def _origin(item: etree._Element, marker: str, replaced: Collection[str]) -> str | None:
@@ -129,6 +144,8 @@ _PARAMETERS = (
     ("patient id", ".//rim:Slot[@name='$XDSDocumentEntryPatientId']/rim:ValueList/rim:Value"),
     ("patient id", ".//rim:Slot[@name='$XDSSubmissionSetPatientId']/rim:ValueList/rim:Value"),
     ("patient id", ".//rim:Slot[@name='$XDSFolderPatientId']/rim:ValueList/rim:Value"),
+    # HL7 v2 ITI-21: the values of the QPD-3 parameters (@PID.5.1^Meyer~@PID.7^19700101)
+    ("QPD-3 parameters", "/HL7v2/QPD/QPD.3/QPD.3.2"),
 )
 
 
@@ -154,7 +171,8 @@ def isolation_note(recorded_request: etree._Element | None,
             + "; ".join(dict.fromkeys(fixed))
             + ", which no cassette of this run creates, so it cannot be isolated from what "
             "earlier replays or other clients left on the target with the same values. Fix: "
-            "give the cassette that feeds this patient (ITI-44 add) before this one so the "
+            "give the cassette that feeds this patient (ITI-44 add, ITI-8 A01/A04/A05) before "
+            "this one so the "
             "run creates it with its own values, or remove the leftovers with a [hooks] "
             "before_replay cleanup command in ihe.toml")
 

@@ -317,6 +317,34 @@ FRESH_PATIENT_QUERY = (
 )
 
 
+#: The same for HL7 v2 (ITI TF-2 3.8, 3.9, 3.21): a patient *registered* by an ITI-8 feed
+#: (ADT^A01 / A04 / A05) gets this run's PID-3 ids (every id of the first
+#: :data:`V2_REPETITIONS`), family name (PID-5.1.1) and birth date (PID-7.1); an A08 / A40 of
+#: the run's patient carries them too. Its ids are replaced wherever later requests use them
+#: (ITI-9 QPD-3, ITI-21 ``@PID.3.1``, MRG-1); an ITI-21 QPD-3 parameter (``@PID.5.1^Meyer``,
+#: ``@PID.7^19700101``; QIP value = component 2 of each repetition) asks for this run's family
+#: name or birth date. A value is varied only as what the run created (a family name the run
+#: registered, a birth date it shifted), so a parameter of another field stays as recorded.
+V2_REPETITIONS = 4
+_V2_ADD = ("ADT^A01", "ADT^A04", "ADT^A05")
+_V2_UPDATE = ("ADT^A08", "ADT^A40")
+FRESH_PATIENT_V2_ADD = (
+    *(Rule(f"PID-3[{n}].1", ValueKind.PATIENT_ID, "patient id of a new patient (ITI-8 register)",
+           creates=True, messages=_V2_ADD) for n in range(1, V2_REPETITIONS + 1)),
+    Rule("PID-5.1.1", ValueKind.FAMILY_NAME, "family name of a new patient (ITI-8 register)",
+         creates=True, messages=_V2_ADD),
+    Rule("PID-7.1", ValueKind.BIRTH_DATE, "birth date of a new patient (ITI-8 register)",
+         creates=True, messages=_V2_ADD),
+    Rule("PID-5.1.1", ValueKind.FAMILY_NAME, "family name (ITI-8 update)", messages=_V2_UPDATE),
+    Rule("PID-7.1", ValueKind.BIRTH_DATE, "birth date (ITI-8 update)", messages=_V2_UPDATE),
+)
+FRESH_PATIENT_V2_QUERY = tuple(
+    Rule(f"QPD-3[{n}].2", kind, what, messages=("QBP^Q22",))
+    for n in range(1, V2_REPETITIONS + 1)
+    for kind, what in ((ValueKind.FAMILY_NAME, "queried family name (ITI-21 QPD-3)"),
+                       (ValueKind.BIRTH_DATE, "queried birth date (ITI-21 QPD-3)")))
+
+
 def _xds(id_: str, name: str, request: MessageSpec, response: MessageSpec, *,
          verdicts: tuple[Verdict, ...] = (),
          noise: tuple[str, ...] = ERROR_TEXT_NOISE + ERROR_LOCATION_NOISE,
@@ -348,13 +376,14 @@ def _hl7v2(id_: str, name: str, request_types: tuple[str, ...],
            response_types: tuple[str, ...], verdicts: tuple[Verdict, ...], *,
            regeneration: tuple[Rule, ...] = (),
            noise: tuple[str, ...] = HL7V2_NOISE,
-           unordered: tuple[Unordered, ...] = HL7V2_UNORDERED) -> TransactionSpec:
+           unordered: tuple[Unordered, ...] = HL7V2_UNORDERED,
+           fresh_patient: tuple[Rule, ...] = ()) -> TransactionSpec:
     return TransactionSpec(
         id=id_, name=name, family="hl7v2",
         requests=tuple(MessageSpec(f"HL7v2:{t}") for t in request_types),
         responses=tuple(MessageSpec(f"HL7v2:{t}") for t in response_types),
         verdicts=verdicts, noise=noise, unordered=unordered, echoes=HL7V2_ECHOES,
-        regeneration=regeneration,
+        regeneration=regeneration, fresh_patient=fresh_patient,
     )
 
 
@@ -439,14 +468,15 @@ CATALOGUE: tuple[TransactionSpec, ...] = (
     _hl7v2("ITI-8", "Patient Identity Feed (HL7 v2)",
            ("ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A40"),
            ("ACK^A01", "ACK^A04", "ACK^A05", "ACK^A08", "ACK^A40", "ACK"),
-           (Verdict("msa_code", "msa"),), regeneration=HL7V2_MESSAGE_REGENERATION),
+           (Verdict("msa_code", "msa"),), regeneration=HL7V2_MESSAGE_REGENERATION,
+           fresh_patient=FRESH_PATIENT_V2_ADD),
     _hl7v2("ITI-9", "PIX Query (HL7 v2)", ("QBP^Q23",), ("RSP^K23", "ACK^Q23"),
            HL7V2_QUERY_VERDICTS, regeneration=HL7V2_QUERY_REGENERATION,
            noise=HL7V2_RESULTS_NOISE, unordered=HL7V2_RESULTS_UNORDERED),
     _hl7v2("ITI-21", "Patient Demographics Query (HL7 v2)", ("QBP^Q22", "QCN^J01"),
            ("RSP^K22", "ACK^Q22", "ACK^J01"), HL7V2_QUERY_VERDICTS,
            regeneration=HL7V2_QUERY_REGENERATION, noise=HL7V2_RESULTS_NOISE,
-           unordered=HL7V2_RESULTS_UNORDERED),
+           unordered=HL7V2_RESULTS_UNORDERED, fresh_patient=FRESH_PATIENT_V2_QUERY),
     _fhir("ITI-65", "Provide Document Bundle",
           (FhirRoute("POST", None, "base", body="Bundle", bundle_type="transaction"),),
           regeneration=MHD_SUBMISSION_REGENERATION),

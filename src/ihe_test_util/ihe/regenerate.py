@@ -36,7 +36,7 @@ from ihe_test_util.ihe.er7 import Er7Error, Er7Text, FieldRef, decode_er7
 from ihe_test_util.ihe.idmap import IdMap, path_family
 from ihe_test_util.ihe.message import Message, Reader, read_uncached
 from ihe_test_util.ihe.namespaces import HL7V3, RIM, WSA, WSSE, XDSB, XOP, qname
-from ihe_test_util.ihe.specs import GLOBAL_KINDS, Rule, ValueKind
+from ihe_test_util.ihe.specs import GLOBAL_KINDS, SPACE_KINDS, Rule, ValueKind
 from ihe_test_util.ihe.xpath import compiled_xpath, identifier_attribute
 from ihe_test_util.model import Request
 from ihe_test_util.safexml import parse_xml, serialise_like
@@ -156,24 +156,39 @@ def substitute_er7(request: Request, replace: Callable[[str], str]) -> Request:
     return request.evolve(body=changed.encode(codec, errors="replace"))
 
 
+_MSH_9_1 = FieldRef("MSH", 9, component=1)
+_MSH_9_2 = FieldRef("MSH", 9, component=2)
+
+
 def _regenerate_er7(request: Request, message: Message, id_map: IdMap,
                     transaction: str | None, fresh_patients: bool) -> Regenerated:
     """MSH-7, MSH-10, QPD-2, ... (the catalogue's rules, by HL7 field reference) made fresh in
-    the ER7 text; every other byte (separators, encoding characters, segment terminators,
-    empty trailing fields) stays as recorded."""
+    the ER7 text, and with ``fresh_patients`` the identity-space rules of the message's type
+    (MSH-9: a registering ADT^A01 varies PID-3, PID-5, PID-7); every other byte (separators,
+    encoding characters, segment terminators, empty trailing fields) stays as recorded."""
     if transaction is None:
         transaction = detect(request=message).id
     text, codec = decode_er7(request.body)
     changes: list[Change] = []
     try:
         editable = Er7Text(id_map.remap(text))
-        for rule in regeneration_rules(transaction, fresh_patients=fresh_patients):
+        kind = "^".join(part for part in (editable.read(_MSH_9_1), editable.read(_MSH_9_2))
+                        if part)
+        # The patient's values first: a control id equal to a patient id (MSH-10 = PID-3.1)
+        # then maps to its fresh control id for the ACK's echoes (the value made last wins).
+        rules = sorted(regeneration_rules(transaction, fresh_patients=fresh_patients),
+                       key=lambda rule: rule.kind not in SPACE_KINDS)
+        for rule in rules:
+            if rule.messages and kind not in rule.messages:
+                continue
             ref = FieldRef.parse(rule.xpath)
             old = editable.read(ref)
             if not old:
                 continue
             new = (id_map.ids.timestamp_like(old) if rule.kind is ValueKind.TIMESTAMP
-                   else id_map.fresh(old, rule.kind))
+                   else id_map.fresh(old, rule.kind, creates=rule.creates))
+            if new == old:
+                continue
             editable.replace(ref, new)
             changes.append(Change(rule.what, str(ref), old, new, rule.kind))
         text = editable.text()

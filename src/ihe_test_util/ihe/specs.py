@@ -71,6 +71,10 @@ class Rule:
     #: The request creates this value (a patient's id, name, birth date in a feed's *add*):
     #: the run's identity space learns it, and varies it wherever later requests use it.
     creates: bool = False
+    #: HL7 v2 only: the rule applies to requests whose MSH-9 is one of these (``ADT^A01``;
+    #: empty: every request of the transaction). XPath rules say it in their path instead
+    #: (``self::hl7:PRPA_IN201301UV02/...``).
+    messages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Inline CSS and a little inline JavaScript (filters by outcome, transaction and text), no other
 file, no network: it opens from disk, from a CI artifact, or attached to a ticket. Each exchange
 is a collapsible section with its verdict fields and its differences side by side (recorded |
-replayed), with path, kind, severity and rule; grouped findings come first.
+replayed), with path, kind, severity and rule, and its notes (objects of earlier replays not
+counted, missing-state hints); grouped findings come first.
 
 Rendering is jinja2 with autoescaping on, so every value from a response is escaped; control
 characters are shown as ``\\xNN``. Exchange sections are rendered as exchanges finish and

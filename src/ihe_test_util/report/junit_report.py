@@ -4,8 +4,9 @@
 ``<testsuites>`` holds a ``<testsuite>`` per cassette and a ``<testcase>`` per exchange
 (classname = cassette, name = ``#index transaction step``). ``changed`` and ``regression`` are
 ``<failure>`` (type = outcome, the differences in the text), ``error`` is ``<error>``, ``skipped``
-is ``<skipped>``. Test cases are spooled as they finish; per-cassette counters are all that
-stays in memory.
+is ``<skipped>``. The exchange's notes (objects of earlier replays not counted, missing-state
+hints, caveats) are the test case's ``<system-out>``, one per line. Test cases are spooled as
+they finish; per-cassette counters are all that stays in memory.
 """
 
 from __future__ import annotations
@@ -72,21 +73,35 @@ def case_element(result: ExchangeResult) -> str:
     head = (f"    <testcase classname={xml_attr(result.cassette)} "
             f"name={xml_attr(case_name(result))} "
             f'time="{_seconds(result.duration_replayed_ms):.3f}"')
+    children = _outcome_element(result) + _notes_element(result)
+    if not children:
+        return head + "/>\n"
+    return f"{head}>\n{children}    </testcase>\n"
+
+
+def _outcome_element(result: ExchangeResult) -> str:
     outcome = result.outcome
     if outcome is Outcome.PASS:
-        return head + "/>\n"
+        return ""
     if outcome is Outcome.SKIPPED:
         reason = _error_summary(result) or "not replayed"
-        return f"{head}>\n      <skipped message={xml_attr(reason)}/>\n    </testcase>\n"
+        return f"      <skipped message={xml_attr(reason)}/>\n"
     if outcome is Outcome.ERROR:
         error_type = result.error.type if result.error else "error"
         message = _error_summary(result) or "no response obtained"
         body = result.error.message if result.error else message
-        return (f"{head}>\n      <error message={xml_attr(one_line(message, 300))} "
-                f"type={xml_attr(error_type)}>{xml_text(body)}</error>\n    </testcase>\n")
-    return (f"{head}>\n      <failure message={xml_attr(_failure_message(result))} "
-            f'type="{outcome.value}">{xml_text(_failure_text(result))}</failure>\n'
-            f"    </testcase>\n")
+        return (f"      <error message={xml_attr(one_line(message, 300))} "
+                f"type={xml_attr(error_type)}>{xml_text(body)}</error>\n")
+    return (f"      <failure message={xml_attr(_failure_message(result))} "
+            f'type="{outcome.value}">{xml_text(_failure_text(result))}</failure>\n')
+
+
+def _notes_element(result: ExchangeResult) -> str:
+    """The exchange's notes as ``<system-out>`` (what CI test viewers show beside a case)."""
+    if not result.notes:
+        return ""
+    text = "\n".join(f"note: {note}" for note in result.notes)
+    return f"      <system-out>{xml_text(text)}</system-out>\n"
 
 
 def _error_summary(result: ExchangeResult) -> str:

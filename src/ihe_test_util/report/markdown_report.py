@@ -1,7 +1,8 @@
 """Markdown (``--markdown``) for ``$GITHUB_STEP_SUMMARY`` and pull-request comments.
 
 A headline with the run's verdict, a table by transaction and outcome, the grouped findings,
-errors and skips grouped by reason, and the first exchanges needing attention. No links (the
+errors and skips grouped by reason, the exchanges' notes (objects of earlier replays not counted,
+missing-state hints) and the first exchanges needing attention. No links (the
 files they would point at are not in the pull request). Every value from a response is put in
 a code span, so nothing a server sends can become markup, a link or HTML. The output stays
 under ``max_bytes`` (GitHub accepts at most 1 MiB per step summary): rows that do not fit are
@@ -86,14 +87,22 @@ class MarkdownReporter:
         self._info: RunInfo | None = None
         self._digest = RunDigest(attention_limit=max_exchanges)
         self._not_run = 0
+        self._noted: list[tuple[str, tuple[str, ...]]] = []  # the first max_findings
+        self._noted_total = 0
 
     def start(self, info: RunInfo) -> None:
         self._info = info
         self._digest = RunDigest(attention_limit=self._max_exchanges)
         self._not_run = 0
+        self._noted = []
+        self._noted_total = 0
 
     def exchange(self, result: ExchangeResult) -> None:
         self._digest.add(result)
+        if result.notes:
+            self._noted_total += 1
+            if len(self._noted) < self.max_findings:
+                self._noted.append((result.id, result.notes))
         if result.error is not None and result.error.type == NOT_RUN:
             self._not_run += 1
 
@@ -108,7 +117,8 @@ class MarkdownReporter:
         omitted = 0
         for line in self._head(self._info, summary, finished_at):
             budget.add(line)
-        for section in (self._findings(), self._error_groups(), self._attention()):
+        for section in (self._findings(), self._error_groups(), self._notes(),
+                        self._attention()):
             for line in section:
                 if not budget.add(line, reserve=300):
                     omitted += 1
@@ -187,6 +197,20 @@ class MarkdownReporter:
                 f"| {group.exchanges} | {md_code(group.example_message, 120)} in "
                 f"{md_code(group.example_id)} |"
             )
+        return [*lines, ""]
+
+    def _notes(self) -> list[str]:
+        if not self._noted:
+            return []
+        lines = [f"### Notes ({self._noted_total} exchanges)", "",
+                 "What the comparison did not count and why an exchange may have failed.", "",
+                 "| exchange | note |", "|---|---|"]
+        for exchange_id, notes in self._noted:
+            for note in notes:
+                lines.append(f"| {md_code(exchange_id)} | {md_code(note, 400)} |")
+        if self._noted_total > len(self._noted):
+            lines += ["", f"*{self._noted_total - len(self._noted)} more exchanges with notes "
+                          f"in the JSON and HTML reports.*"]
         return [*lines, ""]
 
     def _attention(self) -> list[str]:

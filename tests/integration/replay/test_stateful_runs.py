@@ -28,12 +28,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 EXAMPLES = REPO_ROOT / "cassettes"
 
 
-def _replay(target: str, report: Path, *paths: Path, config: Path | None = None) -> (
-    tuple[int, dict[str, Any], str]
-):
+def _replay(target: str, report: Path, *paths: Path, config: Path | None = None,
+            extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
     options = ["--config", str(config)] if config is not None else []
     result = ihe(*options, "replay", *map(str, paths), "--target", target,
-                 "--report-json", str(report))
+                 "--report-json", str(report), *extra)
     return result.returncode, validate(report), result.stdout + result.stderr
 
 
@@ -95,7 +94,10 @@ def test_objects_of_earlier_runs_are_a_note_not_a_difference(recorded_flow: Path
         feed = flow.interactions[0].request
         with HttpTransport(TransportOptions()) as transport:
             transport.send(feed.evolve(uri=sim.url_for("pix")))  # the patient, as recorded
-        runs = [_replay(sim.base_url, tmp_path / f"run-{n}.json", submit) for n in (1, 2, 3)]
+        formats = ("--junit", str(tmp_path / "junit.xml"), "--markdown", str(tmp_path / "r.md"),
+                   "--html", str(tmp_path / "r.html"))
+        runs = [_replay(sim.base_url, tmp_path / f"run-{n}.json", submit,
+                        extra=formats if n == 3 else ()) for n in (1, 2, 3)]
     for code, _, output in runs:
         assert code == 0, output
     notes = {e["name"]: e.get("notes", []) for e in runs[2][1]["exchanges"]}
@@ -103,3 +105,10 @@ def test_objects_of_earlier_runs_are_a_note_not_a_difference(recorded_flow: Path
                for note in notes["find documents"]), notes
     assert "Passed with notes" in runs[2][2]
     assert not runs[0][1]["exchanges"][1].get("notes")  # the first run met nothing old
+    # The same notes in every report format.
+    note = next(n for n in notes["find documents"] if "of earlier replays" in n)
+    junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert f"<system-out>note: {note}" in junit.replace("&gt;", ">")
+    assert note in (tmp_path / "r.md").read_text(encoding="utf-8")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<ul class="notes">' in html and html.count("of earlier replays (run ") >= 1
