@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from .peers import node, npm_package, pip_venv
+from .peers import node, npm_package, pip_venv, stop_process
 
 SEKMET_VERSION = "0.1.1"
 MEDPLUM_VERSION = "4.5.2"
@@ -49,16 +49,7 @@ class FhirServer:
     log: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(self.process)
 
 
 def _started(name: str, command: list[str], path: str, *, cwd: Path,

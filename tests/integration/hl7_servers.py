@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .peers import node, npm_package
+from .peers import node, npm_package, stop_process
 
 HERE = Path(__file__).parent
 MEDPLUM_HL7_VERSION = "4.5.2"
@@ -41,16 +41,7 @@ class Hl7Server:
     log: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(self.process)
 
 
 @contextmanager

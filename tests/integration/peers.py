@@ -105,3 +105,17 @@ def pip_target(name: str, version: str) -> Path:
 
 
 __all__ = ["cache_root", "node", "npm_package", "pip_target", "pip_venv"]
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """End a peer process (terminate, then kill after 20 s) and close its pipes."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()

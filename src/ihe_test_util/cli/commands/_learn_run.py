@@ -13,16 +13,20 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from ihe_test_util.cassette import Redactor, find_cassettes, load_cassette
-from ihe_test_util.cli.commands._replay_run import ReplayRequest, _hook_failure, _run_hooks
+from ihe_test_util.cli.commands._replay_run import (
+    ReplayRequest,
+    _hook_failure,
+    _run_hooks,
+    resolve_targets,
+)
 from ihe_test_util.cli.context import CliContext
 from ihe_test_util.cli.signals import stop_on_signals
-from ihe_test_util.config import Settings, TlsSettings, append_to_config
+from ihe_test_util.config import Settings, append_to_config
 from ihe_test_util.errors import TransportError
 from ihe_test_util.replay.capture_rules import load_capture_rules
 from ihe_test_util.replay.learn import learn, render_toml, replay_runs
 from ihe_test_util.replay.runner import ReplayPlan, plan_replay
-from ihe_test_util.replay.session import production_engine, transport_options
-from ihe_test_util.replay.targets import TargetMap
+from ihe_test_util.replay.session import production_engine
 from ihe_test_util.report.notices import print_insecure_warning
 from ihe_test_util.report.outputs import ReportOutputs
 from ihe_test_util.results import ExchangeResult, Outcome
@@ -34,17 +38,8 @@ def run_learn_command(cli_ctx: CliContext, *, paths: list[Path], targets: list[s
     from ihe_test_util.compare import load_rules
 
     settings = cli_ctx.settings()
-    tls: TlsSettings | None = None
-    headers: dict[str, str] = {}
-    specs = list(targets)
-    if env_name is not None:
-        env = settings.environment(env_name)
-        tls, headers = env.tls, dict(env.headers)
-        if env.url and not any("=" not in spec for spec in specs):
-            specs.append(env.url)
-    target_map = TargetMap.parse(specs)
-    options = transport_options(settings, tls, timeout=timeout, insecure=insecure,
-                                headers=headers)
+    target_map, options = resolve_targets(settings, targets, env_name, timeout=timeout,
+                                          insecure=insecure)
     out = Console(no_color=not cli_ctx.color, highlight=False, soft_wrap=True)
     errors = Console(stderr=True, no_color=not cli_ctx.color, highlight=False, soft_wrap=True)
     if options.verify is False:

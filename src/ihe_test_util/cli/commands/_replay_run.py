@@ -54,6 +54,23 @@ class ReplayRequest:
     reference: TargetMap | None = None  # ``--reference``: the live differential
 
 
+def resolve_targets(settings: Settings, targets: list[str], env_name: str | None, *,
+                    timeout: float | None, insecure: bool) -> tuple[TargetMap, TransportOptions]:
+    """``--target`` specs plus the ``--env`` environment (its URL when no default target was
+    given, its TLS settings and headers) -> the target map and transport options: what
+    ``ihe replay`` and ``ihe learn`` both send with."""
+    tls: TlsSettings | None = None
+    headers: dict[str, str] = {}
+    specs = list(targets)
+    if env_name is not None:
+        env = settings.environment(env_name)
+        tls, headers = env.tls, dict(env.headers)
+        if env.url and not any("=" not in spec for spec in specs):
+            specs.append(env.url)
+    return TargetMap.parse(specs), transport_options(settings, tls, timeout=timeout,
+                                                     insecure=insecure, headers=headers)
+
+
 def run_replay_command(
     cli_ctx: CliContext, *, paths: list[Path], targets: list[str], env_name: str | None,
     fail_on: str | None, report_json: Path | None, junit: Path | None, markdown: Path | None,
@@ -61,18 +78,10 @@ def run_replay_command(
     insecure: bool, fresh_patients: bool = False, references: list[str] | None = None,
 ) -> None:
     settings = cli_ctx.settings()
-    tls: TlsSettings | None = None
-    headers: dict[str, str] = {}
-    target_specs = list(targets)
-    if env_name is not None:
-        env = settings.environment(env_name)
-        tls, headers = env.tls, dict(env.headers)
-        if env.url and not any("=" not in spec for spec in target_specs):
-            target_specs.append(env.url)
+    target_map, options = resolve_targets(settings, targets, env_name, timeout=timeout,
+                                          insecure=insecure)
     request = ReplayRequest(
-        paths=paths, targets=TargetMap.parse(target_specs),
-        options=transport_options(settings, tls, timeout=timeout, insecure=insecure,
-                                  headers=headers),
+        paths=paths, targets=target_map, options=options,
         fail_on=FailOn(fail_on) if fail_on else settings.fail_on,
         outputs=ReportOutputs(json=report_json, junit=junit, markdown=markdown, html=html),
         jobs=jobs or settings.jobs, shard=Shard.parse(shard) if shard else None,
