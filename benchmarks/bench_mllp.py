@@ -148,7 +148,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = arguments(sys.argv[1:] if argv is None else argv)
+    args = arguments(argv or [])
     if args.serve:
         serve()
         return
@@ -193,4 +193,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -14,7 +14,6 @@ says nothing about ``1.2.34``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from functools import cached_property
 
@@ -22,7 +21,7 @@ from lxml import etree
 
 from ihe_test_util.ihe.fhirrefs import reference_identity
 from ihe_test_util.ihe.idmap import ValueRoles
-from ihe_test_util.ihe.tokens import Replacer
+from ihe_test_util.ihe.tokens import Replacer, mentioned
 
 #: What an identifier value stands for, given the element that carries it (FHIR:
 #: ``http://host/Patient/11/_history/2`` -> ``Patient/11``); None: not an identifier, compare
@@ -121,10 +120,8 @@ class ValueMap:
                          if len(key) >= _MIN_SUBSTRING})
 
     @cached_property
-    def _bytes(self) -> re.Pattern[bytes] | None:
-        if not self.mapping:
-            return None
-        return re.compile(b"|".join(map(re.escape, self._encoded_keys)))
+    def _latin1_keys(self) -> tuple[str, ...]:
+        return tuple(key.decode("latin-1") for key in self._encoded_keys)
 
     def __bool__(self) -> bool:
         return bool(self.mapping)
@@ -157,10 +154,12 @@ class ValueMap:
         """Whether serialised XML may contain a recorded value of the map.
 
         A prefilter (an identical subtree that does not mention any is not walked for stale
-        values): a substring test, a superset of the whole-token occurrences."""
+        values): substring tests for a few values, whole-token lookups for many; both find
+        every whole-token occurrence (what the walk looks for)."""
         if len(self.mapping) <= _SCAN_LIMIT:  # a few substring scans beat compiling a regex
             return any(map(data.__contains__, self._encoded_keys))
-        return self._bytes is not None and self._bytes.search(data) is not None
+        # many values (a run's patients): whole-token lookups, linear, nothing compiled
+        return bool(mentioned(self._latin1_keys, (data.decode("latin-1"),)))
 
     @cached_property
     def _encoded_keys(self) -> tuple[bytes, ...]:

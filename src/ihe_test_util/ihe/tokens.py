@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 #: One token character. An ASCII class (plus everything beyond ASCII) rather than ``\w``: it
 #: is scanned about twice as fast, and tokens are found in every body of a replay.
@@ -98,6 +98,11 @@ def pattern(values: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(alternatives))
 
 
+@lru_cache(maxsize=256)
+def _pattern_of(keys: frozenset[str]) -> re.Pattern[str] | None:
+    return pattern(keys)
+
+
 #: Up to this many keys, a text is first ruled out by plain substring scans (C speed, no
 #: regular expression), the common case: most texts mention no mapped value.
 _SCAN_LIMIT = 16
@@ -121,24 +126,36 @@ class Replacer:
     def __bool__(self) -> bool:
         return bool(self.mapping)
 
-    def _may_occur(self, text: str) -> bool:
+    def _pattern_for(self, text: str) -> re.Pattern[str] | None:
+        """The expression to run over ``text``. A few keys: ruled out by substring scans,
+        else the one compiled expression. Many keys (a run's patients, thousands of them):
+        only the keys ``text`` mentions (:func:`mentioned`, linear), whose small expression is
+        cached, so a map that grows by one value per message is never compiled whole per
+        message (the result is the same: a key that does not occur whole never matches)."""
         keys = self._keys
-        return keys is None or any(key in text for key in keys)
+        if keys is not None:
+            return self.pattern if any(key in text for key in keys) else None
+        present = mentioned(self.mapping, (text,))
+        if not present:
+            return None
+        if len(present) == len(self.mapping):
+            return self.pattern
+        return _pattern_of(frozenset(present))
 
     def search(self, text: str) -> bool:
         """Whether any key occurs whole in ``text``."""
-        compiled = self.pattern if self._may_occur(text) else None
+        compiled = self._pattern_for(text)
         return compiled is not None and compiled.search(text) is not None
 
     def count(self, text: str) -> int:
         """How many whole occurrences of keys ``text`` has (as :meth:`sub` would replace)."""
-        compiled = self.pattern if self._may_occur(text) else None
+        compiled = self._pattern_for(text)
         return 0 if compiled is None else sum(1 for _ in compiled.finditer(text))
 
     def sub(self, text: str, counted: Callable[[], None] | None = None) -> str:
         """``text`` with every whole occurrence of a key replaced by its value; ``counted``
         is called once per replacement."""
-        compiled = self.pattern if self._may_occur(text) else None
+        compiled = self._pattern_for(text)
         if compiled is None:
             return text
         mapping = self.mapping
