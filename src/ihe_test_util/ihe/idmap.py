@@ -266,7 +266,8 @@ class IdMap:
         self._recorded[key[1]] = value
         if key[0]:
             self._globals += 1
-            self._replacer = None
+            if self._replacer is not None:  # grown in place: one value per message, no rebuild
+                self._replacer.add(key[1], value)
 
     def sync(self) -> None:
         """Take the patients other cassettes of the run created (their ids are replaced

@@ -118,6 +118,44 @@ class Replacer:
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self.mapping = {key: value for key, value in mapping.items() if key}
         self._keys = tuple(self.mapping) if len(self.mapping) <= _SCAN_LIMIT else None
+        self._index: tuple[set[str], list[tuple[str, str]]] | None = None
+
+    def add(self, key: str, value: str) -> None:
+        """Map one more key (a map that grows by a value per message is not rebuilt)."""
+        if not key:
+            return
+        known = key in self.mapping
+        self.mapping[key] = value
+        self.__dict__.pop("pattern", None)
+        if known:
+            return
+        self._keys = tuple(self.mapping) if len(self.mapping) <= _SCAN_LIMIT else None
+        if self._index is not None:
+            self._indexed(key, *self._index)
+
+    @staticmethod
+    def _indexed(key: str, single: set[str], multi: list[tuple[str, str]]) -> None:
+        anchor = anchor_of(key)
+        if anchor == key:
+            single.add(key)
+        else:
+            multi.append((key, anchor))
+
+    def _mentioned(self, text: str) -> set[str]:
+        """The keys that occur whole in ``text``: a key of one token by set intersection with
+        the text's tokens, a longer one searched for only when its longest token is there
+        (as :func:`mentioned`, but with the keys indexed once, not looked at per text)."""
+        if self._index is None:
+            self._index = (set(), [])
+            for key in self.mapping:
+                self._indexed(key, *self._index)
+        single, multi = self._index
+        found = set(_TOKEN.findall(text))
+        present = found & single
+        for key, anchor in multi:
+            if (not anchor or anchor in found) and occurs(key, text):
+                present.add(key)
+        return present
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
@@ -135,7 +173,7 @@ class Replacer:
         keys = self._keys
         if keys is not None:
             return self.pattern if any(key in text for key in keys) else None
-        present = mentioned(self.mapping, (text,))
+        present = self._mentioned(text)
         if not present:
             return None
         if len(present) == len(self.mapping):

@@ -150,3 +150,21 @@ def test_occurs_agrees_with_the_compiled_pattern(text: str, value: str) -> None:
     expected = [m.start() for m in re.finditer(
         rf"(?<!{TOKEN_CHARACTER})(?={re.escape(value)}(?!{TOKEN_CHARACTER}))", text)]
     assert list(positions(value, text)) == expected
+
+
+def test_a_replacer_grown_key_by_key_replaces_as_one_built_whole() -> None:
+    """IdMap grows its replacer by one value per message (no rebuild): past the substring-scan
+    limit too, and with keys of several tokens, the result is the one a fresh Replacer gives."""
+    keys = {f"P{n:05d}-X": f"N{n:05d}" for n in range(40)}
+    keys.update({"urn:oid:1.2.3": "urn:oid:9.9", "1^^^&1.2&ISO": "2^^^&1.2&ISO"})
+    text = ("P00003-X P00039-X xP00004-X urn:oid:1.2.3 urn:oid:1.2.34 1^^^&1.2&ISO "
+            "P00041-X")
+    grown = Replacer({})
+    for key, value in keys.items():
+        grown.add(key, value)
+        grown.sub(text)  # used between additions, as during a replay
+    whole = Replacer(keys)
+    assert grown.sub(text) == whole.sub(text) == (
+        "N00003 N00039 xP00004-X urn:oid:9.9 urn:oid:1.2.34 2^^^&1.2&ISO P00041-X")
+    grown.add("P00041-X", "N00041")
+    assert grown.sub(text).endswith("N00041") and grown.count(text) == 5
