@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..peers import node, npm_package
+from ..peers import node, npm_package, stop_process
 
 VERSION = "2.5.0"
 PACKAGE = "node-hl7-server"
@@ -62,16 +62,7 @@ def node_hl7_server() -> Iterator[NodeHl7Server]:
         threading.Thread(target=drain, daemon=True).start()
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(process)
 
 
 __all__ = ["NodeHl7Server", "node_hl7_server", "node_modules"]
