@@ -20,6 +20,7 @@ import requests
 from ihe_test_util.cassette import load_cassette
 
 from ..record.conftest import finally_killed, ihe_process
+from ..replay.test_replay_interrupted import HeldAnswers
 from ..transport_servers import base_url, serve
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -34,32 +35,10 @@ def leftovers(folder: Path) -> list[Path]:
             if any(mark in path.name for mark in TEMPORARY_MARKS)]
 
 
-class Held:
-    """An upstream route: the first ``answered`` requests at once, the next held until
-    ``release`` (``arrived`` set when it comes in)."""
-
-    def __init__(self, answered: int) -> None:
-        self.answered = answered
-        self.count = 0
-        self.lock = threading.Lock()
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, body: bytes, headers: dict[str, str]) -> tuple[
-            int, list[tuple[str, str]], bytes]:
-        with self.lock:
-            self.count += 1
-            held = self.count > self.answered
-        if held:
-            self.arrived.set()
-            self.release.wait(timeout=60)  # a guard against a hung test: the test releases
-        return 200, [("Content-Type", "text/plain")], b"answer to " + body
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stopped_proxy_leaves_a_loadable_cassette_and_no_temporary_file(
         tmp_path: Path, signum: int) -> None:
-    route = Held(answered=2)
+    route = HeldAnswers(answered=2)
     with serve(routes={"held": route}) as upstream:
         args = ["record", "--proxy", "127.0.0.1:0", "--json", "--cassette", "cassettes/p.yaml",
                 "--upstream", base_url(upstream)]
